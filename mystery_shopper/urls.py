@@ -1,0 +1,3 @@
+app_name = "mystery_shopper"
+
+urlpatterns: list = []

@@ -1,0 +1,39 @@
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from satisfaction.demo import DEMO_LOGINS, seed_demo
+from satisfaction.models import Store, User
+
+
+class Command(BaseCommand):
+    help = ("Build the demo chain (3 regions, 30 stores, ~200 employees) with each app's demo "
+            "data and the demo logins. Does nothing if the database already has stores, unless "
+            "--reset is given.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--password", default=settings.DEMO_PASSWORD_DEFAULT)
+        parser.add_argument("--reset", action="store_true",
+                            help="Delete every row first (flush) and seed again.")
+
+    def handle(self, *args, seed: int, password: str, reset: bool, **options):
+        if reset:
+            call_command("flush", interactive=False, verbosity=0)
+        if Store.objects.exists():
+            self.stdout.write("The database already has a chain; demo data left as it is "
+                              "(use --reset to rebuild it).")
+            for username, _ in DEMO_LOGINS:
+                user = User.objects.filter(username=username).first()
+                if user is not None:
+                    user.set_password(password)
+                    user.save(update_fields=["password"])
+        else:
+            _, lines = seed_demo(seed=seed, password=password,
+                                 today=timezone.localdate())
+            for line in lines:
+                self.stdout.write(f"  {line}")
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (password: {password}):"))
+        for username, what in DEMO_LOGINS:
+            self.stdout.write(f"  {username:<10} {what}")

@@ -1,0 +1,119 @@
+"""The chain's core: regions, stores, employees, and the people who log in."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models.functions import Upper
+from django.utils.translation import gettext_lazy as _
+
+
+class Region(models.Model):
+    code = models.CharField(_("region code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Store(models.Model):
+    code = models.CharField(_("store code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="stores",
+                               verbose_name=_("region"))
+    city = models.CharField(_("city"), max_length=64, db_index=True)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    opened_on = models.DateField(_("opened on"), null=True, blank=True)
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
+        indexes = [models.Index(fields=["region", "city"])]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class EmployeeRole(models.TextChoices):
+    CLERK = "clerk", _("Clerk")
+    PHARMACIST = "pharmacist", _("Pharmacist")
+    STORE_MANAGER = "store_manager", _("Store manager")
+
+
+class Employee(models.Model):
+    number = models.CharField(_("employee number"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="employees",
+                              verbose_name=_("store"))
+    role = models.CharField(_("role"), max_length=20, choices=EmployeeRole.choices,
+                            default=EmployeeRole.CLERK)
+    hired_on = models.DateField(_("hired on"), null=True, blank=True)
+    left_on = models.DateField(_("left on"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["store__code", "number"]
+        verbose_name = _("employee")
+        verbose_name_plural = _("employees")
+        indexes = [models.Index(fields=["store", "is_active"])]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.name}"
+
+
+class Role(models.TextChoices):
+    """What a login may see and do; which stores it sees is ``satisfaction.scoping``'s rule."""
+
+    HQ_ADMIN = "hq_admin", _("HQ customer relations")
+    REGIONAL_MANAGER = "regional_manager", _("Regional manager")
+    STORE_MANAGER = "store_manager", _("Store manager")
+    CLERK = "clerk", _("Clerk / pharmacist")
+    MYSTERY_SHOPPER = "mystery_shopper", _("Mystery shopper")
+    HR = "hr", _("HR")
+
+
+class User(AbstractUser):
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.CLERK)
+    regions = models.ManyToManyField(Region, blank=True, related_name="users",
+                                     verbose_name=_("regions"),
+                                     help_text=_("Regions a regional manager may see."))
+    stores = models.ManyToManyField(Store, blank=True, related_name="users",
+                                    verbose_name=_("stores"),
+                                    help_text=_("Stores a store manager or clerk may see."))
+    employee = models.OneToOneField(Employee, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="user", verbose_name=_("employee record"))
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(Upper("username"), name="user_username_ci_unique"),
+        ]
+
+    @property
+    def is_hq(self) -> bool:
+        return self.is_superuser or self.role == Role.HQ_ADMIN
+
+    @property
+    def is_hr(self) -> bool:
+        return self.role == Role.HR
+
+    @property
+    def is_regional_manager(self) -> bool:
+        return self.role == Role.REGIONAL_MANAGER
+
+    @property
+    def is_store_manager(self) -> bool:
+        return self.role == Role.STORE_MANAGER
+
+    @property
+    def is_shopper(self) -> bool:
+        return self.role == Role.MYSTERY_SHOPPER

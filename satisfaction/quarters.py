@@ -1,0 +1,132 @@
+"""The quarter as a value type: ``2026Q4`` parsed and printed, with its range in the chain's zone.
+
+Scores, campaigns and plans are all per quarter (季度). A quarter's boundaries are calendar
+dates in the chain's time zone (``settings.TIME_ZONE``, Asia/Shanghai by default), so a receipt
+at 23:30 on 31 December in Shanghai belongs to Q4 even though it is already 1 January in UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+_PATTERN = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]\s*([1-4])\s*$")
+
+
+class InvalidQuarterError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Quarter:
+    year: int
+    number: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.number <= 4:
+            raise InvalidQuarterError(f"Quarter number must be 1-4, not {self.number}.")
+        if not 1900 <= self.year <= 9999:
+            raise InvalidQuarterError(f"Year {self.year} is out of range.")
+
+    @classmethod
+    def parse(cls, text: str) -> Quarter:
+        match = _PATTERN.match(str(text))
+        if not match:
+            raise InvalidQuarterError(f"{text!r} is not a quarter like 2026Q4.")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def containing(cls, moment: date | datetime) -> Quarter:
+        """The quarter a date, or an aware datetime seen in the chain's zone, falls in."""
+        if isinstance(moment, datetime):
+            moment = timezone.localtime(moment, chain_zone()).date()
+        return cls(moment.year, (moment.month - 1) // 3 + 1)
+
+    @classmethod
+    def current(cls) -> Quarter:
+        return cls.containing(timezone.now())
+
+    def __str__(self) -> str:
+        return f"{self.year}Q{self.number}"
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, 3 * self.number - 2, 1)
+
+    @property
+    def last_day(self) -> date:
+        return self.next().first_day - timedelta(days=1)
+
+    def start(self) -> datetime:
+        """Midnight at the start of the first day, in the chain's zone (inclusive)."""
+        return datetime.combine(self.first_day, time.min, tzinfo=chain_zone())
+
+    def end(self) -> datetime:
+        """Midnight at the start of the next quarter, in the chain's zone (exclusive)."""
+        return self.next().start()
+
+    def next(self) -> Quarter:
+        if self.number == 4:
+            return Quarter(self.year + 1, 1)
+        return Quarter(self.year, self.number + 1)
+
+    def previous(self) -> Quarter:
+        if self.number == 1:
+            return Quarter(self.year - 1, 4)
+        return Quarter(self.year, self.number - 1)
+
+    def last_n(self, count: int) -> list[Quarter]:
+        """This quarter and the ``count - 1`` before it, oldest first."""
+        quarters = [self]
+        while len(quarters) < count:
+            quarters.append(quarters[-1].previous())
+        return quarters[::-1]
+
+    def contains(self, moment: date | datetime) -> bool:
+        return Quarter.containing(moment) == self
+
+
+def chain_zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+class QuarterField(models.CharField):
+    """Stores a :class:`Quarter` as its text (``2026Q4``), which sorts chronologically."""
+
+    description = "A calendar quarter such as 2026Q4"
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("max_length", 6)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        if kwargs.get("max_length") == 6:
+            del kwargs["max_length"]
+        return name, path, args, kwargs
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else Quarter.parse(value)
+
+    def to_python(self, value):
+        if value is None or isinstance(value, Quarter):
+            return value
+        try:
+            return Quarter.parse(value)
+        except InvalidQuarterError as exc:
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError(str(exc), code="invalid_quarter") from exc
+
+    def get_prep_value(self, value):
+        if value is None:
+            return None
+        if isinstance(value, Quarter):
+            return str(value)
+        return str(Quarter.parse(value))

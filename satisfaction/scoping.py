@@ -1,0 +1,74 @@
+"""The one rule for which stores a user may see.
+
+Every page and API query that touches store data goes through :func:`visible_stores` (or the
+helpers built on it), so a store manager asking for another store's object gets a 404, never its
+rows. The rule (DESIGN.md "Who uses it"):
+
+- HQ customer relations and HR: every store (HR read-only: write permissions are separate);
+- regional manager: the stores of their regions;
+- store manager and clerk: their linked stores (and their employee record's store);
+- mystery shopper: no store dashboards at all; their own visits are scoped by the visit's
+  shopper in ``mystery_shopper``;
+- anonymous or inactive: nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
+
+from satisfaction.models import Role, Store, User
+
+M = TypeVar("M", bound=Model)
+
+ALL_STORE_ROLES = frozenset({Role.HQ_ADMIN, Role.HR})
+
+
+def sees_all_stores(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active
+                and (user.is_superuser or user.role in ALL_STORE_ROLES))
+
+
+def visible_stores(user: User) -> QuerySet[Store]:
+    stores = Store.objects.all()
+    if not (user.is_authenticated and user.is_active):
+        return stores.none()
+    if sees_all_stores(user):
+        return stores
+    if user.role == Role.REGIONAL_MANAGER:
+        return stores.filter(region__in=user.regions.all())
+    if user.role in (Role.STORE_MANAGER, Role.CLERK):
+        condition = Q(pk__in=user.stores.all())
+        if user.employee_id:
+            condition |= Q(employees__pk=user.employee_id)
+        return stores.filter(condition).distinct()
+    return stores.none()
+
+
+def visible_store_ids(user: User) -> QuerySet:
+    """A subquery of store ids, for ``filter(store__in=...)`` without a join explosion."""
+    return visible_stores(user).values("pk")
+
+
+def scope_to_stores(queryset: QuerySet[M], user: User, store_field: str = "store") -> QuerySet[M]:
+    """Restrict any queryset whose rows belong to a store to the stores ``user`` may see."""
+    if sees_all_stores(user):
+        return queryset
+    return queryset.filter(**{f"{store_field}__in": visible_store_ids(user)})
+
+
+def get_visible_store_or_404(user: User, **lookup) -> Store:
+    try:
+        return visible_stores(user).get(**lookup)
+    except Store.DoesNotExist:
+        raise Http404 from None
+
+
+def get_scoped_or_404(queryset: QuerySet[M], user: User, store_field: str = "store",
+                      **lookup) -> M:
+    try:
+        return scope_to_stores(queryset, user, store_field).get(**lookup)
+    except queryset.model.DoesNotExist:
+        raise Http404 from None

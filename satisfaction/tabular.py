@@ -1,0 +1,159 @@
+"""Reading uploaded tables (CSV or XLSX) into rows with their spreadsheet row numbers.
+
+Shared by every bulk import (the chain, HR appraisal points, paper questionnaires) so that all
+of them accept the same files, report errors by the row number a user sees in Excel, and read
+headers in English or Chinese.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.utils.translation import gettext as _
+
+from satisfaction.errors import ApplicationError
+
+
+@dataclass
+class Table:
+    name: str
+    headers: list[str]
+    rows: list[tuple[int, dict[str, object]]]  # (row number as the user sees it, values)
+
+
+@dataclass
+class RowError:
+    table: str
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return _("%(table)s row %(row)s, column %(column)s: %(message)s") % {
+            "table": self.table, "row": self.row, "column": self.column or "-",
+            "message": self.message,
+        }
+
+
+@dataclass
+class RowErrors:
+    errors: list[RowError] = field(default_factory=list)
+
+    def add(self, table: str, row: int, column: str, message: str) -> None:
+        self.errors.append(RowError(table, row, column, str(message)))
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+    def raise_if_any(self, message: str) -> None:
+        if self.errors:
+            raise ApplicationError(
+                message,
+                fields={"rows": [str(error) for error in self.errors]},
+                code="invalid_rows",
+            )
+
+
+def _normalise_header(header: object, aliases: dict[str, str]) -> str:
+    text = str(header or "").strip().lower().replace(" ", "_")
+    return aliases.get(text, text)
+
+
+def read_tables(file_name: str, content: bytes, aliases: dict[str, str]) -> list[Table]:
+    """Every sheet of an XLSX file, or the one table of a CSV file (UTF-8, BOM tolerated)."""
+    lowered = file_name.lower()
+    if lowered.endswith(".xlsx"):
+        return _read_xlsx(content, aliases)
+    if lowered.endswith((".csv", ".txt")):
+        return [_read_csv(file_name, content, aliases)]
+    raise ApplicationError(_("Upload a .csv or .xlsx file."), fields={"file": [
+        _("Unsupported file type: %(name)s") % {"name": file_name}]}, code="unsupported_file")
+
+
+def _read_csv(file_name: str, content: bytes, aliases: dict[str, str]) -> Table:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - gb18030 decodes any byte string
+        raise ApplicationError(_("The file is not UTF-8 or GB18030 text."), code="bad_encoding")
+    reader = csv.reader(io.StringIO(text))
+    try:
+        raw_headers = next(reader)
+    except StopIteration:
+        raise ApplicationError(_("The file is empty."), code="empty_file") from None
+    headers = [_normalise_header(h, aliases) for h in raw_headers]
+    rows = []
+    for number, values in enumerate(reader, start=2):
+        if not any(v.strip() for v in values):
+            continue
+        rows.append((number, {h: (values[i].strip() if i < len(values) else "")
+                              for i, h in enumerate(headers) if h}))
+    return Table(name=file_name.rsplit("/", 1)[-1], headers=headers, rows=rows)
+
+
+def _read_xlsx(content: bytes, aliases: dict[str, str]) -> list[Table]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        raise ApplicationError(_("The file is not a readable XLSX workbook."),
+                               code="bad_xlsx") from exc
+    tables = []
+    for sheet in workbook.worksheets:
+        iterator = sheet.iter_rows(values_only=True)
+        try:
+            raw_headers = next(iterator)
+        except StopIteration:
+            continue
+        headers = [_normalise_header(h, aliases) for h in raw_headers]
+        rows = []
+        for number, values in enumerate(iterator, start=2):
+            if not any(v not in (None, "") for v in values):
+                continue
+            rows.append((number, {h: _cell(values[i] if i < len(values) else None)
+                                  for i, h in enumerate(headers) if h}))
+        tables.append(Table(name=sheet.title, headers=headers, rows=rows))
+    workbook.close()
+    return tables
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str):
+        return value.strip()
+    if value is None:
+        return ""
+    return value
+
+
+def parse_date(value: object) -> date | None:
+    """Accept a date cell, ``2024-03-01`` or ``2024/3/1``; empty is None; else ValueError."""
+    if value in ("", None):
+        return None
+    if isinstance(value, date):
+        return value
+    text = str(value).strip().replace("/", "-").replace(".", "-")
+    return date.fromisoformat("-".join(part.zfill(2) for part in text.split("-")))
+
+
+TRUE_WORDS = {"1", "true", "yes", "y", "是", "在营", "在职", "active"}
+FALSE_WORDS = {"0", "false", "no", "n", "否", "关闭", "离职", "inactive"}
+
+
+def parse_bool(value: object, *, default: bool) -> bool:
+    if value in ("", None):
+        return default
+    text = str(value).strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise ValueError(value)

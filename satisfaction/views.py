@@ -1,0 +1,129 @@
+"""Pages of the chain's core: home, stores, employees, health, chain import."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, user_passes_test
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from satisfaction.errors import ApplicationError
+from satisfaction.forms import ChainImportForm
+from satisfaction.models import Role
+from satisfaction.scoping import get_visible_store_or_404
+from satisfaction.selectors import employee_list, region_list, store_list
+from satisfaction.services import chain_import
+from satisfaction.tasks import BEAT_HEARTBEAT_KEY
+
+# Where each role lands after login; a later app may provide a richer page under the same name.
+_ROLE_HOME = {
+    Role.MYSTERY_SHOPPER: "mystery_shopper:my_visits",
+    Role.STORE_MANAGER: "dashboard:store_home",
+    Role.CLERK: "dashboard:store_home",
+}
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    target = _ROLE_HOME.get(request.user.role)
+    if target:
+        try:
+            return redirect(reverse(target))
+        except NoReverseMatch:
+            pass
+    if request.user.role in (Role.STORE_MANAGER, Role.CLERK):
+        store = store_list(user=request.user).first()
+        if store is not None:
+            return redirect("store_detail", code=store.code)
+    return redirect("store_list")
+
+
+@login_required
+def store_list_view(request: HttpRequest) -> HttpResponse:
+    stores = store_list(user=request.user, region_code=request.GET.get("region", ""),
+                        city=request.GET.get("city", ""), query=request.GET.get("q", ""))
+    page = Paginator(stores, 50).get_page(request.GET.get("page"))
+    return render(request, "satisfaction/store_list.html", {
+        "page": page, "regions": region_list(user=request.user),
+        "filters": {k: request.GET.get(k, "") for k in ("region", "city", "q")},
+    })
+
+
+@login_required
+def store_detail(request: HttpRequest, code: str) -> HttpResponse:
+    store = get_visible_store_or_404(request.user, code=code)
+    employees = employee_list(user=request.user, store=store)
+    return render(request, "satisfaction/store_detail.html",
+                  {"store": store, "employees": employees})
+
+
+def _is_hq(user) -> bool:
+    return user.is_authenticated and user.is_hq
+
+
+@login_required
+@user_passes_test(_is_hq)
+def chain_import_view(request: HttpRequest) -> HttpResponse:
+    form = ChainImportForm(request.POST or None, request.FILES or None)
+    errors: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            result = chain_import(file_name=upload.name, content=upload.read())
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+            errors = exc.fields.get("rows", [])
+        else:
+            messages.success(request, result.summary())
+            return redirect("chain_import")
+    return render(request, "satisfaction/chain_import.html", {"form": form, "row_errors": errors})
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Database and broker status for load balancers: 503 when the database is unreachable."""
+    body: dict[str, object] = {}
+    status = 200
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        body["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means "down" to a probe
+        body["database"] = f"down: {exc.__class__.__name__}"
+        status = 503
+    if not settings.CELERY_BROKER_URL:
+        body["broker"] = "eager"
+    else:
+        from satisfaction.celery import app
+
+        try:
+            with app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+            body["broker"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            body["broker"] = f"down: {exc.__class__.__name__}"
+    try:
+        body["beat_last_seen"] = cache.get(BEAT_HEARTBEAT_KEY)
+    except Exception:  # noqa: BLE001 - a cache outage must not fail the health probe
+        body["beat_last_seen"] = None
+    body["status"] = "ok" if status == 200 else "down"
+    return JsonResponse(body, status=status)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render(request, "403_csrf.html", {"reason": reason}, status=403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", {"message": _("This page does not exist or you may "
+                                                     "not see it.")}, status=404)

@@ -1,0 +1,60 @@
+"""Factories for the chain's core. Domain apps keep theirs in ``tests/<app>/factories.py``."""
+
+from __future__ import annotations
+
+import factory
+from factory.django import DjangoModelFactory
+
+from satisfaction.models import Employee, EmployeeRole, Region, Role, Store, User
+
+
+class RegionFactory(DjangoModelFactory):
+    class Meta:
+        model = Region
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"R{n:03d}")
+    name = factory.Sequence(lambda n: f"区域{n}")
+
+
+class StoreFactory(DjangoModelFactory):
+    class Meta:
+        model = Store
+
+    code = factory.Sequence(lambda n: f"T{n:05d}")
+    name = factory.Sequence(lambda n: f"测试{n}号店")
+    region = factory.SubFactory(RegionFactory)
+    city = "上海"
+    address = "人民路1号"
+
+
+class EmployeeFactory(DjangoModelFactory):
+    class Meta:
+        model = Employee
+
+    number = factory.Sequence(lambda n: f"X{n:06d}")
+    name = factory.Sequence(lambda n: f"员工{n}")
+    store = factory.SubFactory(StoreFactory)
+    role = EmployeeRole.CLERK
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    role = Role.CLERK
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-2026")
+
+    @factory.post_generation
+    def regions(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.regions.set(extracted)
+
+    @factory.post_generation
+    def stores(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.stores.set(extracted)
+        if create:
+            self.save()

@@ -1,0 +1,37 @@
+from datetime import UTC, date, datetime
+
+import pytest
+
+from satisfaction.quarters import InvalidQuarterError, Quarter
+
+
+def test_it_parses_and_prints_a_quarter():
+    quarter = Quarter.parse("2026Q4")
+    assert (quarter.year, quarter.number) == (2026, 4)
+    assert str(quarter) == "2026Q4"
+    assert Quarter.parse("2026-q1") == Quarter(2026, 1)
+
+
+@pytest.mark.parametrize("text", ["2026Q5", "26Q1", "Q4 2026", "", "2026Q0"])
+def test_it_rejects_text_that_is_not_a_quarter(text):
+    with pytest.raises(InvalidQuarterError):
+        Quarter.parse(text)
+
+
+def test_its_date_range_is_in_the_chains_time_zone(settings):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    q4 = Quarter(2026, 4)
+    assert q4.first_day == date(2026, 10, 1)
+    assert q4.last_day == date(2026, 12, 31)
+    assert q4.start().isoformat() == "2026-10-01T00:00:00+08:00"
+    assert q4.end().isoformat() == "2027-01-01T00:00:00+08:00"
+    # 16:30 UTC on 31 December is already 1 January in Shanghai: the next quarter.
+    assert Quarter.containing(datetime(2026, 12, 31, 16, 30, tzinfo=UTC)) == Quarter(2027, 1)
+    assert Quarter.containing(datetime(2026, 12, 31, 15, 30, tzinfo=UTC)) == q4
+
+
+def test_it_steps_across_years():
+    assert Quarter(2026, 4).next() == Quarter(2027, 1)
+    assert Quarter(2026, 1).previous() == Quarter(2025, 4)
+    assert [str(q) for q in Quarter(2026, 2).last_n(3)] == ["2025Q4", "2026Q1", "2026Q2"]
+    assert sorted([Quarter(2026, 1), Quarter(2025, 4)]) == [Quarter(2025, 4), Quarter(2026, 1)]

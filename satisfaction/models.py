@@ -117,3 +117,24 @@ class User(AbstractUser):
     @property
     def is_shopper(self) -> bool:
         return self.role == Role.MYSTERY_SHOPPER
+
+
+class Notification(models.Model):
+    """An in-app message for one user (the bell with its unread count)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("message"), blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    kind = models.CharField(_("kind"), max_length=50, blank=True, db_index=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.title

@@ -79,6 +79,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "satisfaction.context_processors.unread_notifications",
             ],
         },
     },
@@ -174,6 +175,9 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER") or ""
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD") or ""
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "satisfaction@localhost"
+
+# WeCom / DingTalk group-robot webhook for alerts (empty: no webhook).
+NOTIFICATION_WEBHOOK_URL = env_str("NOTIFICATION_WEBHOOK_URL") or ""
 
 # Public base URL for links printed on posters and receipts (QR codes, short links).
 PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")

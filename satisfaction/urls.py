@@ -1,5 +1,7 @@
 """Root URLs. Each domain app owns ``urls.py`` (pages) and ``api_urls.py`` (its /api/v1/ part)."""
 
+import importlib.util
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -30,7 +32,11 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("notifications/", views.notification_list, name="notifications"),
     *[path(f"{app.replace('_', '-')}/", include(f"{app}.urls")) for app in DOMAIN_APPS],
+    # Short public links (QR posters, receipts, complaint status) live at the root.
+    *[path("", include(f"{app}.public_urls")) for app in DOMAIN_APPS
+      if importlib.util.find_spec(f"{app}.public_urls")],
 ]
 
 handler404 = "satisfaction.views.page_not_found"

@@ -127,3 +127,16 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "404.html", {"message": _("This page does not exist or you may "
                                                      "not see it.")}, status=404)
+
+
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    from satisfaction.notifications import notification_mark_read
+
+    if request.method == "POST":
+        raw_id = request.POST.get("id")
+        notification_mark_read(user=request.user,
+                               notification_id=int(raw_id) if raw_id and raw_id.isdigit() else None)
+        return redirect("notifications")
+    notes = request.user.notifications.all()[:100]
+    return render(request, "satisfaction/notifications.html", {"notifications": notes})

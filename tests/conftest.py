@@ -111,3 +111,58 @@ def login():
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def browser_page(live_server, settings):
+    """A Playwright page in Debian's headless Chromium against ``live_server``.
+
+    ``page.goto(live_url("/path"))``; ``console_errors`` collects console errors so a test can
+    assert a page rendered without any. Viewport defaults to a 360x740 phone; pass
+    ``browser_page.set_viewport_size(...)`` for desktop.
+    """
+    import os
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
+    # itself are still synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    executable = "/usr/bin/chromium"
+    if not Path(executable).exists():
+        pytest.fail("Debian chromium is not installed (make browsers)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"])
+        context = browser.new_context(viewport={"width": 360, "height": 740},
+                                      locale="zh-CN")
+        page = context.new_page()
+        page.console_errors = []
+        page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+        page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+        page.live_url = lambda path: f"{live_server.url}{path}"
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+@pytest.fixture
+def browser_login():
+    """``browser_login(page, username, password)`` logs in through the real login form."""
+
+    def _login(page, username: str, password: str = "pw-for-tests-2026") -> None:
+        page.goto(page.live_url("/accounts/login/"))
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+
+    return _login

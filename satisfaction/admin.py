@@ -69,3 +69,5 @@ class EmployeeAdmin(ChainImportAdminMixin, admin.ModelAdmin):
     search_fields = ["number", "name", "store__code"]
     list_select_related = ["store"]
     raw_id_fields = ["store"]
+
+from satisfaction import pos_admin  # noqa: E402, F401  (registers POS admin)

@@ -1,0 +1,1 @@
+"""Admin for POS API clients (owned by the POS work)."""

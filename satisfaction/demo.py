@@ -2,7 +2,7 @@
 
 Deterministic for a given ``seed``. Each domain app may add its own demo data in a module
 ``<app>/demo.py`` with a function ``seed(*, chain: DemoChain) -> str``; they run in
-``DEMO_APPS`` order (scoring last: it rolls up what the others made) and return a line for the
+``DEMO_MODULES`` order (scoring last: it rolls up what the others made) and return a line for the
 console.
 """
 
@@ -19,7 +19,9 @@ from django.db import transaction
 from satisfaction.models import Employee, EmployeeRole, Region, Role, Store, User
 from satisfaction.services import user_create
 
-DEMO_APPS = ("surveys", "mystery_shopper", "complaints", "scoring")
+# Modules with a ``seed(*, chain)`` hook, in order: scoring last, it rolls up the others.
+DEMO_MODULES = ("surveys.demo", "mystery_shopper.demo", "complaints.demo",
+                "satisfaction.pos_demo", "scoring.demo")
 
 REGIONS = [
     ("EAST", "华东区", ["上海", "杭州", "南京", "苏州"]),
@@ -115,11 +117,11 @@ def seed_demo(*, seed: int, password: str, today: date) -> tuple[DemoChain, list
         chain = build_chain(seed=seed, password=password, today=today)
         lines.append(f"chain: {len(chain.regions)} regions, {len(chain.stores)} stores, "
                      f"{len(chain.employees)} employees")
-        for app in DEMO_APPS:
-            if importlib.util.find_spec(f"{app}.demo") is None:
+        for name in DEMO_MODULES:
+            if importlib.util.find_spec(name) is None:
                 continue
-            module = importlib.import_module(f"{app}.demo")
-            lines.append(f"{app}: {module.seed(chain=chain)}")
+            module = importlib.import_module(name)
+            lines.append(f"{name.split('.')[0]}: {module.seed(chain=chain)}")
     return chain, lines
 
 

@@ -28,6 +28,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="runs in the PostgreSQL + Redis pass"))
 
 
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    """Production uses whitenoise's manifest (built by collectstatic); tests serve sources."""
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+
 @pytest.fixture
 def region(db):
     return RegionFactory(code="EAST", name="华东区")

@@ -1,0 +1,127 @@
+"""The role x resource permission matrix of the chain's core pages and API."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from satisfaction.scoping import visible_stores
+from tests.factories import EmployeeFactory
+
+STORES = ("S0001", "S0002", "S0011")  # store, sibling_store (same region), other_store
+
+# persona -> which of STORES it may see
+MATRIX = {
+    "hq": {"S0001", "S0002", "S0011"},
+    "hr": {"S0001", "S0002", "S0011"},
+    "region_manager": {"S0001", "S0002"},
+    "store_manager": {"S0001"},
+    "clerk": {"S0001"},
+    "other_store_manager": {"S0011"},
+    "shopper": set(),
+}
+
+
+@pytest.fixture
+def chain(store, sibling_store, other_store):
+    for s in (store, sibling_store, other_store):
+        EmployeeFactory(store=s, number=f"N-{s.code}")
+    return {s.code: s for s in (store, sibling_store, other_store)}
+
+
+@pytest.mark.parametrize(("persona", "allowed"), MATRIX.items())
+def test_visible_stores_follows_the_role_rule(request, chain, persona, allowed):
+    user = request.getfixturevalue(persona)
+    assert set(visible_stores(user).values_list("code", flat=True)) == allowed
+
+
+@pytest.mark.parametrize(("persona", "allowed"), MATRIX.items())
+@pytest.mark.parametrize("code", STORES)
+def test_store_page_is_404_for_a_store_outside_the_users_scope(request, chain, login, persona,
+                                                                allowed, code):
+    client = login(request.getfixturevalue(persona))
+    response = client.get(f"/stores/{code}/")
+    assert response.status_code == (200 if code in allowed else 404)
+
+
+@pytest.mark.parametrize(("persona", "allowed"), MATRIX.items())
+@pytest.mark.parametrize("code", STORES)
+def test_store_api_is_404_for_a_store_outside_the_users_scope(request, chain, login, persona,
+                                                               allowed, code):
+    client = login(request.getfixturevalue(persona))
+    response = client.get(f"/api/v1/stores/{code}/")
+    assert response.status_code == (200 if code in allowed else 404)
+    if code not in allowed:
+        assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize(("persona", "allowed"), MATRIX.items())
+def test_lists_hold_only_the_users_stores_and_their_staff(request, chain, login, persona,
+                                                          allowed):
+    client = login(request.getfixturevalue(persona))
+    stores = client.get("/api/v1/stores/").json()["results"]
+    assert {s["code"] for s in stores} == allowed
+    employees = client.get("/api/v1/employees/").json()["results"]
+    assert {e["store"] for e in employees} <= allowed
+    assert {e["number"] for e in employees} >= {f"N-{code}" for code in allowed}
+    page = client.get("/stores/")
+    assert page.status_code == 200
+    shown = {code for code in STORES if f"/stores/{code}/" in page.content.decode()}
+    assert shown == allowed
+
+
+@pytest.mark.parametrize(("persona", "allowed"), MATRIX.items())
+@pytest.mark.parametrize("code", STORES)
+def test_employee_api_is_404_for_another_stores_employee(request, chain, login, persona,
+                                                         allowed, code):
+    client = login(request.getfixturevalue(persona))
+    response = client.get(f"/api/v1/employees/N-{code}/")
+    assert response.status_code == (200 if code in allowed else 404)
+
+
+def test_anonymous_visitors_are_sent_to_login_and_refused_by_the_api(chain):
+    client = Client()
+    response = client.get("/stores/S0001/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    api = client.get("/api/v1/stores/")
+    assert api.status_code == 403
+    assert set(api.json()) == {"code", "detail", "fields"}
+
+
+@pytest.mark.parametrize("persona", ["region_manager", "store_manager", "clerk", "shopper", "hr"])
+def test_only_hq_may_import_the_chain_or_use_the_admin(request, chain, login, persona):
+    client = login(request.getfixturevalue(persona))
+    assert client.get("/chain/import/").status_code in (302, 403)
+    admin = client.get("/admin/")
+    assert admin.status_code == 302
+    assert "/admin/login/" in admin["Location"]
+
+
+def test_hq_may_import_the_chain_and_use_the_admin(chain, hq, login):
+    client = login(hq)
+    assert client.get("/chain/import/").status_code == 200
+    assert client.get("/admin/satisfaction/store/").status_code == 200
+
+
+def test_a_regional_manager_with_two_regions_sees_both(chain, region, other_region):
+    from tests.factories import UserFactory
+
+    user = UserFactory(role="regional_manager", regions=[region, other_region])
+    assert set(visible_stores(user).values_list("code", flat=True)) == set(STORES)
+
+
+def test_an_inactive_user_sees_nothing(chain, hq):
+    hq.is_active = False
+    assert not visible_stores(hq).exists()
+
+
+def test_store_list_page_runs_a_bounded_number_of_queries(chain, hq, login,
+                                                          django_assert_max_num_queries):
+    from tests.factories import StoreFactory
+
+    StoreFactory.create_batch(40, region=chain["S0001"].region)
+    client = login(hq)
+    with django_assert_max_num_queries(8):
+        response = client.get("/stores/")
+    assert response.status_code == 200

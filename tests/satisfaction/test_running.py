@@ -127,7 +127,7 @@ def test_the_interface_speaks_chinese_and_english(hq, login):
     assert 'lang="en"' in english
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # --reset flushes, which needs real transactions
 def test_seed_demo_builds_the_demo_chain_deterministically(capsys):
     call_command("seed_demo", "--seed", "7", "--password", "pw-demo-12345")
     assert Region.objects.count() == 3

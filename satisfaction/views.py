@@ -25,6 +25,9 @@ from satisfaction.tasks import BEAT_HEARTBEAT_KEY
 
 # Where each role lands after login; a later app may provide a richer page under the same name.
 _ROLE_HOME = {
+    Role.HQ_ADMIN: "dashboard:ranking",
+    Role.REGIONAL_MANAGER: "dashboard:ranking",
+    Role.HR: "dashboard:ranking",
     Role.MYSTERY_SHOPPER: "mystery_shopper:my_visits",
     Role.STORE_MANAGER: "dashboard:store_home",
     Role.CLERK: "dashboard:store_home",

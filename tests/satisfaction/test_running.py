@@ -51,6 +51,11 @@ def test_env_helpers_fail_loudly_on_bad_values(monkeypatch):
     monkeypatch.setenv("X_INT", "0")
     with pytest.raises(ImproperlyConfigured, match="minimum"):
         env.env_int("X_INT", default=1, minimum=1)
+    monkeypatch.setenv("X_SHARE", "1.5")
+    with pytest.raises(ImproperlyConfigured, match="X_SHARE"):
+        env.env_float("X_SHARE", default=0.1, minimum=0, maximum=1)
+    monkeypatch.setenv("X_SHARE", "0.25")
+    assert env.env_float("X_SHARE", default=0.1, minimum=0, maximum=1) == 0.25
     monkeypatch.setenv("X_LIST", "a.example, b.example,")
     assert env.env_list("X_LIST") == ["a.example", "b.example"]
     monkeypatch.setenv("X_BOOL", "on")

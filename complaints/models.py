@@ -1,0 +1,400 @@
+"""Complaints (顾客投诉): intake, grading, the SLA clock, 8D reports, appeals, recurrence checks."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from satisfaction.models import Employee, Store
+
+
+class Channel(models.TextChoices):
+    IN_STORE = "in_store", _("In store")
+    PHONE = "phone", _("Phone")
+    LETTER = "letter", _("Letter")
+    WEB = "web", _("Web")
+    FAX = "fax", _("Fax")
+    POS = "pos", _("POS")
+    OTHER = "other", _("Other")
+
+
+class Category(models.TextChoices):
+    PRODUCT_QUALITY = "product_quality", _("Product quality")
+    SERVICE_ATTITUDE = "service_attitude", _("Service attitude")
+    PROFESSIONAL_ADVICE = "professional_advice", _("Professional advice / efficacy")
+    PRICE = "price", _("Price")
+    ENVIRONMENT = "environment", _("Environment")
+    ASSORTMENT = "assortment", _("Assortment")
+    OTHER = "other", _("Other")
+
+
+class Grade(models.TextChoices):
+    A = "A", _("A – most serious")
+    B = "B", _("B – serious")
+    C = "C", _("C – general")
+
+
+GRADE_DEFINITIONS = {
+    Grade.A: _("Medication safety or harm to health (wrong drug or dose, expired or "
+               "counterfeit product, adverse reaction), or a complaint to a regulator or the "
+               "media."),
+    Grade.B: _("A real loss to the customer or a clear breach of service rules: wrong price "
+               "charged, refused return, rude or dismissive staff, wrong professional advice "
+               "without harm."),
+    Grade.C: _("General dissatisfaction: waiting time, environment, out-of-stock items, a "
+               "misunderstanding settled on the spot."),
+}
+
+
+class Responsibility(models.TextChoices):
+    OWN_STORE = "own_store", _("Own store")
+    OTHER_DEPARTMENT = "other_department", _("Another department")
+    GREY_ZONE = "grey_zone", _("Grey zone (escalate for a decision)")
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("New")
+    ASSIGNED = "assigned", _("Assigned")
+    IN_PROGRESS = "in_progress", _("In progress")
+    WAITING_CUSTOMER = "waiting_customer", _("Waiting for customer")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+    REOPENED = "reopened", _("Reopened")
+
+
+OPEN_STATUSES = (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING_CUSTOMER,
+                 Status.REOPENED)
+
+
+class Source(models.TextChoices):
+    STAFF = "staff", _("Staff")
+    PUBLIC = "public", _("Customer web form")
+    API = "api", _("Other system (API)")
+
+
+class ComplaintPolicy(models.Model):
+    """The chain-wide complaint settings (one row, pk 1), edited by HQ in the admin."""
+
+    appeal_window_days = models.PositiveSmallIntegerField(_("appeal window (days)"), default=7)
+    recurrence_check_days = models.PositiveSmallIntegerField(
+        _("recurrence check after closing (days)"), default=30)
+    pause_while_waiting = models.BooleanField(
+        _("pause the clock while waiting for the customer"), default=True)
+    business_hours_clock = models.BooleanField(
+        _("run the clock on store opening hours"), default=False,
+        help_text=_("Stores without opening hours, and 24-hour stores, always run."))
+    warn_fraction = models.FloatField(_("warn at this share of the time"), default=0.75)
+    ungraded_resolution_hours = models.PositiveIntegerField(
+        _("resolution deadline before grading (hours)"), default=24)
+
+    class Meta:
+        verbose_name = _("complaint policy")
+        verbose_name_plural = _("complaint policy")
+
+    def __str__(self) -> str:
+        return str(_("Complaint policy"))
+
+    @classmethod
+    def current(cls) -> ComplaintPolicy:
+        policy, _created = cls.objects.get_or_create(pk=1)
+        return policy
+
+
+class GradePolicy(models.Model):
+    grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, unique=True)
+    resolution_hours = models.PositiveIntegerField(_("resolution deadline (hours)"), default=24)
+    first_response_hours = models.PositiveIntegerField(
+        _("first-response deadline (hours)"), null=True, blank=True)
+    escalation_interval_hours = models.PositiveIntegerField(
+        _("interval between escalation levels (hours)"), default=4)
+    requires_8d = models.BooleanField(_("8D report required before closing"), default=False)
+
+    class Meta:
+        ordering = ["grade"]
+        verbose_name = _("grade policy")
+        verbose_name_plural = _("grade policies")
+
+    def __str__(self) -> str:
+        return self.grade
+
+
+class StoreHours(models.Model):
+    """A store's daily opening hours, for the optional business-hours SLA clock."""
+
+    store = models.OneToOneField(Store, on_delete=models.CASCADE, related_name="complaint_hours",
+                                 verbose_name=_("store"))
+    opens_at = models.TimeField(_("opens at"), default="08:00")
+    closes_at = models.TimeField(_("closes at"), default="22:00")
+    open_24h = models.BooleanField(_("open 24 hours"), default=False)
+
+    class Meta:
+        verbose_name = _("store opening hours")
+        verbose_name_plural = _("store opening hours")
+        constraints = [models.CheckConstraint(
+            condition=Q(open_24h=True) | Q(closes_at__gt=models.F("opens_at")),
+            name="complaints_storehours_closes_after_opens")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id}: {self.opens_at}-{self.closes_at}"
+
+
+class Complaint(models.Model):
+    ticket_no = models.CharField(_("ticket number"), max_length=20, unique=True)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="complaints",
+                              verbose_name=_("store"))
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices,
+                              default=Source.STAFF)
+    customer_name = models.CharField(_("customer name"), max_length=100, blank=True)
+    customer_phone = models.CharField(_("customer phone"), max_length=32, blank=True)
+    category = models.CharField(_("category"), max_length=30, choices=Category.choices)
+    description = models.TextField(_("description"))
+    occurred_at = models.DateTimeField(_("happened at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"))
+    employee = models.ForeignKey(Employee, on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="complaints", verbose_name=_("employee involved"))
+    received_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+",
+                                    verbose_name=_("first receiver"))
+
+    # Triage by HQ
+    grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, blank=True)
+    substantiated = models.BooleanField(_("substantiated"), null=True, blank=True)
+    responsibility = models.CharField(_("responsibility"), max_length=20,
+                                      choices=Responsibility.choices, blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                              blank=True, related_name="owned_complaints",
+                              verbose_name=_("handling owner"))
+    graded_at = models.DateTimeField(_("graded at"), null=True, blank=True)
+
+    # Handling
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices,
+                              default=Status.NEW)
+    first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
+    remedy = models.TextField(_("remedy"), blank=True)
+    customer_satisfied = models.BooleanField(_("customer satisfied"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_on_time = models.BooleanField(_("resolved on time"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    is_second = models.BooleanField(_("second complaint"), default=False)
+    previous = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="repeats",
+                                 verbose_name=_("earlier complaint about the same issue"))
+    recurrence_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="recurrences",
+        verbose_name=_("recurrence of a closed complaint"),
+        help_text=_("Same store and category within the recurrence-check window after closing."))
+    version = models.PositiveIntegerField(default=1)
+
+    # The SLA clock: time already spent before the running segment, the running segment's
+    # start (None while paused or stopped) and the deadlines it gives.
+    cycle = models.PositiveSmallIntegerField(default=1)
+    sla_spent_seconds = models.FloatField(default=0)
+    clock_started_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    warn_at = models.DateTimeField(null=True, blank=True)
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    next_alert_at = models.DateTimeField(null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
+        indexes = [
+            # The SLA sweep's scan: only rows with an alert still to come are in the index.
+            models.Index(fields=["next_alert_at"], name="complaint_next_alert_idx",
+                         condition=Q(next_alert_at__isnull=False)),
+            models.Index(fields=["store", "received_at"], name="complaint_store_received_idx"),
+            models.Index(fields=["received_at"], name="complaint_received_idx"),
+            models.Index(fields=["status", "due_at"], name="complaint_status_due_idx"),
+            models.Index(fields=["store", "category", "closed_at"],
+                         name="complaint_recurrence_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.ticket_no
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class ComplaintAttachment(models.Model):
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE,
+                                  related_name="attachments")
+    file = models.FileField(_("file"), upload_to="complaints/%Y/%m/")
+    name = models.CharField(_("name"), max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ComplaintEvent(models.Model):
+    """Every change: who, when, what (field: [old, new])."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                              blank=True, related_name="+")
+    action = models.CharField(max_length=30)
+    changes = models.JSONField(default=dict, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("complaint event")
+        verbose_name_plural = _("complaint events")
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id} {self.action}"
+
+
+class EightDReport(models.Model):
+    """投诉处理报告: the 8D complaint handling report, archived read-only once closed."""
+
+    complaint = models.OneToOneField(Complaint, on_delete=models.CASCADE,
+                                     related_name="eight_d")
+    d1_team = models.TextField(_("D1 team"), blank=True)
+    d2_problem = models.TextField(_("D2 problem"), blank=True)
+    d3_containment = models.TextField(_("D3 containment"), blank=True)
+    d4_root_cause = models.TextField(_("D4 root cause"), blank=True)
+    d5_corrective_action = models.TextField(_("D5 corrective action"), blank=True)
+    d6_implementation = models.TextField(_("D6 implementation and verification"), blank=True)
+    d7_prevention = models.TextField(_("D7 prevention of recurrence"), blank=True)
+    d8_closure = models.TextField(_("D8 closure"), blank=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+
+    SECTIONS = ("d1_team", "d2_problem", "d3_containment", "d4_root_cause",
+                "d5_corrective_action", "d6_implementation", "d7_prevention", "d8_closure")
+
+    class Meta:
+        verbose_name = _("8D report")
+        verbose_name_plural = _("8D reports")
+
+    def __str__(self) -> str:
+        return f"8D {self.complaint_id}"
+
+    @property
+    def is_complete(self) -> bool:
+        return all(getattr(self, name).strip() for name in self.SECTIONS)
+
+    def sections(self) -> list[tuple[str, str, str]]:
+        return [(name, self._meta.get_field(name).verbose_name, getattr(self, name))
+                for name in self.SECTIONS]
+
+
+class AppealKind(models.TextChoices):
+    GRADE = "grade", _("Grade")
+    SUBSTANTIATION = "substantiation", _("Substantiation")
+
+
+class AppealStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
+
+
+class Appeal(models.Model):
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="appeals")
+    kind = models.CharField(_("appeal against"), max_length=20, choices=AppealKind.choices)
+    requested_grade = models.CharField(_("requested grade"), max_length=1, choices=Grade.choices,
+                                       blank=True)
+    requested_substantiated = models.BooleanField(_("requested substantiation"), null=True,
+                                                  blank=True)
+    reason = models.TextField(_("reason"))
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                 related_name="+")
+    filed_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(_("status"), max_length=10, choices=AppealStatus.choices,
+                              default=AppealStatus.OPEN)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.TextField(_("reason for the decision"), blank=True)
+
+    class Meta:
+        ordering = ["-filed_at", "-pk"]
+        verbose_name = _("appeal")
+        verbose_name_plural = _("appeals")
+        constraints = [models.UniqueConstraint(
+            fields=["complaint"], condition=Q(status="open"),
+            name="complaints_one_open_appeal")]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id} {self.kind}"
+
+
+class RecurrenceCheck(models.Model):
+    """定期确认不良有无再发生: N days after closing the owner confirms it has not recurred."""
+
+    complaint = models.OneToOneField(Complaint, on_delete=models.CASCADE,
+                                     related_name="recurrence_check")
+    due_at = models.DateTimeField(_("due at"))
+    notified_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                     null=True, blank=True, related_name="+")
+    recurred = models.BooleanField(_("the problem recurred"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("recurrence check")
+        verbose_name_plural = _("recurrence checks")
+        indexes = [models.Index(fields=["due_at"], name="complaint_recur_due_idx",
+                                condition=Q(notified_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id} {self.due_at:%Y-%m-%d}"
+
+
+class AlertKind(models.TextChoices):
+    FIRST_RESPONSE = "first_response", _("First response overdue")
+    WARN = "warn", _("Deadline approaching")
+    ESCALATE = "escalate", _("Deadline passed: escalated")
+    RECURRENCE = "recurrence", _("Recurrence check due")
+
+
+class SlaAlert(models.Model):
+    """One alert, recorded under a unique key BEFORE it is sent: never sent twice."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="alerts")
+    cycle = models.PositiveSmallIntegerField(default=1)
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    level = models.PositiveSmallIntegerField(default=0)
+    due_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    sweep_token = models.CharField(max_length=32)
+
+    class Meta:
+        ordering = ["recorded_at", "pk"]
+        verbose_name = _("SLA alert")
+        verbose_name_plural = _("SLA alerts")
+        constraints = [models.UniqueConstraint(
+            fields=["complaint", "cycle", "kind", "level"], name="complaints_alert_once")]
+        indexes = [models.Index(fields=["sweep_token"], name="complaint_alert_token_idx"),
+                   models.Index(fields=["recorded_at"], name="complaint_alert_unsent_idx",
+                                condition=Q(sent_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id} {self.kind} {self.level}"

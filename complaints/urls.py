@@ -1,3 +1,17 @@
+from django.urls import path
+
+from . import views
+
 app_name = "complaints"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.complaint_list, name="list"),
+    path("new/", views.complaint_create, name="create"),
+    path("figures/", views.figures, name="figures"),
+    path("poster/<str:code>/", views.poster, name="poster"),
+    path("<int:pk>/", views.complaint_detail, name="detail"),
+    path("<int:pk>/8d/", views.eight_d_edit, name="eight_d"),
+    path("<int:pk>/8d/print/", views.eight_d_print, name="eight_d_print"),
+    path("<int:pk>/attachments/<int:attachment_id>/", views.attachment_download,
+         name="attachment"),
+]

@@ -8,13 +8,14 @@ SQLite file with Celery tasks executed eagerly in-process; with ``DATABASE_URL``
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from satisfaction.env import env_bool, env_int, env_list, env_str
+from satisfaction.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "mystery_shopper",
     "complaints",
     "scoring",
+    "satisfaction.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -219,7 +221,37 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several apps have a "status", "channel" or "grade" field; name each choice set once.
+    "ENUM_NAME_OVERRIDES": {
+        "ComplaintGradeEnum": "complaints.models.Grade",
+        "ComplaintStatusEnum": "complaints.models.Status",
+        "ComplaintChannelEnum": "complaints.models.Channel",
+        "ComplaintAppealStatusEnum": "complaints.models.AppealStatus",
+        "SurveyChannelEnum": "surveys.models.Channel",
+        "SurveyResponseStatusEnum": "surveys.models.ResponseStatus",
+        "VisitStatusEnum": "mystery_shopper.models.VisitStatus",
+        "VisitAppealStatusEnum": "mystery_shopper.models.AppealStatus",
+        "RollupStatusEnum": "scoring.models.RollupStatus",
+        "EmployeeRoleEnum": "satisfaction.models.EmployeeRole",
+        "ImprovementActionStatusEnum": "satisfaction.dashboard.models.ActionStatus",
+    },
 }
+
+# --- POS integration (satisfaction/pos_*.py, docs/pos-integration.md) ----------------------
+# Keyed hash of loyalty member ids: a member id is never stored, only HMAC-SHA256 under this key.
+# Keep it stable (changing it breaks loyalty figures across the change); defaults from SECRET_KEY.
+POS_MEMBER_HASH_KEY = env_str("POS_MEMBER_HASH_KEY") or f"pos-member:{SECRET_KEY}"
+# Share of receipts (0-1) that get a survey invitation when their store runs a campaign;
+# decided by a hash of store code + receipt number, so a retry gets the same answer.
+POS_SURVEY_SAMPLE_SHARE = env_float("POS_SURVEY_SAMPLE_SHARE", default=0.1, minimum=0, maximum=1)
+POS_SURVEY_INVITATION_DAYS = env_int("POS_SURVEY_INVITATION_DAYS", default=7, minimum=1)
+POS_BATCH_MAX_ITEMS = 1000
+# Default per-key request rate (a key's own throttle_rate overrides it).
+POS_THROTTLE_RATE = env_str("POS_THROTTLE_RATE") or "1200/min"
+if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", POS_THROTTLE_RATE):
+    raise ImproperlyConfigured("POS_THROTTLE_RATE must look like 1200/min.")
+# Receipts dated further in the future than this (clock skew allowance) are refused.
+POS_MAX_CLOCK_SKEW_SECONDS = 600
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or ""
@@ -235,7 +267,41 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "satisfaction.tasks.beat_heartbeat",
         "schedule": crontab(minute="*/5"),
     },
+    # surveys: flag stores whose answers look manufactured (each store once per campaign).
+    "surveys-scan-open-campaigns": {
+        "task": "surveys.tasks.scan_open_campaigns",
+        "schedule": crontab(minute=17),
+    },
+    # complaints: the SLA sweep scans the due-time index every minute (never ETA tasks); a run
+    # that waited in the queue past the next one is dropped, the next run catches up anyway.
+    "complaints-sla-sweep": {
+        "task": "complaints.tasks.sla_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    # scoring: the running quarter every night (provisional); the finished quarter once, on the
+    # first day of the next quarter.
+    "scoring-rollup-running-quarter": {
+        "task": "scoring.tasks.rollup_running_quarter",
+        "schedule": crontab(minute=30, hour=2),
+    },
+    "scoring-rollup-finished-quarter": {
+        "task": "scoring.tasks.rollup_finished_quarter",
+        "schedule": crontab(minute=0, hour=4, day_of_month=1, month_of_year="1,4,7,10"),
+    },
 }
+
+# --- Mystery shopper ------------------------------------------------------------------------
+MYSTERY_SHOPPER_DEFAULT_VISITS = 2  # visits per store per quarter without a frequency row
+MYSTERY_SHOPPER_APPEAL_DAYS = 7  # days after approval a store manager may appeal
+
+# --- Surveys --------------------------------------------------------------------------------
+SURVEY_INVITATION_DAYS = 7  # receipt links expire after this many days (per-call override)
+SURVEY_PUBLIC_SUBMISSIONS_PER_HOUR = 10  # per client address, then 429
+SURVEY_MIN_SECONDS_PER_QUESTION = 2  # faster answers are flagged as speeders
+SURVEY_BURST_WINDOW_MINUTES = 10
+SURVEY_BURST_COUNT = 2  # a third answer from one device within the window is flagged
+SURVEY_CLUSTER_WINDOW_MINUTES = 10
 
 LOGGING = {
     "version": 1,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, user_passes_test
+from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 from satisfaction.errors import ApplicationError
 from satisfaction.forms import ChainImportForm
 from satisfaction.models import Role
+from satisfaction.permissions import is_hq, role_required
 from satisfaction.scoping import get_visible_store_or_404
 from satisfaction.selectors import employee_list, region_list, store_list
 from satisfaction.services import chain_import
@@ -68,12 +69,7 @@ def store_detail(request: HttpRequest, code: str) -> HttpResponse:
                   {"store": store, "employees": employees})
 
 
-def _is_hq(user) -> bool:
-    return user.is_authenticated and user.is_hq
-
-
-@login_required
-@user_passes_test(_is_hq)
+@role_required(is_hq)
 def chain_import_view(request: HttpRequest) -> HttpResponse:
     form = ChainImportForm(request.POST or None, request.FILES or None)
     errors: list[str] = []

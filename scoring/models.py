@@ -1,0 +1,324 @@
+"""Scoring schemes (versioned), quarterly rollups with their revisions, and the snapshots.
+
+A quarter's values live in a :class:`Rollup` (quarter + revision). While a quarter is open the
+nightly rollup recomputes its one provisional revision in place; HQ publishes it once no appeal
+is open, which locks it. A later recompute of a locked quarter needs a reason and makes a new
+provisional revision beside the published one; publishing that one supersedes the old. HR always
+exports the published revision.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from satisfaction.quarters import QuarterField
+from scoring import engine
+
+_POINTS = [MinValueValidator(0), MaxValueValidator(100)]
+
+
+class MissingComponent(models.TextChoices):
+    RESCALE = engine.RESCALE, _("Rescale: the other component carries its points")
+    ZERO = engine.ZERO, _("Zero: the missing component counts 0")
+
+
+class MissingPart(models.TextChoices):
+    STORE = engine.FROM_STORE, _("Use the store's value for that part (flagged)")
+    ZERO = engine.ZERO, _("Count 0 (flagged)")
+
+
+def default_indicator_weights() -> dict[str, float]:
+    return dict(engine.DEFAULT_INDICATOR_WEIGHTS)
+
+
+class Scheme(models.Model):
+    """One version of the scoring scheme. Never edited once saved: HQ saves a new version."""
+
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    is_current = models.BooleanField(_("current"), default=True)
+    note = models.CharField(_("what changed"), max_length=200, blank=True)
+    survey_points = models.FloatField(_("sample survey points"), default=50,
+                                      validators=_POINTS)
+    scenario_points = models.FloatField(_("scenario survey points"), default=50,
+                                        validators=_POINTS)
+    indicator_weights = models.JSONField(
+        _("indicator weights"), default=default_indicator_weights,
+        help_text=_("Weight of each survey indicator code; codes not listed do not count."))
+    grade_a_points = models.FloatField(_("deduction per grade A complaint"), default=3,
+                                       validators=_POINTS)
+    grade_b_points = models.FloatField(_("deduction per grade B complaint"), default=2,
+                                       validators=_POINTS)
+    grade_c_points = models.FloatField(_("deduction per grade C complaint"), default=1,
+                                       validators=_POINTS)
+    min_sample = models.PositiveIntegerField(
+        _("minimum responses per store"), default=30,
+        help_text=_("Fewer responses flag the store's value; they do not hide it."))
+    missing_component = models.CharField(_("a store without survey or visits"), max_length=10,
+                                         choices=MissingComponent.choices,
+                                         default=MissingComponent.RESCALE)
+    warm_service_points = models.FloatField(_("warm service points"), default=25,
+                                            validators=_POINTS)
+    efficacy_points = models.FloatField(_("recommended-product efficacy points"), default=25,
+                                        validators=_POINTS)
+    price_points = models.FloatField(_("price points"), default=25, validators=_POINTS)
+    purchase_points = models.FloatField(_("purchase evaluation points"), default=25,
+                                        validators=_POINTS)
+    missing_part = models.CharField(_("an employee part without data"), max_length=10,
+                                    choices=MissingPart.choices, default=MissingPart.STORE)
+    financial_weight = models.FloatField(_("appraisal: financial"), default=50,
+                                         validators=_POINTS)
+    satisfaction_weight = models.FloatField(_("appraisal: customer satisfaction"), default=30,
+                                            validators=_POINTS)
+    other_weight = models.FloatField(_("appraisal: other"), default=20, validators=_POINTS)
+    bonus_k = models.FloatField(_("bonus amplification factor"), default=1,
+                                validators=[MinValueValidator(1), MaxValueValidator(8)])
+    bonus_target = models.FloatField(_("bonus target value"), default=70, validators=_POINTS)
+    small_sample_adjustment = models.BooleanField(
+        _("shrink small samples toward the region mean"), default=False,
+        help_text=_("survey % ← (n·survey % + m·region mean) / (n + m)."))
+    shrinkage_m = models.PositiveIntegerField(
+        _("shrinkage weight m"), null=True, blank=True,
+        help_text=_("Empty: the minimum sample."))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+",
+                                   verbose_name=_("created by"))
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = _("scoring scheme")
+        verbose_name_plural = _("scoring schemes")
+        constraints = [models.UniqueConstraint(fields=["is_current"],
+                                               condition=models.Q(is_current=True),
+                                               name="scoring_one_current_scheme")]
+
+    def __str__(self) -> str:
+        return f"v{self.version}"
+
+    def save(self, *args, **kwargs) -> None:
+        # Validated on every save, whoever saves it (service, admin, shell).
+        self.full_clean()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        if abs(self.survey_points + self.scenario_points - 100) > 1e-6:
+            errors.setdefault("scenario_points", []).append(
+                _("Survey and scenario points must add up to 100."))
+        parts = (self.warm_service_points + self.efficacy_points + self.price_points
+                 + self.purchase_points)
+        if abs(parts - 100) > 1e-6:
+            errors.setdefault("purchase_points", []).append(
+                _("The four employee parts must add up to 100."))
+        appraisal = self.financial_weight + self.satisfaction_weight + self.other_weight
+        if abs(appraisal - 100) > 1e-6:
+            errors.setdefault("other_weight", []).append(
+                _("The appraisal weights must add up to 100."))
+        weights = self.indicator_weights
+        if not isinstance(weights, dict) or not weights:
+            errors.setdefault("indicator_weights", []).append(
+                _("Give at least one indicator code with its weight."))
+        else:
+            bad = [code for code, weight in weights.items()
+                   if not isinstance(weight, int | float) or isinstance(weight, bool)
+                   or weight < 0]
+            if bad:
+                errors.setdefault("indicator_weights", []).append(
+                    _("Weights must be numbers of 0 or more: %(codes)s")
+                    % {"codes": ", ".join(sorted(map(str, bad)))})
+            elif not any(w > 0 for w in weights.values()):
+                errors.setdefault("indicator_weights", []).append(
+                    _("At least one indicator needs a weight above 0."))
+        if errors:
+            raise ValidationError(errors)
+
+    def to_params(self) -> engine.SchemeParams:
+        return engine.SchemeParams(
+            survey_points=self.survey_points, scenario_points=self.scenario_points,
+            indicator_weights={str(k): float(v) for k, v in self.indicator_weights.items()},
+            grade_points={"A": self.grade_a_points, "B": self.grade_b_points,
+                          "C": self.grade_c_points},
+            min_sample=self.min_sample, missing_component=self.missing_component,
+            warm_service_points=self.warm_service_points, efficacy_points=self.efficacy_points,
+            price_points=self.price_points, purchase_points=self.purchase_points,
+            missing_part=self.missing_part, financial_weight=self.financial_weight,
+            satisfaction_weight=self.satisfaction_weight, other_weight=self.other_weight,
+            bonus_k=self.bonus_k, bonus_target=self.bonus_target,
+            small_sample_adjustment=self.small_sample_adjustment,
+            shrinkage_m=self.shrinkage_m)
+
+
+class RollupStatus(models.TextChoices):
+    PROVISIONAL = "provisional", _("Provisional")
+    PUBLISHED = "published", _("Published (locked)")
+    SUPERSEDED = "superseded", _("Superseded")
+
+
+class Rollup(models.Model):
+    """One revision of a quarter's values."""
+
+    quarter = QuarterField(_("quarter"), db_index=True)
+    revision = models.PositiveIntegerField(_("revision"), default=1)
+    status = models.CharField(_("status"), max_length=12, choices=RollupStatus.choices,
+                              default=RollupStatus.PROVISIONAL)
+    scheme = models.ForeignKey(Scheme, on_delete=models.PROTECT, related_name="rollups",
+                               verbose_name=_("scheme"))
+    reason = models.TextField(_("reason for the recompute"), blank=True)
+    computed_at = models.DateTimeField(_("computed at"))
+    computed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+",
+                                    verbose_name=_("computed by"))
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+",
+                                     verbose_name=_("published by"))
+    store_count = models.PositiveIntegerField(_("stores"), default=0)
+    employee_count = models.PositiveIntegerField(_("employees"), default=0)
+    seconds = models.FloatField(_("duration (s)"), default=0)
+
+    class Meta:
+        ordering = ["-quarter", "-revision"]
+        verbose_name = _("rollup")
+        verbose_name_plural = _("rollups")
+        constraints = [
+            models.UniqueConstraint(fields=["quarter", "revision"],
+                                    name="scoring_rollup_quarter_revision"),
+            models.UniqueConstraint(fields=["quarter"],
+                                    condition=models.Q(status="provisional"),
+                                    name="scoring_one_provisional_per_quarter"),
+            models.UniqueConstraint(fields=["quarter"], condition=models.Q(status="published"),
+                                    name="scoring_one_published_per_quarter"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quarter} r{self.revision} ({self.get_status_display()})"
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status != RollupStatus.PROVISIONAL
+
+
+class Snapshot(models.Model):
+    """What every stored value has: its revision, quarter, place, value, counts and flags."""
+
+    rollup = models.ForeignKey(Rollup, on_delete=models.CASCADE, related_name="%(class)ss",
+                               verbose_name=_("rollup"))
+    quarter = QuarterField(_("quarter"))
+    store = models.ForeignKey("satisfaction.Store", on_delete=models.CASCADE, related_name="+",
+                              verbose_name=_("store"))
+    region = models.ForeignKey("satisfaction.Region", on_delete=models.CASCADE,
+                               related_name="+", verbose_name=_("region"))
+    value = models.FloatField(_("satisfaction value"), null=True)
+    deductions = models.FloatField(_("complaint deductions"), default=0)
+    n_responses = models.PositiveIntegerField(_("responses"), default=0)
+    n_visits = models.PositiveIntegerField(_("visits"), default=0)
+    n_complaints = models.PositiveIntegerField(_("complaints"), default=0)
+    flags = models.JSONField(_("flags"), default=list)
+    rank_region = models.PositiveIntegerField(_("rank in region"), null=True)
+
+    class Meta:
+        abstract = True
+
+
+class StoreScore(Snapshot):
+    survey_pct = models.FloatField(_("sample survey %"), null=True)
+    survey_pct_raw = models.FloatField(_("sample survey % before adjustment"), null=True)
+    scenario_pct = models.FloatField(_("scenario survey %"), null=True)
+    survey_points = models.FloatField(_("sample survey points"), default=0)
+    scenario_points = models.FloatField(_("scenario survey points"), default=0)
+    ci_low = models.FloatField(_("95% CI low"), null=True)
+    ci_high = models.FloatField(_("95% CI high"), null=True)
+    rank_chain = models.PositiveIntegerField(_("rank in chain"), null=True)
+    indicators = models.JSONField(_("indicators"), default=dict)
+
+    class Meta:
+        ordering = ["rank_chain", "store_id"]
+        verbose_name = _("store score")
+        verbose_name_plural = _("store scores")
+        constraints = [models.UniqueConstraint(fields=["rollup", "store"],
+                                               name="scoring_store_score_unique")]
+        indexes = [models.Index(fields=["rollup", "region", "rank_region"]),
+                   models.Index(fields=["store", "quarter"])]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.quarter}: {self.value}"
+
+
+class EmployeeScore(Snapshot):
+    employee = models.ForeignKey("satisfaction.Employee", on_delete=models.CASCADE,
+                                 related_name="+", verbose_name=_("employee"))
+    role = models.CharField(_("role"), max_length=20)
+    own_value = models.FloatField(_("own value"), null=True)
+    warm_service_pct = models.FloatField(_("warm service %"), null=True)
+    efficacy_pct = models.FloatField(_("recommended-product efficacy %"), null=True)
+    price_pct = models.FloatField(_("price %"), null=True)
+    purchase_pct = models.FloatField(_("purchase evaluation %"), null=True)
+    warm_service_points = models.FloatField(_("warm service points"), default=0)
+    efficacy_points = models.FloatField(_("efficacy points"), default=0)
+    price_points = models.FloatField(_("price points"), default=0)
+    purchase_points = models.FloatField(_("purchase evaluation points"), default=0)
+    satisfaction_points = models.FloatField(_("satisfaction appraisal points"), null=True)
+    bonus_factor = models.FloatField(_("bonus factor"), null=True)
+    rank_store = models.PositiveIntegerField(_("rank in store"), null=True)
+
+    class Meta:
+        ordering = ["store_id", "rank_store", "employee_id"]
+        verbose_name = _("employee score")
+        verbose_name_plural = _("employee scores")
+        constraints = [models.UniqueConstraint(fields=["rollup", "employee"],
+                                               name="scoring_employee_score_unique")]
+        indexes = [models.Index(fields=["rollup", "store"]),
+                   models.Index(fields=["employee", "quarter"])]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id} {self.quarter}: {self.value}"
+
+
+class AppraisalPoints(models.Model):
+    """Financial and other appraisal points of an employee for a quarter, imported by HR."""
+
+    employee = models.ForeignKey("satisfaction.Employee", on_delete=models.CASCADE,
+                                 related_name="+", verbose_name=_("employee"))
+    quarter = QuarterField(_("quarter"))
+    financial_points = models.FloatField(_("financial points"), validators=_POINTS)
+    other_points = models.FloatField(_("other points"), validators=_POINTS)
+    imported_at = models.DateTimeField(_("imported at"), auto_now=True)
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+",
+                                    verbose_name=_("imported by"))
+
+    class Meta:
+        ordering = ["quarter", "employee_id"]
+        verbose_name = _("appraisal points")
+        verbose_name_plural = _("appraisal points")
+        constraints = [models.UniqueConstraint(fields=["employee", "quarter"],
+                                               name="scoring_appraisal_employee_quarter")]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id} {self.quarter}"
+
+
+class ExportLog(models.Model):
+    """Every HR export: who, when, which quarter and revision, how many rows."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                             related_name="+", verbose_name=_("user"))
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    quarter = QuarterField(_("quarter"))
+    rollup = models.ForeignKey(Rollup, null=True, on_delete=models.SET_NULL, related_name="+",
+                               verbose_name=_("rollup"))
+    file_format = models.CharField(_("format"), max_length=4)
+    language = models.CharField(_("language"), max_length=10)
+    row_count = models.PositiveIntegerField(_("rows"))
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("export log entry")
+        verbose_name_plural = _("export log")
+
+    def __str__(self) -> str:
+        return f"{self.quarter} {self.file_format} {self.at:%Y-%m-%d %H:%M}"

@@ -1,3 +1,18 @@
+from django.urls import path
+
+from scoring import views
+
 app_name = "scoring"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.store_score_list_view, name="store_list"),
+    path("stores/<str:code>/", views.store_score_detail, name="store_detail"),
+    path("employees/<str:number>/", views.employee_score_detail, name="employee_detail"),
+    path("me/", views.my_score, name="my_score"),
+    path("quarters/", views.quarter_list, name="quarters"),
+    path("quarters/rollup/", views.quarter_rollup, name="quarter_rollup"),
+    path("quarters/publish/", views.quarter_publish_view, name="quarter_publish"),
+    path("schemes/", views.scheme_edit, name="schemes"),
+    path("hr/", views.hr_page, name="hr"),
+    path("hr/export/", views.hr_export_view, name="hr_export"),
+]

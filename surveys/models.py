@@ -1,0 +1,305 @@
+"""Sample surveys (抽样调查): indicators, campaigns, invitations, responses and their answers."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from satisfaction.models import Employee, Store
+from satisfaction.quarters import QuarterField
+
+
+class KanoTag(models.TextChoices):
+    """What the indicator speaks to (Kano): basic needs time/quality/price, attractive ones
+    respect/care."""
+
+    TIME = "time", _("Time (basic)")
+    QUALITY = "quality", _("Quality (basic)")
+    PRICE = "price", _("Price (basic)")
+    RESPECT = "respect", _("Respect (attractive)")
+    CARE = "care", _("Care (attractive)")
+
+
+BASIC_TAGS = frozenset({KanoTag.TIME, KanoTag.QUALITY, KanoTag.PRICE})
+
+
+class IndicatorGroup(models.TextChoices):
+    """One questionnaire screen per group."""
+
+    GOODS = "goods", _("Goods")
+    STORE = "store", _("Store")
+    SERVICE = "service", _("Service")
+
+
+class Indicator(models.Model):
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    question_zh = models.CharField(_("question (Chinese)"), max_length=300)
+    question_en = models.CharField(_("question (English)"), max_length=300)
+    weight = models.DecimalField(_("weight"), max_digits=6, decimal_places=2, default=1)
+    kano = models.CharField(_("Kano tag"), max_length=10, choices=KanoTag.choices)
+    group = models.CharField(_("screen group"), max_length=10, choices=IndicatorGroup.choices,
+                             default=IndicatorGroup.SERVICE)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["order", "code"]
+        verbose_name = _("survey indicator")
+        verbose_name_plural = _("survey indicators")
+        constraints = [models.CheckConstraint(condition=Q(weight__gte=0),
+                                              name="survey_indicator_weight_not_negative")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+    @property
+    def question(self) -> str:
+        return self.question_en if (get_language() or "").startswith("en") else self.question_zh
+
+    @property
+    def kano_category(self) -> str:
+        return "basic" if self.kano in BASIC_TAGS else "attractive"
+
+
+class Campaign(models.Model):
+    name = models.CharField(_("name"), max_length=120)
+    quarter = QuarterField(_("quarter"), db_index=True)
+    all_stores = models.BooleanField(_("all stores"), default=True)
+    stores = models.ManyToManyField(Store, blank=True, related_name="survey_campaigns",
+                                    verbose_name=_("stores"))
+    scale_max = models.PositiveSmallIntegerField(
+        _("rating scale"), default=5, choices=[(5, _("1–5")), (10, _("1–10"))])
+    ask_expectation = models.BooleanField(
+        _("ask expectation first"), default=False,
+        help_text=_("Ask what the customer expected before what they experienced (ES vs PS)."))
+    target_per_store = models.PositiveIntegerField(_("target sample per store"), default=30)
+    opens_on = models.DateField(_("opens on"))
+    closes_on = models.DateField(_("closes on"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-quarter", "-opens_on", "name"]
+        verbose_name = _("survey campaign")
+        verbose_name_plural = _("survey campaigns")
+        constraints = [
+            models.CheckConstraint(condition=Q(scale_max__in=[5, 10]),
+                                   name="survey_campaign_scale_5_or_10"),
+            models.CheckConstraint(condition=Q(closes_on__gte=models.F("opens_on")),
+                                   name="survey_campaign_closes_after_opening"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quarter} {self.name}"
+
+    def is_open_on(self, day) -> bool:
+        return self.opens_on <= day <= self.closes_on
+
+    @property
+    def is_open(self) -> bool:
+        return self.is_open_on(timezone.localdate())
+
+
+class Channel(models.TextChoices):
+    QR = "qr", _("Store QR code")
+    RECEIPT = "receipt", _("Receipt invitation")
+    PAPER = "paper", _("Paper (trade area)")
+    PHONE = "phone", _("Phone interview")
+
+
+PUBLIC_CHANNELS = (Channel.QR, Channel.RECEIPT)
+
+
+class InvitationChannel(models.TextChoices):
+    RECEIPT = "receipt", _("Printed receipt")
+    SMS = "sms", _("SMS")
+    WECHAT = "wechat", _("WeChat")
+    STAFF = "staff", _("Handed out by staff")
+
+
+class Invitation(models.Model):
+    """A single-use survey link for one transaction (a receipt QR code)."""
+
+    token = models.CharField(_("token"), max_length=64, unique=True)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="survey_invitations",
+                              verbose_name=_("store"))
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="invitations", verbose_name=_("campaign"))
+    transaction_ref = models.CharField(_("transaction reference"), max_length=64, blank=True)
+    channel = models.CharField(_("channel"), max_length=10, choices=InvitationChannel.choices,
+                               default=InvitationChannel.RECEIPT)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("survey invitation")
+        verbose_name_plural = _("survey invitations")
+        constraints = [models.UniqueConstraint(
+            fields=["store", "transaction_ref"], condition=~Q(transaction_ref=""),
+            name="survey_invitation_one_per_transaction")]
+        indexes = [models.Index(fields=["campaign", "store"])]
+
+    def __str__(self) -> str:
+        return f"{self.store.code} {self.transaction_ref or self.token[:6]}"
+
+    @property
+    def short_path(self) -> str:
+        return f"/s/{self.token}"
+
+    @property
+    def short_url(self) -> str:
+        return f"{settings.PUBLIC_BASE_URL}{self.short_path}"
+
+    @property
+    def qr_payload(self) -> str:
+        """What the receipt's QR code encodes: the absolute short link."""
+        return self.short_url
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+
+class ResponseStatus(models.TextChoices):
+    COUNTED = "counted", _("Counted")
+    FLAGGED = "flagged", _("Flagged, waiting for HQ")
+    CLEARED = "cleared", _("Cleared by HQ")
+    REJECTED = "rejected", _("Rejected by HQ")
+
+
+COUNTED_STATUSES = (ResponseStatus.COUNTED, ResponseStatus.CLEARED)
+
+
+class FlagReason(models.TextChoices):
+    SPEEDER = "speeder", _("Answered too fast")
+    UNTIMED = "untimed", _("Answering time unknown")
+    BURST = "burst", _("Burst from one device")
+    STORE = "store", _("Store looks manufactured")
+
+
+class PaperBatch(models.Model):
+    """Trade-area questionnaires (商圈调查) keyed in together."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="paper_batches")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    entered_at = models.DateTimeField(_("entered at"), default=timezone.now)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-entered_at"]
+        verbose_name = _("paper batch")
+        verbose_name_plural = _("paper batches")
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.entered_at:%Y-%m-%d}"
+
+
+class Response(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="responses",
+                                 verbose_name=_("campaign"))
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="survey_responses",
+                              verbose_name=_("store"))
+    employee = models.ForeignKey(Employee, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="survey_responses", verbose_name=_("employee"))
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    invitation = models.OneToOneField(Invitation, null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="response")
+    paper_batch = models.ForeignKey(PaperBatch, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="responses")
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+    duration_seconds = models.PositiveIntegerField(_("seconds taken"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    device_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    status = models.CharField(_("status"), max_length=10, choices=ResponseStatus.choices,
+                              default=ResponseStatus.COUNTED)
+    flag_reasons = models.CharField(_("flag reasons"), max_length=100, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        verbose_name = _("survey response")
+        verbose_name_plural = _("survey responses")
+        indexes = [models.Index(fields=["campaign", "store", "status"]),
+                   models.Index(fields=["store", "submitted_at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.store_id}"
+
+    @property
+    def is_counted(self) -> bool:
+        return self.status in COUNTED_STATUSES
+
+    @property
+    def reasons(self) -> list[str]:
+        labels = dict(FlagReason.choices)
+        return [str(labels.get(r, r)) for r in self.flag_reasons.split(",") if r]
+
+
+class Answer(models.Model):
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="answers")
+    rating = models.PositiveSmallIntegerField(_("rating"))
+    expectation = models.PositiveSmallIntegerField(_("expectation"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+        constraints = [
+            models.UniqueConstraint(fields=["response", "indicator"],
+                                    name="survey_answer_one_per_indicator"),
+            models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=10),
+                                   name="survey_answer_rating_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator_id}={self.rating}"
+
+
+class StoreFlagStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLEARED = "cleared", _("Cleared")
+    CONFIRMED = "confirmed", _("Confirmed as manufactured")
+
+
+class StoreFlag(models.Model):
+    """A store whose answers in a campaign look manufactured, for HQ to review once."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="store_flags")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    reasons = models.JSONField(_("reasons"), default=list)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    status = models.CharField(_("status"), max_length=10, choices=StoreFlagStatus.choices,
+                              default=StoreFlagStatus.OPEN)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("suspicious store")
+        verbose_name_plural = _("suspicious stores")
+        constraints = [models.UniqueConstraint(fields=["campaign", "store"],
+                                               name="survey_store_flag_once")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.store_id}"

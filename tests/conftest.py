@@ -22,10 +22,25 @@ def pytest_collection_modifyitems(config, items):
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
     broker = bool(settings.CELERY_BROKER_URL)
     for item in items:
+        _restore_migrated_rows_in_transactional_tests(item)
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(pytest.mark.skip(reason="runs in the PostgreSQL pass"))
         if "celery_worker" in item.keywords and not (on_postgres and broker):
             item.add_marker(pytest.mark.skip(reason="runs in the PostgreSQL + Redis pass"))
+
+
+def _restore_migrated_rows_in_transactional_tests(item) -> None:
+    """A transactional test ends with a flush, which also removes the rows data migrations made
+    (default indicators, scorecard, complaint policy, scoring scheme). Serialized rollback
+    restores them before each such test, so no test depends on the order tests run in."""
+    marker = item.get_closest_marker("django_db")
+    names = getattr(item, "fixturenames", ())
+    transactional = ("transactional_db" in names or "live_server" in names
+                     or (marker is not None and marker.kwargs.get("transaction")))
+    if transactional:
+        kwargs = dict(marker.kwargs) if marker is not None else {}
+        kwargs.update(transaction=True, serialized_rollback=True)
+        item.add_marker(pytest.mark.django_db(**kwargs), append=False)
 
 
 @pytest.fixture(autouse=True)
@@ -121,21 +136,20 @@ def on_postgres() -> bool:
 
 
 @pytest.fixture
-def browser_page(live_server, settings):
+def browser_page(live_server, settings, monkeypatch):
     """A Playwright page in Debian's headless Chromium against ``live_server``.
 
     ``page.goto(live_url("/path"))``; ``console_errors`` collects console errors so a test can
     assert a page rendered without any. Viewport defaults to a 360x740 phone; pass
     ``browser_page.set_viewport_size(...)`` for desktop.
     """
-    import os
     from pathlib import Path
 
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
     # itself are still synchronous and safe.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
     executable = "/usr/bin/chromium"

@@ -1,3 +1,6 @@
+import importlib
+
+from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -5,6 +8,20 @@ from django.utils import timezone
 
 from satisfaction.demo import DEMO_LOGINS, seed_demo
 from satisfaction.models import Store, User
+
+# The rows every new database has, made by data migrations; a flush removes them and
+# migrations do not run twice, so --reset runs these forward functions again.
+DATA_MIGRATION_DEFAULTS = (
+    ("surveys.migrations.0002_default_indicators", "create"),
+    ("mystery_shopper.migrations.0002_default_scorecard", "create_defaults"),
+    ("complaints.migrations.0002_default_policy", "create_defaults"),
+    ("scoring.migrations.0002_default_scheme", "create_default_scheme"),
+)
+
+
+def restore_data_migration_defaults() -> None:
+    for module_name, function_name in DATA_MIGRATION_DEFAULTS:
+        getattr(importlib.import_module(module_name), function_name)(apps, None)
 
 
 class Command(BaseCommand):
@@ -21,6 +38,7 @@ class Command(BaseCommand):
     def handle(self, *args, seed: int, password: str, reset: bool, **options):
         if reset:
             call_command("flush", interactive=False, verbosity=0)
+            restore_data_migration_defaults()
         if Store.objects.exists():
             self.stdout.write("The database already has a chain; demo data left as it is "
                               "(use --reset to rebuild it).")

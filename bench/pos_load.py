@@ -1,0 +1,284 @@
+"""Load bench of the POS ingest API: gunicorn on 127.0.0.1 against PostgreSQL.
+
+    .venv/bin/pip install -e '.[bench]'
+    .venv/bin/python bench/pos_load.py [--seconds 20] [--workers 3] [--stores 500]
+
+Creates (drops first) the database ``sat_bench_pos``, migrates it, prepares stores and an API
+key, starts gunicorn on a free port and drives it with an asyncio + httpx client:
+
+1. single-receipt POSTs from 32 concurrent clients for ``--seconds`` (capped by ``--max``);
+2. batch POSTs of 1,000 receipts from ``--batch-clients`` concurrent clients;
+3. a retry storm: every single POST and every batch sent twice at the same moment; each
+   receipt must be stored exactly once and no copy may get a 409 or a 5xx.
+
+Prints requests/s, p50/p95/p99 latency, errors and transactions/s, plus the row counts that
+prove idempotency, and writes them to ``--out`` (JSON). Bounded in time and count. Gunicorn
+runs sync workers by default (``--worker-class gthread --threads N`` to compare).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = "sat_bench_pos"
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+KEY = "BenchKe1.BenchSecretForLoadTestingOnly-000000"
+CONCURRENCY = 32
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(database_url: str) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": database_url, "DEBUG": "0",
+            "SECRET_KEY": "bench-secret-key-not-for-production-0123456789abcdef",
+            "SECURE_SSL_REDIRECT": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "POS_THROTTLE_RATE": "100000000/min", "LOG_LEVEL": "ERROR",
+            "DB_CONN_MAX_AGE": "600"}
+
+
+def prepare(database_url: str, stores: int, campaign: bool) -> list[str]:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    env = server_env(database_url)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+                   cwd=ROOT, env=env, check=True)
+    script = f"""
+import django
+django.setup()
+from satisfaction.models import Region, Store
+from satisfaction.pos_services import pos_api_key_create
+region = Region.objects.create(code="BENCH", name="Bench")
+Store.objects.bulk_create([Store(code=f"B{{n:05d}}", name=f"Bench {{n}}", region=region,
+                                 city="Shanghai") for n in range({stores})])
+pos_api_key_create(name="bench", stores=list(Store.objects.all()), key="{KEY}")
+if {campaign}:  # a survey campaign runs at every store: sampled receipts get invitations
+    from datetime import timedelta
+    from django.utils import timezone
+    from satisfaction.quarters import Quarter
+    from surveys.services import campaign_create
+    today = timezone.localdate()
+    campaign_create(name="bench", quarter=str(Quarter.containing(today)),
+                    opens_on=today - timedelta(days=1), closes_on=today + timedelta(days=1))
+"""
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={  # noqa: S603 (our script)
+        **env, "DJANGO_SETTINGS_MODULE": "satisfaction.settings"}, check=True)
+    return [f"B{n:05d}" for n in range(stores)]
+
+
+def start_server(database_url: str, port: int, workers: int, threads: int,
+                 worker_class: str) -> subprocess.Popen:
+    command = [str(ROOT / ".venv/bin/gunicorn"), "satisfaction.wsgi:application",
+               "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+               "--worker-class", worker_class, "--threads", str(threads),
+               "--keep-alive", "30", "--log-level", "warning", "--backlog", "2048"]
+    process = subprocess.Popen(command, cwd=ROOT,  # noqa: S603  (fixed command line)
+                               env=server_env(database_url), start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+class Receipts:
+    """Unique receipts spread over the stores, dated in the recent past."""
+
+    def __init__(self, stores: list[str], tag: str) -> None:
+        self.stores = stores
+        self.tag = tag
+        self.count = 0
+        self.base = datetime.now(UTC) - timedelta(days=1)
+
+    def next(self) -> dict:
+        n = self.count
+        self.count += 1
+        return {"store": self.stores[n % len(self.stores)],
+                "receipt_number": f"{self.tag}-{n:09d}",
+                "occurred_at": (self.base + timedelta(milliseconds=n)).isoformat(),
+                "amount": f"{(n % 50000) / 100 + 1:.2f}", "item_count": 1 + n % 7,
+                "member_id": f"M{n % 40000:06d}" if n % 3 else None,
+                "cashier": f"E{n % 9:05d}"}
+
+
+def summarise(name: str, latencies: list[float], statuses: dict[int, int], seconds: float,
+              transactions: int) -> dict:
+    ordered = sorted(latencies)
+
+    def pct(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 1)
+
+    errors = sum(count for status, count in statuses.items() if status not in (200, 201))
+    result = {"phase": name, "requests": len(latencies), "seconds": round(seconds, 2),
+              "requests_per_s": round(len(latencies) / seconds, 1),
+              "transactions_per_s": round(transactions / seconds, 1),
+              "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
+              "mean_ms": round(statistics.fmean(ordered) * 1000, 1),
+              "statuses": {str(k): v for k, v in sorted(statuses.items())}, "errors": errors}
+    print(json.dumps(result, ensure_ascii=False))
+    return result
+
+
+async def run_phase(client, *, name: str, url: str, make_body, clients: int, seconds: float,
+                    max_requests: int, per_request: int, copies: int = 1) -> dict:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    sent = 0
+    deadline = time.perf_counter() + seconds
+
+    async def one(body: dict) -> None:
+        started = time.perf_counter()
+        try:
+            response = await client.post(url, json=body)
+            status = response.status_code
+        except Exception:  # noqa: BLE001  (a transport error counts as an error)
+            status = 0
+        latencies.append(time.perf_counter() - started)
+        statuses[status] = statuses.get(status, 0) + 1
+
+    async def worker() -> None:
+        nonlocal sent
+        while time.perf_counter() < deadline and sent < max_requests:
+            sent += 1
+            body = make_body()
+            if copies == 1:
+                await one(body)
+            else:  # the retry storm: the same request twice, at the same moment
+                await asyncio.gather(*(one(body) for _ in range(copies)))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    return summarise(name, latencies, statuses, elapsed, sent * per_request)
+
+
+async def drive(base: str, stores: list[str], args) -> list[dict]:
+    import httpx
+
+    headers = {"Authorization": f"Api-Key {KEY}"}
+    limits = httpx.Limits(max_connections=CONCURRENCY * 2,
+                          max_keepalive_connections=CONCURRENCY * 2)
+    results = []
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
+                                 timeout=60) as client:
+        warm = Receipts(stores, "W")
+        for _ in range(50):
+            await client.post("/api/v1/pos/transactions/", json=warm.next())
+        single = Receipts(stores, "S")
+        results.append(await run_phase(
+            client, name="single POST, 32 clients", url="/api/v1/pos/transactions/",
+            make_body=single.next, clients=CONCURRENCY, seconds=args.seconds,
+            max_requests=args.max, per_request=1))
+        if args.only_single:
+            return results
+        batch = Receipts(stores, "B")
+        results.append(await run_phase(
+            client, name=f"batch POST of 1000, {args.batch_clients} clients",
+            url="/api/v1/pos/transactions/batch/",
+            make_body=lambda: {"items": [batch.next() for _ in range(1000)]},
+            clients=args.batch_clients, seconds=args.seconds, max_requests=args.max_batches,
+            per_request=1000))
+        storm = Receipts(stores, "R")
+        results.append(await run_phase(
+            client, name="retry storm: single POST sent twice, 32 clients",
+            url="/api/v1/pos/transactions/", make_body=storm.next, clients=CONCURRENCY // 2,
+            seconds=args.seconds / 2, max_requests=args.max, per_request=1, copies=2))
+        storm_batch = Receipts(stores, "RB")
+        results.append(await run_phase(
+            client, name="retry storm: batch of 1000 sent twice",
+            url="/api/v1/pos/transactions/batch/",
+            make_body=lambda: {"items": [storm_batch.next() for _ in range(1000)]},
+            clients=max(1, args.batch_clients // 2), seconds=args.seconds / 2,
+            max_requests=args.max_batches // 2, per_request=1000, copies=2))
+        results.append({"phase": "retry storm check", "unique_single_receipts": storm.count,
+                        "unique_batch_receipts": storm_batch.count})
+    return results
+
+
+def count_rows(database_url: str) -> dict[str, int]:
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT split_part(receipt_number, '-', 1), COUNT(*), "
+            "COUNT(DISTINCT (store_id, receipt_number)) FROM satisfaction_postransaction "
+            "GROUP BY 1").fetchall()
+    return {prefix: {"rows": total, "distinct": distinct} for prefix, total, distinct in rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--max", type=int, default=20_000, help="max single requests")
+    parser.add_argument("--max-batches", type=int, default=200)
+    parser.add_argument("--batch-clients", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--stores", type=int, default=500)
+    parser.add_argument("--worker-class", default="sync")
+    parser.add_argument("--only-single", action="store_true", help="skip batches and storms")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "pos_load.json"),
+                        help="JSON report file (bench/out/ is not committed)")
+    parser.add_argument("--campaign", action="store_true",
+                        help="run a survey campaign at every store (10%% of receipts invited)")
+    args = parser.parse_args()
+    database_url = f"{PG}/{DB_NAME}"
+    stores = prepare(database_url, args.stores, args.campaign)
+    port = free_port()
+    server = start_server(database_url, port, args.workers, args.threads, args.worker_class)
+    try:
+        results = asyncio.run(drive(f"http://127.0.0.1:{port}", stores, args))
+    finally:
+        stop_server(server)
+    if args.only_single:
+        return
+    counts = count_rows(database_url)
+    check = results[-1]
+    check["stored_single"] = counts.get("R", {})
+    check["stored_batch"] = counts.get("RB", {})
+    check["each_stored_once"] = (
+        counts.get("R", {}).get("rows") == check["unique_single_receipts"]
+        and counts.get("RB", {}).get("rows") == check["unique_batch_receipts"])
+    print(json.dumps(check))
+    report = {"when": datetime.now(UTC).isoformat(), "cpus": os.cpu_count(),
+              "campaign": args.campaign,
+              "gunicorn": {"workers": args.workers, "threads": args.threads},
+              "stores": args.stores, "results": results}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

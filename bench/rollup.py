@@ -1,0 +1,447 @@
+"""Full-size rollup benchmark.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/sat_bench_rollup \\
+        DEBUG=1 .venv/bin/python bench/rollup.py [--stores 15000 --employees 100000
+        --responses 1000000 --visits 100000 --complaints 100000] [--skip-build]
+
+Builds a chain of the given size in the configured database (COPY through psycopg 3 on
+PostgreSQL, bulk_create elsewhere; the database is migrated and the domain tables emptied
+first), then times:
+
+1. the full rollup (``manage.py rollup --quarter``) in a child process: wall time and the child's
+   peak RSS;
+2. the store part of the rollup in process: the store frames' loads + ``engine.compute_stores``
+   + writing the store snapshot rows (rolled back);
+3. a hand-written SQL rollup of the store values (``INSERT … SELECT … GROUP BY`` over the same
+   tables), in the same run, and the ratio of 2 to 3; the two results are compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "satisfaction.settings")
+os.environ.setdefault("DEBUG", "1")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, models, transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from satisfaction.quarters import Quarter, chain_zone  # noqa: E402
+
+QUARTER = Quarter(2026, 3)
+RNG = random.Random(20261124)
+INDICATORS = ["assortment", "environment", "recommendation", "efficacy", "warm_service",
+              "product_quality", "price"]
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# --- bulk writing --------------------------------------------------------------------------
+
+
+def meta(model):
+    return model._meta  # noqa: SLF001 - Django's documented model metadata API
+
+
+def _defaults(model, given: list[str]):
+    """Per missing NOT NULL column: a constant or a per-row callable (from the model)."""
+    now = timezone.now()
+    out = []
+    for field in meta(model).concrete_fields:
+        if field.primary_key and isinstance(field, models.AutoField | models.BigAutoField):
+            continue
+        if field.attname in given or field.name in given:
+            continue
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            out.append((field.attname, now))
+        elif field.has_default():
+            default = field.default
+            out.append((field.attname, default))
+        elif field.null:
+            continue
+        elif field.blank and isinstance(field, models.CharField | models.TextField):
+            out.append((field.attname, ""))
+        else:
+            raise SystemExit(f"bench: {model.__name__}.{field.name} needs a value")
+    return out
+
+
+def copy_rows(model, columns: list[str], rows) -> int:
+    """Insert rows fast: COPY on PostgreSQL, bulk_create elsewhere. Returns the row count."""
+    extra = _defaults(model, columns)
+    names = columns + [name for name, _ in extra]
+    callables = [callable(value) for _, value in extra]
+    count = 0
+    if connection.vendor == "postgresql":
+        import json
+
+        table = meta(model).db_table
+        by_attname = {f.attname: f for f in meta(model).concrete_fields}
+        json_at = {i for i, n in enumerate(names)
+                   if isinstance(by_attname.get(n), models.JSONField)}
+        with connection.cursor() as cursor, cursor.cursor.copy(
+                f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                values = list(row) + [
+                    value() if is_callable else value
+                    for (_, value), is_callable in zip(extra, callables, strict=True)]
+                for i in json_at:
+                    values[i] = json.dumps(values[i])
+                copy.write_row([v.value if isinstance(v, enum.Enum) else v for v in values])
+                count += 1
+        return count
+    batch = []
+    for row in rows:
+        values = list(row) + [value() if is_callable else value
+                              for (_, value), is_callable in zip(extra, callables, strict=True)]
+        batch.append(model(**dict(zip(names, values, strict=True))))
+        count += 1
+        if len(batch) >= 5000:
+            model.objects.bulk_create(batch)
+            batch = []
+    model.objects.bulk_create(batch)
+    return count
+
+
+def ids(model) -> list[int]:
+    return list(model.objects.order_by("pk").values_list("pk", flat=True))
+
+
+def moment_in_quarter() -> datetime:
+    day = QUARTER.first_day + timedelta(days=RNG.randrange((QUARTER.last_day
+                                                           - QUARTER.first_day).days + 1))
+    return datetime.combine(day, dtime(RNG.randrange(8, 22), RNG.randrange(60)),
+                            tzinfo=chain_zone())
+
+
+# --- the chain ------------------------------------------------------------------------------
+
+
+def build_chain(n_stores: int, n_employees: int) -> tuple[list[int], list[tuple[int, int]]]:
+    from satisfaction.models import Employee, EmployeeRole, Region, Store
+
+    regions = [Region(code=f"R{i:02d}", name=f"区域{i}") for i in range(30)]
+    Region.objects.bulk_create(regions)
+    region_ids = ids(Region)
+    copy_rows(Store, ["code", "name", "region_id", "city", "is_active"],
+              ((f"S{i:05d}", f"门店{i}", region_ids[i % len(region_ids)], f"城市{i % 300}",
+                True) for i in range(n_stores)))
+    store_ids = ids(Store)
+    per_store = n_employees // len(store_ids)
+
+    def employees():
+        number = 0
+        for index, store_id in enumerate(store_ids):
+            count = per_store + (1 if index < n_employees % len(store_ids) else 0)
+            for k in range(count):
+                number += 1
+                role = EmployeeRole.STORE_MANAGER if k == 0 else (
+                    EmployeeRole.PHARMACIST if k == 1 else EmployeeRole.CLERK)
+                yield (f"E{number:07d}", f"员工{number}", store_id, role, True)
+
+    copy_rows(Employee, ["number", "name", "store_id", "role", "is_active"], employees())
+    staff = list(Employee.objects.values_list("pk", "store_id"))
+    return store_ids, staff
+
+
+# --- the input apps -------------------------------------------------------------------------
+
+
+def build_visits(n: int, store_ids: list[int], staff_by_store: dict[int, list[int]]) -> int:
+    from mystery_shopper.models import ScorecardTemplate, Visit, VisitStatus
+
+    template = ScorecardTemplate.objects.create(code="bench", version=1, name_zh="基准")
+
+    def rows():
+        for i in range(n):
+            store_id = store_ids[i % len(store_ids)]
+            staff = staff_by_store[store_id]
+            visited = moment_in_quarter()
+            purchase, process, image = (RNG.randint(4, 10), RNG.randint(4, 10),
+                                        RNG.randint(4, 10))
+            red = RNG.random() < 0.01
+            pct = 0.0 if red else (purchase + process + image) / 30 * 100
+            yield (uuid.uuid4(), store_id, str(QUARTER), template.pk, VisitStatus.APPROVED,
+                   visited.date(), visited.date(), RNG.choice(staff) if RNG.random() < 0.8
+                   else None, visited, pct, float(purchase), 10.0, float(process), 10.0,
+                   float(image), 10.0, red)
+
+    return copy_rows(Visit, ["public_id", "store_id", "quarter", "template_id", "status",
+                             "due_on", "visited_on", "employee_id", "approved_at", "score_pct",
+                             "purchase_points", "purchase_max", "process_points",
+                             "process_max", "image_points", "image_max", "red_line"], rows())
+
+
+def build_complaints(n: int, store_ids: list[int], staff_by_store: dict[int, list[int]]) -> int:
+    from complaints.models import Complaint
+
+    def rows():
+        for i in range(n):
+            store_id = store_ids[RNG.randrange(len(store_ids))]
+            received = moment_in_quarter()
+            substantiated = RNG.random() < 0.6
+            yield (f"B{i:09d}", store_id, "phone", "service_attitude", "bench", received,
+                   RNG.choice(staff_by_store[store_id]) if RNG.random() < 0.5 else None,
+                   RNG.choice("ABC"), substantiated, "closed", received)
+
+    return copy_rows(Complaint, ["ticket_no", "store_id", "channel", "category",
+                                 "description", "received_at", "employee_id", "grade",
+                                 "substantiated", "status", "graded_at"], rows())
+
+
+def build_surveys(n: int, store_ids: list[int], staff_by_store: dict[int, list[int]]) -> int:
+    """A campaign of the quarter, ``n`` counted responses (60% naming an employee) and one
+    rating per active indicator each, the answers generated in SQL from the responses."""
+    from surveys.models import Campaign, Response
+
+    campaign = Campaign.objects.create(name="bench", quarter=QUARTER, scale_max=5,
+                                       opens_on=QUARTER.first_day, closes_on=QUARTER.last_day)
+
+    def rows():
+        for i in range(n):
+            store_id = store_ids[i % len(store_ids)]
+            employee = (RNG.choice(staff_by_store[store_id]) if RNG.random() < 0.6 else None)
+            yield (campaign.pk, store_id, employee, "paper", moment_in_quarter(), "counted",
+                   RNG.randint(60, 400))
+
+    count = copy_rows(Response, ["campaign_id", "store_id", "employee_id", "channel",
+                                 "submitted_at", "status", "duration_seconds"], rows())
+    # Ratings: a store-level tendency plus noise, 1..5 (more top ratings at some stores).
+    if connection.vendor == "postgresql":
+        rating = ("LEAST(5, GREATEST(1, round(2.6 + (r.store_id %% 7) * 0.3 "
+                  "+ (random() * 2.4 - 1.2))))::smallint")
+    else:
+        rating = "1 + ((r.store_id %% 3) + abs(random()) %% 3)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO surveys_answer (response_id, indicator_id, rating) "  # noqa: S608
+            f"SELECT r.id, i.id, {rating} FROM surveys_response r "
+            "CROSS JOIN surveys_indicator i WHERE i.is_active AND r.campaign_id = %s",
+            [campaign.pk])
+    return count
+
+
+# --- the hand-written SQL rollup ------------------------------------------------------------
+
+HAND_SQL_TABLE = "bench_hand_store_values"
+
+HAND_SQL = """
+INSERT INTO bench_hand_store_values (store_id, survey_pct, scenario_pct, deductions, value)
+WITH w(code, weight) AS (VALUES {weights}
+), ind AS (
+    SELECT r.store_id, a.indicator_id,
+           AVG((a.rating - 1) * 100.0 / (c.scale_max - 1)) AS mean_score
+    FROM surveys_answer a
+    JOIN surveys_response r ON r.id = a.response_id
+    JOIN surveys_campaign c ON c.id = r.campaign_id
+    WHERE c.quarter = %(quarter)s AND r.status IN ('counted', 'cleared')
+    GROUP BY r.store_id, a.indicator_id
+), survey AS (
+    SELECT ind.store_id, SUM(w.weight * ind.mean_score) / SUM(w.weight) AS pct
+    FROM ind
+    JOIN surveys_indicator i ON i.id = ind.indicator_id
+    JOIN w ON w.code = i.code
+    WHERE w.weight > 0
+    GROUP BY ind.store_id
+), scenario AS (
+    SELECT store_id, AVG(score_pct) AS pct
+    FROM mystery_shopper_visit
+    WHERE status = 'approved' AND visited_on BETWEEN %(first)s AND %(last)s
+    GROUP BY store_id
+), deduction AS (
+    SELECT store_id,
+           SUM(CASE grade WHEN 'A' THEN %(a)s WHEN 'B' THEN %(b)s WHEN 'C' THEN %(c)s END) AS d
+    FROM complaints_complaint
+    WHERE substantiated AND grade <> '' AND received_at >= %(start)s AND received_at < %(end)s
+    GROUP BY store_id
+)
+SELECT s.id, survey.pct, scenario.pct, COALESCE(deduction.d, 0),
+       CASE WHEN survey.pct IS NULL AND scenario.pct IS NULL THEN NULL
+            ELSE LEAST(100, GREATEST(0,
+                 CASE WHEN survey.pct IS NOT NULL AND scenario.pct IS NOT NULL
+                      THEN survey.pct * %(sp)s / 100 + scenario.pct * %(cp)s / 100
+                      ELSE COALESCE(survey.pct, scenario.pct) * (%(sp)s + %(cp)s) / 100 END
+                 - COALESCE(deduction.d, 0))) END
+FROM satisfaction_store s
+LEFT JOIN survey ON survey.store_id = s.id
+LEFT JOIN scenario ON scenario.store_id = s.id
+LEFT JOIN deduction ON deduction.store_id = s.id
+WHERE s.is_active
+"""
+
+
+def hand_sql_rollup() -> float:
+    """INSERT … SELECT … GROUP BY of the store values with the current (default) scheme."""
+    from scoring.services import scheme_current
+
+    scheme = scheme_current().to_params()
+    weights = ", ".join(f"('{code}', {float(weight)})"
+                        for code, weight in scheme.indicator_weights.items())
+    params = {"quarter": str(QUARTER), "first": QUARTER.first_day, "last": QUARTER.last_day,
+              "start": QUARTER.start(), "end": QUARTER.end(), "a": scheme.grade_points["A"],
+              "b": scheme.grade_points["B"], "c": scheme.grade_points["C"],
+              "sp": scheme.survey_points, "cp": scheme.scenario_points}
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {HAND_SQL_TABLE}")
+        cursor.execute(f"CREATE TABLE {HAND_SQL_TABLE} (store_id bigint PRIMARY KEY, "
+                       "survey_pct double precision, scenario_pct double precision, "
+                       "deductions double precision, value double precision)")
+    started = time.perf_counter()
+    sql = HAND_SQL.format(weights=weights)
+    if connection.vendor == "sqlite":
+        sql = sql.replace("LEAST(", "MIN(").replace("GREATEST(", "MAX(")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    return time.perf_counter() - started
+
+
+# --- timing ---------------------------------------------------------------------------------
+
+
+def time_full_rollup() -> tuple[float, float, str]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    result = subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+        [sys.executable, str(ROOT / "manage.py"), "rollup", "--skip-checks",
+         "--quarter", str(QUARTER)],
+        capture_output=True, text=True, check=False, env=os.environ.copy())
+    if result.returncode:
+        raise SystemExit(f"bench: the rollup failed:\n{result.stderr[-3000:]}")
+    wall = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak_kib = max(peak_kib, before)
+    return wall, peak_kib / 1024, result.stdout.strip()
+
+
+def time_store_part() -> tuple[float, dict[str, float]]:
+    from scoring import engine, loader
+    from scoring.models import Rollup, StoreScore
+    from scoring.services import STORE_SCORE_FIELDS, _write_rows, scheme_current
+
+    stages = {}
+    started = time.perf_counter()
+    params = scheme_current().to_params()
+    t = time.perf_counter()
+    frames = loader.load_frames(loader.store_frame_calls(
+        quarter=QUARTER, weights=params.indicator_weights))
+    stores, employees = loader.chain_frames()
+    stages["load"] = time.perf_counter() - t
+    t = time.perf_counter()
+    data = loader.select_members(stores, employees, engine.EngineInput(
+        stores=stores, employees=employees,
+        survey_employees=engine.empty_frame(engine.EMPLOYEE_INDICATOR_COLUMNS), **frames))
+    result = engine.compute_stores(data, params)
+    stages["compute"] = time.perf_counter() - t
+    t = time.perf_counter()
+    with transaction.atomic():
+        rollup = Rollup.objects.create(quarter=Quarter(1999, 1), revision=1,
+                                       scheme=scheme_current(), computed_at=timezone.now())
+        _write_rows(StoreScore, rollup=rollup, key="store_id", frame=result,
+                    fields=STORE_SCORE_FIELDS, extra={"region_id": result["region_id"]})
+        stages["write"] = time.perf_counter() - t
+        transaction.set_rollback(True)
+    return time.perf_counter() - started, stages
+
+
+def compare_with_hand_sql() -> tuple[int, float]:
+    from scoring.models import Rollup, RollupStatus
+
+    rollup = Rollup.objects.get(quarter=QUARTER, status=RollupStatus.PROVISIONAL)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), coalesce(max(abs(s.value - h.value)), 0) "  # noqa: S608
+            f"FROM scoring_storescore s JOIN {HAND_SQL_TABLE} h ON h.store_id = s.store_id "
+            f"WHERE s.rollup_id = %s", [rollup.pk])
+        return cursor.fetchone()
+
+
+# The data the bench builds (configuration such as indicators, scorecards and schemes stays).
+DATA_TABLES = ["scoring_exportlog", "scoring_appraisalpoints", "scoring_rollup",
+               "complaints_complaint", "mystery_shopper_visit", "surveys_answer",
+               "surveys_response", "surveys_campaign", "satisfaction_employee",
+               "satisfaction_store", "satisfaction_region"]
+
+
+def reset_database() -> None:
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE")
+            return
+        for table in DATA_TABLES:
+            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - our own table names
+
+
+def build_dataset(*, stores: int = 15_000, employees: int = 100_000,
+                  responses: int = 1_000_000, visits: int = 100_000,
+                  complaints: int = 100_000) -> None:
+    """Empty the domain tables and build the full-size chain (importable by other benches)."""
+    started = time.perf_counter()
+    reset_database()
+    with transaction.atomic():
+        store_ids, staff = build_chain(stores, employees)
+        staff_by_store: dict[int, list[int]] = {}
+        for employee_id, store_id in staff:
+            staff_by_store.setdefault(store_id, []).append(employee_id)
+        log(f"chain: {len(store_ids)} stores, {len(staff)} employees")
+        log(f"survey responses: {build_surveys(responses, store_ids, staff_by_store)}")
+        log(f"visits: {build_visits(visits, store_ids, staff_by_store)}")
+        log(f"complaints: {build_complaints(complaints, store_ids, staff_by_store)}")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+    log(f"built in {time.perf_counter() - started:.1f}s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--stores", type=int, default=15_000)
+    parser.add_argument("--employees", type=int, default=100_000)
+    parser.add_argument("--responses", type=int, default=1_000_000)
+    parser.add_argument("--visits", type=int, default=100_000)
+    parser.add_argument("--complaints", type=int, default=100_000)
+    parser.add_argument("--skip-build", action="store_true",
+                        help="time the rollups of an already built database")
+    args = parser.parse_args()
+    log(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
+    if not args.skip_build:
+        build_dataset(stores=args.stores, employees=args.employees, responses=args.responses,
+                      visits=args.visits, complaints=args.complaints)
+    from scoring.models import Rollup
+
+    Rollup.objects.filter(quarter=QUARTER).delete()
+    wall, peak_mib, output = time_full_rollup()
+    log(f"full rollup: {wall:.2f}s wall, peak RSS {peak_mib:.0f} MiB ({output})")
+    store_seconds, stages = time_store_part()
+    log("store part: {:.2f}s ({})".format(
+        store_seconds, ", ".join(f"{k} {v:.2f}s" for k, v in stages.items())))
+    hand_seconds = hand_sql_rollup()
+    log(f"hand-written SQL store rollup: {hand_seconds:.2f}s")
+    log(f"ratio store part / hand SQL: {store_seconds:.2f} / {hand_seconds:.2f} = "
+        f"{store_seconds / hand_seconds:.2f}")
+    count, max_diff = compare_with_hand_sql()
+    log(f"compared {count} store values with the hand SQL: max |difference| {max_diff:.6f}")
+
+
+if __name__ == "__main__":
+    main()

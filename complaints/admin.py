@@ -1,0 +1,80 @@
+from django.contrib import admin
+
+from .models import (
+    Appeal,
+    Complaint,
+    ComplaintEvent,
+    ComplaintPolicy,
+    EightDReport,
+    GradePolicy,
+    RecurrenceCheck,
+    SlaAlert,
+    StoreHours,
+)
+
+
+@admin.register(ComplaintPolicy)
+class ComplaintPolicyAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "appeal_window_days", "recurrence_check_days",
+                    "pause_while_waiting", "business_hours_clock", "warn_fraction"]
+
+
+@admin.register(GradePolicy)
+class GradePolicyAdmin(admin.ModelAdmin):
+    list_display = ["grade", "resolution_hours", "first_response_hours",
+                    "escalation_interval_hours", "requires_8d"]
+
+
+@admin.register(StoreHours)
+class StoreHoursAdmin(admin.ModelAdmin):
+    list_display = ["store", "opens_at", "closes_at", "open_24h"]
+    search_fields = ["store__code", "store__name"]
+    autocomplete_fields = ["store"]
+
+
+class EventInline(admin.TabularInline):
+    model = ComplaintEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["at", "actor", "action", "changes", "note"]
+
+
+@admin.register(Complaint)
+class ComplaintAdmin(admin.ModelAdmin):
+    """Read-mostly: state changes go through the app's pages and API (services), not here."""
+
+    list_display = ["ticket_no", "store", "status", "grade", "substantiated", "received_at",
+                    "due_at", "escalation_level"]
+    list_filter = ["status", "grade", "channel", "category"]
+    search_fields = ["ticket_no", "store__code"]
+    list_select_related = ["store"]
+    readonly_fields = [f.name for f in Complaint._meta.fields]
+    inlines = [EventInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(EightDReport)
+class EightDReportAdmin(admin.ModelAdmin):
+    list_display = ["complaint", "updated_at", "archived_at"]
+    readonly_fields = ["complaint", "archived_at", "version"]
+
+
+@admin.register(Appeal)
+class AppealAdmin(admin.ModelAdmin):
+    list_display = ["complaint", "kind", "status", "filed_at", "decided_at"]
+    list_filter = ["status", "kind"]
+    readonly_fields = [f.name for f in Appeal._meta.fields]
+
+
+@admin.register(RecurrenceCheck)
+class RecurrenceCheckAdmin(admin.ModelAdmin):
+    list_display = ["complaint", "due_at", "notified_at", "confirmed_at", "recurred"]
+
+
+@admin.register(SlaAlert)
+class SlaAlertAdmin(admin.ModelAdmin):
+    list_display = ["complaint", "cycle", "kind", "level", "due_at", "recorded_at", "sent_at"]
+    list_filter = ["kind", "level"]
+    readonly_fields = [f.name for f in SlaAlert._meta.fields]

@@ -1,0 +1,137 @@
+"""Demo complaints: every state, some overdue, some with 8D reports, an appeal, a recurrence
+check that is due."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django.utils import timezone
+
+from satisfaction.demo import DemoChain
+from satisfaction.quarters import chain_zone
+
+from . import services
+from .models import Category, Channel, Complaint, EightDReport, RecurrenceCheck
+
+DESCRIPTIONS = {
+    Category.PRODUCT_QUALITY: ["买回的感冒药外包装破损", "维生素片临近有效期未提示"],
+    Category.SERVICE_ATTITUDE: ["店员态度冷淡，问了两次才回答", "收银员不耐烦"],
+    Category.PROFESSIONAL_ADVICE: ["药师推荐的药吃了三天没有效果", "没有询问过敏史就推荐了抗生素"],
+    Category.PRICE: ["价签与收银价格不一致", "会员价没有生效"],
+    Category.ENVIRONMENT: ["店内地面湿滑没有提示", "货架积灰"],
+    Category.ASSORTMENT: ["常用降压药经常缺货", "儿童退烧药缺货"],
+    Category.OTHER: ["停车不方便"],
+}
+SECTIONS = {
+    "d1_team": "店长、当班药师、区域质量专员",
+    "d2_problem": "顾客反映问题属实，涉及一名顾客、一次购药。",
+    "d3_containment": "当日为顾客更换商品并致歉，同批次商品下架检查。",
+    "d4_root_cause": "收货验收未逐件核对效期，陈列巡检漏项。",
+    "d5_corrective_action": "增加效期双人复核，巡检表增加效期项目。",
+    "d6_implementation": "已培训全店员工，一周抽查三次，未再发现问题。",
+    "d7_prevention": "将效期复核写入门店标准作业流程。",
+    "d8_closure": "顾客表示满意，表扬当班药师的及时处理。",
+}
+
+
+class _Maker:
+    def __init__(self, chain: DemoChain) -> None:
+        self.chain = chain
+        self.rng = chain.rng
+        self.hq = chain.users["hq"]
+        self.store1 = chain.stores[0]
+        self.manager = chain.users["store1"]
+        now = timezone.now()
+        self.base = min(now, datetime.combine(chain.today, time(12), tzinfo=chain_zone()))
+        self.made: list[Complaint] = []
+
+    def new(self, store, hours_ago: float, **extra) -> Complaint:
+        rng = self.rng
+        category = extra.pop("category", rng.choice(list(DESCRIPTIONS)))
+        staff = self.chain.staff_of(store)
+        complaint = services.complaint_create(
+            store=store, channel=extra.pop("channel", rng.choice(Channel.values)),
+            category=category, description=rng.choice(DESCRIPTIONS[category]),
+            customer_name=rng.choice("王李张刘陈杨") + rng.choice(["先生", "女士"]),
+            customer_phone=f"13{rng.randint(100000000, 999999999)}",
+            received_at=self.base - timedelta(hours=hours_ago),
+            employee=rng.choice(staff) if staff and rng.random() < 0.5 else None,
+            received_by=self.manager if store == self.store1 else self.hq, **extra)
+        self.made.append(complaint)
+        return complaint
+
+    def triage(self, c: Complaint, grade: str, *, substantiated: bool = True) -> None:
+        services.complaint_triage(complaint=c, user=self.hq, version=c.version, grade=grade,
+                                  substantiated=substantiated, responsibility="own_store",
+                                  owner=self.manager if c.store_id == self.store1.pk else None)
+
+    def resolve(self, c: Complaint, *, satisfied: bool = True) -> None:
+        services.complaint_resolve(complaint=c, user=self.hq, version=c.version,
+                                   remedy="致歉并为顾客更换/退款", customer_satisfied=satisfied)
+
+    def close(self, c: Complaint) -> None:
+        if services.eight_d_required(c):
+            services.eight_d_save(complaint=c, user=self.hq, version=1, sections=SECTIONS)
+        services.complaint_close(complaint=c, user=self.hq, version=c.version)
+
+    def store_one_in_every_state(self) -> None:
+        """The demo store manager's store: one complaint in every state."""
+        store, manager = self.store1, self.manager
+        self.new(store, 1)                                             # new
+        self.triage(self.new(store, 3), "C")                           # assigned
+        c = self.new(store, 20)                                        # in progress, warned
+        self.triage(c, "B")
+        services.complaint_start(complaint=c, user=manager, version=c.version)
+        c = self.new(store, 6)                                         # waiting for customer
+        self.triage(c, "C")
+        services.complaint_start(complaint=c, user=manager, version=c.version)
+        services.complaint_wait_for_customer(complaint=c, user=manager, version=c.version)
+        self.triage(self.new(store, 30), "A")                          # overdue, escalated
+        c = self.new(store, 10)                                        # resolved, 8D draft
+        self.triage(c, "B")
+        self.resolve(c)
+        services.eight_d_save(complaint=c, user=manager, version=1,
+                              sections={**SECTIONS, "d8_closure": ""})
+        c = self.new(store, 50, category=Category.PRODUCT_QUALITY)     # closed with 8D
+        self.triage(c, "A")
+        self.resolve(c)
+        self.close(c)
+        c = self.new(store, 40)                                        # reopened
+        self.triage(c, "C")
+        self.resolve(c, satisfied=False)
+        services.complaint_reopen(complaint=c, user=manager, version=c.version,
+                                  note="顾客再次来电")
+        c = self.new(store, 60)                                        # closed, appealed
+        self.triage(c, "B")
+        self.resolve(c)
+        self.close(c)
+        services.appeal_file(complaint=c, user=manager, kind="substantiation",
+                             requested_substantiated=False, reason="监控显示已按流程解释")
+        RecurrenceCheck.objects.filter(complaint=c).update(
+            due_at=timezone.now() - timedelta(hours=1))
+
+    def chain_spread(self) -> None:
+        """Across the chain: a spread of complaints, most handled, some overdue."""
+        rng = self.rng
+        for store in self.chain.stores[1:]:
+            for _ in range(rng.randint(0, 3)):
+                c = self.new(store, rng.uniform(1, 24 * 60))
+                roll = rng.random()
+                if roll < 0.15:
+                    continue
+                self.triage(c, rng.choice("ABCCC"), substantiated=rng.random() < 0.8)
+                if roll < 0.3:
+                    continue
+                self.resolve(c, satisfied=rng.random() < 0.85)
+                if roll >= 0.45:
+                    self.close(c)
+
+
+def seed(*, chain: DemoChain) -> str:
+    maker = _Maker(chain)
+    maker.store_one_in_every_state()
+    maker.chain_spread()
+    services.sla_sweep()
+    return (f"{len(maker.made)} complaints, "
+            f"{Complaint.objects.filter(escalation_level__gt=0).count()} escalated, "
+            f"{EightDReport.objects.count()} 8D reports")

@@ -1,0 +1,183 @@
+"""Forms of the complaint pages (they collect input; the services decide)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.db.models import Q
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from satisfaction.models import Employee, Role, Store, User
+from satisfaction.scoping import visible_stores
+
+from .models import (
+    GRADE_DEFINITIONS,
+    AppealKind,
+    Category,
+    Channel,
+    EightDReport,
+    Grade,
+    Responsibility,
+)
+
+YES_NO = [("", "---------"), ("yes", _("Yes")), ("no", _("No"))]
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+def yes_no(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(
+            attrs={"accept": "image/*,application/pdf,audio/*,video/mp4"}))
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(item, initial) for item in data if item]
+        return [super().clean(data, initial)] if data else []
+
+
+class PublicComplaintForm(forms.Form):
+    customer_name = forms.CharField(label=_("Your name"), max_length=100, required=False)
+    customer_phone = forms.CharField(
+        label=_("Your phone"), max_length=32,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+        help_text=_("You check the status with the ticket number and its last four digits."))
+    category = forms.ChoiceField(label=_("What is it about?"), choices=Category.choices)
+    description = forms.CharField(label=_("What happened?"), widget=forms.Textarea(
+        attrs={"rows": 5}), max_length=4000)
+    occurred_at = forms.DateTimeField(label=_("When did it happen?"), required=False,
+                                      widget=DATETIME_INPUT)
+    previous_ticket = forms.CharField(
+        label=_("Earlier ticket number about the same issue"), max_length=20, required=False)
+    attachments = MultipleFileField(label=_("Photos or files"))
+
+
+class StaffComplaintForm(PublicComplaintForm):
+    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none())
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices,
+                                initial=Channel.IN_STORE)
+    received_at = forms.DateTimeField(label=_("Received at"), required=False,
+                                      widget=DATETIME_INPUT,
+                                      help_text=_("Leave empty for now."))
+    employee = forms.ModelChoiceField(label=_("Employee involved"), required=False,
+                                      queryset=Employee.objects.none())
+
+    field_order = ["store", "channel", "customer_name", "customer_phone", "category",
+                   "description", "occurred_at", "received_at", "employee", "previous_ticket",
+                   "attachments"]
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        stores = visible_stores(user).filter(is_active=True).order_by("code")
+        self.fields["store"].queryset = stores
+        self.fields["employee"].queryset = (Employee.objects.filter(
+            store__in=stores.values("pk"), is_active=True).select_related("store")
+            .order_by("store__code", "number"))
+        self.fields["customer_name"].label = _("Customer name")
+        self.fields["customer_phone"].label = _("Customer phone")
+        self.fields["customer_phone"].required = False
+        self.fields["customer_phone"].help_text = ""
+        self.fields["category"].label = _("Category")
+        self.fields["description"].label = _("Description")
+        self.fields["occurred_at"].label = _("Happened at")
+        if stores.count() == 1:
+            self.fields["store"].initial = stores.first()
+
+
+def grade_choices() -> list[tuple[str, str]]:
+    return [(value, format_html("<strong>{}</strong> <span class='hint'>{}</span>", label,
+                                GRADE_DEFINITIONS[value]))
+            for value, label in Grade.choices]
+
+
+class TriageForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    grade = forms.ChoiceField(label=_("Grade"), widget=forms.RadioSelect, choices=[])
+    substantiated = forms.ChoiceField(label=_("Substantiated"), choices=YES_NO,
+                                      help_text=_("Only substantiated complaints deduct points."))
+    responsibility = forms.ChoiceField(label=_("Responsibility"),
+                                       choices=[("", "---------"), *Responsibility.choices])
+    owner = forms.ModelChoiceField(label=_("Handling owner"), queryset=User.objects.none(),
+                                   required=False)
+
+    def __init__(self, *args, store: Store, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["grade"].choices = grade_choices()
+        self.fields["owner"].queryset = User.objects.filter(is_active=True).filter(
+            Q(role=Role.HQ_ADMIN)
+            | Q(role=Role.REGIONAL_MANAGER, regions=store.region_id)
+            | Q(role__in=(Role.STORE_MANAGER, Role.CLERK), stores=store)
+            | Q(role__in=(Role.STORE_MANAGER, Role.CLERK), employee__store=store),
+        ).distinct().order_by("role", "username")
+
+
+class ActionForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ResolveForm(ActionForm):
+    remedy = forms.CharField(label=_("Remedy"), widget=forms.Textarea(attrs={"rows": 3}),
+                             max_length=4000)
+    customer_satisfied = forms.ChoiceField(label=_("Is the customer satisfied with it?"),
+                                           choices=YES_NO)
+
+
+class EightDForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    class Meta:
+        model = EightDReport
+        fields = list(EightDReport.SECTIONS)
+        widgets = {name: forms.Textarea(attrs={"rows": 3}) for name in EightDReport.SECTIONS}
+
+
+class AppealForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Appeal against"), choices=AppealKind.choices)
+    requested_grade = forms.ChoiceField(label=_("Requested grade"), required=False,
+                                        choices=[("", "---------"), *Grade.choices])
+    requested_substantiated = forms.ChoiceField(label=_("Requested substantiation"),
+                                                required=False, choices=YES_NO)
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}),
+                             max_length=4000)
+
+
+class AppealDecisionForm(forms.Form):
+    appeal = forms.IntegerField(widget=forms.HiddenInput)
+    decision = forms.ChoiceField(label=_("Decision"), choices=[
+        ("accept", _("Accept the appeal")), ("reject", _("Reject the appeal"))])
+    decision_reason = forms.CharField(label=_("Reason"), max_length=4000,
+                                      widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class RecurrenceForm(forms.Form):
+    recurred = forms.ChoiceField(label=_("Has the problem recurred?"), choices=YES_NO)
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class TicketLookupForm(forms.Form):
+    ticket_no = forms.CharField(label=_("Ticket number"), max_length=20)
+    phone_last4 = forms.RegexField(label=_("Last four digits of your phone"),
+                                   regex=r"^\d{4}$", max_length=4,
+                                   widget=forms.TextInput(attrs={"inputmode": "numeric"}))
+
+
+class FigureFilterForm(forms.Form):
+    quarter = forms.CharField(label=_("Quarter"), required=False, max_length=6)
+    start = forms.DateField(label=_("From"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), required=False,
+                          widget=forms.DateInput(attrs={"type": "date"}))
+    level = forms.ChoiceField(label=_("Per"), required=False, choices=[
+        ("store", _("Store")), ("region", _("Region")), ("chain", _("Chain"))])

@@ -1,0 +1,263 @@
+"""Reads of complaints: scoped lists, the scoring contract, and the complaint figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import pandas as pd
+from django.apps import apps
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from satisfaction.errors import ApplicationError
+from satisfaction.models import User
+from satisfaction.quarters import InvalidQuarterError, Quarter, chain_zone
+from satisfaction.scoping import get_scoped_or_404, scope_to_stores
+
+from .models import OPEN_STATUSES, Appeal, AppealStatus, Category, Complaint, Grade, Status
+
+DEDUCTION_COLUMNS = ["complaint_id", "store_id", "employee_id", "grade"]
+
+
+# --- Lists ----------------------------------------------------------------------------------
+
+def complaint_list(*, user: User, status: str = "", grade: str = "", category: str = "",
+                   store_code: str = "", overdue: bool = False, mine: bool = False,
+                   query: str = "") -> QuerySet[Complaint]:
+    qs = scope_to_stores(Complaint.objects.all(), user).select_related("store", "owner")
+    if status == "open":
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    elif status:
+        qs = qs.filter(status=status)
+    if grade == "-":
+        qs = qs.filter(grade="")
+    elif grade:
+        qs = qs.filter(grade=grade)
+    if category:
+        qs = qs.filter(category=category)
+    if store_code:
+        qs = qs.filter(store__code=store_code)
+    if overdue:
+        qs = qs.filter(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
+    if mine:
+        qs = qs.filter(owner=user)
+    if query:
+        qs = qs.filter(Q(ticket_no__iexact=query.strip()) | Q(description__icontains=query))
+    return qs.order_by("-received_at", "-pk")
+
+
+def complaint_get(*, user: User, pk: int) -> Complaint:
+    return get_scoped_or_404(Complaint.objects.select_related(
+        "store", "store__region", "owner", "employee", "received_by", "previous",
+        "recurrence_of"), user, pk=pk)
+
+
+def appeal_get(*, user: User, pk: int) -> Appeal:
+    return get_scoped_or_404(Appeal.objects.select_related("complaint"), user,
+                             store_field="complaint__store", pk=pk)
+
+
+def public_ticket_lookup(*, ticket_no: str, phone_last4: str) -> Complaint | None:
+    complaint = (Complaint.objects.select_related("store")
+                 .filter(ticket_no=ticket_no.strip().upper()).first())
+    digits = "".join(c for c in (complaint.customer_phone if complaint else "") if c.isdigit())
+    if complaint is None or len(phone_last4) != 4 or not digits.endswith(phone_last4):
+        return None
+    return complaint
+
+
+# --- Contract with scoring (see /work/briefs/contracts.md) ------------------------------------
+
+def _quarter_received(quarter: Quarter) -> QuerySet[Complaint]:
+    return Complaint.objects.filter(received_at__gte=quarter.start(),
+                                    received_at__lt=quarter.end())
+
+
+def deduction_frame(*, quarter: Quarter) -> pd.DataFrame:
+    """One row per complaint received in the quarter, graded and substantiated (appeal
+    decisions are already applied to the complaint's grade and substantiation)."""
+    rows = list(_quarter_received(quarter).exclude(grade="").filter(substantiated=True)
+                .order_by("pk").values_list("pk", "store_id", "employee_id", "grade"))
+    frame = pd.DataFrame(rows, columns=DEDUCTION_COLUMNS)
+    return frame.astype({"complaint_id": "int64", "store_id": "int64", "employee_id": "Int64",
+                         "grade": "object"})
+
+
+def complaint_trace(*, quarter: Quarter, store_id: int,
+                    employee_id: int | None = None) -> QuerySet[Complaint]:
+    qs = (_quarter_received(quarter).exclude(grade="").filter(substantiated=True,
+                                                              store_id=store_id))
+    if employee_id is not None:
+        qs = qs.filter(employee_id=employee_id)
+    return qs.select_related("store", "employee").order_by("received_at", "pk")
+
+
+def open_appeals_exist(*, quarter: Quarter) -> bool:
+    return Appeal.objects.filter(
+        status=AppealStatus.OPEN, complaint__received_at__gte=quarter.start(),
+        complaint__received_at__lt=quarter.end()).exists()
+
+
+# --- Figures --------------------------------------------------------------------------------
+
+LEVELS = {"store": ("store_id", "store__code", "store__name"),
+          "region": ("store__region_id", "store__region__code", "store__region__name"),
+          "chain": ()}
+
+
+@dataclass
+class FigureRow:
+    key: str
+    name: str
+    total: int
+    by_grade: dict[str, int]
+    ungraded: int
+    substantiated: int
+    resolved: int
+    on_time: int
+    closed: int
+    closed_satisfied: int
+    second: int
+    mean_hours: float | None
+    transactions: int | None = None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return ratio(self.on_time, self.resolved)
+
+    @property
+    def closed_loop_rate(self) -> float | None:
+        return ratio(self.closed_satisfied, self.closed)
+
+    @property
+    def second_rate(self) -> float | None:
+        return ratio(self.second, self.total)
+
+    @property
+    def per_thousand_transactions(self) -> float | None:
+        if not self.transactions:
+            return None
+        return round(1000 * self.total / self.transactions, 3)
+
+    def as_dict(self) -> dict:
+        return {"key": self.key, "name": self.name, "total": self.total,
+                "by_grade": self.by_grade, "ungraded": self.ungraded,
+                "substantiated": self.substantiated, "resolved": self.resolved,
+                "on_time_rate": self.on_time_rate, "closed": self.closed,
+                "closed_loop_rate": self.closed_loop_rate, "second": self.second,
+                "second_complaint_rate": self.second_rate,
+                "mean_handling_hours": self.mean_hours,
+                "transactions": self.transactions,
+                "per_1000_transactions": self.per_thousand_transactions}
+
+
+@dataclass
+class Figures:
+    start: datetime
+    end: datetime
+    level: str
+    rows: list[FigureRow]
+    pareto: list[dict] = field(default_factory=list)
+
+
+def ratio(part: int, whole: int) -> float | None:
+    """A rate in percent with one decimal, None when there is nothing to divide."""
+    if not whole:
+        return None
+    return round(100.0 * part / whole, 1)
+
+
+def pareto(counts: dict[str, int]) -> list[dict]:
+    """Categories by count, largest first, with each one's share and the cumulative share."""
+    total = sum(counts.values())
+    rows, running = [], 0
+    for key, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        if not count:
+            continue
+        running += count
+        rows.append({"key": key, "count": count, "share": ratio(count, total),
+                     "cumulative": ratio(running, total)})
+    return rows
+
+
+def _transactions(*, user: User, level: str, start: datetime, end: datetime
+                  ) -> dict[object, int] | None:
+    """POS receipts in the period per store / region / chain, scoped (None without POS)."""
+    try:
+        model = apps.get_model("satisfaction", "PosTransaction")
+    except LookupError:
+        return None
+    receipts = scope_to_stores(model.objects.filter(occurred_at__gte=start,
+                                                    occurred_at__lt=end), user)
+    if level == "chain":
+        return {"chain": receipts.count()}
+    column = {"store": "store_id", "region": "store__region_id"}[level]
+    return dict(receipts.values(column).annotate(n=Count("pk")).order_by()
+                .values_list(column, "n"))
+
+
+def figure_period(*, quarter: str = "", start: date | None = None,
+                  end: date | None = None) -> tuple[datetime, datetime]:
+    """[start, end) of the figures: a quarter (default the current one) or a date range."""
+    if start or end:
+        if not (start and end) or end < start:
+            raise ApplicationError(_("Give both dates, the second not before the first."),
+                                   fields={"end": [_("Invalid date range.")]})
+        zone = chain_zone()
+        return (datetime.combine(start, time.min, tzinfo=zone),
+                datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone))
+    try:
+        chosen = Quarter.parse(quarter) if quarter else Quarter.current()
+    except InvalidQuarterError:
+        raise ApplicationError(_("Give a quarter like 2026Q4."),
+                               fields={"quarter": [_("Invalid quarter.")]}) from None
+    return chosen.start(), chosen.end()
+
+
+def complaint_figures(*, user: User, start: datetime, end: datetime,
+                      level: str = "store") -> Figures:
+    """Complaints received in [start, end) per store, region or the chain, scoped to ``user``.
+
+    One grouped query for the figures and one for the categories."""
+    group = LEVELS[level]
+    base = scope_to_stores(Complaint.objects.filter(received_at__gte=start,
+                                                    received_at__lt=end), user)
+    handling = ExpressionWrapper(F("resolved_at") - F("received_at"),
+                                 output_field=DurationField())
+    aggregates = {
+        "total": Count("pk"),
+        **{f"grade_{g}": Count("pk", filter=Q(grade=g)) for g in Grade.values},
+        "ungraded": Count("pk", filter=Q(grade="")),
+        "substantiated": Count("pk", filter=Q(substantiated=True) & ~Q(grade="")),
+        "resolved": Count("pk", filter=Q(resolved_on_time__isnull=False)),
+        "on_time": Count("pk", filter=Q(resolved_on_time=True)),
+        "closed": Count("pk", filter=Q(status=Status.CLOSED)),
+        "closed_satisfied": Count("pk", filter=Q(status=Status.CLOSED,
+                                                 customer_satisfied=True)),
+        "second": Count("pk", filter=Q(is_second=True)),
+        "mean_handling": Avg(handling, filter=Q(resolved_at__isnull=False)),
+    }
+    if group:
+        values = list(base.values(*group).annotate(**aggregates).order_by(group[1]))
+    else:
+        values = [base.aggregate(**aggregates)] if base.exists() else []
+    transactions = _transactions(user=user, level=level, start=start, end=end)
+    rows = []
+    for item in values:
+        mean = item["mean_handling"]
+        key = item[group[0]] if group else "chain"
+        rows.append(FigureRow(
+            key=item[group[1]] if group else "chain",
+            name=item[group[2]] if group else "",
+            total=item["total"], by_grade={g: item[f"grade_{g}"] for g in Grade.values},
+            ungraded=item["ungraded"], substantiated=item["substantiated"],
+            resolved=item["resolved"], on_time=item["on_time"], closed=item["closed"],
+            closed_satisfied=item["closed_satisfied"], second=item["second"],
+            mean_hours=round(mean.total_seconds() / 3600, 1) if mean is not None else None,
+            transactions=transactions.get(key) if transactions is not None else None))
+    categories = dict.fromkeys(Category.values, 0)
+    categories.update(dict(base.order_by().values("category").annotate(n=Count("pk"))
+                           .values_list("category", "n")))
+    return Figures(start=start, end=end, level=level, rows=rows, pareto=pareto(categories))

@@ -1,0 +1,392 @@
+"""Complaint pages: staff intake, list, detail with its actions, 8D report, figures; and the
+customer's public form and status check."""
+
+from __future__ import annotations
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from satisfaction.errors import ApplicationError
+from satisfaction.masking import mask_name, mask_phone
+from satisfaction.models import Store
+from satisfaction.scoping import get_visible_store_or_404
+
+from . import rules, selectors, services
+from .forms import (
+    ActionForm,
+    AppealDecisionForm,
+    AppealForm,
+    EightDForm,
+    FigureFilterForm,
+    PublicComplaintForm,
+    RecurrenceForm,
+    ResolveForm,
+    StaffComplaintForm,
+    TicketLookupForm,
+    TriageForm,
+    yes_no,
+)
+from .models import (
+    AppealStatus,
+    Category,
+    Complaint,
+    ComplaintAttachment,
+    EightDReport,
+    Grade,
+    RecurrenceCheck,
+    Source,
+    Status,
+)
+
+LOOKUP_LIMIT_PER_IP = 10          # status checks per address per window
+LOOKUP_FAILURES_PER_TICKET = 5    # wrong phone digits per ticket per window
+LOOKUP_WINDOW_SECONDS = 15 * 60
+PUBLIC_FILINGS_PER_IP = 5         # public complaints per address per hour
+
+
+def _add_errors(form, error: ApplicationError) -> None:
+    for name, messages_ in error.fields.items():
+        target = name if name in form.fields else None
+        for message in messages_:
+            form.add_error(target, message)
+    if not error.fields:
+        form.add_error(None, error.message)
+
+
+def _client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "unknown")
+
+
+def _hit(key: str, limit: int, window: int) -> bool:
+    """Count one hit; True while the key stays within ``limit`` hits per ``window``."""
+    cache.add(key, 0, timeout=window)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=window)
+        count = 1
+    return count <= limit
+
+
+def _masked(complaint: Complaint, user) -> tuple[str, str]:
+    if rules.sees_contact(user, complaint):
+        return complaint.customer_name, complaint.customer_phone
+    return mask_name(complaint.customer_name), mask_phone(complaint.customer_phone)
+
+
+# --- Staff pages ----------------------------------------------------------------------------
+
+@login_required
+def complaint_list(request: HttpRequest) -> HttpResponse:
+    params = {k: request.GET.get(k, "") for k in ("status", "grade", "category", "store", "q")}
+    complaints = selectors.complaint_list(
+        user=request.user, status=params["status"], grade=params["grade"],
+        category=params["category"], store_code=params["store"], query=params["q"],
+        overdue=request.GET.get("overdue") == "1", mine=request.GET.get("mine") == "1")
+    page = Paginator(complaints, 50).get_page(request.GET.get("page"))
+    full = request.user.is_hq
+    for complaint in page:
+        complaint.shown_name = complaint.customer_name if full else mask_name(
+            complaint.customer_name)
+        complaint.shown_phone = complaint.customer_phone if full else mask_phone(
+            complaint.customer_phone)
+    return render(request, "complaints/list.html", {
+        "page": page, "filters": params, "now": timezone.now(),
+        "statuses": Status.choices, "grades": Grade.choices, "categories": Category.choices,
+        "can_record": rules.can_record(request.user),
+        "overdue": request.GET.get("overdue") == "1", "mine": request.GET.get("mine") == "1",
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def complaint_create(request: HttpRequest) -> HttpResponse:
+    if not rules.can_record(request.user):
+        raise PermissionDenied
+    form = StaffComplaintForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            complaint = services.complaint_create(
+                store=data["store"], channel=data["channel"], category=data["category"],
+                description=data["description"], customer_name=data["customer_name"],
+                customer_phone=data["customer_phone"], occurred_at=data["occurred_at"],
+                received_at=data["received_at"], employee=data["employee"],
+                received_by=request.user, source=Source.STAFF,
+                attachments=data["attachments"], previous_ticket=data["previous_ticket"])
+        except ApplicationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("Complaint %(ticket)s recorded.") % {
+                "ticket": complaint.ticket_no})
+            return redirect("complaints:detail", pk=complaint.pk)
+    return render(request, "complaints/form.html", {"form": form})
+
+
+def _detail_context(request: HttpRequest, complaint: Complaint, forms: dict) -> dict:
+    user = request.user
+    report = EightDReport.objects.filter(complaint=complaint).first()
+    name, phone = _masked(complaint, user)
+    can_handle = rules.can_handle(user, complaint)
+    actions = services.allowed_actions(complaint) if can_handle else []
+    appeals = list(complaint.appeals.select_related("filed_by", "decided_by"))
+    open_appeal = next((a for a in appeals if a.status == AppealStatus.OPEN), None)
+    deadline = services.appeal_deadline(complaint)
+    check = RecurrenceCheck.objects.filter(complaint=complaint).first()
+    version = {"version": complaint.version}
+    context = {
+        "complaint": complaint, "customer_name": name, "customer_phone": phone,
+        "report": report, "eight_d_required": services.eight_d_required(complaint),
+        "events": complaint.events.select_related("actor"),
+        "attachments": complaint.attachments.all(),
+        "alerts": complaint.alerts.all(), "appeals": appeals, "open_appeal": open_appeal,
+        "appeal_deadline": deadline, "check": check, "now": timezone.now(),
+        "can_triage": rules.can_triage(user) and complaint.status != Status.CLOSED,
+        "can_handle": can_handle, "actions": [a for a in actions if a != "resolve"],
+        "can_resolve": "resolve" in actions,
+        "can_appeal": (rules.can_appeal(user) and deadline is not None
+                       and timezone.now() <= deadline and open_appeal is None),
+        "can_decide": rules.can_decide_appeal(user) and open_appeal is not None,
+        "repeats": complaint.repeats.all(), "recurrences": complaint.recurrences.all(),
+    }
+    context["triage_form"] = forms.get("triage") or TriageForm(
+        store=complaint.store, initial={
+            **version, "grade": complaint.grade, "responsibility": complaint.responsibility,
+            "owner": complaint.owner_id,
+            "substantiated": {True: "yes", False: "no"}.get(complaint.substantiated, "")})
+    context["action_form"] = forms.get("action") or ActionForm(initial=version)
+    context["resolve_form"] = forms.get("resolve") or ResolveForm(initial=version)
+    context["appeal_form"] = forms.get("appeal") or AppealForm()
+    context["decision_form"] = forms.get("decision") or AppealDecisionForm(
+        initial={"appeal": open_appeal.pk} if open_appeal else None)
+    context["recurrence_form"] = forms.get("recurrence") or RecurrenceForm()
+    return context
+
+
+def _do_triage(complaint: Complaint, user, d: dict) -> None:
+    services.complaint_triage(
+        complaint=complaint, user=user, version=d["version"], grade=d["grade"],
+        substantiated=yes_no(d["substantiated"]), responsibility=d["responsibility"],
+        owner=d["owner"])
+
+
+def _do_resolve(complaint: Complaint, user, d: dict) -> None:
+    services.complaint_resolve(
+        complaint=complaint, user=user, version=d["version"], remedy=d["remedy"],
+        customer_satisfied=yes_no(d["customer_satisfied"]), note=d["note"])
+
+
+def _do_appeal(complaint: Complaint, user, d: dict) -> None:
+    services.appeal_file(
+        complaint=complaint, user=user, kind=d["kind"], reason=d["reason"],
+        requested_grade=d["requested_grade"],
+        requested_substantiated=yes_no(d["requested_substantiated"]))
+
+
+def _do_decision(complaint: Complaint, user, d: dict) -> None:
+    services.appeal_decide(appeal=get_object_or_404(complaint.appeals, pk=d["appeal"]),
+                           user=user, accept=d["decision"] == "accept",
+                           reason=d["decision_reason"])
+
+
+def _do_recurrence(complaint: Complaint, user, d: dict) -> None:
+    services.recurrence_confirm(complaint=complaint, user=user,
+                                recurred=yes_no(d["recurred"]) is True, note=d["note"])
+
+
+POSTED_FORMS = {
+    "triage": (lambda c, data: TriageForm(data, store=c.store), _do_triage),
+    "resolve": (lambda c, data: ResolveForm(data), _do_resolve),
+    "appeal": (lambda c, data: AppealForm(data), _do_appeal),
+    "decision": (lambda c, data: AppealDecisionForm(data), _do_decision),
+    "recurrence": (lambda c, data: RecurrenceForm(data), _do_recurrence),
+}
+
+
+def _post_action(request: HttpRequest, complaint: Complaint) -> dict:
+    """Run the posted action; return bound forms with errors, or {} on success."""
+    kind = request.POST.get("form", "")
+    if kind in services.ACTIONS:
+        action = services.ACTIONS[kind]
+        kind, form = "action", ActionForm(request.POST)
+
+        def handler(c: Complaint, user, d: dict) -> None:
+            action(complaint=c, user=user, version=d["version"], note=d["note"])
+    elif kind in POSTED_FORMS:
+        make_form, handler = POSTED_FORMS[kind]
+        form = make_form(complaint, request.POST)
+    else:
+        messages.error(request, _("Unknown action."))
+        return {}
+    if not form.is_valid():
+        return {kind: form}
+    try:
+        handler(complaint, request.user, form.cleaned_data)
+    except ApplicationError as error:
+        if error.status == 403:
+            raise PermissionDenied from error
+        _add_errors(form, error)
+        messages.error(request, error.message)
+        return {kind: form}
+    messages.success(request, _("Saved."))
+    return {}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def complaint_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    complaint = selectors.complaint_get(user=request.user, pk=pk)
+    forms: dict = {}
+    if request.method == "POST":
+        forms = _post_action(request, complaint)
+        if not forms:
+            return redirect("complaints:detail", pk=complaint.pk)
+        complaint = selectors.complaint_get(user=request.user, pk=pk)
+    return render(request, "complaints/detail.html",
+                  _detail_context(request, complaint, forms),
+                  status=400 if forms else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def eight_d_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    complaint = selectors.complaint_get(user=request.user, pk=pk)
+    report = EightDReport.objects.filter(complaint=complaint).first() or EightDReport(
+        complaint=complaint)
+    read_only = report.archived_at is not None or complaint.status == Status.CLOSED \
+        or not rules.can_handle(request.user, complaint)
+    form = EightDForm(request.POST or None, instance=report,
+                      initial={"version": report.version})
+    if request.method == "POST":
+        if read_only:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.eight_d_save(
+                    complaint=complaint, user=request.user,
+                    version=form.cleaned_data["version"],
+                    sections={n: form.cleaned_data[n] for n in EightDReport.SECTIONS})
+            except ApplicationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, _("8D report saved."))
+                return redirect("complaints:detail", pk=complaint.pk)
+    return render(request, "complaints/eight_d.html", {
+        "complaint": complaint, "form": form, "report": report, "read_only": read_only})
+
+
+@login_required
+def eight_d_print(request: HttpRequest, pk: int) -> HttpResponse:
+    complaint = selectors.complaint_get(user=request.user, pk=pk)
+    report = get_object_or_404(EightDReport, complaint=complaint)
+    name, phone = _masked(complaint, request.user)
+    return render(request, "complaints/eight_d_print.html", {
+        "complaint": complaint, "report": report, "customer_name": mask_name(name),
+        "customer_phone": phone})
+
+
+@login_required
+def attachment_download(request: HttpRequest, pk: int, attachment_id: int) -> FileResponse:
+    complaint = selectors.complaint_get(user=request.user, pk=pk)
+    attachment = get_object_or_404(ComplaintAttachment, pk=attachment_id, complaint=complaint)
+    return FileResponse(attachment.file.open("rb"), filename=attachment.name,
+                        content_type=attachment.content_type)
+
+
+@login_required
+def figures(request: HttpRequest) -> HttpResponse:
+    form = FigureFilterForm(request.GET or None)
+    result, error = None, ""
+    data = form.cleaned_data if form.is_valid() else {}
+    try:
+        start, end = selectors.figure_period(quarter=data.get("quarter", ""),
+                                             start=data.get("start"), end=data.get("end"))
+        result = selectors.complaint_figures(user=request.user, start=start, end=end,
+                                             level=data.get("level") or "store")
+    except ApplicationError as exc:
+        error = exc.message
+    labels = dict(Category.choices)
+    return render(request, "complaints/figures.html", {
+        "form": form, "figures": result, "error": error, "grades": Grade.values,
+        "pareto": [{**row, "label": labels[row["key"]]} for row in
+                   (result.pareto if result else [])]})
+
+
+@login_required
+def poster(request: HttpRequest, code: str) -> HttpResponse:
+    """A printable QR poster linking to the store's public complaint form."""
+    store = get_visible_store_or_404(request.user, code=code)
+    url = settings.PUBLIC_BASE_URL + reverse("complaints_public:complain", args=[store.code])
+    return render(request, "complaints/poster.html", {
+        "store": store, "url": url, "qr_svg": segno.make(url, error="m").svg_inline(scale=8)})
+
+
+# --- Public pages ---------------------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+def public_complain(request: HttpRequest, code: str) -> HttpResponse:
+    store = get_object_or_404(Store, code=code, is_active=True)
+    form = PublicComplaintForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        if not _hit(f"complaints:file:{_client_ip(request)}", PUBLIC_FILINGS_PER_IP, 3600):
+            form.add_error(None, _("Too many complaints from this connection. Please call "
+                                   "the store or try again later."))
+        else:
+            data = form.cleaned_data
+            try:
+                complaint = services.complaint_create(
+                    store=store, channel="web", category=data["category"],
+                    description=data["description"], customer_name=data["customer_name"],
+                    customer_phone=data["customer_phone"], occurred_at=data["occurred_at"],
+                    source=Source.PUBLIC, attachments=data["attachments"],
+                    previous_ticket=data["previous_ticket"])
+            except ApplicationError as error:
+                _add_errors(form, error)
+            else:
+                return render(request, "complaints/public_done.html",
+                              {"complaint": complaint, "store": store})
+    return render(request, "complaints/public_form.html", {"form": form, "store": store},
+                  status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def public_ticket(request: HttpRequest) -> HttpResponse:
+    form = TicketLookupForm(request.POST or None,
+                            initial={"ticket_no": request.GET.get("t", "")})
+    complaint = None
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        ticket = form.cleaned_data["ticket_no"].strip().upper()
+        ticket_key = f"complaints:lookup-fail:{ticket}"
+        if (not _hit(f"complaints:lookup:{_client_ip(request)}", LOOKUP_LIMIT_PER_IP,
+                     LOOKUP_WINDOW_SECONDS)
+                or (cache.get(ticket_key) or 0) >= LOOKUP_FAILURES_PER_TICKET):
+            form.add_error(None, _("Too many attempts. Please try again in 15 minutes."))
+            status = 429
+        else:
+            complaint = selectors.public_ticket_lookup(
+                ticket_no=ticket, phone_last4=form.cleaned_data["phone_last4"])
+            if complaint is None:
+                _hit(ticket_key, LOOKUP_FAILURES_PER_TICKET, LOOKUP_WINDOW_SECONDS)
+                form.add_error(None, _("No complaint matches this ticket number and phone."))
+                status = 404
+    timeline = []
+    if complaint is not None:
+        timeline = [(e.at, e.changes["status"][1]) for e in complaint.events.all()
+                    if "status" in e.changes]
+        labels = dict(Status.choices)
+        timeline = [(at, labels.get(value, value)) for at, value in timeline]
+    return render(request, "complaints/public_ticket.html",
+                  {"form": form, "complaint": complaint, "timeline": timeline}, status=status)
+

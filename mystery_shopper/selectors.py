@@ -1,0 +1,162 @@
+"""Reads of mystery-shopper data: scoped lists for pages and the scoring contract's frames."""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from mystery_shopper.models import (
+    Appeal,
+    AppealStatus,
+    Evidence,
+    ScorecardSection,
+    Visit,
+    VisitStatus,
+)
+from satisfaction.models import Role, User
+from satisfaction.quarters import Quarter, chain_zone
+from satisfaction.scoping import scope_to_stores, sees_all_stores
+
+FRAME_COLUMNS = ["visit_id", "store_id", "employee_id", "score_pct", "purchase_points",
+                 "purchase_max", "process_points", "process_max", "image_points", "image_max",
+                 "red_line"]
+
+
+def _approved_in(quarter: Quarter) -> QuerySet[Visit]:
+    return Visit.objects.filter(status=VisitStatus.APPROVED,
+                                visited_on__gte=quarter.first_day,
+                                visited_on__lte=quarter.last_day)
+
+
+# --- The scoring contract ---------------------------------------------------------------------
+
+
+def approved_visit_frame(*, quarter: Quarter) -> pd.DataFrame:
+    """One row per approved visit of the quarter, scores after appeal decisions."""
+    rows = list(_approved_in(quarter).order_by("pk").values_list(
+        "pk", "store_id", "employee_id", "score_pct", "purchase_points", "purchase_max",
+        "process_points", "process_max", "image_points", "image_max", "red_line"))
+    frame = pd.DataFrame.from_records(rows, columns=FRAME_COLUMNS)
+    frame = frame.astype({"visit_id": "int64", "store_id": "int64", "employee_id": "Int64",
+                          "score_pct": "float64", "purchase_points": "float64",
+                          "purchase_max": "float64", "process_points": "float64",
+                          "process_max": "float64", "image_points": "float64",
+                          "image_max": "float64", "red_line": "bool"})
+    return frame
+
+
+def visit_trace(*, quarter: Quarter, store_id: int,
+                employee_id: int | None = None) -> QuerySet[Visit]:
+    visits = _approved_in(quarter).filter(store_id=store_id)
+    if employee_id is not None:
+        visits = visits.filter(employee_id=employee_id)
+    return visits.order_by("visited_on", "pk")
+
+
+def open_appeals_exist(*, quarter: Quarter) -> bool:
+    return Appeal.objects.filter(status=AppealStatus.OPEN,
+                                 visit__visited_on__gte=quarter.first_day,
+                                 visit__visited_on__lte=quarter.last_day).exists()
+
+
+# --- Pages ------------------------------------------------------------------------------------
+
+
+def shopper_visit_groups(*, shopper: User) -> dict[str, list[Visit]]:
+    """A shopper's own visits: due, overdue, done (newest done first)."""
+    today = timezone.localdate(timezone=chain_zone())
+    visits = (Visit.objects.filter(shopper=shopper).exclude(status=VisitStatus.CANCELLED)
+              .select_related("store", "scenario").order_by("due_on", "pk"))
+    groups: dict[str, list[Visit]] = {"due": [], "overdue": [], "done": []}
+    for visit in visits:
+        if visit.status in (VisitStatus.SUBMITTED, VisitStatus.APPROVED):
+            groups["done"].append(visit)
+        elif visit.due_on < today:
+            groups["overdue"].append(visit)
+        else:
+            groups["due"].append(visit)
+    groups["done"].reverse()
+    return groups
+
+
+def shopper_visit_get(*, shopper: User, pk: int) -> Visit:
+    try:
+        return (Visit.objects.select_related("store", "template", "scenario")
+                .get(pk=pk, shopper=shopper))
+    except Visit.DoesNotExist:
+        raise Http404 from None
+
+
+def sections_with_items(visit: Visit) -> list[ScorecardSection]:
+    return list(ScorecardSection.objects.filter(template=visit.template_id)
+                .prefetch_related("items").order_by("position", "pk"))
+
+
+def store_visit_list(*, user: User, quarter: Quarter | None = None) -> QuerySet[Visit]:
+    """Approved reports of the stores ``user`` may see (no shopper in them)."""
+    if user.role == Role.MYSTERY_SHOPPER:
+        return Visit.objects.none()
+    visits = scope_to_stores(Visit.objects.filter(status=VisitStatus.APPROVED), user)
+    if quarter is not None:
+        visits = visits.filter(visited_on__gte=quarter.first_day,
+                               visited_on__lte=quarter.last_day)
+    return visits.select_related("store", "employee").order_by("-visited_on", "-pk")
+
+
+def store_visit_get(*, user: User, pk: int) -> Visit:
+    try:
+        return (store_visit_list(user=user)
+                .select_related("template", "scenario").prefetch_related(
+                    "answers", Prefetch("appeals", queryset=Appeal.objects.all()))
+                .get(pk=pk))
+    except Visit.DoesNotExist:
+        raise Http404 from None
+
+
+def review_list(*, status: str = VisitStatus.SUBMITTED,
+                quarter: Quarter | None = None) -> QuerySet[Visit]:
+    visits = Visit.objects.select_related("store", "shopper", "employee")
+    if status:
+        visits = visits.filter(status=status)
+    if quarter is not None:
+        visits = visits.filter(quarter=quarter)
+    return visits.order_by("due_on", "pk")
+
+
+def evidence_get_for(*, user: User, public_id) -> Evidence:
+    """An evidence file if ``user`` may see its visit, else 404.
+
+    HQ: any; the shopper: their own visit's files; store users: approved visits of their
+    stores (with the store's own appeal files).
+    """
+    evidence = (Evidence.objects.select_related("visit").filter(public_id=public_id).first())
+    if evidence is None or not user.is_authenticated:
+        raise Http404
+    visit = evidence.visit
+    if sees_all_stores(user) and user.role != Role.HR:
+        return evidence
+    if user.role == Role.MYSTERY_SHOPPER:
+        if visit.shopper_id == user.pk and evidence.appeal_id is None:
+            return evidence
+        raise Http404
+    if store_visit_list(user=user).filter(pk=visit.pk).exists():
+        return evidence
+    raise Http404
+
+
+def appeal_list(*, user: User, status: str = AppealStatus.OPEN) -> QuerySet[Appeal]:
+    appeals = Appeal.objects.select_related("visit", "visit__store")
+    if status:
+        appeals = appeals.filter(status=status)
+    return scope_to_stores(appeals, user, "visit__store").order_by("raised_at")
+
+
+def hq_can_review(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_hq)
+
+
+def store_can_follow_up(user: User) -> bool:
+    return bool(user.is_authenticated and (user.role == Role.STORE_MANAGER or user.is_hq))
+

@@ -1,0 +1,424 @@
+"""Pages: the shopper's phone report, HQ planning and review, the store's follow-up."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, user_passes_test
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from mystery_shopper import selectors, services
+from mystery_shopper.models import (
+    Appeal,
+    AppealStatus,
+    ItemKind,
+    ScorecardTemplate,
+    ShopperCity,
+    Visit,
+    VisitStatus,
+)
+from satisfaction.errors import ApplicationError
+from satisfaction.models import Role, User
+from satisfaction.quarters import InvalidQuarterError, Quarter, chain_zone
+
+
+def _is_shopper(user) -> bool:
+    return user.is_authenticated and user.role == Role.MYSTERY_SHOPPER
+
+
+def _is_hq(user) -> bool:
+    return selectors.hq_can_review(user)
+
+
+def _quarter(request: HttpRequest) -> Quarter:
+    try:
+        return Quarter.parse(request.GET.get("quarter") or request.POST.get("quarter") or "")
+    except InvalidQuarterError:
+        return Quarter.current()
+
+
+shopper_required = user_passes_test(_is_shopper)
+hq_required = user_passes_test(_is_hq)
+
+
+# --- Shopper ----------------------------------------------------------------------------------
+
+
+@login_required
+@shopper_required
+def my_visits(request: HttpRequest) -> HttpResponse:
+    groups = selectors.shopper_visit_groups(shopper=request.user)
+    return render(request, "mystery_shopper/my_visits.html", {"groups": groups})
+
+
+def _answer_map(visit: Visit) -> dict[int, object]:
+    return {a.item_id: a for a in visit.answers.all()}
+
+
+def _collect_answers(request: HttpRequest, items) -> dict[int, dict]:
+    answers = {}
+    for item in items:
+        key = f"item_{item.pk}"
+        if key not in request.POST and f"{key}_na" not in request.POST:
+            continue
+        raw = request.POST.get(key, "")
+        answers[item.pk] = {"value": None if raw == "na" else raw,
+                            "not_applicable": raw == "na" or bool(request.POST.get(f"{key}_na")),
+                            "comment": request.POST.get(f"{key}_comment", "")}
+    return answers
+
+
+def _save_step(request: HttpRequest, visit: Visit, items) -> None:
+    kwargs: dict = {}
+    if "checked_in_at" in request.POST:
+        moment = parse_datetime(request.POST["checked_in_at"] or "")
+        if moment is not None and timezone.is_naive(moment):
+            moment = timezone.make_aware(moment, chain_zone())
+        kwargs["checked_in_at"] = moment
+        kwargs["latitude"] = request.POST.get("latitude") or None
+        kwargs["longitude"] = request.POST.get("longitude") or None
+    if "served_by_badge" in request.POST:
+        kwargs["served_by_badge"] = request.POST["served_by_badge"]
+    if "notes" in request.POST:
+        kwargs["notes"] = request.POST["notes"]
+    services.visit_draft_save(visit=visit, shopper=request.user,
+                              answers=_collect_answers(request, items), **kwargs)
+    for item in items:
+        for upload in request.FILES.getlist(f"evidence_{item.pk}"):
+            services.visit_evidence_add(visit=visit, shopper=request.user, upload=upload,
+                                        item=item)
+    for upload in request.FILES.getlist("evidence"):
+        services.visit_evidence_add(visit=visit, shopper=request.user, upload=upload)
+
+
+@login_required
+@shopper_required
+def report(request: HttpRequest, pk: int) -> HttpResponse:
+    """One screen per section: 0 is the check-in, then the sections, then notes and submit."""
+    visit = selectors.shopper_visit_get(shopper=request.user, pk=pk)
+    if not visit.is_editable_by_shopper:
+        return redirect("mystery_shopper:report_view", pk=visit.pk)
+    sections = selectors.sections_with_items(visit)
+    last = len(sections) + 1
+    try:
+        step = max(0, min(last, int(request.GET.get("step", request.POST.get("step", 0)))))
+    except ValueError:
+        step = 0
+    section = sections[step - 1] if 0 < step <= len(sections) else None
+    items = list(section.items.all()) if section else []
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            _save_step(request, visit, items)
+        except ApplicationError as exc:
+            errors = exc.fields or {"non_field_errors": [exc.message]}
+            if request.headers.get("x-autosave"):
+                return JsonResponse(exc.as_dict(), status=exc.status)
+        else:
+            if request.headers.get("x-autosave"):
+                return JsonResponse({"saved": timezone.now().isoformat()})
+            target = request.POST.get("go", "next")
+            if target == "submit":
+                return _submit(request, visit)
+            next_step = step - 1 if target == "back" else step + 1
+            return redirect(f"{request.path}?step={max(0, min(last, next_step))}")
+    visit.refresh_from_db()
+    answers = _answer_map(visit)
+    evidence = list(visit.evidence.filter(appeal__isnull=True))
+    rows = [{"item": item, "answer": answers.get(item.pk),
+             "evidence": [e for e in evidence if e.item_id == item.pk],
+             "errors": errors.get(f"item_{item.pk}", []) + errors.get(f"evidence_{item.pk}", [])}
+            for item in items]
+    return render(request, "mystery_shopper/report.html", {
+        "visit": visit, "step": step, "last": last, "section": section, "rows": rows,
+        "sections": sections, "errors": errors, "ItemKind": ItemKind,
+        "visit_evidence": [e for e in evidence if e.item_id is None],
+        "now": timezone.localtime(timezone.now(), chain_zone()).strftime("%Y-%m-%dT%H:%M"),
+        "checked_in_local": timezone.localtime(visit.checked_in_at, chain_zone())
+        .strftime("%Y-%m-%dT%H:%M") if visit.checked_in_at else "",
+        "steps": range(last + 1),
+    })
+
+
+def _review_rows(visit: Visit, errors: dict | None = None) -> list[dict]:
+    answers = _answer_map(visit)
+    evidence = list(visit.evidence.all())
+    result = []
+    for number, section in enumerate(selectors.sections_with_items(visit), start=1):
+        result.append({"section": section, "step": number, "rows": [
+            {"item": item, "answer": answers.get(item.pk),
+             "evidence": [e for e in evidence if e.item_id == item.pk and e.appeal_id is None],
+             "errors": (errors or {}).get(f"item_{item.pk}", [])}
+            for item in section.items.all()]})
+    return result
+
+
+def _submit(request: HttpRequest, visit: Visit) -> HttpResponse:
+    try:
+        services.visit_submit(visit=visit, shopper=request.user)
+    except ApplicationError as exc:
+        visit.refresh_from_db()
+        return render(request, "mystery_shopper/report_check.html", {
+            "visit": visit, "groups": _review_rows(visit, exc.fields), "errors": exc.fields,
+            "fixable": True, "message": exc.message}, status=400)
+    messages.success(request, _("Report submitted. Thank you!"))
+    return redirect("mystery_shopper:my_visits")
+
+
+@login_required
+@shopper_required
+def report_view(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = selectors.shopper_visit_get(shopper=request.user, pk=pk)
+    return render(request, "mystery_shopper/report_readonly.html", {
+        "visit": visit, "groups": _review_rows(visit), "show_shopper": True})
+
+
+# --- Evidence ---------------------------------------------------------------------------------
+
+
+@login_required
+def evidence_file(request: HttpRequest, public_id) -> FileResponse:
+    evidence = selectors.evidence_get_for(user=request.user, public_id=public_id)
+    try:
+        handle = evidence.file.open("rb")
+    except (FileNotFoundError, OSError):
+        raise Http404 from None
+    response = FileResponse(handle, content_type=evidence.content_type,
+                            filename=evidence.download_name)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+# --- HQ: planning -----------------------------------------------------------------------------
+
+
+@login_required
+@hq_required
+def plan(request: HttpRequest) -> HttpResponse:
+    quarter = _quarter(request)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "generate":
+                result = services.visit_plan_generate(quarter=quarter, user=request.user)
+                messages.success(request, _("%(created)s visits planned, %(unassigned)s without "
+                                            "a shopper.") % {"created": result.created,
+                                                             "unassigned": result.unassigned})
+            elif action == "frequency":
+                count = services.visit_frequency_set_many(
+                    store_codes=request.POST.get("stores", "").replace(",", " ").split(),
+                    quarter=quarter, visits=int(request.POST.get("visits") or 0))
+                messages.success(request, _("Frequency saved for %(n)s stores.")
+                                 % {"n": count})
+        except (ApplicationError, ValueError) as exc:
+            messages.error(request, getattr(exc, "message", str(exc)))
+        return redirect(f"{request.path}?quarter={quarter}")
+    status = request.GET.get("status", "")
+    visits = selectors.review_list(status=status, quarter=quarter)
+    page = Paginator(visits, 50).get_page(request.GET.get("page"))
+    return render(request, "mystery_shopper/plan.html", {
+        "quarter": quarter, "page": page, "status": status, "statuses": VisitStatus.choices,
+        "quarters": [quarter.previous(), quarter, quarter.next()]})
+
+
+@login_required
+@hq_required
+def visit_manage(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = get_object_or_404(Visit.objects.select_related("store", "shopper"), pk=pk)
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "cancel":
+                services.visit_cancel(visit=visit, user=request.user,
+                                      comment=request.POST.get("comment", ""))
+                messages.success(request, _("Visit cancelled."))
+            else:
+                shopper = get_object_or_404(User, pk=request.POST.get("shopper") or 0,
+                                            role=Role.MYSTERY_SHOPPER)
+                services.visit_reassign(visit=visit, shopper=shopper, user=request.user)
+                messages.success(request, _("Visit reassigned."))
+            return redirect(f"/mystery-shopper/plan/?quarter={visit.quarter}")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    shoppers = User.objects.filter(
+        role=Role.MYSTERY_SHOPPER, is_active=True,
+        pk__in=ShopperCity.objects.filter(city=visit.store.city).values("shopper_id"))
+    return render(request, "mystery_shopper/visit_manage.html", {
+        "visit": visit, "shoppers": shoppers, "events": visit.events.select_related("actor")})
+
+
+# --- HQ: scorecards --------------------------------------------------------------------------
+
+
+@login_required
+@hq_required
+def scorecards(request: HttpRequest) -> HttpResponse:
+    """Versions of the scorecard; saving the edited text makes a new version."""
+    template = services.current_template()
+    text = json.dumps(services.template_as_data(template), ensure_ascii=False, indent=2)
+    errors: list[str] = []
+    if request.method == "POST":
+        text = request.POST.get("definition", "")
+        try:
+            created = services.scorecard_template_from_json(base=template, text=text,
+                                                            user=request.user)
+        except ApplicationError as exc:
+            errors = [exc.message] + [f"{key}: {' '.join(map(str, msgs))}"
+                                      for key, msgs in exc.fields.items()]
+        else:
+            messages.success(request, _("Scorecard version %(v)s saved; visits keep the "
+                                        "version they were scored on.") % {"v": created.version})
+            return redirect("mystery_shopper:scorecards")
+    versions = ScorecardTemplate.objects.filter(code=template.code).annotate(
+        n_visits=Count("visits"))
+    return render(request, "mystery_shopper/scorecards.html", {
+        "template": template, "versions": versions, "text": text, "errors": errors})
+
+
+# --- HQ: review -------------------------------------------------------------------------------
+
+
+@login_required
+@hq_required
+def review_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", VisitStatus.SUBMITTED)
+    page = Paginator(selectors.review_list(status=status), 50).get_page(request.GET.get("page"))
+    return render(request, "mystery_shopper/review_list.html", {
+        "page": page, "status": status, "statuses": VisitStatus.choices})
+
+
+@login_required
+@hq_required
+def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = get_object_or_404(Visit.objects.select_related(
+        "store", "shopper", "employee", "template", "scenario"), pk=pk)
+    if request.method == "POST":
+        comment = request.POST.get("comment", "")
+        try:
+            if request.POST.get("action") == "approve":
+                services.visit_approve(visit=visit, reviewer=request.user, comment=comment)
+                messages.success(request, _("Report approved."))
+            else:
+                services.visit_return(visit=visit, reviewer=request.user, comment=comment)
+                messages.success(request, _("Report sent back to the shopper."))
+            return redirect("mystery_shopper:review_list")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    score = services.visit_compute_score(visit)
+    return render(request, "mystery_shopper/review_detail.html", {
+        "visit": visit, "groups": _review_rows(visit), "score": score, "show_shopper": True,
+        "events": visit.events.select_related("actor"),
+        "parts": [(_("Purchase evaluation"), score.part_points["purchase"],
+                   score.part_max["purchase"]),
+                  (_("Ask-then-dispense process"), score.part_points["process"],
+                   score.part_max["process"]),
+                  (_("Store image"), score.part_points["image"], score.part_max["image"])]})
+
+
+# --- Store ------------------------------------------------------------------------------------
+
+
+@login_required
+def store_visits(request: HttpRequest) -> HttpResponse:
+    if request.user.role == Role.MYSTERY_SHOPPER:
+        raise Http404
+    quarter = None
+    if request.GET.get("quarter"):
+        quarter = _quarter(request)
+    page = Paginator(selectors.store_visit_list(user=request.user, quarter=quarter), 50
+                     ).get_page(request.GET.get("page"))
+    return render(request, "mystery_shopper/store_visits.html",
+                  {"page": page, "quarter": quarter or ""})
+
+
+@login_required
+def store_visit(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = selectors.store_visit_get(user=request.user, pk=pk)
+    can_follow_up = selectors.store_can_follow_up(request.user)
+    if request.method == "POST":
+        if not can_follow_up:
+            raise Http404
+        try:
+            if request.POST.get("action") == "appeal":
+                services.appeal_raise(visit=visit, user=request.user,
+                                      reason=request.POST.get("reason", ""),
+                                      uploads=request.FILES.getlist("evidence"))
+                messages.success(request, _("Appeal sent to HQ."))
+            else:
+                services.visit_acknowledge(visit=visit, user=request.user,
+                                           coaching=request.POST.get("coaching", ""))
+                messages.success(request, _("Saved."))
+            return redirect("mystery_shopper:store_visit", pk=visit.pk)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    deadline = services.appeal_deadline(visit)
+    appeals = list(visit.appeals.all())
+    return render(request, "mystery_shopper/store_visit.html", {
+        "visit": visit, "groups": _review_rows(visit), "can_follow_up": can_follow_up,
+        "appeals": appeals, "deadline": deadline,
+        "appeal_evidence": list(visit.evidence.filter(appeal__isnull=False)),
+        "can_appeal": can_follow_up and not appeals and deadline is not None
+        and timezone.now() <= deadline,
+    })
+
+
+# --- HQ: appeals ------------------------------------------------------------------------------
+
+
+@login_required
+@hq_required
+def appeal_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", AppealStatus.OPEN)
+    appeals = selectors.appeal_list(user=request.user, status=status)
+    return render(request, "mystery_shopper/appeal_list.html", {
+        "appeals": appeals[:200], "status": status, "statuses": AppealStatus.choices})
+
+
+@login_required
+@hq_required
+def appeal_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    appeal = get_object_or_404(Appeal.objects.select_related("visit", "visit__store"), pk=pk)
+    visit = appeal.visit
+    groups = _review_rows(visit)
+    if request.method == "POST":
+        items = [row["item"] for group in groups for row in group["rows"]]
+        corrections = {}
+        for item in items:
+            raw = request.POST.get(f"item_{item.pk}")
+            if raw is not None:
+                corrections[item.pk] = {"value": None if raw == "na" else raw,
+                                        "not_applicable": raw == "na"}
+        try:
+            services.appeal_decide(appeal=appeal, user=request.user,
+                                   note=request.POST.get("note", ""), corrections=corrections)
+            messages.success(request, _("Decision recorded."))
+            return redirect("mystery_shopper:appeal_list")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    return render(request, "mystery_shopper/appeal_decide.html", {
+        "appeal": appeal, "visit": visit, "groups": groups, "ItemKind": ItemKind,
+        "appeal_evidence": list(appeal.evidence.all())})
+
+
+@require_POST
+@login_required
+@shopper_required
+def evidence_delete(request: HttpRequest, pk: int, public_id) -> HttpResponse:
+    visit = selectors.shopper_visit_get(shopper=request.user, pk=pk)
+    evidence = get_object_or_404(visit.evidence, public_id=public_id, appeal__isnull=True)
+    try:
+        services.visit_evidence_delete(evidence=evidence, shopper=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    step = request.POST.get("step", "0")
+    return redirect(f"{reverse('mystery_shopper:report', args=[visit.pk])}"
+                    f"?step={int(step) if step.isdigit() else 0}")
+

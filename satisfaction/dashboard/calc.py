@@ -1,0 +1,100 @@
+"""Pure computations of the dashboards (no ORM): tested without a database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+RED_FRACTION = 0.25
+UNCHANGED_BAND = 1.0  # points on the 0–100 scale: a smaller change counts as unchanged
+BUCKET_WIDTH = 10
+BUCKETS = 100 // BUCKET_WIDTH
+
+
+def time_left_fraction(*, start: datetime, due: datetime | None, now: datetime) -> float | None:
+    """Share of the handling time still left (0 when overdue), None without a deadline."""
+    if due is None:
+        return None
+    total = (due - start).total_seconds()
+    if total <= 0:
+        return 0.0
+    return max(0.0, min(1.0, (due - now).total_seconds() / total))
+
+
+def deadline_class(fraction: float | None) -> str:
+    """Badge class of an open complaint's deadline: red under 25% left."""
+    if fraction is None:
+        return ""
+    if fraction < RED_FRACTION:
+        return "bad"
+    if fraction < 0.5:
+        return "warn"
+    return "good"
+
+
+def action_outcome(*, baseline: float | None, after: float | None) -> str:
+    if baseline is None or after is None:
+        return "no_data"
+    change = after - baseline
+    if change >= UNCHANGED_BAND:
+        return "improved"
+    if change <= -UNCHANGED_BAND:
+        return "worse"
+    return "unchanged"
+
+
+def histogram(counts: Mapping[int, int]) -> list[tuple[str, int]]:
+    """Bucket index -> count, as ``[("0–10", n), ..., ("90–100", n)]`` with empty buckets."""
+    labels = []
+    for index in range(BUCKETS):
+        low = index * BUCKET_WIDTH
+        labels.append((f"{low}–{low + BUCKET_WIDTH}", int(counts.get(index, 0))))
+    return labels
+
+
+def region_means(rows: Iterable[tuple[int, Mapping[str, list]]]) -> dict[int, dict[str, float]]:
+    """Per region, the mean over its stores of each indicator's 0–100 mean.
+
+    ``rows`` are ``(region_id, indicators)`` with the scoring snapshot's
+    ``{code: [n, mean]}``; a store without data for an indicator does not count for it.
+    """
+    sums: dict[int, dict[str, list[float]]] = {}
+    for region_id, indicators in rows:
+        per = sums.setdefault(region_id, {})
+        for code, value in (indicators or {}).items():
+            mean = _mean_of(value)
+            if mean is None:
+                continue
+            acc = per.setdefault(code, [0.0, 0])
+            acc[0] += mean
+            acc[1] += 1
+    return {region: {code: total / count for code, (total, count) in per.items()}
+            for region, per in sums.items()}
+
+
+def _mean_of(value) -> float | None:
+    if isinstance(value, list | tuple) and len(value) >= 2:
+        n, mean = value[0], value[1]
+        return None if not n or mean is None else float(mean)
+    if isinstance(value, int | float):
+        return float(value)
+    return None
+
+
+def indicator_means(indicators: Mapping[str, list] | None) -> dict[str, float]:
+    """The store's ``{code: mean}`` from the snapshot's ``{code: [n, mean]}``."""
+    out = {}
+    for code, value in (indicators or {}).items():
+        mean = _mean_of(value)
+        if mean is not None:
+            out[code] = mean
+    return out
+
+
+def weakest(means: Mapping[str, float], region: Mapping[str, float], *, count: int = 3
+            ) -> list[str]:
+    """The indicators to call out: lowest value first, those under the region's mean first."""
+    def key(code: str) -> tuple[bool, float]:
+        below = code in region and means[code] < region[code]
+        return (not below, means[code])
+    return sorted(means, key=key)[:count]

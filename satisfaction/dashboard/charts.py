@@ -1,0 +1,147 @@
+"""ECharts options built on the server: small pure functions returning plain dicts.
+
+Each page passes the option to ``{% chart %}`` together with the table rows the user can switch
+to (``templates/_chart.html``); ``static/js/charts.js`` only renders it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.utils.translation import gettext_lazy
+
+GOOD, BAD, NEUTRAL, ACCENT = "#2e7d32", "#c62828", "#90a4ae", "#1565c0"
+_GRID = {"left": 8, "right": 16, "top": 36, "bottom": 8, "containLabel": True}
+
+
+def _round(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def _legend(names: Sequence[str]) -> dict:
+    return {"data": [str(n) for n in names], "top": 0, "type": "scroll"}
+
+
+def trend_line(*, quarters: Sequence[str], values: Sequence[float | None], name: str) -> dict:
+    """The store's value over the last quarters (gaps where a quarter has no value)."""
+    return {
+        "animation": False,
+        "grid": _GRID,
+        "tooltip": {"trigger": "axis"},
+        "xAxis": {"type": "category", "data": list(quarters)},
+        "yAxis": {"type": "value", "min": 0, "max": 100},
+        "series": [{"type": "line", "name": str(name), "connectNulls": False,
+                    "data": [_round(v) for v in values], "label": {"show": True},
+                    "itemStyle": {"color": ACCENT}}],
+    }
+
+
+def components_bar(*, labels: Sequence[str], values: Sequence[float]) -> dict:
+    """The value split into survey points, scenario points and (negative) deductions."""
+    data = [{"value": _round(v), "itemStyle": {"color": BAD if (v or 0) < 0 else ACCENT}}
+            for v in values]
+    return {
+        "animation": False,
+        "grid": _GRID,
+        "tooltip": {"trigger": "axis"},
+        "xAxis": {"type": "value"},
+        "yAxis": {"type": "category", "data": [str(x) for x in labels], "inverse": True},
+        "series": [{"type": "bar", "data": data, "label": {"show": True, "position": "right"}}],
+    }
+
+
+def indicator_bars(*, labels: Sequence[str], store: Sequence[float | None],
+                   region: Sequence[float | None], store_name: str, region_name: str) -> dict:
+    """The indicators of the store beside the region's average (horizontal bars read on phones)."""
+    return {
+        "animation": False,
+        "grid": {**_GRID, "top": 40},
+        "legend": _legend([store_name, region_name]),
+        "tooltip": {"trigger": "axis"},
+        "xAxis": {"type": "value", "min": 0, "max": 100},
+        "yAxis": {"type": "category", "data": [str(x) for x in labels], "inverse": True},
+        "series": [
+            {"type": "bar", "name": str(store_name), "data": [_round(v) for v in store],
+             "itemStyle": {"color": ACCENT}},
+            {"type": "bar", "name": str(region_name), "data": [_round(v) for v in region],
+             "itemStyle": {"color": NEUTRAL}},
+        ],
+    }
+
+
+def gap_bars(*, labels: Sequence[str], gaps: Sequence[float | None]) -> dict:
+    """Perception minus expectation per indicator: green above 0, red below."""
+    data = [{"value": _round(g), "itemStyle": {"color": GOOD if (g or 0) >= 0 else BAD}}
+            for g in gaps]
+    return {
+        "animation": False,
+        "grid": _GRID,
+        "tooltip": {"trigger": "axis"},
+        "xAxis": {"type": "value"},
+        "yAxis": {"type": "category", "data": [str(x) for x in labels], "inverse": True},
+        "series": [{"type": "bar", "data": data, "label": {"show": True}}],
+    }
+
+
+def histogram_bar(*, buckets: Sequence[tuple[str, int]], name: str) -> dict:
+    return {
+        "animation": False,
+        "grid": _GRID,
+        "tooltip": {"trigger": "axis"},
+        "xAxis": {"type": "category", "data": [label for label, _count in buckets]},
+        "yAxis": {"type": "value", "minInterval": 1},
+        "series": [{"type": "bar", "name": str(name), "barCategoryGap": "5%",
+                    "data": [count for _label, count in buckets],
+                    "itemStyle": {"color": ACCENT}}],
+    }
+
+
+def pareto_chart(*, labels: Sequence[str], counts: Sequence[int],
+                 cumulative: Sequence[float], count_name: str, cumulative_name: str) -> dict:
+    """Bars of the categories, largest first, with the cumulative share as a line (0–100%)."""
+    return {
+        "animation": False,
+        "grid": {**_GRID, "top": 40},
+        "legend": _legend([count_name, cumulative_name]),
+        "tooltip": {"trigger": "axis"},
+        "xAxis": {"type": "category", "data": [str(x) for x in labels],
+                  "axisLabel": {"interval": 0, "rotate": 30}},
+        "yAxis": [{"type": "value", "minInterval": 1},
+                  {"type": "value", "min": 0, "max": 100, "axisLabel": {"formatter": "{value}%"}}],
+        "series": [
+            {"type": "bar", "name": str(count_name), "data": list(counts),
+             "itemStyle": {"color": ACCENT}},
+            {"type": "line", "name": str(cumulative_name), "yAxisIndex": 1,
+             "data": [_round(c) for c in cumulative], "itemStyle": {"color": BAD}},
+        ],
+    }
+
+
+def grouped_bars(*, labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
+                 horizontal: bool = True, max_value: float | None = None) -> dict:
+    """Several named series side by side per label (iceberg, rates by region, weakest items)."""
+    palette = [BAD, NEUTRAL, ACCENT, GOOD]
+    value_axis: dict = {"type": "value"}
+    if max_value is not None:
+        value_axis = {**value_axis, "min": 0, "max": max_value}
+    category_axis = {"type": "category", "data": [str(x) for x in labels]}
+    if horizontal:
+        category_axis["inverse"] = True
+    return {
+        "animation": False,
+        "grid": {**_GRID, "top": 40},
+        "legend": _legend([name for name, _values in series]),
+        "tooltip": {"trigger": "axis"},
+        "xAxis": value_axis if horizontal else category_axis,
+        "yAxis": category_axis if horizontal else value_axis,
+        "series": [{"type": "bar", "name": str(name), "data": [_round(v) for v in values],
+                    "itemStyle": {"color": palette[i % len(palette)]}}
+                   for i, (name, values) in enumerate(series)],
+    }
+
+
+
+# The strings of templates/_chart.html (the chart/table switch every chart block shows), kept in
+# this app's catalogue so the switch reads in Chinese too.
+CHART_BLOCK_STRINGS = (gettext_lazy("Chart"), gettext_lazy("Table"), gettext_lazy("View"),
+                       gettext_lazy("No data yet."))

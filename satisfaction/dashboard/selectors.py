@@ -1,0 +1,420 @@
+"""Reads of the dashboards. Every query is scoped (``satisfaction.scoping``) and set-based:
+the number of queries of a page does not grow with the number of stores or employees."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Floor, Least
+from django.utils import timezone
+
+from satisfaction.dashboard import calc
+from satisfaction.dashboard.models import ActionStatus, ImprovementAction
+from satisfaction.models import Region, Role, Store, User
+from satisfaction.quarters import Quarter
+from satisfaction.scoping import scope_to_stores, visible_stores
+from scoring.models import EmployeeScore, Rollup, RollupStatus, StoreScore
+from scoring.selectors import rollup_for_display, scope_employee_scores
+
+TREND_QUARTERS = 8
+# Orders on the snapshot's own columns (ties by store id, which follows the store code), so
+# the database sorts the narrow snapshot rows before it joins the 50 rows of the page.
+RANKING_SORTS = {
+    "rank": (F("rank_chain").asc(nulls_last=True), "store_id"),
+    "value": (F("value").desc(nulls_last=True), "store_id"),
+    "-value": (F("value").asc(nulls_last=True), "store_id"),
+    "survey": (F("survey_points").desc(), "store_id"),
+    "scenario": (F("scenario_points").desc(), "store_id"),
+    "deductions": (F("deductions").desc(), "store_id"),
+    "store": ("store__code",),
+    "region": ("region_id", F("rank_region").asc(nulls_last=True), "store_id"),
+}
+MOVERS = 5
+
+
+# --- Which values to show ---------------------------------------------------------------------
+
+
+def quarter_rollup(*, quarter: Quarter) -> Rollup | None:
+    """The quarter's published revision, else its provisional one."""
+    return rollup_for_display(quarter=quarter)
+
+
+def provisional_rollup(*, quarter: Quarter) -> Rollup | None:
+    return Rollup.objects.filter(quarter=quarter, status=RollupStatus.PROVISIONAL).first()
+
+
+def latest_published_rollup() -> Rollup | None:
+    return Rollup.objects.filter(status=RollupStatus.PUBLISHED).order_by("-quarter").first()
+
+
+def latest_display_quarter() -> Quarter | None:
+    return (Rollup.objects.exclude(status=RollupStatus.SUPERSEDED)
+            .order_by("-quarter").values_list("quarter", flat=True).first())
+
+
+def quarter_choices() -> list[Quarter]:
+    return list(Rollup.objects.exclude(status=RollupStatus.SUPERSEDED).order_by("-quarter")
+                .values_list("quarter", flat=True).distinct())
+
+
+# --- Region averages of the indicators (cached per rollup) ------------------------------------
+
+
+def region_indicator_means(*, rollup: Rollup) -> dict[int, dict[str, float]]:
+    """Per region, the mean over its stores of each indicator (0–100), cached per revision."""
+    key = f"dashboard:region-indicators:{rollup.pk}:{rollup.computed_at.timestamp()}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    rows = StoreScore.objects.filter(rollup=rollup).values_list("region_id", "indicators")
+    means = calc.region_means(rows.iterator(chunk_size=5000))
+    cache.set(key, means, 60 * 60 * 24)
+    return means
+
+
+# --- The store page ---------------------------------------------------------------------------
+
+
+@dataclass
+class StorePage:
+    store: Store
+    quarter: Quarter
+    provisional: StoreScore | None = None
+    published: StoreScore | None = None
+    current: StoreScore | None = None  # the one the page details: provisional, else published
+    trend: list[tuple[Quarter, float | None]] = field(default_factory=list)
+    region_means: dict[str, float] = field(default_factory=dict)
+    store_means: dict[str, float] = field(default_factory=dict)
+    staff: list[EmployeeScore] = field(default_factory=list)
+
+
+def store_scores(*, store: Store, quarter: Quarter) -> StorePage:
+    """The store's values: the running quarter's provisional one, the last published one, the
+    trend over the last eight quarters and the indicators beside the region's mean."""
+    page = StorePage(store=store, quarter=quarter)
+    quarters = quarter.last_n(TREND_QUARTERS)
+    scores = list(StoreScore.objects.filter(
+        store=store, quarter__in=quarters,
+        rollup__status__in=[RollupStatus.PUBLISHED, RollupStatus.PROVISIONAL],
+    ).select_related("rollup"))
+    by_quarter: dict[Quarter, StoreScore] = {}
+    for score in scores:
+        shown = by_quarter.get(score.quarter)
+        # A quarter shows its published revision, else its provisional one.
+        if shown is None or score.rollup.status == RollupStatus.PUBLISHED:
+            by_quarter[score.quarter] = score
+        if score.quarter == quarter and score.rollup.status == RollupStatus.PROVISIONAL:
+            page.provisional = score
+    page.trend = [(q, by_quarter[q].value if q in by_quarter else None) for q in quarters]
+    published = [s for s in scores if s.rollup.status == RollupStatus.PUBLISHED]
+    if published:
+        page.published = max(published, key=lambda s: s.quarter)
+    else:
+        older = (StoreScore.objects.filter(store=store, rollup__status=RollupStatus.PUBLISHED)
+                 .select_related("rollup").order_by("-quarter").first())
+        page.published = older
+    page.current = page.provisional or by_quarter.get(quarter) or page.published
+    if page.current is not None:
+        page.store_means = calc.indicator_means(page.current.indicators)
+        page.region_means = region_indicator_means(rollup=page.current.rollup).get(
+            store.region_id, {})
+    return page
+
+
+def staff_scores(*, user: User, score: StoreScore | None) -> list[EmployeeScore]:
+    if score is None:
+        return []
+    scores = scope_employee_scores(
+        EmployeeScore.objects.filter(rollup_id=score.rollup_id, store_id=score.store_id), user)
+    return list(scores.select_related("employee").order_by(
+        F("rank_store").asc(nulls_last=True), "employee__number"))
+
+
+@dataclass(frozen=True)
+class GapRow:
+    code: str
+    perception: float | None
+    expectation: float | None
+
+    @property
+    def gap(self) -> float | None:
+        if self.perception is None or self.expectation is None:
+            return None
+        return self.perception - self.expectation
+
+
+def expectation_gaps(*, store: Store, quarter: Quarter) -> list[GapRow]:
+    """Per indicator, perception and expectation (0–100) of the store's counted responses of
+    the quarter that answered the expectation question (one GROUP BY)."""
+    from surveys.models import COUNTED_STATUSES, Answer
+
+    rows = (Answer.objects.filter(response__store=store, response__campaign__quarter=quarter,
+                                  response__status__in=COUNTED_STATUSES,
+                                  expectation__isnull=False)
+            .values("indicator__code", "response__campaign__scale_max")
+            .annotate(perception=Avg("rating"), expectation=Avg("expectation"), n=Count("id")))
+    acc: dict[str, list[float]] = {}
+    for row in rows:
+        scale = row["response__campaign__scale_max"]
+        item = acc.setdefault(row["indicator__code"], [0.0, 0.0, 0])
+        item[0] += calc_score(row["perception"], scale) * row["n"]
+        item[1] += calc_score(row["expectation"], scale) * row["n"]
+        item[2] += row["n"]
+    return [GapRow(code=code, perception=p / n, expectation=e / n)
+            for code, (p, e, n) in acc.items() if n]
+
+
+def calc_score(mean_rating: float, scale_max: int) -> float:
+    from surveys.results import to_score
+
+    return to_score(float(mean_rating), int(scale_max))
+
+
+def indicator_labels() -> dict[str, str]:
+    """Indicator code -> its name in the current language (HQ may rename or add indicators)."""
+    from surveys.models import Indicator
+
+    return {i.code: i.name for i in Indicator.objects.only("code", "name_zh", "name_en")}
+
+
+def open_complaints(*, store: Store, limit: int = 20) -> list:
+    from complaints.models import OPEN_STATUSES, Complaint
+
+    now = timezone.now()
+    complaints = list(Complaint.objects.filter(store=store, status__in=OPEN_STATUSES)
+                      .select_related("employee")
+                      .order_by(F("due_at").asc(nulls_last=True), "received_at")[:limit])
+    for complaint in complaints:
+        complaint.time_left = calc.time_left_fraction(start=complaint.received_at,
+                                                      due=complaint.due_at, now=now)
+        complaint.deadline_class = calc.deadline_class(complaint.time_left)
+    return complaints
+
+
+def approved_visits(*, store: Store, limit: int = 3) -> list:
+    """The latest approved mystery-shopper reports with their photos (never the shopper)."""
+    from mystery_shopper.models import Evidence, EvidenceKind, Visit, VisitStatus
+
+    photos = Evidence.objects.filter(kind=EvidenceKind.PHOTO, appeal__isnull=True).only(
+        "public_id", "visit_id", "kind", "uploaded_at")
+    return list(Visit.objects.filter(store=store, status=VisitStatus.APPROVED)
+                .select_related("employee")
+                .only("id", "store_id", "visited_on", "score_pct", "red_line", "employee__name",
+                      "employee__number", "purchase_points", "purchase_max", "process_points",
+                      "process_max", "image_points", "image_max", "review_comment",
+                      "public_id")
+                .order_by(F("visited_on").desc(nulls_last=True), "-pk")
+                .prefetch_related(Prefetch("evidence", queryset=photos, to_attr="photos"))
+                [:limit])
+
+
+def store_actions(*, store: Store) -> list[ImprovementAction]:
+    """The store's actions: open and done ones, and those reviewed in the last year."""
+    year_ago = timezone.now() - timedelta(days=365)
+    return list(ImprovementAction.objects.filter(store=store).exclude(
+        status=ActionStatus.REVIEWED, reviewed_at__lt=year_ago).select_related("owner")
+        .order_by("status", "deadline", "pk")[:50])
+
+
+def action_is_overdue(action: ImprovementAction, today: date) -> bool:
+    return action.status == ActionStatus.OPEN and action.deadline < today
+
+
+def action_list(*, user: User) -> QuerySet[ImprovementAction]:
+    return scope_to_stores(ImprovementAction.objects.all(), user).select_related(
+        "store", "owner")
+
+
+def user_home_store(*, user: User) -> Store | None:
+    return visible_stores(user).order_by("code").first()
+
+
+# --- The ranking ------------------------------------------------------------------------------
+
+
+def ranking(*, user: User, rollup: Rollup, region_code: str = "", city: str = "",
+            sort: str = "rank") -> QuerySet[StoreScore]:
+    """The scoped, filtered, sorted snapshot rows of the revision (not yet joined)."""
+    scores = scope_to_stores(StoreScore.objects.filter(rollup=rollup), user)
+    if region_code:
+        scores = scores.filter(region__code=region_code)
+    if city:
+        scores = scores.filter(store__city=city)
+    return scores.order_by(*RANKING_SORTS.get(sort, RANKING_SORTS["rank"]))
+
+
+def ranking_rows(*, ids: list[int], previous: Rollup | None) -> list[StoreScore]:
+    """The page's rows, in the order of ``ids``, with their store, region and last value."""
+    rows = with_previous(scores=StoreScore.objects.filter(pk__in=ids), previous=previous)
+    by_id = rows.select_related("store", "region").defer("indicators").in_bulk(ids)
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def value_histogram(*, scores: QuerySet[StoreScore]) -> list[tuple[str, int]]:
+    """Counts per ten-point bucket of the values, grouped in the database."""
+    bucket = Least(Cast(Floor(F("value") / calc.BUCKET_WIDTH), IntegerField()),
+                   Value(calc.BUCKETS - 1))
+    rows = (scores.order_by().filter(value__isnull=False).annotate(bucket=bucket)
+            .values("bucket").annotate(n=Count("id")).values_list("bucket", "n"))
+    return calc.histogram(dict(rows))
+
+
+def with_previous(*, scores: QuerySet[StoreScore], previous: Rollup | None
+                  ) -> QuerySet[StoreScore]:
+    if previous is None:
+        return scores.annotate(previous_value=Value(None, output_field=FloatField()))
+    prior = StoreScore.objects.filter(rollup=previous, store_id=OuterRef("store_id"))
+    return scores.annotate(previous_value=Subquery(prior.values("value")[:1],
+                                                   output_field=FloatField()))
+
+
+def movers(*, scores: QuerySet[StoreScore], previous: Rollup | None, count: int = MOVERS
+           ) -> tuple[list[StoreScore], list[StoreScore]]:
+    """The stores that moved most up and down since the previous quarter.
+
+    One join of the (scoped, filtered) scores with the previous revision's rows on the store,
+    ordered by the change both ways, then one query for the rows shown."""
+    if previous is None:
+        return [], []
+    inner = scores.order_by().values("id", "store_id", "value")
+    inner_sql, inner_params = inner.query.sql_with_params()
+    table = StoreScore._meta.db_table  # noqa: SLF001 - Django's documented model metadata
+    joined = (f"SELECT c.id, c.value - p.value AS delta FROM ({inner_sql}) c "  # noqa: S608
+              f"JOIN {table} p ON p.store_id = c.store_id AND p.rollup_id = %s "
+              "WHERE c.value IS NOT NULL AND p.value IS NOT NULL")
+    # Only our own table name and Django-compiled SQL are formatted in; values are parameters.
+    sql = (f"SELECT * FROM (SELECT * FROM ({joined}) u WHERE u.delta > 0 "  # noqa: S608
+           "ORDER BY u.delta DESC, u.id LIMIT %s) up UNION ALL "
+           f"SELECT * FROM (SELECT * FROM ({joined}) d WHERE d.delta < 0 "
+           "ORDER BY d.delta ASC, d.id LIMIT %s) down")
+    params = [*inner_params, previous.pk, count, *inner_params, previous.pk, count]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        deltas = cursor.fetchall()
+    rows = StoreScore.objects.select_related("store", "region").defer("indicators").in_bulk(
+        [pk for pk, _delta in deltas])
+    up, down = [], []
+    for pk, delta in deltas:
+        score = rows[pk]
+        score.delta = delta
+        (up if delta > 0 else down).append(score)
+    return up, down
+
+
+def cities(*, user: User, region_code: str = "") -> list[str]:
+    stores = visible_stores(user)
+    if region_code:
+        stores = stores.filter(region__code=region_code)
+    return list(stores.order_by("city").values_list("city", flat=True).distinct()[:500])
+
+
+def regions(*, user: User) -> QuerySet[Region]:
+    if user.role == Role.REGIONAL_MANAGER and not user.is_superuser:
+        return user.regions.order_by("code")
+    return Region.objects.filter(pk__in=visible_stores(user).values("region_id")).order_by(
+        "code")
+
+
+# --- Complaint figures ------------------------------------------------------------------------
+
+
+def complaint_figures_by_region(*, user: User, quarter: Quarter):
+    """The complaints app's figures per region (on-time, closed-loop, second-complaint rates
+    and the Pareto of categories), scoped to ``user``."""
+    from complaints.selectors import complaint_figures
+
+    return complaint_figures(user=user, start=quarter.start(), end=quarter.end(),
+                             level="region")
+
+
+def complaint_category_pareto(*, user: User, quarter: Quarter, region_code: str) -> list[dict]:
+    """The Pareto of one region's categories (the complaints app's figures are per level)."""
+    from complaints.models import Complaint
+    from complaints.selectors import pareto
+
+    complaints = scope_to_stores(Complaint.objects.filter(
+        received_at__gte=quarter.start(), received_at__lt=quarter.end(),
+        store__region__code=region_code), user)
+    return pareto(dict(complaints.order_by().values("category").annotate(n=Count("id"))
+                       .values_list("category", "n")))
+
+
+def iceberg(*, user: User, quarter: Quarter, region_code: str = "", limit: int = 20
+            ) -> tuple[list[dict], dict]:
+    """Per store, formal complaints of the quarter beside the counted survey respondents who
+    rated at least one indicator at the bottom of the scale (1). The stores with the most
+    unhappy respondents first; plus the totals over every visible store."""
+    from complaints.models import Complaint
+    from surveys.models import COUNTED_STATUSES, Answer, Response
+
+    responses = scope_to_stores(Response.objects.filter(
+        campaign__quarter=quarter, status__in=COUNTED_STATUSES), user)
+    complaints = scope_to_stores(Complaint.objects.filter(
+        received_at__gte=quarter.start(), received_at__lt=quarter.end()), user)
+    if region_code:
+        responses = responses.filter(store__region__code=region_code)
+        complaints = complaints.filter(store__region__code=region_code)
+    unhappy = responses.filter(Exists(Answer.objects.filter(response_id=OuterRef("pk"),
+                                                            rating=1)))
+    per_store = (unhappy.order_by().values("store_id").annotate(n=Count("id"))
+                 .order_by("-n", "store_id")[:limit])
+    top = {row["store_id"]: row["n"] for row in per_store}
+    complaint_counts = dict(complaints.filter(store_id__in=list(top)).order_by()
+                            .values("store_id").annotate(n=Count("id"))
+                            .values_list("store_id", "n")) if top else {}
+    stores = Store.objects.in_bulk(list(top)) if top else {}
+    rows = [{"store": stores[store_id], "unhappy": n,
+             "complaints": complaint_counts.get(store_id, 0)} for store_id, n in top.items()]
+    totals = {"unhappy": unhappy.count(), "complaints": complaints.count(),
+              "respondents": responses.count()}
+    return rows, totals
+
+
+# --- Mystery-shopper figures ------------------------------------------------------------------
+
+
+def weakest_scorecard_items(*, user: User, quarter: Quarter, region_code: str = "",
+                            limit: int = 10) -> list[dict]:
+    """Scorecard items of approved visits of the quarter with the lowest share of their
+    points across the chain (not-applicable answers left out). One GROUP BY."""
+    from mystery_shopper.models import ItemKind, VisitAnswer, VisitStatus
+
+    answers = VisitAnswer.objects.filter(
+        visit__status=VisitStatus.APPROVED, visit__quarter=quarter, not_applicable=False,
+        value__isnull=False)
+    answers = scope_to_stores(answers, user, store_field="visit__store")
+    if region_code:
+        answers = answers.filter(visit__store__region__code=region_code)
+    # As mystery_shopper.calc.ItemResult.earned: a yes earns the item's maximum.
+    earned = Case(When(item__kind=ItemKind.YES_NO,
+                       then=Case(When(value__gte=1, then=Cast("item__max_points", FloatField())),
+                                 default=Value(0.0))),
+                  default=Cast("value", FloatField()), output_field=FloatField())
+    rows = (answers.values("item__code", "item__text_zh", "item__text_en", "item__part")
+            .annotate(points=Sum(earned), possible=Sum(Cast("item__max_points", FloatField())),
+                      n=Count("id"), failed=Count("id", filter=Q(value=0)))
+            .filter(possible__gt=0)
+            .annotate(pct=Coalesce(F("points"), Value(0.0)) * 100.0 / F("possible"))
+            .order_by("pct", "item__code")[:limit])
+    return list(rows)

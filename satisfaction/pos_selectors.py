@@ -1,0 +1,177 @@
+"""Reads of the POS data: receipts, and the per-store loyalty, retention and complaint figures.
+
+Definitions (per store, per quarter Q; "members" are distinct member hashes):
+
+- loyalty = members who bought at the store in Q-1 and bought again **at the same store** in Q,
+  over the store's members of Q-1 (忠诚度: share of last period's members who bought again);
+- retention = the store's members of Q-1 who bought **anywhere in the chain** in Q, over the
+  store's members of Q-1 (保留率: customers the chain kept; retention - loyalty is the share that
+  moved to another of our stores);
+- complaints per 1,000 transactions = complaints received in Q / receipts in Q × 1000.
+
+Each figure is one set-based SQL query grouped by store (no per-store loop), NaN when the
+denominator is zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from django.apps import apps
+from django.db import connection
+from django.db.models import Count, QuerySet, Sum
+
+from satisfaction.pos_models import PosTransaction
+from satisfaction.quarters import Quarter
+
+METRIC_COLUMNS = ["store_id", "transactions", "amount", "members", "previous_members",
+                  "returning_members", "retained_members", "loyalty", "retention",
+                  "complaints", "complaints_per_1000"]
+
+
+def pos_transaction_list(*, store_ids: Iterable[int] | QuerySet | None
+                         ) -> QuerySet[PosTransaction]:
+    """Receipts of the given stores (ids or a subquery; ``None``: every store), newest first."""
+    queryset = PosTransaction.objects.select_related("store").order_by("-occurred_at", "-id")
+    if store_ids is not None:
+        queryset = queryset.filter(store_id__in=store_ids)
+    return queryset
+
+
+def add_rates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Loyalty, retention and complaints per 1,000 from the counts (pure; NaN for 0/0)."""
+    frame = frame.copy()
+    previous = frame["previous_members"].astype(float).replace(0, np.nan)
+    transactions = frame["transactions"].astype(float).replace(0, np.nan)
+    frame["loyalty"] = frame["returning_members"] / previous
+    frame["retention"] = frame["retained_members"] / previous
+    frame["complaints_per_1000"] = frame["complaints"] / transactions * 1000
+    return frame[METRIC_COLUMNS]
+
+
+def _store_filter(store_ids: list[int] | None, column: str) -> tuple[str, list[int]]:
+    if store_ids is None:
+        return "", []
+    if not store_ids:
+        return " AND 1 = 0", []
+    return f" AND {column} IN ({', '.join(['%s'] * len(store_ids))})", list(store_ids)
+
+
+def _member_counts(*, quarter: Quarter, store_ids: list[int] | None) -> pd.DataFrame:
+    table = connection.ops.quote_name(PosTransaction._meta.db_table)  # noqa: SLF001
+    previous = quarter.previous()
+    where_prev, prev_params = _store_filter(store_ids, "store_id")
+    sql = f"""
+        WITH prev AS (
+            SELECT DISTINCT store_id, member_hash FROM {table}
+            WHERE occurred_at >= %s AND occurred_at < %s AND member_hash <> ''{where_prev}
+        ), cur_store AS (
+            SELECT DISTINCT store_id, member_hash FROM {table}
+            WHERE occurred_at >= %s AND occurred_at < %s AND member_hash <> ''{where_prev}
+        ), cur_chain AS (
+            SELECT DISTINCT member_hash FROM {table}
+            WHERE occurred_at >= %s AND occurred_at < %s AND member_hash <> ''
+        )
+        SELECT p.store_id, COUNT(*) AS previous_members,
+               COUNT(cs.member_hash) AS returning_members,
+               COUNT(cc.member_hash) AS retained_members
+        FROM prev p
+        LEFT JOIN cur_store cs ON cs.store_id = p.store_id AND cs.member_hash = p.member_hash
+        LEFT JOIN cur_chain cc ON cc.member_hash = p.member_hash
+        GROUP BY p.store_id
+    """  # noqa: S608  (only the quoted table name and placeholders are interpolated)
+    adapt = connection.ops.adapt_datetimefield_value
+    prev_range = [adapt(previous.start()), adapt(previous.end())]
+    cur_range = [adapt(quarter.start()), adapt(quarter.end())]
+    params = [*prev_range, *prev_params, *cur_range, *prev_params, *cur_range]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return pd.DataFrame(rows, columns=["store_id", "previous_members", "returning_members",
+                                       "retained_members"])
+
+
+def _complaint_counts(*, quarter: Quarter, store_ids: list[int] | None) -> pd.DataFrame:
+    """Complaints received in the quarter per store, through the complaints app's model."""
+    columns = ["store_id", "complaints"]
+    try:
+        model = apps.get_model("complaints", "Complaint")
+    except LookupError:
+        return pd.DataFrame(columns=columns)
+    time_field = next((name for name in ("received_at", "created_at")
+                       if hasattr(model, name)), None)
+    if time_field is None or not hasattr(model, "store"):
+        return pd.DataFrame(columns=columns)
+    queryset = model.objects.filter(**{f"{time_field}__gte": quarter.start(),
+                                       f"{time_field}__lt": quarter.end()},
+                                    store__isnull=False)
+    if store_ids is not None:
+        queryset = queryset.filter(store_id__in=store_ids)
+    rows = queryset.values("store_id").annotate(complaints=Count("pk")).order_by()
+    return pd.DataFrame(list(rows.values_list("store_id", "complaints")), columns=columns)
+
+
+def pos_store_metrics_frame(*, quarter: Quarter,
+                            store_ids: Iterable[int] | None = None) -> pd.DataFrame:
+    """One row per store with receipts, members of Q-1 or complaints in ``quarter``.
+
+    Columns: ``METRIC_COLUMNS``; counts are ints, rates floats (NaN when undefined).
+    """
+    ids = None if store_ids is None else list(store_ids)
+    queryset = PosTransaction.objects.filter(occurred_at__gte=quarter.start(),
+                                             occurred_at__lt=quarter.end())
+    if ids is not None:
+        queryset = queryset.filter(store_id__in=ids)
+    totals = pd.DataFrame(
+        list(queryset.values("store_id").annotate(transactions=Count("pk"), amount=Sum("amount"))
+             .order_by().values_list("store_id", "transactions", "amount")),
+        columns=["store_id", "transactions", "amount"])
+    frame = totals.merge(_member_counts(quarter=quarter, store_ids=ids), on="store_id",
+                         how="outer")
+    frame = frame.merge(_complaint_counts(quarter=quarter, store_ids=ids), on="store_id",
+                        how="outer")
+    if frame.empty:
+        return pd.DataFrame({name: pd.Series(dtype="float64" if name in (
+            "amount", "loyalty", "retention", "complaints_per_1000") else "int64")
+            for name in METRIC_COLUMNS})
+    counts = ["transactions", "previous_members", "returning_members", "retained_members",
+              "complaints"]
+    frame[counts] = frame[counts].fillna(0).astype("int64")
+    frame["amount"] = frame["amount"].fillna(0).astype(float)
+    frame["store_id"] = frame["store_id"].astype("int64")
+    members = (queryset.exclude(member_hash="").values("store_id")
+               .annotate(members=Count("member_hash", distinct=True)).order_by())
+    member_map = dict(members.values_list("store_id", "members"))
+    frame["members"] = frame["store_id"].map(member_map).fillna(0).astype("int64")
+    return add_rates(frame).sort_values("store_id").reset_index(drop=True)
+
+
+SCORE_FIELDS = ("value", "survey_points", "scenario_points", "deductions", "survey_pct",
+                "scenario_pct", "n_responses", "n_visits", "n_complaints", "ci_low", "ci_high",
+                "flags", "rank_region", "rank_chain")
+
+
+def pos_store_scores(*, store, quarter: Quarter | None = None) -> list[dict]:
+    """A store's satisfaction values per quarter, newest first, from the scoring app: the
+    published revision of each quarter, else its provisional one (``status`` says which)."""
+    try:
+        from scoring import selectors as scoring_selectors
+        from scoring.models import StoreScore
+    except ImportError:
+        return []
+    quarters = [quarter] if quarter is not None else scoring_selectors.quarters_with_values()
+    rollups = [rollup for q in quarters
+               if (rollup := scoring_selectors.rollup_for_display(quarter=q)) is not None]
+    scores = {score.rollup_id: score for score in StoreScore.objects.filter(
+        store=store, rollup__in=[rollup.pk for rollup in rollups])}
+    result = []
+    for rollup in rollups:
+        score = scores.get(rollup.pk)
+        if score is None:
+            continue
+        result.append({"quarter": str(rollup.quarter), "status": rollup.status,
+                       "revision": rollup.revision,
+                       **{name: getattr(score, name) for name in SCORE_FIELDS}})
+    return result

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from satisfaction.quarters import InvalidQuarterError, Quarter
+from scoring.models import Scheme
+
+
+class QuarterField(forms.CharField):
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        try:
+            return Quarter.parse(value)
+        except InvalidQuarterError:
+            raise forms.ValidationError(_("Use a quarter like 2026Q4.")) from None
+
+
+class RollupForm(forms.Form):
+    quarter = QuarterField(label=_("Quarter"), max_length=8)
+    reason = forms.CharField(label=_("Reason (required for a published quarter)"),
+                             required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class PublishForm(forms.Form):
+    quarter = QuarterField(label=_("Quarter"), max_length=8)
+
+
+class AppraisalImportForm(forms.Form):
+    file = forms.FileField(label=_("Appraisal points file (CSV or XLSX)"))
+
+
+class ExportForm(forms.Form):
+    quarter = QuarterField(label=_("Quarter"), max_length=8)
+    format = forms.ChoiceField(label=_("Format"), choices=[("xlsx", "XLSX"), ("csv", "CSV")])
+    language = forms.ChoiceField(label=_("Headers"),
+                                 choices=[("zh-hans", "中文"), ("en", "English")])
+
+
+class WeightsField(forms.CharField):
+    """Indicator weights as ``code: weight`` lines (or JSON)."""
+
+    widget = forms.Textarea(attrs={"rows": 8})
+
+    def prepare_value(self, value):
+        if isinstance(value, dict):
+            return "\n".join(f"{code}: {weight:g}" for code, weight in value.items())
+        return value
+
+    def to_python(self, value):
+        text = (super().to_python(value) or "").strip()
+        if text.startswith("{"):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError:
+                raise forms.ValidationError(_("Not valid JSON.")) from None
+        weights = {}
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            code, _sep, number = line.partition(":")
+            try:
+                weights[code.strip()] = float(number)
+            except ValueError:
+                raise forms.ValidationError(
+                    _("Write one indicator per line as code: weight (%(line)s).")
+                    % {"line": line.strip()}) from None
+        return weights
+
+
+class SchemeForm(forms.ModelForm):
+    indicator_weights = WeightsField(label=_("Indicator weights"))
+
+    class Meta:
+        model = Scheme
+        fields = ["note", "survey_points", "scenario_points", "indicator_weights",
+                  "grade_a_points", "grade_b_points", "grade_c_points", "min_sample",
+                  "missing_component", "warm_service_points", "efficacy_points", "price_points",
+                  "purchase_points", "missing_part", "financial_weight", "satisfaction_weight",
+                  "other_weight", "bonus_k", "bonus_target", "small_sample_adjustment",
+                  "shrinkage_m"]
+
+    def _post_clean(self) -> None:
+        # The service validates the whole new version (and assigns it a number).
+        pass

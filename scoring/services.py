@@ -1,0 +1,416 @@
+"""The only functions of the scoring app that write: schemes, rollups, publishing, HR import,
+HR export (which writes its log)."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from satisfaction.errors import ApplicationError
+from satisfaction.models import Employee, Role, User
+from satisfaction.notifications import notification_send
+from satisfaction.quarters import Quarter
+from satisfaction.tabular import RowErrors, read_tables
+from scoring import engine, loader
+from scoring.models import (
+    AppraisalPoints,
+    EmployeeScore,
+    ExportLog,
+    Rollup,
+    RollupStatus,
+    Scheme,
+    StoreScore,
+)
+
+logger = logging.getLogger(__name__)
+
+SCHEME_FIELDS = (
+    "survey_points", "scenario_points", "indicator_weights", "grade_a_points", "grade_b_points",
+    "grade_c_points", "min_sample", "missing_component", "warm_service_points",
+    "efficacy_points", "price_points", "purchase_points", "missing_part", "financial_weight",
+    "satisfaction_weight", "other_weight", "bonus_k", "bonus_target", "small_sample_adjustment",
+    "shrinkage_m",
+)
+
+
+def _require_hq(user: User | None) -> None:
+    if user is not None and not user.is_hq:
+        raise ApplicationError(_("Only HQ customer relations may do this."),
+                               code="permission_denied", status=403)
+
+
+# --- Schemes ------------------------------------------------------------------------------
+
+
+def scheme_current() -> Scheme:
+    """The scheme new rollups use: the current version, or the default one (version 1).
+
+    The data migration creates version 1; a database emptied since (a flush) gets it back here.
+    """
+    scheme = Scheme.objects.filter(is_current=True).first()
+    if scheme is not None:
+        return scheme
+    # Two rollups at once may both get here: the loser's insert does nothing.
+    Scheme.objects.bulk_create([Scheme(version=1, is_current=True, note="default")],
+                               ignore_conflicts=True)
+    return Scheme.objects.get(is_current=True)
+
+
+@transaction.atomic
+def scheme_create_version(*, user: User | None, note: str = "", **values) -> Scheme:
+    """Save a new version of the scheme (validated); it becomes the current one."""
+    _require_hq(user)
+    unknown = set(values) - set(SCHEME_FIELDS)
+    if unknown:
+        raise ApplicationError(_("Unknown scheme fields: %(f)s") % {"f": ", ".join(unknown)})
+    current = Scheme.objects.select_for_update().filter(is_current=True).first()
+    base = {f: getattr(current, f) for f in SCHEME_FIELDS} if current else {}
+    base.update(values)
+    version = (Scheme.objects.aggregate(v=Max("version"))["v"] or 0) + 1
+    scheme = Scheme(version=version, note=note, created_by=user, is_current=True, **base)
+    if current is not None:
+        current.is_current = False
+        Scheme.objects.filter(pk=current.pk).update(is_current=False)
+    from django.core.exceptions import ValidationError
+
+    try:
+        scheme.save()
+    except ValidationError as exc:
+        raise ApplicationError(_("The scheme is not valid."), fields=exc.message_dict,
+                               code="invalid_scheme") from exc
+    return scheme
+
+
+# --- Rollups ------------------------------------------------------------------------------
+
+STORE_SCORE_FIELDS = (
+    "value", "survey_pct", "survey_pct_raw", "scenario_pct", "survey_points", "scenario_points",
+    "deductions", "n_responses", "n_visits", "n_complaints", "ci_low", "ci_high", "flags",
+    "rank_region", "rank_chain", "indicators",
+)
+EMPLOYEE_SCORE_FIELDS = (
+    "role", "value", "own_value", "warm_service_pct", "efficacy_pct", "price_pct",
+    "purchase_pct", "warm_service_points", "efficacy_points", "price_points", "purchase_points",
+    "deductions", "n_responses", "n_visits", "n_complaints", "flags", "satisfaction_points",
+    "bonus_factor", "rank_store", "rank_region",
+)
+JSON_FIELDS = {"flags", "indicators"}
+
+
+def _python_values(series: pd.Series) -> list:
+    """A column as Python values (int, float, str, list, dict) with None for NaN / NA."""
+    values = series.astype(object)
+    return values.where(series.notna(), None).tolist() if series.dtype != object else [
+        None if (v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))) else v
+        for v in values.tolist()]
+
+
+def _records(frame: pd.DataFrame, key: str, fields: tuple[str, ...],
+             extra: dict[str, pd.Series]) -> list[tuple]:
+    columns = [frame[key], *extra.values(), *(frame[f] for f in fields)]
+    return list(zip(*(_python_values(c) for c in columns), strict=True))
+
+
+TABLES = {StoreScore: "scoring_storescore", EmployeeScore: "scoring_employeescore"}
+
+
+def _write_rows(model, *, rollup: Rollup, key: str, frame: pd.DataFrame,
+                fields: tuple[str, ...], extra: dict[str, pd.Series]) -> int:
+    """Bulk write a frame's rows: COPY on PostgreSQL, bulk_create elsewhere.
+
+    Column names are the fields' attnames (``store_id`` for the ``store`` foreign key).
+    """
+    rows = _records(frame, key, fields, extra)
+    names = [f"{key}", *extra, *fields]
+    quarter = str(rollup.quarter)
+    if connection.vendor == "postgresql":
+        table = TABLES[model]
+        columns = ["rollup_id", "quarter", *names]
+        json_at = [i for i, n in enumerate(names) if n in JSON_FIELDS]
+        with connection.cursor() as cursor:
+            raw = cursor.cursor
+            sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"  # names are ours
+            with raw.copy(sql) as copy:
+                for row in rows:
+                    values = list(row)
+                    for i in json_at:
+                        values[i] = json.dumps(values[i], ensure_ascii=False)
+                    copy.write_row((rollup.pk, quarter, *values))
+        return len(rows)
+    objects = []
+    for row in rows:
+        data = dict(zip(names, row, strict=True))
+        objects.append(model(rollup=rollup, quarter=rollup.quarter, **data))
+    model.objects.bulk_create(objects, batch_size=1000)
+    return len(rows)
+
+
+def _rollup_to_fill(*, quarter: Quarter, scheme: Scheme, user: User | None,
+                    reason: str) -> Rollup:
+    """The quarter's provisional revision, locked; created (next revision) when there is none.
+
+    A quarter whose published revision is its latest is locked: recomputing it needs a reason
+    and makes a new provisional revision beside the published one.
+    """
+    for _attempt in range(3):
+        rollup = (Rollup.objects.select_for_update()
+                  .filter(quarter=quarter, status=RollupStatus.PROVISIONAL).first())
+        if rollup is not None:
+            if reason:
+                rollup.reason = reason
+            return rollup
+        published = Rollup.objects.filter(quarter=quarter,
+                                          status=RollupStatus.PUBLISHED).exists()
+        if published and not reason.strip():
+            raise ApplicationError(
+                _("%(q)s is published and locked: give a reason to make a new revision.")
+                % {"q": quarter}, fields={"reason": [_("A reason is required.")]},
+                code="quarter_locked", status=409)
+        revision = (Rollup.objects.filter(quarter=quarter).aggregate(r=Max("revision"))["r"]
+                    or 0) + 1
+        try:
+            with transaction.atomic():
+                return Rollup.objects.create(
+                    quarter=quarter, revision=revision, scheme=scheme, reason=reason.strip(),
+                    computed_at=timezone.now(), computed_by=user)
+        except IntegrityError:
+            # Another rollup of the quarter created it at the same moment: use theirs.
+            continue
+    raise ApplicationError(_("The quarter is being rolled up by another process; try again."),
+                           code="busy", status=409)
+
+
+@dataclass
+class RollupOutcome:
+    rollup: Rollup
+    stores: int
+    employees: int
+    seconds: float
+    stages: dict[str, float]
+
+
+def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = "",
+                   data: engine.EngineInput | None = None) -> RollupOutcome:
+    """Compute the quarter's store and employee values and store them as its snapshot.
+
+    Idempotent: the quarter's provisional revision is recomputed in place (its rows replaced
+    under a row lock), so running it twice, or twice at once, leaves one set of rows.
+    ``data`` lets tests pass frames directly; otherwise ``loader.load`` reads the input apps.
+    """
+    _require_hq(user)
+    started = time.perf_counter()
+    scheme = scheme_current()
+    params = scheme.to_params()
+    if data is None:
+        data = loader.load(quarter=quarter, weights=params.indicator_weights)
+    loaded = time.perf_counter()
+    result = engine.compute(data, params)
+    computed = time.perf_counter()
+    with transaction.atomic():
+        rollup = _rollup_to_fill(quarter=quarter, scheme=scheme, user=user, reason=reason)
+        StoreScore.objects.filter(rollup=rollup).delete()
+        EmployeeScore.objects.filter(rollup=rollup).delete()
+        stores = result.stores
+        region_of = stores.set_index("store_id")["region_id"]
+        store_count = _write_rows(StoreScore, rollup=rollup, key="store_id", frame=stores,
+                                  fields=STORE_SCORE_FIELDS,
+                                  extra={"region_id": stores["region_id"]})
+        employees = result.employees
+        employee_count = _write_rows(
+            EmployeeScore, rollup=rollup, key="employee_id", frame=employees,
+            fields=EMPLOYEE_SCORE_FIELDS,
+            extra={"store_id": employees["store_id"],
+                   "region_id": employees["store_id"].map(region_of)})
+        rollup.scheme = scheme
+        rollup.computed_at = timezone.now()
+        rollup.computed_by = user
+        rollup.store_count = store_count
+        rollup.employee_count = employee_count
+        rollup.seconds = round(time.perf_counter() - started, 3)
+        rollup.save()
+    stages = {"load": round(loaded - started, 3), "compute": round(computed - loaded, 3),
+              "write": round(time.perf_counter() - computed, 3)}
+    logger.info("scoring: rolled up %s r%s: %s stores, %s employees in %.2fs %s", quarter,
+                rollup.revision, store_count, employee_count, rollup.seconds, stages)
+    return RollupOutcome(rollup=rollup, stores=store_count, employees=employee_count,
+                         seconds=rollup.seconds, stages=stages)
+
+
+def quarter_publish(*, quarter: Quarter, user: User | None) -> Rollup:
+    """Recompute the quarter's provisional revision with the latest data and lock it.
+
+    Refused while the quarter is still running or any appeal on it is open; the revision it
+    replaces (if any) becomes superseded.
+    """
+    _require_hq(user)
+    if quarter.end() > timezone.now():
+        raise ApplicationError(_("%(q)s has not ended yet; it cannot be published.")
+                               % {"q": quarter}, code="quarter_running", status=409)
+    _check_no_open_appeals(quarter)
+    has_provisional = Rollup.objects.filter(quarter=quarter,
+                                            status=RollupStatus.PROVISIONAL).exists()
+    if not has_provisional and Rollup.objects.filter(
+            quarter=quarter, status=RollupStatus.PUBLISHED).exists():
+        raise ApplicationError(_("%(q)s is already published.") % {"q": quarter},
+                               code="already_published", status=409)
+    rollup_quarter(quarter=quarter, user=user)
+    with transaction.atomic():
+        rollup = (Rollup.objects.select_for_update()
+                  .filter(quarter=quarter, status=RollupStatus.PROVISIONAL).first())
+        if rollup is None:
+            raise ApplicationError(_("%(q)s is already published.") % {"q": quarter},
+                                   code="already_published", status=409)
+        _check_no_open_appeals(quarter)
+        Rollup.objects.filter(quarter=quarter, status=RollupStatus.PUBLISHED).update(
+            status=RollupStatus.SUPERSEDED)
+        rollup.status = RollupStatus.PUBLISHED
+        rollup.published_at = timezone.now()
+        rollup.published_by = user
+        rollup.save(update_fields=["status", "published_at", "published_by"])
+        hr_users = User.objects.filter(role=Role.HR, is_active=True)
+        notification_send(
+            users=hr_users, kind="scoring_published",
+            title=_("Satisfaction values of %(q)s are published") % {"q": quarter},
+            body=_("Revision %(r)s is locked and ready for the bonus export.")
+            % {"r": rollup.revision}, url=f"/scoring/?quarter={quarter}")
+    return rollup
+
+
+def _check_no_open_appeals(quarter: Quarter) -> None:
+    open_by_app = loader.open_appeals_exist(quarter=quarter)
+    labels = {"mystery_shopper": _("mystery-shopper visits"), "complaints": _("complaints")}
+    still_open = [str(labels[app]) for app, is_open in open_by_app.items() if is_open]
+    if still_open:
+        raise ApplicationError(
+            _("Appeals on %(what)s of %(q)s are still open; decide them first.")
+            % {"what": ", ".join(still_open), "q": quarter}, code="open_appeals", status=409)
+
+
+# --- HR appraisal import ------------------------------------------------------------------
+
+APPRAISAL_ALIASES = {
+    "工号": "employee_number", "员工编号": "employee_number", "employee": "employee_number",
+    "number": "employee_number", "employee_no": "employee_number",
+    "季度": "quarter", "考核季度": "quarter",
+    "财务指标": "financial_points", "财务得分": "financial_points",
+    "财务指标得分": "financial_points",
+    "financial": "financial_points",
+    "其他指标": "other_points", "其他得分": "other_points", "其他指标得分": "other_points",
+    "other": "other_points",
+}
+APPRAISAL_COLUMNS = ("employee_number", "quarter", "financial_points", "other_points")
+
+
+def _number_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _points(value: object, maximum: float) -> float:
+    points = float(str(value).strip())
+    if not math.isfinite(points) or points < 0 or points > maximum:
+        raise ValueError(points)
+    return points
+
+
+def appraisal_import(*, user: User, file_name: str, content: bytes) -> int:
+    """Import financial and other points per employee and quarter; all rows or none.
+
+    A row replaces the points already imported for the same employee and quarter.
+    """
+    if not (user.is_hr or user.is_hq):
+        raise ApplicationError(_("Only HR and HQ may import appraisal points."),
+                               code="permission_denied", status=403)
+    scheme = scheme_current()
+    tables = read_tables(file_name, content, APPRAISAL_ALIASES)
+    errors = RowErrors()
+    parsed: dict[tuple[str, str], tuple[int, float, float]] = {}
+    wanted: list[tuple[str, int, dict]] = []
+    for table in tables:
+        missing = [c for c in APPRAISAL_COLUMNS if c not in table.headers]
+        for column in missing:
+            errors.add(table.name, 1, column, _("required column is missing"))
+        if not missing:
+            wanted.extend((table.name, number, row) for number, row in table.rows)
+    numbers = {_number_text(row.get("employee_number", "")) for _t, _n, row in wanted}
+    employees = dict(Employee.objects.filter(number__in=numbers).values_list("number", "pk"))
+    for table_name, number, row in wanted:
+        emp_number = _number_text(row.get("employee_number", ""))
+        employee_id = employees.get(emp_number)
+        if employee_id is None:
+            errors.add(table_name, number, "employee_number",
+                       _("unknown employee %(n)s") % {"n": emp_number or "-"})
+        try:
+            quarter = str(Quarter.parse(_number_text(row.get("quarter", ""))))
+        except ValueError:
+            errors.add(table_name, number, "quarter", _("not a quarter like 2026Q4"))
+            continue
+        values = []
+        for column, maximum in (("financial_points", scheme.financial_weight),
+                                ("other_points", scheme.other_weight)):
+            try:
+                values.append(_points(row.get(column, ""), maximum))
+            except ValueError:
+                errors.add(table_name, number, column,
+                           _("a number from 0 to %(max)s") % {"max": f"{maximum:g}"})
+        if (emp_number, quarter) in parsed:
+            errors.add(table_name, number, "employee_number",
+                       _("employee %(n)s appears twice for %(q)s")
+                       % {"n": emp_number, "q": quarter})
+        if employee_id is not None and len(values) == 2:
+            parsed[(emp_number, quarter)] = (employee_id, values[0], values[1])
+    if not wanted and not errors:
+        errors.add(tables[0].name if tables else file_name, 1, "", _("the file has no rows"))
+    errors.raise_if_any(_("Nothing was imported: correct these rows and upload again."))
+    with transaction.atomic():
+        rows = [AppraisalPoints(employee_id=employee_id, quarter=Quarter.parse(quarter),
+                                financial_points=financial, other_points=other,
+                                imported_by=user)
+                for (_n, quarter), (employee_id, financial, other) in parsed.items()]
+        AppraisalPoints.objects.bulk_create(
+            rows, batch_size=1000, update_conflicts=True,
+            unique_fields=["employee", "quarter"],
+            update_fields=["financial_points", "other_points", "imported_at", "imported_by"])
+    return len(parsed)
+
+
+# --- HR export ----------------------------------------------------------------------------
+
+
+def hr_export(*, user: User, quarter: Quarter, file_format: str, language: str) -> tuple[
+        str, bytes, str]:
+    """The bonus sheet of the quarter's published revision; every export is logged."""
+    from scoring import export
+
+    if not (user.is_hr or user.is_hq):
+        raise ApplicationError(_("Only HR and HQ may export scores."),
+                               code="permission_denied", status=403)
+    if file_format not in ("xlsx", "csv"):
+        raise ApplicationError(_("Choose XLSX or CSV."), fields={"format": [_("xlsx or csv")]})
+    rollup = Rollup.objects.filter(quarter=quarter, status=RollupStatus.PUBLISHED).first()
+    if rollup is None:
+        raise ApplicationError(_("%(q)s is not published yet.") % {"q": quarter},
+                               code="not_published", status=409)
+    rows = export.bonus_rows(rollup=rollup)
+    buffer = io.BytesIO()
+    if file_format == "xlsx":
+        export.write_xlsx(buffer, rows, language=language, quarter=quarter)
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        export.write_csv(buffer, rows, language=language)
+        content_type = "text/csv; charset=utf-8"
+    ExportLog.objects.create(user=user, quarter=quarter, rollup=rollup,
+                             file_format=file_format, language=language, row_count=len(rows))
+    name = f"satisfaction-bonus-{quarter}-r{rollup.revision}.{file_format}"
+    return name, buffer.getvalue(), content_type

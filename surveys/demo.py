@@ -1,0 +1,97 @@
+"""Demo data: a running campaign with a few thousand answers, some stores weak somewhere."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, time, timedelta
+
+from django.utils import timezone
+
+from satisfaction.demo import DemoChain
+from satisfaction.quarters import Quarter, chain_zone
+from surveys.models import (
+    Answer,
+    Campaign,
+    Channel,
+    Indicator,
+    Invitation,
+    InvitationChannel,
+    Response,
+)
+
+RESPONSES_PER_STORE = (60, 140)
+
+
+def seed(*, chain: DemoChain) -> str:
+    rng = chain.rng
+    quarter = Quarter.containing(chain.today)
+    campaign = Campaign.objects.create(
+        name="季度顾客满意度抽样调查", quarter=quarter, scale_max=5, ask_expectation=True,
+        target_per_store=80, opens_on=quarter.first_day, closes_on=quarter.last_day)
+    if not Indicator.objects.filter(is_active=True).exists():
+        # A database whose rows were flushed after migrating (test runs): the defaults again.
+        from importlib import import_module
+
+        from django.apps import apps
+
+        import_module("surveys.migrations.0002_default_indicators").create(apps, None)
+    indicators = list(Indicator.objects.filter(is_active=True).order_by("order"))
+    days = max(1, (chain.today - quarter.first_day).days + 1)
+    zone = chain_zone()
+    responses: list[Response] = []
+    profiles: list[dict[int, float]] = []
+    invitations: list[Invitation] = []
+    for store in chain.stores:
+        # Each store is good at most things; some are weak on one or two indicators.
+        base = rng.uniform(3.6, 4.5)
+        weak_count = min(rng.choice((0, 1, 1, 2)), len(indicators))
+        weak = set(rng.sample([i.pk for i in indicators], weak_count))
+        profile = {i.pk: base - (1.4 if i.pk in weak else 0.0) for i in indicators}
+        staff = chain.staff_of(store)
+        for _ in range(rng.randint(*RESPONSES_PER_STORE)):
+            day = quarter.first_day + timedelta(days=rng.randrange(days))
+            moment = datetime.combine(day, time(rng.randint(8, 21), rng.randint(0, 59)),
+                                      tzinfo=zone)
+            channel = rng.choice((Channel.QR, Channel.QR, Channel.RECEIPT, Channel.PAPER))
+            employee = rng.choice(staff) if staff and rng.random() < 0.6 else None
+            responses.append(Response(
+                campaign=campaign, store=store, employee=employee, channel=channel,
+                submitted_at=min(moment, timezone.now()), duration_seconds=rng.randint(40, 300),
+                language="zh-hans", device_hash=secrets.token_hex(8)))
+            profiles.append(profile)
+        sent = rng.randint(40, 120)
+        now = timezone.now()
+        invitations += [Invitation(
+            token=secrets.token_urlsafe(16), store=store, campaign=campaign,
+            transaction_ref=f"R{store.code}-{n:05d}", channel=InvitationChannel.RECEIPT,
+            created_at=now - timedelta(days=1), expires_at=now + timedelta(days=6))
+            for n in range(sent)]
+    Response.objects.bulk_create(responses, batch_size=2000)
+    answers = []
+    for response, profile in zip(responses, profiles, strict=True):
+        for indicator in indicators:
+            rating = round(rng.gauss(profile[indicator.pk], 0.8))
+            rating = min(5, max(1, rating))
+            expectation = min(5, max(1, round(rng.gauss(4.0, 0.7)))) if rng.random() < 0.5 \
+                else None
+            answers.append(Answer(response=response, indicator=indicator, rating=rating,
+                                  expectation=expectation))
+    Answer.objects.bulk_create(answers, batch_size=5000)
+    Invitation.objects.bulk_create(invitations, batch_size=2000)
+    # Link the receipt responses to invitations so the response rate has something to show.
+    receipts = [r for r in responses if r.channel == Channel.RECEIPT]
+    by_store: dict[int, list[Invitation]] = {}
+    for invitation in Invitation.objects.filter(campaign=campaign).order_by("pk"):
+        by_store.setdefault(invitation.store_id, []).append(invitation)
+    linked = []
+    for response in receipts:
+        pool = by_store.get(response.store_id) or []
+        if pool:
+            invitation = pool.pop()
+            invitation.used_at = response.submitted_at
+            response.invitation = invitation
+            linked.append(response)
+    Invitation.objects.bulk_update([r.invitation for r in linked], ["used_at"], batch_size=2000)
+    Response.objects.bulk_update(linked, ["invitation"], batch_size=2000)
+    return (f"campaign {campaign} with {len(responses)} responses, {len(answers)} ratings, "
+            f"{len(invitations)} invitations")

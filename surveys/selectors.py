@@ -1,0 +1,294 @@
+"""Reads of survey data: scoped lists for pages and the API, set-based aggregates for results.
+
+Aggregates are set-based SQL over the answers of the counted responses, never a per-store
+loop: one GROUP BY (store, indicator) for means, scores and bottom ratings, and one GROUP BY
+response nested in a GROUP BY store for each response's weighted 0–100 score (mean and sample
+sd, for the confidence interval). The same statements serve the results pages and the scoring
+contract (``/work/briefs/contracts.md``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+from django.db import connection, transaction
+from django.db.models import Count, Q, QuerySet
+
+from satisfaction.models import Store, User
+from satisfaction.quarters import Quarter
+from satisfaction.scoping import scope_to_stores, sees_all_stores, visible_stores
+from surveys.models import (
+    COUNTED_STATUSES,
+    Campaign,
+    Indicator,
+    Invitation,
+    Response,
+    ResponseStatus,
+    StoreFlag,
+    StoreFlagStatus,
+)
+from surveys.results import (
+    IndicatorSpec,
+    StoreAggregate,
+    StoreResult,
+    empty_aggregate,
+    sample_sd,
+    store_result,
+)
+
+STORE_INDICATOR_COLUMNS = ["store_id", "indicator_code", "n", "mean_score", "bottom_n",
+                           "mean_expectation_score"]
+EMPLOYEE_INDICATOR_COLUMNS = ["employee_id", "store_id", "indicator_code", "n", "mean_score"]
+STORE_RESPONSE_COLUMNS = ["store_id", "n", "mean_score", "sd_score"]
+
+
+_SPAN = "CAST(c.scale_max - 1 AS DOUBLE PRECISION)"
+# Only constant status names and generated placeholders go into the SQL text; every value is a
+# parameter. Integer arithmetic divided by a float keeps PostgreSQL in float8 (NUMERIC is slow).
+_COUNTED = ", ".join(f"'{s}'" for s in COUNTED_STATUSES)
+_FROM = ("FROM surveys_answer a JOIN surveys_response r ON r.id = a.response_id "
+         "JOIN surveys_campaign c ON c.id = r.campaign_id "
+         f"WHERE r.status IN ({_COUNTED}) AND ")
+# One campaign has one scale: no join with the campaign table, the span is a constant.
+_CAMPAIGN_FROM = ("FROM surveys_answer a JOIN surveys_response r ON r.id = a.response_id "
+                  f"WHERE r.status IN ({_COUNTED}) AND ")
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Which answers: the FROM/WHERE text, its parameters, and the scale span expression."""
+
+    where: str
+    params: list
+    span: str = _SPAN
+    from_: str = _FROM
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # These statements are short and run often: compiling them costs more than it saves.
+            cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _indicator_rows(*, source: _Source, by_employee: bool = False) -> list[tuple]:
+    """One GROUP BY (store or employee, indicator): n, mean rating, mean 0–100 score, ratings
+    at the bottom of the scale, mean 0–100 expectation."""
+    keys = "r.employee_id, r.store_id" if by_employee else "r.store_id"
+    extra = " AND r.employee_id IS NOT NULL" if by_employee else ""
+    sql = (f"SELECT {keys}, a.indicator_id, COUNT(*), "
+           "AVG(CAST(a.rating AS DOUBLE PRECISION)), "
+           f"AVG((a.rating - 1) * 100 / {source.span}), "
+           "SUM(CASE WHEN a.rating = 1 THEN 1 ELSE 0 END), "
+           f"AVG((a.expectation - 1) * 100 / {source.span}) "
+           f"{source.from_}{source.where}{extra} GROUP BY {keys}, a.indicator_id")
+    return _fetch(sql, source.params)
+
+
+def _response_rows(*, source: _Source, weights: dict[int, float]) -> list[tuple]:
+    """Per store: responses, and n, Σ, Σ² of each response's weighted 0–100 score
+    (Σ w·score / Σ w over the indicators it rated), grouped per response inside the database."""
+    positive = [(pk, w) for pk, w in weights.items() if w > 0]
+    if positive:
+        case = ("CASE a.indicator_id " + " ".join("WHEN %s THEN %s" for _ in positive)
+                + " ELSE 0 END")
+        case_params = [v for pair in positive for v in pair]
+        score = (f"SUM({case} * (a.rating - 1) * 100 / {source.span}) / "
+                 f"NULLIF(SUM({case}), 0)")
+        score_params = case_params + case_params
+    else:
+        score, score_params = "CAST(NULL AS DOUBLE PRECISION)", []
+    sql = ("SELECT store_id, COUNT(*), COUNT(ws), SUM(ws), SUM(ws * ws) FROM ("  # noqa: S608
+           f"SELECT r.store_id AS store_id, {score} AS ws {source.from_}{source.where} "
+           "GROUP BY r.id, r.store_id) per_response GROUP BY store_id")
+    return _fetch(sql, score_params + source.params)
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _codes() -> dict[int, str]:
+    return dict(Indicator.objects.values_list("pk", "code"))
+
+
+def _quarter_source(quarter: Quarter) -> _Source:
+    return _Source(where="c.quarter = %s", params=[str(quarter)])
+
+
+# --- The scoring contract -----------------------------------------------------------------
+
+
+def survey_store_indicator_frame(*, quarter: Quarter) -> pd.DataFrame:
+    codes = _codes()
+    records = [(store_id, codes[indicator_id], n, _float(score), bottom, _float(expectation))
+               for store_id, indicator_id, n, _mean, score, bottom, expectation
+               in _indicator_rows(source=_quarter_source(quarter))]
+    frame = pd.DataFrame.from_records(records, columns=STORE_INDICATOR_COLUMNS)
+    return frame.astype({"store_id": "int64", "indicator_code": "object", "n": "int64",
+                         "mean_score": "float64", "bottom_n": "int64",
+                         "mean_expectation_score": "float64"})
+
+
+def survey_employee_indicator_frame(*, quarter: Quarter) -> pd.DataFrame:
+    codes = _codes()
+    records = [(employee_id, store_id, codes[indicator_id], n, _float(score))
+               for employee_id, store_id, indicator_id, n, _mean, score, _bottom, _expectation
+               in _indicator_rows(source=_quarter_source(quarter), by_employee=True)]
+    frame = pd.DataFrame.from_records(records, columns=EMPLOYEE_INDICATOR_COLUMNS)
+    return frame.astype({"employee_id": "int64", "store_id": "int64", "indicator_code": "object",
+                         "n": "int64", "mean_score": "float64"})
+
+
+def survey_store_response_frame(*, quarter: Quarter, weights: dict[str, float]) -> pd.DataFrame:
+    by_pk = {pk: float(weights.get(code, 0.0)) for pk, code in _codes().items()}
+    records = []
+    for store_id, _responses, n, total, squares in _response_rows(
+            source=_quarter_source(quarter), weights=by_pk):
+        if not n:
+            continue
+        sd = sample_sd(n=n, total=float(total), sum_squares=float(squares))
+        records.append((store_id, n, float(total) / n, math.nan if sd is None else sd))
+    frame = pd.DataFrame.from_records(records, columns=STORE_RESPONSE_COLUMNS)
+    return frame.astype({"store_id": "int64", "n": "int64", "mean_score": "float64",
+                         "sd_score": "float64"})
+
+
+def survey_trace(*, quarter: Quarter, store_id: int, employee_id: int | None = None
+                 ) -> QuerySet[Response]:
+    responses = counted_responses().filter(campaign__quarter=quarter, store_id=store_id)
+    if employee_id is not None:
+        responses = responses.filter(employee_id=employee_id)
+    return responses.select_related("campaign", "employee").prefetch_related(
+        "answers__indicator").order_by("submitted_at")
+
+
+# --- Results of a campaign ----------------------------------------------------------------
+
+
+def counted_responses() -> QuerySet[Response]:
+    return Response.objects.filter(status__in=COUNTED_STATUSES)
+
+
+def campaign_results(*, campaign: Campaign, store_ids: list[int] | None = None
+                     ) -> dict[int, StoreResult]:
+    """Per-store results of one campaign, for the given stores (None: every store with data
+    or invitations). Three set-based statements whatever the number of stores."""
+    indicators = list(Indicator.objects.order_by("order", "code"))
+    codes = {i.pk: i.code for i in indicators}
+    where, params = "r.campaign_id = %s", [campaign.pk]
+    if store_ids is not None:
+        if not store_ids:
+            return {}
+        where += f" AND r.store_id IN ({', '.join(['%s'] * len(store_ids))})"
+        params += list(store_ids)
+    aggregates: dict[int, StoreAggregate] = {}
+    source = _Source(where=where, params=params, from_=_CAMPAIGN_FROM,
+                     span=f"CAST({int(campaign.scale_max) - 1} AS DOUBLE PRECISION)")
+    for store_id, indicator_id, n, mean, _score, bottom, expectation in _indicator_rows(
+            source=source):
+        agg = aggregates.setdefault(store_id, empty_aggregate(store_id))
+        code = codes[indicator_id]
+        agg.indicator_n[code] = n
+        agg.mean_rating[code] = _float(mean)
+        agg.bottom_n[code] = bottom
+        agg.mean_expectation[code] = _expectation_rating(_float(expectation), campaign.scale_max)
+    weights = {i.pk: float(i.weight) if i.is_active else 0.0 for i in indicators}
+    for store_id, responses, n, total, squares in _response_rows(source=source,
+                                                                  weights=weights):
+        agg = aggregates.setdefault(store_id, empty_aggregate(store_id))
+        agg.n, agg.weighted_n = responses, n
+        agg.weighted_total, agg.weighted_sum_squares = float(total or 0), float(squares or 0)
+    invitations = Invitation.objects.filter(campaign=campaign)
+    if store_ids is not None:
+        invitations = invitations.filter(store_id__in=store_ids)
+    for row in invitations.values("store_id").annotate(
+            sent=Count("pk"), answered=Count("pk", filter=Q(response__isnull=False))):
+        agg = aggregates.setdefault(row["store_id"], empty_aggregate(row["store_id"]))
+        agg.invitations, agg.invited_responses = row["sent"], row["answered"]
+    specs = [IndicatorSpec(i.code, i.name, float(i.weight) if i.is_active else 0.0)
+             for i in indicators
+             if i.is_active or any(a.indicator_n.get(i.code) for a in aggregates.values())]
+    return {store_id: store_result(aggregate=agg, indicators=specs,
+                                   scale_max=campaign.scale_max,
+                                   target=campaign.target_per_store)
+            for store_id, agg in aggregates.items()}
+
+
+def _expectation_rating(score: float | None, scale_max: int) -> float | None:
+    """Back from the 0–100 expectation score to the campaign's rating scale."""
+    return None if score is None else 1 + score * (scale_max - 1) / 100.0
+
+
+def campaign_stores(*, campaign: Campaign, user: User) -> QuerySet[Store]:
+    """The stores of a campaign the user may see."""
+    stores = visible_stores(user).select_related("region")
+    if not campaign.all_stores:
+        stores = stores.filter(pk__in=campaign.stores.values("pk"))
+    return stores.order_by("code")
+
+
+def campaign_result_rows(*, campaign: Campaign, user: User, stores: list[Store] | None = None
+                         ) -> list[tuple[Store, StoreResult]]:
+    """(store, result) for the user's stores of the campaign, stores without data included."""
+    store_list = list(stores if stores is not None else campaign_stores(campaign=campaign,
+                                                                         user=user))
+    ids = None if stores is None and sees_all_stores(user) else [s.pk for s in store_list]
+    results = campaign_results(campaign=campaign, store_ids=ids)
+    rows = []
+    for store in store_list:
+        result = results.get(store.pk) or store_result(
+            aggregate=empty_aggregate(store.pk), indicators=[], scale_max=campaign.scale_max,
+            target=campaign.target_per_store)
+        rows.append((store, result))
+    return rows
+
+
+def campaign_list(*, user: User) -> QuerySet[Campaign]:
+    campaigns = Campaign.objects.all()
+    if sees_all_stores(user):
+        return campaigns
+    return campaigns.filter(Q(all_stores=True) | Q(stores__in=visible_stores(user).values("pk"))
+                            ).distinct()
+
+
+def open_campaign_for_store(*, store: Store, day) -> Campaign | None:
+    return (Campaign.objects.filter(opens_on__lte=day, closes_on__gte=day)
+            .filter(Q(all_stores=True) | Q(stores=store))
+            .order_by("-opens_on", "-pk").first())
+
+
+def stores_with_running_campaign(*, store_ids: set[int] | list[int], day) -> set[int]:
+    """Of ``store_ids``, the stores a campaign runs in on ``day`` (two queries, for the POS)."""
+    running = Campaign.objects.filter(opens_on__lte=day, closes_on__gte=day)
+    if running.filter(all_stores=True).exists():
+        return set(Store.objects.filter(pk__in=store_ids, is_active=True)
+                   .values_list("pk", flat=True))
+    return set(Store.objects.filter(pk__in=store_ids, is_active=True,
+                                    survey_campaigns__in=running).values_list("pk", flat=True))
+
+
+def response_list(*, user: User, campaign: Campaign | None = None, store: Store | None = None,
+                  status: str = "") -> QuerySet[Response]:
+    responses = scope_to_stores(Response.objects.select_related(
+        "store", "employee", "campaign"), user)
+    if campaign is not None:
+        responses = responses.filter(campaign=campaign)
+    if store is not None:
+        responses = responses.filter(store=store)
+    if status:
+        responses = responses.filter(status=status)
+    return responses.order_by("-submitted_at", "-pk")
+
+
+def flagged_response_list(*, user: User) -> QuerySet[Response]:
+    return response_list(user=user, status=ResponseStatus.FLAGGED)
+
+
+def open_store_flags(*, user: User) -> QuerySet[StoreFlag]:
+    return scope_to_stores(StoreFlag.objects.select_related("store", "campaign"), user).filter(
+        status=StoreFlagStatus.OPEN)

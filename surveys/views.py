@@ -1,0 +1,374 @@
+"""Survey pages: the public questionnaire (no login), posters, and the staff pages."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from satisfaction.errors import ApplicationError
+from satisfaction.models import Employee, Role, Store
+from satisfaction.scoping import get_visible_store_or_404, visible_stores
+from surveys import posters
+from surveys.models import Campaign, Indicator, IndicatorGroup, StoreFlag
+from surveys.selectors import (
+    campaign_list,
+    campaign_result_rows,
+    campaign_stores,
+    flagged_response_list,
+    open_campaign_for_store,
+    open_store_flags,
+)
+from surveys.services import (
+    ResponseInput,
+    campaign_covers,
+    invitation_create,
+    invitation_for_token,
+    paper_batch_create,
+    public_response_submit,
+    response_review,
+    store_flag_review,
+)
+
+_STARTED_SALT = "surveys.started"
+PAPER_ROWS = 10
+STAFF_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER, Role.CLERK)
+
+
+# --- Public questionnaire -----------------------------------------------------------------
+
+
+def _screens(indicators: list[Indicator], errors: dict, posted) -> list[dict]:
+    """One screen per indicator group, in the order of the groups' first indicator."""
+    screens: dict[str, dict] = {}
+    labels = dict(IndicatorGroup.choices)
+    for indicator in indicators:
+        screen = screens.setdefault(indicator.group, {"title": labels.get(indicator.group, ""),
+                                                      "items": []})
+        screen["items"].append({
+            "indicator": indicator,
+            "value": posted.get(f"rating_{indicator.code}", ""),
+            "expect_value": posted.get(f"expect_{indicator.code}", ""),
+            "errors": errors.get(f"ratings.{indicator.code}", []),
+            "expect_errors": errors.get(f"expectations.{indicator.code}", [])})
+    return list(screens.values())
+
+
+def _client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def _duration(request: HttpRequest) -> int | None:
+    """Seconds since the form was served, from the signed start time (None if missing)."""
+    try:
+        started = signing.TimestampSigner(salt=_STARTED_SALT).unsign(
+            request.POST.get("started", ""), max_age=24 * 3600)
+        return max(0, int(timezone.now().timestamp() - float(started)))
+    except (signing.BadSignature, ValueError):
+        return None
+
+
+def _answers_from_post(request: HttpRequest, indicators: list[Indicator]) -> ResponseInput:
+    post = request.POST
+    return ResponseInput(
+        ratings={i.code: post.get(f"rating_{i.code}", "") for i in indicators},
+        expectations={i.code: post.get(f"expect_{i.code}", "") for i in indicators},
+        employee_number=post.get("employee_number", "") or post.get("employee", ""),
+        comment=post.get("comment", ""))
+
+
+def _questionnaire(request: HttpRequest, *, store: Store, invitation=None) -> HttpResponse:
+    campaign = (invitation.campaign if invitation and invitation.campaign
+                and invitation.campaign.is_open else None) or open_campaign_for_store(
+        store=store, day=timezone.localdate())
+    if campaign is None or not store.is_active:
+        return render(request, "surveys/public_message.html", {
+            "title": _("No survey right now"), "store": store,
+            "message": _("This store has no survey running at the moment. Thank you for "
+                         "your interest!")}, status=200)
+    indicators = list(Indicator.objects.filter(is_active=True).order_by("order", "code"))
+    errors: dict[str, list[str]] = {}
+    message = ""
+    if request.method == "POST":
+        try:
+            public_response_submit(
+                store=store, campaign=campaign, data=_answers_from_post(request, indicators),
+                invitation=invitation, duration_seconds=_duration(request),
+                ip=_client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                language=get_language() or "")
+        except ApplicationError as exc:
+            if exc.code in ("token_used", "throttled", "campaign_closed"):
+                return render(request, "surveys/public_message.html", {
+                    "title": _("Thank you"), "store": store, "message": exc.message},
+                    status=exc.status)
+            errors, message = exc.fields, exc.message
+        else:
+            return render(request, "surveys/public_message.html", {
+                "title": _("Thank you!"), "store": store, "thanks": True,
+                "message": _("Your answers help us serve you better.")})
+    staff = Employee.objects.filter(store=store, is_active=True).order_by("number")
+    return render(request, "surveys/questionnaire.html", {
+        "store": store, "campaign": campaign, "screens": _screens(indicators, errors, request.POST),
+        "indicators": indicators, "scale": range(1, campaign.scale_max + 1),
+        "errors": errors, "message": message, "posted": request.POST,
+        "staff": [(e.number, _masked(e.name)) for e in staff],
+        "started": signing.TimestampSigner(salt=_STARTED_SALT).sign(
+            str(timezone.now().timestamp())),
+    }, status=400 if errors else 200)
+
+
+def _masked(name: str) -> str:
+    from satisfaction.masking import mask_name
+
+    return mask_name(name)
+
+
+def store_questionnaire(request: HttpRequest, code: str) -> HttpResponse:
+    store = Store.objects.filter(code__iexact=code).first()
+    if store is None:
+        return render(request, "surveys/public_message.html", {
+            "title": _("Unknown store"),
+            "message": _("We could not find this store. Please scan the code at the counter "
+                         "again.")}, status=404)
+    return _questionnaire(request, store=store)
+
+
+def invitation_questionnaire(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = invitation_for_token(token=token)
+    except ApplicationError as exc:
+        return render(request, "surveys/public_message.html", {
+            "title": _("Survey link"), "message": exc.message}, status=exc.status)
+    return _questionnaire(request, store=invitation.store, invitation=invitation)
+
+
+# --- Posters ------------------------------------------------------------------------------
+
+
+@login_required
+def store_poster(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
+    store = get_visible_store_or_404(request.user, code=code)
+    url = settings.PUBLIC_BASE_URL + reverse("surveys_public:store", args=[store.code])
+    if fmt == "svg":
+        body, content_type = posters.poster_svg(store=store, url=url), "image/svg+xml"
+    else:
+        body, content_type = posters.poster_png(store=store, url=url), "image/png"
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'inline; filename="survey-{store.code}.{fmt}"'
+    return response
+
+
+# --- Staff pages --------------------------------------------------------------------------
+
+
+def _staff(request: HttpRequest) -> None:
+    if request.user.role not in STAFF_ROLES and not request.user.is_hq:
+        raise PermissionDenied
+
+
+@login_required
+def campaign_list_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_shopper:
+        raise PermissionDenied
+    return render(request, "surveys/campaign_list.html",
+                  {"campaigns": campaign_list(user=request.user)[:200]})
+
+
+def _campaign_for(request: HttpRequest, pk: int) -> Campaign:
+    if request.user.is_shopper:
+        raise PermissionDenied
+    return get_object_or_404(campaign_list(user=request.user), pk=pk)
+
+
+@login_required
+def campaign_results_view(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = _campaign_for(request, pk)
+    stores = campaign_stores(campaign=campaign, user=request.user)
+    query = request.GET.get("q", "").strip()
+    if query:
+        stores = stores.filter(code__icontains=query) | stores.filter(name__icontains=query)
+    page = Paginator(stores, 50).get_page(request.GET.get("page"))
+    indicators = list(Indicator.objects.filter(is_active=True).order_by("order", "code"))
+    rows = [(store, result, [result.indicator(i.code) for i in indicators])
+            for store, result in campaign_result_rows(campaign=campaign, user=request.user,
+                                                      stores=list(page))]
+    return render(request, "surveys/campaign_results.html", {
+        "campaign": campaign, "page": page, "rows": rows, "indicators": indicators,
+        "query": query})
+
+
+@login_required
+def store_results_view(request: HttpRequest, pk: int, code: str) -> HttpResponse:
+    campaign = _campaign_for(request, pk)
+    store = get_visible_store_or_404(request.user, code=code)
+    if not campaign_covers(campaign, store):
+        raise Http404
+    [(store, result)] = campaign_result_rows(campaign=campaign, user=request.user,
+                                             stores=[store])
+    return render(request, "surveys/store_results.html",
+                  {"campaign": campaign, "store": store, "result": result})
+
+
+EXPORT_HEADERS = ["store_code", "store_name", "n", "target", "below_target",
+                  "weighted_score", "ci_low", "ci_high", "invitations", "response_rate"]
+
+
+def _fmt(value: float | None) -> str | float:
+    return "" if value is None else round(value, 2)
+
+
+@login_required
+def campaign_export_view(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    campaign = _campaign_for(request, pk)
+    rows = campaign_result_rows(campaign=campaign, user=request.user)
+    codes = list(Indicator.objects.order_by("order", "code").values_list("code", flat=True))
+    headers = EXPORT_HEADERS + [f"{c}_{k}" for c in codes for k in ("mean", "score", "gap")]
+    table = []
+    for store, result in rows:
+        line = [store.code, store.name, result.n, result.target, result.below_target,
+                _fmt(result.weighted_score), _fmt(result.ci_low), _fmt(result.ci_high),
+                result.invitations, _fmt(result.response_rate)]
+        for code in codes:
+            item = result.indicator(code)
+            line += ([_fmt(item.mean_rating), _fmt(item.score), _fmt(item.gap)] if item
+                     else ["", "", ""])
+        table.append(line)
+    name = f"survey-results-{campaign.quarter}-{campaign.pk}"
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet("results")
+        sheet.append(headers)
+        for line in table:
+            sheet.append(line)
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        response = HttpResponse(
+            buffer.getvalue(),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    else:
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(headers)
+        writer.writerows(table)
+        response = HttpResponse("\ufeff" + text.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+@login_required
+def invitation_create_view(request: HttpRequest) -> HttpResponse:
+    _staff(request)
+    stores = visible_stores(request.user).filter(is_active=True).order_by("code")
+    invitation = None
+    errors: dict = {}
+    if request.method == "POST":
+        store = get_visible_store_or_404(request.user, code=request.POST.get("store", ""))
+        try:
+            days = request.POST.get("expires_in_days") or None
+            invitation = invitation_create(
+                store=store, transaction_ref=request.POST.get("transaction_ref", ""),
+                expires_in_days=int(days) if days else None, channel="staff",
+                created_by=request.user)
+        except ValueError:
+            errors = {"expires_in_days": [_("Enter a whole number of days.")]}
+        except ApplicationError as exc:
+            errors = exc.fields or {"non_field_errors": [exc.message]}
+    return render(request, "surveys/invitation_create.html", {
+        "stores": stores[:500], "invitation": invitation, "errors": errors,
+        "qr": posters.qr_svg_inline(invitation.qr_payload) if invitation else "",
+        "default_days": getattr(settings, "SURVEY_INVITATION_DAYS", 7)},
+        status=400 if errors else 200)
+
+
+@login_required
+def paper_entry_view(request: HttpRequest) -> HttpResponse:
+    _staff(request)
+    stores = visible_stores(request.user).filter(is_active=True).order_by("code")
+    today = timezone.localdate()
+    campaigns = list(campaign_list(user=request.user).filter(
+        opens_on__lte=today, closes_on__gte=today))
+    indicators = list(Indicator.objects.filter(is_active=True).order_by("order", "code"))
+    errors: list[str] = []
+    if request.method == "POST":
+        store = get_visible_store_or_404(request.user, code=request.POST.get("store", ""))
+        campaign = next((c for c in campaigns if str(c.pk) == request.POST.get("campaign")),
+                        None)
+        rows = []
+        for index in range(PAPER_ROWS):
+            prefix = f"r{index}_"
+            values = {i.code: request.POST.get(prefix + i.code, "").strip() for i in indicators}
+            employee = request.POST.get(prefix + "employee", "").strip()
+            comment = request.POST.get(prefix + "comment", "").strip()
+            if any(values.values()) or employee or comment:
+                rows.append(ResponseInput(ratings=values, employee_number=employee,
+                                          comment=comment))
+        if campaign is None:
+            errors = [_("Choose an open campaign.")]
+        else:
+            try:
+                batch = paper_batch_create(store=store, campaign=campaign, rows=rows,
+                                           entered_by=request.user,
+                                           note=request.POST.get("note", ""))
+            except ApplicationError as exc:
+                errors = [exc.message, *exc.fields.get("rows", []),
+                          *[m for k, v in exc.fields.items() if k != "rows" for m in v]]
+            else:
+                messages.success(request, _("%(n)s paper questionnaires saved for %(store)s.") % {
+                    "n": batch.responses.count(), "store": store})
+                return redirect("surveys:paper_entry")
+    return render(request, "surveys/paper_entry.html", {
+        "stores": stores[:500], "campaigns": campaigns, "indicators": indicators,
+        "rows": range(PAPER_ROWS), "errors": errors, "posted": request.POST},
+        status=400 if errors else 200)
+
+
+@login_required
+def review_view(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_hq:
+        raise PermissionDenied
+    page = Paginator(flagged_response_list(user=request.user), 50).get_page(
+        request.GET.get("page"))
+    return render(request, "surveys/review.html", {
+        "page": page, "flags": open_store_flags(user=request.user)[:100]})
+
+
+@login_required
+@require_POST
+def review_responses_view(request: HttpRequest) -> HttpResponse:
+    ids = [int(x) for x in request.POST.getlist("response") if x.isdigit()]
+    try:
+        count = response_review(user=request.user, response_ids=ids,
+                                clear=request.POST.get("action") == "clear")
+    except ApplicationError as exc:
+        raise PermissionDenied(exc.message) from exc
+    messages.success(request, _("%(n)s answers reviewed.") % {"n": count})
+    return redirect("surveys:review")
+
+
+@login_required
+@require_POST
+def review_store_flag_view(request: HttpRequest, pk: int) -> HttpResponse:
+    if not request.user.is_hq:
+        raise PermissionDenied
+    flag = get_object_or_404(StoreFlag, pk=pk)
+    try:
+        store_flag_review(user=request.user, flag=flag,
+                          clear=request.POST.get("action") == "clear")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("surveys:review")

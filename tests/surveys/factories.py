@@ -1,0 +1,47 @@
+"""Factories and helpers for survey tests."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import factory
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+
+from satisfaction.quarters import Quarter
+from surveys.models import Answer, Campaign, Channel, Indicator, Response, ResponseStatus
+
+
+class CampaignFactory(DjangoModelFactory):
+    class Meta:
+        model = Campaign
+
+    name = factory.Sequence(lambda n: f"活动{n}")
+    quarter = factory.LazyFunction(Quarter.current)
+    opens_on = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=5))
+    closes_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=20))
+    scale_max = 5
+    target_per_store = 30
+
+
+def rate(*, campaign: Campaign, store, ratings: dict[str, int],
+         expectations: dict[str, int] | None = None, employee=None,
+         status: str = ResponseStatus.COUNTED, channel: str = Channel.QR,
+         **extra) -> Response:
+    """Save a response directly (bypassing the service) with the given ratings by code."""
+    response = Response.objects.create(campaign=campaign, store=store, employee=employee,
+                                       channel=channel, status=status, **extra)
+    indicators = {i.code: i for i in Indicator.objects.all()}
+    Answer.objects.bulk_create([
+        Answer(response=response, indicator=indicators[code], rating=value,
+               expectation=(expectations or {}).get(code))
+        for code, value in ratings.items()])
+    return response
+
+
+ALL_CODES = ["assortment", "environment", "recommendation", "efficacy", "warm_service",
+             "product_quality", "price"]
+
+
+def all_rated(value: int) -> dict[str, int]:
+    return dict.fromkeys(ALL_CODES, value)

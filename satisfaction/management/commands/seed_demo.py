@@ -4,6 +4,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from satisfaction.demo import DEMO_LOGINS, seed_demo
@@ -48,8 +49,11 @@ class Command(BaseCommand):
                     user.set_password(password)
                     user.save(update_fields=["password"])
         else:
-            _, lines = seed_demo(seed=seed, password=password,
-                                 today=timezone.localdate())
+            # Demo alerts (red lines, overdue complaints) stay in memory, not on the console.
+            with override_settings(
+                    EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+                _, lines = seed_demo(seed=seed, password=password,
+                                     today=timezone.localdate())
             for line in lines:
                 self.stdout.write(f"  {line}")
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password: {password}):"))

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 from satisfaction.errors import ApplicationError
 from satisfaction.masking import mask_name, mask_phone
 from satisfaction.models import Store
+from satisfaction.ratelimit import client_ip, rate_hit
 from satisfaction.scoping import get_visible_store_or_404
 
 from . import rules, selectors, services
@@ -62,21 +63,6 @@ def _add_errors(form, error: ApplicationError) -> None:
             form.add_error(target, message)
     if not error.fields:
         form.add_error(None, error.message)
-
-
-def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "unknown")
-
-
-def _hit(key: str, limit: int, window: int) -> bool:
-    """Count one hit; True while the key stays within ``limit`` hits per ``window``."""
-    cache.add(key, 0, timeout=window)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=window)
-        count = 1
-    return count <= limit
 
 
 def _masked(complaint: Complaint, user) -> tuple[str, str]:
@@ -339,7 +325,8 @@ def public_complain(request: HttpRequest, code: str) -> HttpResponse:
     store = get_object_or_404(Store, code=code, is_active=True)
     form = PublicComplaintForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        if not _hit(f"complaints:file:{_client_ip(request)}", PUBLIC_FILINGS_PER_IP, 3600):
+        if not rate_hit(key=f"complaints:file:{client_ip(request)}",
+                        limit=PUBLIC_FILINGS_PER_IP, window_seconds=3600):
             form.add_error(None, _("Too many complaints from this connection. Please call "
                                    "the store or try again later."))
         else:
@@ -369,8 +356,8 @@ def public_ticket(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         ticket = form.cleaned_data["ticket_no"].strip().upper()
         ticket_key = f"complaints:lookup-fail:{ticket}"
-        if (not _hit(f"complaints:lookup:{_client_ip(request)}", LOOKUP_LIMIT_PER_IP,
-                     LOOKUP_WINDOW_SECONDS)
+        if (not rate_hit(key=f"complaints:lookup:{client_ip(request)}",
+                         limit=LOOKUP_LIMIT_PER_IP, window_seconds=LOOKUP_WINDOW_SECONDS)
                 or (cache.get(ticket_key) or 0) >= LOOKUP_FAILURES_PER_TICKET):
             form.add_error(None, _("Too many attempts. Please try again in 15 minutes."))
             status = 429
@@ -378,7 +365,8 @@ def public_ticket(request: HttpRequest) -> HttpResponse:
             complaint = selectors.public_ticket_lookup(
                 ticket_no=ticket, phone_last4=form.cleaned_data["phone_last4"])
             if complaint is None:
-                _hit(ticket_key, LOOKUP_FAILURES_PER_TICKET, LOOKUP_WINDOW_SECONDS)
+                rate_hit(key=ticket_key, limit=LOOKUP_FAILURES_PER_TICKET,
+                         window_seconds=LOOKUP_WINDOW_SECONDS)
                 form.add_error(None, _("No complaint matches this ticket number and phone."))
                 status = 404
     timeline = []

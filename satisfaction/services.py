@@ -77,6 +77,21 @@ def _classify(table: Table) -> str | None:
     return None
 
 
+def _read_dates_and_active(table: Table, number: int, row: dict, record: dict,
+                           errors: RowErrors, *, start: str, end: str) -> None:
+    """The start and end dates of a store or employee, and ``active``: by default, active
+    unless it has an end date (closed / left)."""
+    for column in (start, end):
+        try:
+            record[column] = parse_date(row.get(column, ""))
+        except ValueError:
+            errors.add(table.name, number, column, _("not a date (use YYYY-MM-DD)"))
+    try:
+        record["is_active"] = parse_bool(row.get("active", ""), default=not record.get(end))
+    except ValueError:
+        errors.add(table.name, number, "active", _("use yes/no or 1/0"))
+
+
 def _validate_stores(table: Table, errors: RowErrors, regions: dict[str, Region],
                      new_regions: dict[str, str]) -> dict[str, dict]:
     records: dict[str, dict] = {}
@@ -105,16 +120,8 @@ def _validate_stores(table: Table, errors: RowErrors, regions: dict[str, Region]
                 errors.add(table.name, number, "region_name",
                            _("region %(code)s is new: give its name") % {"code": region_code})
         record["address"] = _text(row, "address")
-        for column in ("opened_on", "closed_on"):
-            try:
-                record[column] = parse_date(row.get(column, ""))
-            except ValueError:
-                errors.add(table.name, number, column, _("not a date (use YYYY-MM-DD)"))
-        try:
-            record["is_active"] = parse_bool(row.get("active", ""),
-                                             default=not record.get("closed_on"))
-        except ValueError:
-            errors.add(table.name, number, "active", _("use yes/no or 1/0"))
+        _read_dates_and_active(table, number, row, record, errors,
+                               start="opened_on", end="closed_on")
         if len(code) > 32 or len(record["name"]) > 100:
             errors.add(table.name, number, "store_code", _("value is too long"))
         records[code] = record
@@ -151,16 +158,8 @@ def _validate_employees(table: Table, errors: RowErrors, known_store_codes: set[
             errors.add(table.name, number, "role",
                        _("unknown role %(role)s (clerk, pharmacist, store_manager)")
                        % {"role": role_word})
-        for column in ("hired_on", "left_on"):
-            try:
-                record[column] = parse_date(row.get(column, ""))
-            except ValueError:
-                errors.add(table.name, number, column, _("not a date (use YYYY-MM-DD)"))
-        try:
-            record["is_active"] = parse_bool(row.get("active", ""),
-                                             default=not record.get("left_on"))
-        except ValueError:
-            errors.add(table.name, number, "active", _("use yes/no or 1/0"))
+        _read_dates_and_active(table, number, row, record, errors,
+                               start="hired_on", end="left_on")
         records[emp_number] = record
     return records
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from satisfaction.errors import ApplicationError
-from satisfaction.permissions import role_required
+from satisfaction.permissions import is_hq, role_required
 from satisfaction.quarters import InvalidQuarterError, Quarter
 from satisfaction.selectors import region_list
 from scoring import selectors
@@ -28,10 +28,6 @@ from scoring.services import (
     scheme_create_version,
     scheme_current,
 )
-
-
-def _is_hq(user) -> bool:
-    return user.is_authenticated and user.is_hq
 
 
 def _is_hr_or_hq(user) -> bool:
@@ -141,7 +137,7 @@ def _form_error(request: HttpRequest, form, exc: ApplicationError) -> None:
             form.add_error(target, error)
 
 
-@role_required(_is_hq)
+@role_required(is_hq)
 @require_POST
 def quarter_rollup(request: HttpRequest) -> HttpResponse:
     form = RollupForm(request.POST, prefix="rollup")
@@ -163,7 +159,7 @@ def quarter_rollup(request: HttpRequest) -> HttpResponse:
         status=400)
 
 
-@role_required(_is_hq)
+@role_required(is_hq)
 @require_POST
 def quarter_publish_view(request: HttpRequest) -> HttpResponse:
     form = PublishForm(request.POST, prefix="publish")
@@ -181,7 +177,7 @@ def quarter_publish_view(request: HttpRequest) -> HttpResponse:
         "publish_form": form, "current": Quarter.current()}, status=400)
 
 
-@role_required(_is_hq)
+@role_required(is_hq)
 def scheme_edit(request: HttpRequest) -> HttpResponse:
     current = scheme_current()
     form = SchemeForm(request.POST or None, instance=None if request.POST else current)

@@ -10,7 +10,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -20,6 +19,7 @@ from satisfaction.errors import ApplicationError
 from satisfaction.models import Employee, Role, Store, User
 from satisfaction.notifications import notification_send
 from satisfaction.quarters import InvalidQuarterError, Quarter
+from satisfaction.ratelimit import rate_hit
 from surveys.models import (
     PUBLIC_CHANNELS,
     Answer,
@@ -350,14 +350,7 @@ def device_fingerprint(*, ip: str, user_agent: str) -> str:
 def public_rate_limited(*, client_key: str) -> bool:
     """Count one public submission for the client; True once it is over the hourly limit."""
     limit = _setting("SURVEY_PUBLIC_SUBMISSIONS_PER_HOUR", 10)
-    key = f"surveys:rate:{client_key}"
-    cache.add(key, 0, timeout=3600)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=3600)
-        count = 1
-    return count > limit
+    return not rate_hit(key=f"surveys:rate:{client_key}", limit=limit, window_seconds=3600)
 
 
 def public_flag_reasons(*, store: Store, device_hash: str, duration_seconds: int | None,

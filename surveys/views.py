@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Employee, Role, Store
+from satisfaction.ratelimit import client_ip
 from satisfaction.scoping import get_visible_store_or_404, visible_stores
 from surveys import posters
 from surveys.models import Campaign, Indicator, IndicatorGroup, StoreFlag
@@ -67,10 +68,6 @@ def _screens(indicators: list[Indicator], errors: dict, posted) -> list[dict]:
     return list(screens.values())
 
 
-def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
 def _duration(request: HttpRequest) -> int | None:
     """Seconds since the form was served, from the signed start time (None if missing)."""
     try:
@@ -107,7 +104,7 @@ def _questionnaire(request: HttpRequest, *, store: Store, invitation=None) -> Ht
             public_response_submit(
                 store=store, campaign=campaign, data=_answers_from_post(request, indicators),
                 invitation=invitation, duration_seconds=_duration(request),
-                ip=_client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", ""),
                 language=get_language() or "")
         except ApplicationError as exc:
             if exc.code in ("token_used", "throttled", "campaign_closed"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, user_passes_test
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -28,6 +28,7 @@ from mystery_shopper.models import (
 )
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Role, User
+from satisfaction.permissions import role_required
 from satisfaction.quarters import InvalidQuarterError, Quarter, chain_zone
 
 
@@ -46,8 +47,10 @@ def _quarter(request: HttpRequest) -> Quarter:
         return Quarter.current()
 
 
-shopper_required = user_passes_test(_is_shopper)
-hq_required = user_passes_test(_is_hq)
+# A logged-in user of another role gets 403 (Django's user_passes_test would send them to the
+# login page, which sends a logged-in user straight back).
+shopper_required = role_required(_is_shopper)
+hq_required = role_required(_is_hq)
 
 
 # --- Shopper ----------------------------------------------------------------------------------

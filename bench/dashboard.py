@@ -84,7 +84,7 @@ def prepare() -> None:
 
 
 def users() -> tuple[User, User, Store]:
-    from satisfaction.dashboard.models import ImprovementAction
+    from dashboard.models import ImprovementAction
     from satisfaction.services import user_create
 
     store = Store.objects.filter(employees__isnull=False).order_by("pk").first()

@@ -49,7 +49,7 @@ INSTALLED_APPS = [
     "mystery_shopper",
     "complaints",
     "scoring",
-    "satisfaction.dashboard",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -233,7 +233,7 @@ SPECTACULAR_SETTINGS = {
         "VisitAppealStatusEnum": "mystery_shopper.models.AppealStatus",
         "RollupStatusEnum": "scoring.models.RollupStatus",
         "EmployeeRoleEnum": "satisfaction.models.EmployeeRole",
-        "ImprovementActionStatusEnum": "satisfaction.dashboard.models.ActionStatus",
+        "ImprovementActionStatusEnum": "dashboard.models.ActionStatus",
     },
 }
 

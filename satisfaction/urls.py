@@ -34,7 +34,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("notifications/", views.notification_list, name="notifications"),
-    path("dashboard/", include("satisfaction.dashboard.urls")),
+    path("dashboard/", include("dashboard.urls")),
     *[path(f"{app.replace('_', '-')}/", include(f"{app}.urls")) for app in DOMAIN_APPS],
     # Short public links (QR posters, receipts, complaint status) live at the root.
     *[path("", include(f"{app}.public_urls")) for app in DOMAIN_APPS

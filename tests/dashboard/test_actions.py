@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from satisfaction.dashboard.models import ActionStatus, ImprovementAction
-from satisfaction.dashboard.services import (
+from dashboard.models import ActionStatus, ImprovementAction
+from dashboard.services import (
     improvement_action_create,
     improvement_action_review,
 )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from satisfaction.dashboard import calc, charts
+from dashboard import calc, charts
 
 START = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 

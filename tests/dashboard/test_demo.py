@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from satisfaction.dashboard import demo
-from satisfaction.dashboard.models import ImprovementAction
+from dashboard import demo
+from dashboard.models import ImprovementAction
 from satisfaction.demo import build_chain
 from satisfaction.quarters import Quarter
 from scoring.models import RollupStatus

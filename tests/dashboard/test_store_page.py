@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from dashboard.models import ImprovementAction
 from mystery_shopper.models import Evidence
-from satisfaction.dashboard.models import ImprovementAction
 from satisfaction.quarters import Quarter
 from scoring.models import RollupStatus
 from tests.dashboard.factories import (

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from satisfaction.dashboard.models import ActionSource, ActionStatus, ImprovementAction
-from satisfaction.dashboard.services import indicator_value
+from dashboard.models import ActionSource, ActionStatus, ImprovementAction
+from dashboard.services import indicator_value
 from satisfaction.demo import DemoChain
 from satisfaction.models import EmployeeRole
 from satisfaction.quarters import Quarter

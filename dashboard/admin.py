@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from satisfaction.dashboard.models import ImprovementAction
+from dashboard.models import ImprovementAction
 
 
 @admin.register(ImprovementAction)

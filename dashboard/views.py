@@ -13,10 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from satisfaction.dashboard import calc, charts, selectors
-from satisfaction.dashboard.forms import ImprovementActionForm, ReviewForm
-from satisfaction.dashboard.models import ActionSource, ActionStatus, ImprovementAction
-from satisfaction.dashboard.services import (
+from dashboard import calc, charts, selectors
+from dashboard.forms import ImprovementActionForm, ReviewForm
+from dashboard.models import ActionSource, ActionStatus, ImprovementAction
+from dashboard.services import (
     action_review_quarter,
     can_manage_actions,
     improvement_action_complete,

@@ -5,6 +5,5 @@ from django.utils.translation import gettext_lazy as _
 class DashboardConfig(AppConfig):
     """The store manager's page, the regional/HQ views and the improvement loop (PDCA)."""
 
-    name = "satisfaction.dashboard"
-    label = "dashboard"
+    name = "dashboard"
     verbose_name = _("Dashboard")

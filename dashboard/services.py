@@ -8,8 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from satisfaction.dashboard import calc
-from satisfaction.dashboard.models import ActionSource, ActionStatus, ImprovementAction
+from dashboard import calc
+from dashboard.models import ActionSource, ActionStatus, ImprovementAction
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Employee, Role, Store, User
 from satisfaction.quarters import Quarter

@@ -28,8 +28,8 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Floor, Least
 from django.utils import timezone
 
-from satisfaction.dashboard import calc
-from satisfaction.dashboard.models import ActionStatus, ImprovementAction
+from dashboard import calc
+from dashboard.models import ActionStatus, ImprovementAction
 from satisfaction.models import Region, Role, Store, User
 from satisfaction.quarters import Quarter
 from satisfaction.scoping import scope_to_stores, visible_stores

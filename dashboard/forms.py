@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from satisfaction.dashboard.models import ActionSource
+from dashboard.models import ActionSource
 from satisfaction.models import Employee, Store
 
 

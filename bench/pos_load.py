@@ -65,7 +65,7 @@ def prepare(database_url: str, stores: int, campaign: bool) -> list[str]:
 import django
 django.setup()
 from satisfaction.models import Region, Store
-from satisfaction.pos_services import pos_api_key_create
+from pos.services import pos_api_key_create
 region = Region.objects.create(code="BENCH", name="Bench")
 Store.objects.bulk_create([Store(code=f"B{{n:05d}}", name=f"Bench {{n}}", region=region,
                                  city="Shanghai") for n in range({stores})])
@@ -231,7 +231,7 @@ def count_rows(database_url: str) -> dict[str, int]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
             "SELECT split_part(receipt_number, '-', 1), COUNT(*), "
-            "COUNT(DISTINCT (store_id, receipt_number)) FROM satisfaction_postransaction "
+            "COUNT(DISTINCT (store_id, receipt_number)) FROM pos_postransaction "
             "GROUP BY 1").fetchall()
     return {prefix: {"rows": total, "distinct": distinct} for prefix, total, distinct in rows}
 

@@ -186,7 +186,7 @@ def _transactions(*, user: User, level: str, start: datetime, end: datetime
                   ) -> dict[object, int] | None:
     """POS receipts in the period per store / region / chain, scoped (None without POS)."""
     try:
-        model = apps.get_model("satisfaction", "PosTransaction")
+        model = apps.get_model("pos", "PosTransaction")
     except LookupError:
         return None
     receipts = scope_to_stores(model.objects.filter(occurred_at__gte=start,

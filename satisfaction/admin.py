@@ -70,4 +70,3 @@ class EmployeeAdmin(ChainImportAdminMixin, admin.ModelAdmin):
     list_select_related = ["store"]
     raw_id_fields = ["store"]
 
-from satisfaction import pos_admin  # noqa: E402, F401  (registers POS admin)

@@ -21,7 +21,7 @@ from satisfaction.services import user_create
 
 # Modules with a ``seed(*, chain)`` hook, in order: scoring last, it rolls up the others.
 DEMO_MODULES = ("surveys.demo", "mystery_shopper.demo", "complaints.demo",
-                "satisfaction.pos_demo", "scoring.demo", "dashboard.demo")
+                "pos.demo", "scoring.demo", "dashboard.demo")
 
 REGIONS = [
     ("EAST", "华东区", ["上海", "杭州", "南京", "苏州"]),

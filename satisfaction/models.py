@@ -152,5 +152,3 @@ class Notification(models.Model):
         return self.title
 
 
-# POS integration models live in their own module; Django sees them as this app's.
-from satisfaction.pos_models import *  # noqa: E402, F403

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "complaints",
     "scoring",
     "dashboard",
+    "pos",
 ]
 
 MIDDLEWARE = [
@@ -237,7 +238,7 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- POS integration (satisfaction/pos_*.py, docs/pos-integration.md) ----------------------
+# --- POS integration (pos/, docs/pos-integration.md) -------------------------------------
 # Keyed hash of loyalty member ids: a member id is never stored, only HMAC-SHA256 under this key.
 # Keep it stable (changing it breaks loyalty figures across the change); defaults from SECRET_KEY.
 POS_MEMBER_HASH_KEY = env_str("POS_MEMBER_HASH_KEY") or f"pos-member:{SECRET_KEY}"

@@ -13,7 +13,7 @@ from satisfaction import views
 DOMAIN_APPS = ("surveys", "mystery_shopper", "complaints", "scoring")
 
 api_v1 = [path("", include("satisfaction.api_urls")),
-          path("", include("satisfaction.pos_api_urls"))] + [
+          path("", include("pos.api_urls"))] + [
     path("", include(f"{app}.api_urls")) for app in DOMAIN_APPS
 ]
 

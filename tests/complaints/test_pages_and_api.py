@@ -200,7 +200,7 @@ def test_poster_shows_a_qr_code_for_the_store_form(login, store, store_manager, 
 
 
 def test_complaints_per_thousand_transactions_once_pos_data_exists(login, store, hq):
-    from satisfaction.models import PosTransaction
+    from pos.models import PosTransaction
 
     for _ in range(3):
         make_complaint(store, customer_phone="")

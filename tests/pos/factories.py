@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from satisfaction.pos_models import PosApiKey
-from satisfaction.pos_services import pos_api_key_create
+from pos.models import PosApiKey
+from pos.services import pos_api_key_create
 
 
 def make_key(*stores, name: str = "POS test", **kwargs) -> tuple[PosApiKey, str]:

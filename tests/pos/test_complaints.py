@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.test import Client
 
 from complaints.models import Complaint, Source
-from satisfaction.pos_services import pos_transactions_ingest
+from pos.services import pos_transactions_ingest
 from tests.pos.factories import make_key, receipt
 
 URL = "/api/v1/pos/complaints/"

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from satisfaction.pos_models import PosTransaction
+from pos.models import PosTransaction
 from tests.factories import RegionFactory, StoreFactory
 from tests.pos.factories import make_key, receipt
 

@@ -8,9 +8,9 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 
-from satisfaction import pos_demo
+from pos import demo as pos_demo
+from pos.models import PosApiKey, PosTransaction
 from satisfaction.demo import build_chain
-from satisfaction.pos_models import PosApiKey, PosTransaction
 from tests.pos.factories import receipt
 
 
@@ -36,7 +36,7 @@ def test_the_demo_key_of_the_guide_posts_for_s0001_and_is_refused_for_s0004(db):
 
 def test_hq_creates_a_key_in_the_admin_and_sees_it_once(login, hq, store):
     client = login(hq)
-    response = client.post("/admin/satisfaction/posapikey/add/", {
+    response = client.post("/admin/pos/posapikey/add/", {
         "name": "Till vendor A", "stores": [store.pk], "throttle_rate": "", "expiry_date": ""})
     assert response.status_code == 302, response.content[:2000]
     shown = [str(m) for m in get_messages(response.wsgi_request)]
@@ -48,12 +48,12 @@ def test_hq_creates_a_key_in_the_admin_and_sees_it_once(login, hq, store):
     posted = Client(HTTP_AUTHORIZATION=f"Api-Key {secret}").post(
         "/api/v1/pos/transactions/", receipt(), content_type="application/json")
     assert posted.status_code == 201
-    assert client.get(f"/admin/satisfaction/posapikey/{key.pk}/change/").status_code == 200
-    assert client.get("/admin/satisfaction/postransaction/").status_code == 200
+    assert client.get(f"/admin/pos/posapikey/{key.pk}/change/").status_code == 200
+    assert client.get("/admin/pos/postransaction/").status_code == 200
     assert PosTransaction.objects.count() == 1
 
 
-@pytest.mark.parametrize("url", ["/admin/satisfaction/posapikey/"])
+@pytest.mark.parametrize("url", ["/admin/pos/posapikey/"])
 def test_a_store_manager_cannot_open_the_key_admin(login, store_manager, url):
     assert login(store_manager).get(url).status_code in (302, 403)
 
@@ -83,7 +83,7 @@ def test_the_api_browsers_render_from_the_app_not_a_cdn(client, db, url):
 
 
 def test_the_admin_refuses_a_malformed_throttle_rate(login, hq, store):
-    response = login(hq).post("/admin/satisfaction/posapikey/add/", {
+    response = login(hq).post("/admin/pos/posapikey/add/", {
         "name": "Bad rate", "stores": [store.pk], "throttle_rate": "lots"})
     assert response.status_code == 200
     assert not PosApiKey.objects.filter(name="Bad rate").exists()

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from satisfaction import pos_services
-from satisfaction.pos_models import PosTransaction
-from satisfaction.pos_services import InvitationRef, is_sampled
+from pos import services as pos_services
+from pos.models import PosTransaction
+from pos.services import InvitationRef, is_sampled
 from satisfaction.quarters import Quarter
 from tests.pos.factories import receipt
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from satisfaction.pos_selectors import pos_store_metrics_frame
-from satisfaction.pos_services import pos_transactions_ingest
+from pos.selectors import pos_store_metrics_frame
+from pos.services import pos_transactions_ingest
 from satisfaction.quarters import Quarter
 from tests.pos.factories import make_key, receipt
 

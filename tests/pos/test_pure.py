@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from satisfaction.pos_selectors import METRIC_COLUMNS, add_rates
-from satisfaction.pos_services import differing_fields, is_sampled, member_hash, parse_transaction
+from pos.selectors import METRIC_COLUMNS, add_rates
+from pos.services import differing_fields, is_sampled, member_hash, parse_transaction
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 VALID = {"store": "S0001", "receipt_number": "R-1", "occurred_at": "2026-11-20T18:05:00+08:00",

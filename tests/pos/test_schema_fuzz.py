@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from satisfaction.pos_models import PosTransaction
+from pos.models import PosTransaction
 from tests.factories import RegionFactory, StoreFactory
 from tests.pos.factories import make_key
 

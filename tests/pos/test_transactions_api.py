@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from satisfaction.pos_models import PosTransaction
-from satisfaction.pos_services import member_hash, pos_api_key_revoke
+from pos.models import PosTransaction
+from pos.services import member_hash, pos_api_key_revoke
 from tests.pos.factories import make_key, receipt
 
 URL = "/api/v1/pos/transactions/"

@@ -23,7 +23,7 @@ from django.apps import apps
 from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 
-from satisfaction.pos_models import PosTransaction
+from pos.models import PosTransaction
 from satisfaction.quarters import Quarter
 
 METRIC_COLUMNS = ["store_id", "transactions", "amount", "members", "previous_members",

@@ -36,20 +36,20 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 from rest_framework_api_key.permissions import KeyParser
 
-from satisfaction.errors import ApplicationError
-from satisfaction.models import Store
-from satisfaction.pos_models import PosApiKey, PosTransaction
-from satisfaction.pos_selectors import (
+from pos.models import PosApiKey, PosTransaction
+from pos.selectors import (
     pos_store_metrics_frame,
     pos_store_scores,
     pos_transaction_list,
 )
-from satisfaction.pos_services import (
+from pos.services import (
     STORED_FIELDS,
     IngestResult,
     TransactionConflictError,
     pos_transactions_ingest,
 )
+from satisfaction.errors import ApplicationError
+from satisfaction.models import Store
 from satisfaction.quarters import InvalidQuarterError, Quarter
 from satisfaction.scoping import sees_all_stores, visible_stores
 
@@ -308,7 +308,7 @@ StoreMetricsPageSerializer = _numbered_page("StoreMetricsPageSerializer",
 
 
 class PosApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "satisfaction.pos_api.PosApiKeyAuthentication"
+    target_class = "pos.api.PosApiKeyAuthentication"
     name = "PosApiKey"
 
     def get_security_definition(self, auto_schema):

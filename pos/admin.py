@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from satisfaction.pos_models import PosApiKey, PosTransaction
+from pos.models import PosApiKey, PosTransaction
 
 # The library's own unscoped key model is not used: POS keys are the store-scoped PosApiKey.
 if admin.site.is_registered(APIKey):

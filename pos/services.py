@@ -30,9 +30,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework_api_key.crypto import KeyGenerator
 
+from pos.models import PosApiKey, PosTransaction
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Employee, Store
-from satisfaction.pos_models import PosApiKey, PosTransaction
 from satisfaction.quarters import chain_zone
 
 RECEIPT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")

@@ -11,9 +11,9 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from pos.models import PosTransaction
+from pos.services import member_hash, pos_api_key_create
 from satisfaction.demo import DemoChain
-from satisfaction.pos_models import PosTransaction
-from satisfaction.pos_services import member_hash, pos_api_key_create
 from satisfaction.quarters import Quarter, chain_zone
 
 DEMO_KEY = "PosDemo1.DemoSecretForLocalCurlOnly-2026-abcd"

@@ -2,7 +2,7 @@
 
 See ``docs/pos-integration.md``. A receipt is identified by its store and receipt number; the
 unique constraint on that pair is what makes a POS retry idempotent, even under concurrency.
-Member ids are never stored: only a keyed hash (``satisfaction.pos_services.member_hash``).
+Member ids are never stored: only a keyed hash (``pos.services.member_hash``).
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
-
-__all__ = ["PosApiKey", "PosTransaction"]
 
 
 class PosApiKey(AbstractAPIKey):

@@ -8,9 +8,7 @@ notify twice (SLA alerts) record their own unique row first and call this once.
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.request
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -18,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from satisfaction.models import Notification, User
+from satisfaction.tasks import notification_email, notification_webhook
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +35,8 @@ def notification_send(*, users: Iterable[User], title: str, body: str = "", url:
             user__in=recipients, title=title[:200], kind=kind, read_at__isnull=True)
             .values_list("pk", flat=True))
     if email and any(u.email for u in recipients):
-        from satisfaction.tasks import notification_email
-
         transaction.on_commit(lambda: [notification_email.delay(pk) for pk in ids])
     if webhook and settings.NOTIFICATION_WEBHOOK_URL:
-        from satisfaction.tasks import notification_webhook
-
         transaction.on_commit(lambda: notification_webhook.delay(title, body, url))
     return ids
 
@@ -52,19 +47,3 @@ def notification_mark_read(*, user: User, notification_id: int | None = None) ->
     if notification_id is not None:
         unread = unread.filter(pk=notification_id)
     return unread.update(read_at=timezone.now())
-
-
-def webhook_payload(title: str, body: str, url: str) -> dict:
-    """Markdown message that both WeCom and DingTalk group robots accept."""
-    link = f"{settings.PUBLIC_BASE_URL}{url}" if url.startswith("/") else url
-    text = f"**{title}**\n\n{body}" + (f"\n\n[{link}]({link})" if link else "")
-    return {"msgtype": "markdown", "markdown": {"title": title, "text": text, "content": text}}
-
-
-def webhook_post(title: str, body: str, url: str) -> None:
-    data = json.dumps(webhook_payload(title, body, url)).encode()
-    request = urllib.request.Request(  # noqa: S310 - the URL is the operator's configured robot
-        settings.NOTIFICATION_WEBHOOK_URL, data=data,
-        headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        response.read()

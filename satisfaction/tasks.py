@@ -1,8 +1,10 @@
-"""Core periodic tasks."""
+"""Core tasks: the beat heartbeat and the delivery of notifications (thin wrappers)."""
 
 from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
+
+from satisfaction.delivery import notification_email_send, webhook_post
 
 BEAT_HEARTBEAT_KEY = "satisfaction:beat-heartbeat"
 
@@ -17,18 +19,9 @@ def beat_heartbeat() -> str:
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def notification_email(notification_id: int) -> None:
-    from django.core.mail import send_mail
-
-    from satisfaction.models import Notification
-
-    note = Notification.objects.select_related("user").filter(pk=notification_id).first()
-    if note is None or not note.user.email:
-        return
-    send_mail(note.title, f"{note.body}\n\n{note.url}".strip(), None, [note.user.email])
+    notification_email_send(notification_id=notification_id)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def notification_webhook(title: str, body: str, url: str) -> None:
-    from satisfaction.notifications import webhook_post
-
     webhook_post(title, body, url)

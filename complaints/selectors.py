@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
-from django.apps import apps
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -121,7 +120,6 @@ class FigureRow:
     closed_satisfied: int
     second: int
     mean_hours: float | None
-    transactions: int | None = None
 
     @property
     def on_time_rate(self) -> float | None:
@@ -135,12 +133,6 @@ class FigureRow:
     def second_rate(self) -> float | None:
         return ratio(self.second, self.total)
 
-    @property
-    def per_thousand_transactions(self) -> float | None:
-        if not self.transactions:
-            return None
-        return round(1000 * self.total / self.transactions, 3)
-
     def as_dict(self) -> dict:
         return {"key": self.key, "name": self.name, "total": self.total,
                 "by_grade": self.by_grade, "ungraded": self.ungraded,
@@ -148,9 +140,7 @@ class FigureRow:
                 "on_time_rate": self.on_time_rate, "closed": self.closed,
                 "closed_loop_rate": self.closed_loop_rate, "second": self.second,
                 "second_complaint_rate": self.second_rate,
-                "mean_handling_hours": self.mean_hours,
-                "transactions": self.transactions,
-                "per_1000_transactions": self.per_thousand_transactions}
+                "mean_handling_hours": self.mean_hours}
 
 
 @dataclass
@@ -182,20 +172,14 @@ def pareto(counts: dict[str, int]) -> list[dict]:
     return rows
 
 
-def _transactions(*, user: User, level: str, start: datetime, end: datetime
-                  ) -> dict[object, int] | None:
-    """POS receipts in the period per store / region / chain, scoped (None without POS)."""
-    try:
-        model = apps.get_model("pos", "PosTransaction")
-    except LookupError:
-        return None
-    receipts = scope_to_stores(model.objects.filter(occurred_at__gte=start,
-                                                    occurred_at__lt=end), user)
-    if level == "chain":
-        return {"chain": receipts.count()}
-    column = {"store": "store_id", "region": "store__region_id"}[level]
-    return dict(receipts.values(column).annotate(n=Count("pk")).order_by()
-                .values_list(column, "n"))
+def complaint_counts_by_store(*, start: datetime, end: datetime,
+                              store_ids: list[int] | None = None) -> dict[int, int]:
+    """Complaints received in [start, end) per store id (``store_ids``: only those stores)."""
+    complaints = Complaint.objects.filter(received_at__gte=start, received_at__lt=end)
+    if store_ids is not None:
+        complaints = complaints.filter(store_id__in=store_ids)
+    return dict(complaints.values("store_id").annotate(n=Count("pk")).order_by()
+                .values_list("store_id", "n"))
 
 
 def figure_period(*, quarter: str = "", start: date | None = None,
@@ -243,11 +227,9 @@ def complaint_figures(*, user: User, start: datetime, end: datetime,
         values = list(base.values(*group).annotate(**aggregates).order_by(group[1]))
     else:
         values = [base.aggregate(**aggregates)] if base.exists() else []
-    transactions = _transactions(user=user, level=level, start=start, end=end)
     rows = []
     for item in values:
         mean = item["mean_handling"]
-        key = item[group[0]] if group else "chain"
         rows.append(FigureRow(
             key=item[group[1]] if group else "chain",
             name=item[group[2]] if group else "",
@@ -255,8 +237,7 @@ def complaint_figures(*, user: User, start: datetime, end: datetime,
             ungraded=item["ungraded"], substantiated=item["substantiated"],
             resolved=item["resolved"], on_time=item["on_time"], closed=item["closed"],
             closed_satisfied=item["closed_satisfied"], second=item["second"],
-            mean_hours=round(mean.total_seconds() / 3600, 1) if mean is not None else None,
-            transactions=transactions.get(key) if transactions is not None else None))
+            mean_hours=round(mean.total_seconds() / 3600, 1) if mean is not None else None))
     categories = dict.fromkeys(Category.values, 0)
     categories.update(dict(base.order_by().values("category").annotate(n=Count("pk"))
                            .values_list("category", "n")))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
+from complaints import services
+
 DELIVERY_BATCH = 200
 
 
@@ -15,8 +17,6 @@ def sla_sweep() -> dict:
 
     Idempotent: alerts are recorded under a unique key and delivered under a row lock, so a
     retried, duplicated or concurrent run sends nothing twice."""
-    from complaints import services
-
     result = services.sla_sweep(deliver=False)
     ids = sorted(set(result.alert_ids) | set(services.sla_alerts_unsent()))
     for start in range(0, len(ids), DELIVERY_BATCH):
@@ -26,6 +26,4 @@ def sla_sweep() -> dict:
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def deliver_sla_alerts(alert_ids: list[int]) -> int:
-    from complaints.services import sla_alerts_deliver
-
-    return sla_alerts_deliver(alert_ids=alert_ids)
+    return services.sla_alerts_deliver(alert_ids=alert_ids)

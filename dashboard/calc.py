@@ -32,6 +32,13 @@ def deadline_class(fraction: float | None) -> str:
     return "good"
 
 
+def per_thousand(count: int, receipts: int | None) -> float | None:
+    """Complaints per 1,000 receipts, None without receipts (no POS data is not zero)."""
+    if not receipts:
+        return None
+    return round(1000 * count / receipts, 3)
+
+
 def action_outcome(*, baseline: float | None, after: float | None) -> str:
     if baseline is None or after is None:
         return "no_data"

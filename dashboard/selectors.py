@@ -28,13 +28,25 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Floor, Least
 from django.utils import timezone
 
+from complaints.models import OPEN_STATUSES, Complaint
+from complaints.selectors import complaint_figures, pareto
 from dashboard import calc
 from dashboard.models import ActionStatus, ImprovementAction
+from mystery_shopper.models import (
+    Evidence,
+    EvidenceKind,
+    ItemKind,
+    Visit,
+    VisitAnswer,
+    VisitStatus,
+)
 from satisfaction.models import Region, Role, Store, User
 from satisfaction.quarters import Quarter
 from satisfaction.scoping import scope_to_stores, visible_stores
 from scoring.models import EmployeeScore, Rollup, RollupStatus, StoreScore
 from scoring.selectors import rollup_for_display, scope_employee_scores
+from surveys.models import COUNTED_STATUSES, Answer, Indicator, Response
+from surveys.results import to_score
 
 TREND_QUARTERS = 8
 # Orders on the snapshot's own columns (ties by store id, which follows the store code), so
@@ -167,8 +179,6 @@ class GapRow:
 def expectation_gaps(*, store: Store, quarter: Quarter) -> list[GapRow]:
     """Per indicator, perception and expectation (0–100) of the store's counted responses of
     the quarter that answered the expectation question (one GROUP BY)."""
-    from surveys.models import COUNTED_STATUSES, Answer
-
     rows = (Answer.objects.filter(response__store=store, response__campaign__quarter=quarter,
                                   response__status__in=COUNTED_STATUSES,
                                   expectation__isnull=False)
@@ -186,21 +196,15 @@ def expectation_gaps(*, store: Store, quarter: Quarter) -> list[GapRow]:
 
 
 def calc_score(mean_rating: float, scale_max: int) -> float:
-    from surveys.results import to_score
-
     return to_score(float(mean_rating), int(scale_max))
 
 
 def indicator_labels() -> dict[str, str]:
     """Indicator code -> its name in the current language (HQ may rename or add indicators)."""
-    from surveys.models import Indicator
-
     return {i.code: i.name for i in Indicator.objects.only("code", "name_zh", "name_en")}
 
 
 def open_complaints(*, store: Store, limit: int = 20) -> list:
-    from complaints.models import OPEN_STATUSES, Complaint
-
     now = timezone.now()
     complaints = list(Complaint.objects.filter(store=store, status__in=OPEN_STATUSES)
                       .select_related("employee")
@@ -214,8 +218,6 @@ def open_complaints(*, store: Store, limit: int = 20) -> list:
 
 def approved_visits(*, store: Store, limit: int = 3) -> list:
     """The latest approved mystery-shopper reports with their photos (never the shopper)."""
-    from mystery_shopper.models import Evidence, EvidenceKind, Visit, VisitStatus
-
     photos = Evidence.objects.filter(kind=EvidenceKind.PHOTO, appeal__isnull=True).only(
         "public_id", "visit_id", "kind", "uploaded_at")
     return list(Visit.objects.filter(store=store, status=VisitStatus.APPROVED)
@@ -342,17 +344,12 @@ def regions(*, user: User) -> QuerySet[Region]:
 def complaint_figures_by_region(*, user: User, quarter: Quarter):
     """The complaints app's figures per region (on-time, closed-loop, second-complaint rates
     and the Pareto of categories), scoped to ``user``."""
-    from complaints.selectors import complaint_figures
-
     return complaint_figures(user=user, start=quarter.start(), end=quarter.end(),
                              level="region")
 
 
 def complaint_category_pareto(*, user: User, quarter: Quarter, region_code: str) -> list[dict]:
     """The Pareto of one region's categories (the complaints app's figures are per level)."""
-    from complaints.models import Complaint
-    from complaints.selectors import pareto
-
     complaints = scope_to_stores(Complaint.objects.filter(
         received_at__gte=quarter.start(), received_at__lt=quarter.end(),
         store__region__code=region_code), user)
@@ -365,9 +362,6 @@ def iceberg(*, user: User, quarter: Quarter, region_code: str = "", limit: int =
     """Per store, formal complaints of the quarter beside the counted survey respondents who
     rated at least one indicator at the bottom of the scale (1). The stores with the most
     unhappy respondents first; plus the totals over every visible store."""
-    from complaints.models import Complaint
-    from surveys.models import COUNTED_STATUSES, Answer, Response
-
     responses = scope_to_stores(Response.objects.filter(
         campaign__quarter=quarter, status__in=COUNTED_STATUSES), user)
     complaints = scope_to_stores(Complaint.objects.filter(
@@ -398,8 +392,6 @@ def weakest_scorecard_items(*, user: User, quarter: Quarter, region_code: str = 
                             limit: int = 10) -> list[dict]:
     """Scorecard items of approved visits of the quarter with the lowest share of their
     points across the chain (not-applicable answers left out). One GROUP BY."""
-    from mystery_shopper.models import ItemKind, VisitAnswer, VisitStatus
-
     answers = VisitAnswer.objects.filter(
         visit__status=VisitStatus.APPROVED, visit__quarter=quarter, not_applicable=False,
         value__isnull=False)

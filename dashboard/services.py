@@ -16,6 +16,7 @@ from satisfaction.quarters import Quarter
 from satisfaction.scoping import visible_stores
 from scoring.models import StoreScore
 from scoring.selectors import rollup_for_display
+from surveys.models import Indicator
 
 MANAGING_ROLES = (Role.HQ_ADMIN, Role.REGIONAL_MANAGER, Role.STORE_MANAGER)
 
@@ -46,8 +47,6 @@ def indicator_value(*, store: Store, quarter: Quarter, code: str) -> float | Non
 
 
 def _valid_indicator_codes() -> set[str]:
-    from surveys.models import Indicator
-
     return set(Indicator.objects.filter(is_active=True).values_list("code", flat=True))
 
 

@@ -8,11 +8,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from complaints.models import Category
 from dashboard import calc, charts, selectors
 from dashboard.forms import ImprovementActionForm, ReviewForm
 from dashboard.models import ActionSource, ActionStatus, ImprovementAction
@@ -23,11 +24,13 @@ from dashboard.services import (
     improvement_action_create,
     improvement_action_review,
 )
+from mystery_shopper.models import ScorecardPart
+from pos.selectors import receipt_counts
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Role
 from satisfaction.permissions import role_required
 from satisfaction.quarters import InvalidQuarterError, Quarter
-from satisfaction.scoping import get_scoped_or_404, get_visible_store_or_404
+from satisfaction.scoping import get_scoped_or_404, get_visible_store_or_404, visible_store_ids
 
 PAGE_SIZE = 50
 
@@ -51,16 +54,26 @@ def _quarter(request: HttpRequest, default: Quarter | None) -> Quarter | None:
         raise Http404 from None
 
 
-def _url(name: str, *args) -> str:
-    """A page of another app if it exists (the apps are built side by side)."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
-
-
 def _scripts_context() -> dict:
     return {"has_charts": True}
+
+
+# --- Landing page -----------------------------------------------------------------------------
+
+# Where each role lands after login.
+_ROLE_HOME = {
+    Role.HQ_ADMIN: "dashboard:ranking",
+    Role.REGIONAL_MANAGER: "dashboard:ranking",
+    Role.HR: "dashboard:ranking",
+    Role.MYSTERY_SHOPPER: "mystery_shopper:my_visits",
+    Role.STORE_MANAGER: "dashboard:store_home",
+    Role.CLERK: "dashboard:store_home",
+}
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect(_ROLE_HOME.get(request.user.role, "store_list"))
 
 
 # --- Store page -------------------------------------------------------------------------------
@@ -113,12 +126,12 @@ def store_page(request: HttpRequest, code: str) -> HttpResponse:
                              and action_review_quarter(action) < Quarter.current())
     complaints = selectors.open_complaints(store=store)
     for complaint in complaints:
-        complaint.url = _url("complaints:detail", complaint.pk)
+        complaint.url = reverse("complaints:detail", args=[complaint.pk])
     visits = selectors.approved_visits(store=store)
     for visit in visits:
-        visit.url = _url("mystery_shopper:store_visit", visit.pk)
+        visit.url = reverse("mystery_shopper:store_visit", args=[visit.pk])
         for photo in visit.photos:
-            photo.url = _url("mystery_shopper:evidence", photo.public_id)
+            photo.url = reverse("mystery_shopper:evidence", args=[photo.public_id])
     store_name = _("This store")
     region_name = _("Region average")
     context = {
@@ -149,7 +162,7 @@ def store_page(request: HttpRequest, code: str) -> HttpResponse:
         "gap_headers": [_("Indicator"), _("Perception"), _("Expectation"), _("Gap P − E")],
         "gap_table": [(r["label"], _fmt(r["p"]), _fmt(r["e"]), _fmt(r["gap"]))
                       for r in gap_rows],
-        "scoring_url": _url("scoring:store_detail", store.code),
+        "scoring_url": reverse("scoring:store_detail", args=[store.code]),
     }
     return render(request, "dashboard/store.html", context)
 
@@ -294,8 +307,6 @@ def _sort_choices() -> list[tuple[str, str]]:
 @login_required
 @role_required(_sees_figures)
 def complaint_figures(request: HttpRequest) -> HttpResponse:
-    from complaints.models import Category
-
     quarter = _quarter(request, Quarter.current())
     region_code = request.GET.get("region", "")
     figures = selectors.complaint_figures_by_region(user=request.user, quarter=quarter)
@@ -308,6 +319,9 @@ def complaint_figures(request: HttpRequest) -> HttpResponse:
                     r["cumulative"]) for r in pareto]
     iceberg_rows, iceberg_totals = selectors.iceberg(user=request.user, quarter=quarter,
                                                      region_code=region_code)
+    receipts = receipt_counts(start=quarter.start(), end=quarter.end(), level="region",
+                              store_ids=visible_store_ids(request.user))
+    per_thousand = [calc.per_thousand(r.total, receipts.get(r.key)) for r in by_region]
     region_labels = [r.name for r in by_region]
     complaints_name, unhappy_name = _("Formal complaints"), _("Respondents who rated 1")
     return render(request, "dashboard/complaints.html", {
@@ -320,9 +334,10 @@ def complaint_figures(request: HttpRequest) -> HttpResponse:
                     (_("Closed-loop rate %"), [r.closed_loop_rate for r in by_region]),
                     (_("Second-complaint rate %"), [r.second_rate for r in by_region])]),
         "rates_headers": [_("Region"), _("Complaints"), _("On-time rate %"),
-                          _("Closed-loop rate %"), _("Second-complaint rate %")],
-        "rates_rows": [(r.name, r.total, r.on_time_rate, r.closed_loop_rate, r.second_rate)
-                       for r in by_region],
+                          _("Closed-loop rate %"), _("Second-complaint rate %"),
+                          _("Per 1,000 receipts")],
+        "rates_rows": [(r.name, r.total, r.on_time_rate, r.closed_loop_rate, r.second_rate,
+                        rate) for r, rate in zip(by_region, per_thousand, strict=True)],
         "pareto_spec": charts.pareto_chart(
             labels=[r[0] for r in pareto_rows], counts=[r[1] for r in pareto_rows],
             cumulative=[r[3] for r in pareto_rows], count_name=_("Complaints"),
@@ -345,8 +360,6 @@ def complaint_figures(request: HttpRequest) -> HttpResponse:
 @login_required
 @role_required(_sees_figures)
 def mystery_figures(request: HttpRequest) -> HttpResponse:
-    from mystery_shopper.models import ScorecardPart
-
     quarter = _quarter(request, Quarter.current())
     region_code = request.GET.get("region", "")
     items = selectors.weakest_scorecard_items(user=request.user, quarter=quarter,

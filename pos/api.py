@@ -36,6 +36,9 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 from rest_framework_api_key.permissions import KeyParser
 
+from complaints.api import ComplaintCreateSerializer
+from complaints.models import Source
+from complaints.services import complaint_create
 from pos.models import PosApiKey, PosTransaction
 from pos.selectors import (
     pos_store_metrics_frame,
@@ -659,13 +662,6 @@ class PosComplaintOutSerializer(serializers.Serializer):
     due_at = serializers.DateTimeField(allow_null=True)
 
 
-def _complaint_input_serializer() -> type[serializers.Serializer]:
-    """The complaints app's own input shape (one definition of a complaint's fields)."""
-    from complaints.api import ComplaintCreateSerializer
-
-    return ComplaintCreateSerializer
-
-
 class PosComplaintCreateView(PosApiView):
     @extend_schema(
         operation_id="pos_complaint_create", tags=["POS"],
@@ -673,7 +669,7 @@ class PosComplaintCreateView(PosApiView):
         description=gettext_lazy(
             "Creates the complaint through the complaints app (source: other system), which "
             "starts its 24-hour handling clock. The key must cover the store (403 otherwise)."),
-        request=_complaint_input_serializer(),
+        request=ComplaintCreateSerializer,
         responses={201: PosComplaintOutSerializer, 400: ERROR_400, 401: ERROR_401,
                    403: ERROR_403, 429: ERROR_429},
         examples=[OpenApiExample("call centre", request_only=True, value={
@@ -683,10 +679,7 @@ class PosComplaintCreateView(PosApiView):
             "occurred_at": "2026-11-24T10:30:00+08:00"})],
     )
     def post(self, request: Request) -> Response:
-        from complaints.models import Source
-        from complaints.services import complaint_create
-
-        serializer = _complaint_input_serializer()(data=request.data)
+        serializer = ComplaintCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         store = pos_scope_to_stores(Store.objects.filter(code=data["store"]), request,

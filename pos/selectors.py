@@ -16,15 +16,18 @@ denominator is zero.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from django.apps import apps
 from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 
+from complaints.selectors import complaint_counts_by_store
 from pos.models import PosTransaction
 from satisfaction.quarters import Quarter
+from scoring import selectors as scoring_selectors
+from scoring.models import StoreScore
 
 METRIC_COLUMNS = ["store_id", "transactions", "amount", "members", "previous_members",
                   "returning_members", "retained_members", "loyalty", "retention",
@@ -38,6 +41,24 @@ def pos_transaction_list(*, store_ids: Iterable[int] | QuerySet | None
     if store_ids is not None:
         queryset = queryset.filter(store_id__in=store_ids)
     return queryset
+
+
+RECEIPT_LEVELS = {"store": "store__code", "region": "store__region__code"}
+
+
+def receipt_counts(*, start: datetime, end: datetime, level: str,
+                   store_ids: Iterable[int] | QuerySet | None) -> dict[str, int]:
+    """Receipts in [start, end) per store code, per region code, or ``{"chain": n}``, of the
+    given stores (ids or a subquery; ``None``: every store): the denominator of the complaint
+    rate per 1,000 receipts."""
+    receipts = PosTransaction.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+    if store_ids is not None:
+        receipts = receipts.filter(store_id__in=store_ids)
+    if level == "chain":
+        return {"chain": receipts.count()}
+    column = RECEIPT_LEVELS[level]
+    return dict(receipts.values(column).annotate(n=Count("pk")).order_by()
+                .values_list(column, "n"))
 
 
 def add_rates(frame: pd.DataFrame) -> pd.DataFrame:
@@ -94,23 +115,10 @@ def _member_counts(*, quarter: Quarter, store_ids: list[int] | None) -> pd.DataF
 
 
 def _complaint_counts(*, quarter: Quarter, store_ids: list[int] | None) -> pd.DataFrame:
-    """Complaints received in the quarter per store, through the complaints app's model."""
-    columns = ["store_id", "complaints"]
-    try:
-        model = apps.get_model("complaints", "Complaint")
-    except LookupError:
-        return pd.DataFrame(columns=columns)
-    time_field = next((name for name in ("received_at", "created_at")
-                       if hasattr(model, name)), None)
-    if time_field is None or not hasattr(model, "store"):
-        return pd.DataFrame(columns=columns)
-    queryset = model.objects.filter(**{f"{time_field}__gte": quarter.start(),
-                                       f"{time_field}__lt": quarter.end()},
-                                    store__isnull=False)
-    if store_ids is not None:
-        queryset = queryset.filter(store_id__in=store_ids)
-    rows = queryset.values("store_id").annotate(complaints=Count("pk")).order_by()
-    return pd.DataFrame(list(rows.values_list("store_id", "complaints")), columns=columns)
+    """Complaints received in the quarter per store (the complaints app counts them)."""
+    counts = complaint_counts_by_store(start=quarter.start(), end=quarter.end(),
+                                       store_ids=store_ids)
+    return pd.DataFrame(list(counts.items()), columns=["store_id", "complaints"])
 
 
 def pos_store_metrics_frame(*, quarter: Quarter,
@@ -156,11 +164,6 @@ SCORE_FIELDS = ("value", "survey_points", "scenario_points", "deductions", "surv
 def pos_store_scores(*, store, quarter: Quarter | None = None) -> list[dict]:
     """A store's satisfaction values per quarter, newest first, from the scoring app: the
     published revision of each quarter, else its provisional one (``status`` says which)."""
-    try:
-        from scoring import selectors as scoring_selectors
-        from scoring.models import StoreScore
-    except ImportError:
-        return []
     quarters = [quarter] if quarter is not None else scoring_selectors.quarters_with_values()
     rollups = [rollup for q in quarters
                if (rollup := scoring_selectors.rollup_for_display(quarter=q)) is not None]

@@ -34,6 +34,8 @@ from pos.models import PosApiKey, PosTransaction
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Employee, Store
 from satisfaction.quarters import chain_zone
+from surveys.selectors import stores_with_running_campaign
+from surveys.services import invitation_create
 
 RECEIPT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
@@ -517,18 +519,6 @@ class InvitationRef:
     expires_at: datetime | None
 
 
-def _stores_with_running_campaign(store_ids: set[int], day) -> set[int]:
-    """The stores, of ``store_ids``, where a survey campaign runs on ``day`` (surveys app)."""
-    from surveys import selectors as survey_selectors
-
-    set_based = getattr(survey_selectors, "stores_with_running_campaign", None)
-    if set_based is not None:
-        return set(set_based(store_ids=store_ids, day=day))
-    stores = Store.objects.in_bulk(store_ids)
-    return {pk for pk, store in stores.items()
-            if survey_selectors.open_campaign_for_store(store=store, day=day) is not None}
-
-
 def _survey_invitations(rows: list[dict[str, Any]]) -> dict[tuple[int, str], InvitationRef]:
     """Invitations from the surveys app for receipts of stores with a running campaign.
 
@@ -536,12 +526,8 @@ def _survey_invitations(rows: list[dict[str, Any]]) -> dict[tuple[int, str], Inv
     per store + receipt); this is the one place that calls it. A survey problem never fails a
     receipt: it just gets no invitation.
     """
-    try:
-        from surveys.services import invitation_create
-    except ImportError:
-        return {}
-    store_ids = _stores_with_running_campaign({row["store_id"] for row in rows},
-                                              timezone.localdate())
+    store_ids = stores_with_running_campaign(store_ids={row["store_id"] for row in rows},
+                                             day=timezone.localdate())
     if not store_ids:
         return {}
     stores = Store.objects.in_bulk(store_ids)

@@ -1,27 +1,18 @@
 """The demo chain: 3 regions, 30 stores, about 200 employees and the demo logins.
 
-Deterministic for a given ``seed``. Each domain app may add its own demo data in a module
-``<app>/demo.py`` with a function ``seed(*, chain: DemoChain) -> str``; they run in
-``DEMO_MODULES`` order (scoring last: it rolls up what the others made) and return a line for the
-console.
+Deterministic for a given ``seed``. Each app adds its own demo data in ``<app>/demo.py`` with a
+function ``seed(*, chain: DemoChain) -> str``; the ``seed_demo`` command runs them in order
+after :func:`build_chain`.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db import transaction
-
 from satisfaction.models import Employee, EmployeeRole, Region, Role, Store, User
 from satisfaction.services import user_create
-
-# Modules with a ``seed(*, chain)`` hook, in order: scoring last, it rolls up the others.
-DEMO_MODULES = ("surveys.demo", "mystery_shopper.demo", "complaints.demo",
-                "pos.demo", "scoring.demo", "dashboard.demo")
 
 REGIONS = [
     ("EAST", "华东区", ["上海", "杭州", "南京", "苏州"]),
@@ -108,21 +99,6 @@ def build_chain(*, seed: int, password: str, today: date) -> DemoChain:
     chain.users["hr"] = user_create(username="hr", password=password, role=Role.HR,
                                     first_name="人力资源部")
     return chain
-
-
-def seed_demo(*, seed: int, password: str, today: date) -> tuple[DemoChain, list[str]]:
-    """Build the demo chain and let each domain app add its data, in one transaction."""
-    lines: list[str] = []
-    with transaction.atomic():
-        chain = build_chain(seed=seed, password=password, today=today)
-        lines.append(f"chain: {len(chain.regions)} regions, {len(chain.stores)} stores, "
-                     f"{len(chain.employees)} employees")
-        for name in DEMO_MODULES:
-            if importlib.util.find_spec(name) is None:
-                continue
-            module = importlib.import_module(name)
-            lines.append(f"{name.split('.')[0]}: {module.seed(chain=chain)}")
-    return chain, lines
 
 
 DEMO_LOGINS = [

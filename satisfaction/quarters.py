@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -120,8 +121,6 @@ class QuarterField(models.CharField):
         try:
             return Quarter.parse(value)
         except InvalidQuarterError as exc:
-            from django.core.exceptions import ValidationError
-
             raise ValidationError(str(exc), code="invalid_quarter") from exc
 
     def get_prep_value(self, value):

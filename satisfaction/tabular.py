@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.utils.translation import gettext as _
+from openpyxl import load_workbook
 
 from satisfaction.errors import ApplicationError
 
@@ -98,8 +99,6 @@ def _read_csv(file_name: str, content: bytes, aliases: dict[str, str]) -> Table:
 
 
 def _read_xlsx(content: bytes, aliases: dict[str, str]) -> list[Table]:
-    from openpyxl import load_workbook
-
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file

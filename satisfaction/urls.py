@@ -1,6 +1,6 @@
-"""Root URLs. Each domain app owns ``urls.py`` (pages) and ``api_urls.py`` (its /api/v1/ part)."""
-
-import importlib.util
+"""Root URLs (project wiring). Each app owns ``urls.py`` (pages) and ``api_urls.py`` (its part
+of /api/v1/); the customer-facing short links (QR posters, receipts, complaint status) live at
+the site root in the apps' ``public_urls.py``."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -8,17 +8,20 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from dashboard import views as dashboard_views
 from satisfaction import views
 
-DOMAIN_APPS = ("surveys", "mystery_shopper", "complaints", "scoring")
-
-api_v1 = [path("", include("satisfaction.api_urls")),
-          path("", include("pos.api_urls"))] + [
-    path("", include(f"{app}.api_urls")) for app in DOMAIN_APPS
+api_v1 = [
+    path("", include("satisfaction.api_urls")),
+    path("", include("surveys.api_urls")),
+    path("", include("mystery_shopper.api_urls")),
+    path("", include("complaints.api_urls")),
+    path("", include("scoring.api_urls")),
+    path("", include("pos.api_urls")),
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", dashboard_views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True),
          name="login"),
@@ -35,10 +38,12 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("notifications/", views.notification_list, name="notifications"),
     path("dashboard/", include("dashboard.urls")),
-    *[path(f"{app.replace('_', '-')}/", include(f"{app}.urls")) for app in DOMAIN_APPS],
-    # Short public links (QR posters, receipts, complaint status) live at the root.
-    *[path("", include(f"{app}.public_urls")) for app in DOMAIN_APPS
-      if importlib.util.find_spec(f"{app}.public_urls")],
+    path("surveys/", include("surveys.urls")),
+    path("mystery-shopper/", include("mystery_shopper.urls")),
+    path("complaints/", include("complaints.urls")),
+    path("scoring/", include("scoring.urls")),
+    path("", include("surveys.public_urls")),
+    path("", include("complaints.public_urls")),
 ]
 
 handler404 = "satisfaction.views.page_not_found"

@@ -1,4 +1,4 @@
-"""Pages of the chain's core: home, stores, employees, health, chain import."""
+"""Pages of the chain's core: stores, employees, health, chain import."""
 
 from __future__ import annotations
 
@@ -10,44 +10,19 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from satisfaction.celery import app as celery_app
 from satisfaction.errors import ApplicationError
 from satisfaction.forms import ChainImportForm
-from satisfaction.models import Role
+from satisfaction.notifications import notification_mark_read
 from satisfaction.permissions import is_hq, role_required
 from satisfaction.scoping import get_visible_store_or_404
 from satisfaction.selectors import employee_list, region_list, store_list
 from satisfaction.services import chain_import
 from satisfaction.tasks import BEAT_HEARTBEAT_KEY
-
-# Where each role lands after login; a later app may provide a richer page under the same name.
-_ROLE_HOME = {
-    Role.HQ_ADMIN: "dashboard:ranking",
-    Role.REGIONAL_MANAGER: "dashboard:ranking",
-    Role.HR: "dashboard:ranking",
-    Role.MYSTERY_SHOPPER: "mystery_shopper:my_visits",
-    Role.STORE_MANAGER: "dashboard:store_home",
-    Role.CLERK: "dashboard:store_home",
-}
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    target = _ROLE_HOME.get(request.user.role)
-    if target:
-        try:
-            return redirect(reverse(target))
-        except NoReverseMatch:
-            pass
-    if request.user.role in (Role.STORE_MANAGER, Role.CLERK):
-        store = store_list(user=request.user).first()
-        if store is not None:
-            return redirect("store_detail", code=store.code)
-    return redirect("store_list")
 
 
 @login_required
@@ -103,10 +78,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if not settings.CELERY_BROKER_URL:
         body["broker"] = "eager"
     else:
-        from satisfaction.celery import app
-
         try:
-            with app.connection_for_write() as conn:
+            with celery_app.connection_for_write() as conn:
                 conn.ensure_connection(max_retries=1, timeout=2)
             body["broker"] = "ok"
         except Exception as exc:  # noqa: BLE001
@@ -130,8 +103,6 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
-    from satisfaction.notifications import notification_mark_read
-
     if request.method == "POST":
         raw_id = request.POST.get("id")
         notification_mark_read(user=request.user,

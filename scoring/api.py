@@ -7,6 +7,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -113,8 +114,6 @@ def _rollup_from(request: Request) -> Rollup:
         quarter = Quarter.parse(text) if text else None
         number = int(revision) if revision else None
     except (InvalidQuarterError, ValueError):
-        from rest_framework.exceptions import ValidationError
-
         raise ValidationError({"quarter": ["Use a quarter like 2026Q4 and a whole revision."]}
                               ) from None
     rollup = (selectors.rollup_for_display(quarter=quarter, revision=number) if quarter

@@ -6,6 +6,7 @@ import csv
 import io
 from dataclasses import dataclass
 
+import xlsxwriter
 from django.db.models import F
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -132,8 +133,6 @@ def write_xlsx(buffer: io.BytesIO, rows: list[BonusRow], *, language: str,
 
     XlsxWriter in constant-memory mode streams 100,000 rows in a few seconds.
     """
-    import xlsxwriter
-
     with translation.override(language):
         workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True, "in_memory": False})
         sheet = workbook.add_worksheet(_("Bonus %(q)s") % {"q": quarter})

@@ -1,53 +1,40 @@
 """Loads a quarter's input frames through the input apps' selectors (the data contract).
 
 The engine does not care where rows come from; this module is the one place that knows which
-app provides which frame. Each frame is one or a few set-based queries in the providing app.
-A missing selector or a frame without the contract's columns raises: it is never "no data".
+app provides which frame (the contract: ``docs/architecture.md``). Each frame is one or a few
+set-based queries in the providing app. A frame without the contract's columns raises: it is
+never "no data".
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 from django.db import connection, connections
 
+from complaints import selectors as complaint_selectors
+from mystery_shopper import selectors as visit_selectors
 from satisfaction.models import Employee, Store
 from satisfaction.quarters import Quarter
 from scoring import engine
+from surveys import selectors as survey_selectors
 
 
-def contract_function(module_name: str, function_name: str) -> Callable:
-    """The input app's selector function named by the data contract.
-
-    All three input apps provide their functions, so a missing module or function is a broken
-    deployment and raises (ImportError), never "no data".
-    """
-    module = importlib.import_module(module_name)
-    function = getattr(module, function_name, None)
-    if function is None:
-        raise ImportError(f"{module_name} lacks the contract's {function_name}()",
-                          name=module_name)
-    return function
-
-
-def load_frame(module_name: str, function_name: str, columns: list[str], **kwargs) -> pd.DataFrame:
-    result = contract_function(module_name, function_name)(**kwargs)
+def load_frame(function: Callable[..., pd.DataFrame], columns: list[str],
+               **kwargs) -> pd.DataFrame:
+    result = function(**kwargs)
     missing = [c for c in columns if c not in result.columns]
     if missing:
-        raise ValueError(f"{module_name}.{function_name} lacks columns {missing}")
+        raise ValueError(f"{function.__module__}.{function.__name__} lacks columns {missing}")
     return result
 
 
 def open_appeals_exist(*, quarter: Quarter) -> dict[str, bool]:
     """Per input app with appeals: is any appeal on the quarter still open?"""
-    result = {}
-    for app in ("mystery_shopper", "complaints"):
-        function = contract_function(f"{app}.selectors", "open_appeals_exist")
-        result[app] = bool(function(quarter=quarter))
-    return result
+    return {"mystery_shopper": bool(visit_selectors.open_appeals_exist(quarter=quarter)),
+            "complaints": bool(complaint_selectors.open_appeals_exist(quarter=quarter))}
 
 
 def chain_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -62,27 +49,27 @@ def chain_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     return stores, employees
 
 
-FrameCall = tuple[str, str, list[str], dict]
+FrameCall = tuple[Callable[..., pd.DataFrame], list[str], dict]
 
 
 def store_frame_calls(*, quarter: Quarter, weights: dict[str, float]) -> dict[str, FrameCall]:
     """The frames the store values need."""
     return {
-        "survey_indicators": ("surveys.selectors", "survey_store_indicator_frame",
+        "survey_indicators": (survey_selectors.survey_store_indicator_frame,
                               engine.STORE_INDICATOR_COLUMNS, {"quarter": quarter}),
-        "survey_responses": ("surveys.selectors", "survey_store_response_frame",
+        "survey_responses": (survey_selectors.survey_store_response_frame,
                              engine.STORE_RESPONSE_COLUMNS,
                              {"quarter": quarter, "weights": weights}),
-        "visits": ("mystery_shopper.selectors", "approved_visit_frame", engine.VISIT_COLUMNS,
+        "visits": (visit_selectors.approved_visit_frame, engine.VISIT_COLUMNS,
                    {"quarter": quarter}),
-        "deductions": ("complaints.selectors", "deduction_frame", engine.DEDUCTION_COLUMNS,
+        "deductions": (complaint_selectors.deduction_frame, engine.DEDUCTION_COLUMNS,
                        {"quarter": quarter}),
     }
 
 
 def _load_in_thread(call: FrameCall) -> pd.DataFrame:
     try:
-        return load_frame(call[0], call[1], call[2], **call[3])
+        return load_frame(call[0], call[1], **call[2])
     finally:
         connections.close_all()
 
@@ -98,7 +85,7 @@ def load_frames(calls: dict[str, FrameCall], *, parallel: bool | None = None
     if parallel is None:
         parallel = connection.vendor == "postgresql" and not connection.in_atomic_block
     if not parallel:
-        return {name: load_frame(c[0], c[1], c[2], **c[3]) for name, c in calls.items()}
+        return {name: load_frame(c[0], c[1], **c[2]) for name, c in calls.items()}
     with ThreadPoolExecutor(max_workers=PARALLEL_LOADS) as pool:
         futures = {name: pool.submit(_load_in_thread, call) for name, call in calls.items()}
         return {name: future.result() for name, future in futures.items()}
@@ -111,7 +98,7 @@ def load(*, quarter: Quarter, weights: dict[str, float],
          parallel: bool | None = None) -> engine.EngineInput:
     """The quarter's frames; rows for active stores/employees and any others with data."""
     calls = store_frame_calls(quarter=quarter, weights=weights)
-    calls["survey_employees"] = ("surveys.selectors", "survey_employee_indicator_frame",
+    calls["survey_employees"] = (survey_selectors.survey_employee_indicator_frame,
                                  engine.EMPLOYEE_INDICATOR_COLUMNS, {"quarter": quarter})
     frames = load_frames(calls, parallel=parallel)
     stores, employees = chain_frames()
@@ -139,11 +126,7 @@ def select_members(stores: pd.DataFrame, employees: pd.DataFrame,
 
 def trace(*, quarter: Quarter, store_id: int, employee_id: int | None = None) -> dict:
     """The rows behind a value: ``{"responses": qs, "visits": qs, "complaints": qs}``."""
-    result = {}
-    for key, module_name, function_name in (
-            ("responses", "surveys.selectors", "survey_trace"),
-            ("visits", "mystery_shopper.selectors", "visit_trace"),
-            ("complaints", "complaints.selectors", "complaint_trace")):
-        function = contract_function(module_name, function_name)
-        result[key] = function(quarter=quarter, store_id=store_id, employee_id=employee_id)
-    return result
+    where = {"quarter": quarter, "store_id": store_id, "employee_id": employee_id}
+    return {"responses": survey_selectors.survey_trace(**where),
+            "visits": visit_selectors.visit_trace(**where),
+            "complaints": complaint_selectors.complaint_trace(**where)}

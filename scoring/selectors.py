@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from complaints.models import Complaint
+from mystery_shopper.models import Visit
 from satisfaction.models import Role, User
 from satisfaction.quarters import Quarter, chain_zone
 from satisfaction.scoping import scope_to_stores
 from scoring import loader
 from scoring.models import EmployeeScore, Rollup, RollupStatus, StoreScore
+from surveys.models import Response
 
 
 def rollup_list(*, quarter: Quarter | None = None) -> QuerySet[Rollup]:
@@ -110,27 +113,25 @@ def score_trace(*, quarter: Quarter, store_id: int, employee_id: int | None = No
     return result
 
 
-def trace_item(obj) -> dict:
-    """A plain description of a traced row: the input apps own their models' details, so this
-    reads only common attributes when they exist (a date, a grade, a score, who served)."""
-    url = ""
-    if hasattr(obj, "get_absolute_url"):
-        try:
-            url = obj.get_absolute_url()
-        except Exception:  # noqa: BLE001 - a missing page is not worth failing the trace
-            url = ""
-    when = next((getattr(obj, name) for name in ("submitted_at", "visited_on", "received_at")
-                 if getattr(obj, name, None)), None)
-    if isinstance(when, datetime):
-        when = timezone.localtime(when, chain_zone()).date()
-    details = []
-    if getattr(obj, "grade", ""):
-        details.append(f"{obj.grade}")
-    if isinstance(getattr(obj, "score_pct", None), float):
-        details.append(f"{obj.score_pct:.1f}%")
-    if hasattr(obj, "get_channel_display"):
-        details.append(str(obj.get_channel_display()))
-    employee = getattr(obj, "employee", None)
-    return {"id": obj.pk, "text": str(obj), "url": url,
-            "date": when.isoformat() if when else "", "detail": " · ".join(details),
-            "employee": employee.number if employee is not None else ""}
+def _local_date(moment: datetime | date | None) -> str:
+    if moment is None:
+        return ""
+    if isinstance(moment, datetime):
+        moment = timezone.localtime(moment, chain_zone()).date()
+    return moment.isoformat()
+
+
+def trace_item(obj: Response | Visit | Complaint) -> dict:
+    """A plain description of a traced row: a response (date, channel), a visit (date, score)
+    or a complaint (date, grade), with the employee who served."""
+    if isinstance(obj, Response):
+        when, detail = obj.submitted_at, str(obj.get_channel_display())
+    elif isinstance(obj, Visit):
+        when = obj.visited_on
+        detail = "" if obj.score_pct is None else f"{obj.score_pct:.1f}%"
+    else:
+        when = obj.received_at
+        detail = " · ".join(part for part in (obj.grade, str(obj.get_channel_display())) if part)
+    employee = obj.employee
+    return {"id": obj.pk, "text": str(obj), "url": "", "date": _local_date(when),
+            "detail": detail, "employee": employee.number if employee is not None else ""}

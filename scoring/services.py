@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 import pandas as pd
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -21,7 +22,7 @@ from satisfaction.models import Employee, Role, User
 from satisfaction.notifications import notification_send
 from satisfaction.quarters import Quarter
 from satisfaction.tabular import RowErrors, read_tables
-from scoring import engine, loader
+from scoring import engine, export, loader
 from scoring.models import (
     AppraisalPoints,
     EmployeeScore,
@@ -81,8 +82,6 @@ def scheme_create_version(*, user: User | None, note: str = "", **values) -> Sch
     if current is not None:
         current.is_current = False
         Scheme.objects.filter(pk=current.pk).update(is_current=False)
-    from django.core.exceptions import ValidationError
-
     try:
         scheme.save()
     except ValidationError as exc:
@@ -391,8 +390,6 @@ def appraisal_import(*, user: User, file_name: str, content: bytes) -> int:
 def hr_export(*, user: User, quarter: Quarter, file_format: str, language: str) -> tuple[
         str, bytes, str]:
     """The bonus sheet of the quarter's published revision; every export is logged."""
-    from scoring import export
-
     if not (user.is_hr or user.is_hq):
         raise ApplicationError(_("Only HR and HQ may export scores."),
                                code="permission_denied", status=403)

@@ -9,6 +9,7 @@ from django.db import OperationalError
 
 from satisfaction.errors import ApplicationError
 from satisfaction.quarters import Quarter
+from scoring.services import rollup_quarter
 
 logger = logging.getLogger(__name__)
 
@@ -16,8 +17,6 @@ logger = logging.getLogger(__name__)
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def rollup_quarter_task(quarter: str, reason: str = "") -> str:
     """Recompute one quarter's provisional revision; a locked quarter is skipped."""
-    from scoring.services import rollup_quarter
-
     try:
         outcome = rollup_quarter(quarter=Quarter.parse(quarter), reason=reason)
     except ApplicationError as exc:

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,6 +42,7 @@ from surveys.results import (
     manufactured_stores,
     max_in_window,
 )
+from surveys.selectors import open_campaign_for_store
 
 
 def _setting(name: str, default: int) -> int:
@@ -179,8 +181,6 @@ def invitation_create(*, store: Store, transaction_ref: str = "",
         existing = Invitation.objects.filter(store=store, transaction_ref=transaction_ref).first()
         if existing is not None:
             return existing
-    from surveys.selectors import open_campaign_for_store
-
     now = timezone.now()
     invitation = Invitation(
         token=secrets.token_urlsafe(16), store=store, transaction_ref=transaction_ref,
@@ -494,8 +494,6 @@ def store_anomaly_scan(*, campaign: Campaign, thresholds: AbuseThresholds | None
                 status=ResponseStatus.FLAGGED, flag_reasons=FlagReason.STORE.value)
             created.append(flag)
     if created:
-        from django.urls import reverse
-
         hq_users = User.objects.filter(role=Role.HQ_ADMIN, is_active=True)
         codes = ", ".join(sorted(Store.objects.filter(
             pk__in=[f.store_id for f in created]).values_list("code", flat=True)))

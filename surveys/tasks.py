@@ -2,10 +2,10 @@
 
 from celery import shared_task
 
+from surveys.services import open_campaigns_scan
+
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
 def scan_open_campaigns() -> int:
     """Flag stores whose answers look manufactured (idempotent: each store once per campaign)."""
-    from surveys.services import open_campaigns_scan
-
     return open_campaigns_scan()

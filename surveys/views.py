@@ -18,8 +18,10 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from openpyxl import Workbook
 
 from satisfaction.errors import ApplicationError
+from satisfaction.masking import mask_name
 from satisfaction.models import Employee, Role, Store
 from satisfaction.ratelimit import client_ip
 from satisfaction.scoping import get_visible_store_or_404, visible_stores
@@ -128,8 +130,6 @@ def _questionnaire(request: HttpRequest, *, store: Store, invitation=None) -> Ht
 
 
 def _masked(name: str) -> str:
-    from satisfaction.masking import mask_name
-
     return mask_name(name)
 
 
@@ -245,8 +245,6 @@ def campaign_export_view(request: HttpRequest, pk: int, fmt: str) -> HttpRespons
         table.append(line)
     name = f"survey-results-{campaign.quarter}-{campaign.pk}"
     if fmt == "xlsx":
-        from openpyxl import Workbook
-
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet("results")
         sheet.append(headers)

@@ -197,19 +197,3 @@ def test_poster_shows_a_qr_code_for_the_store_form(login, store, store_manager, 
     assert "<svg" in response.content.decode()
     assert f"/complain/{store.code}" in response.content.decode()
     assert client.get(f"/complaints/poster/{other_store.code}/").status_code == 404
-
-
-def test_complaints_per_thousand_transactions_once_pos_data_exists(login, store, hq):
-    from pos.models import PosTransaction
-
-    for _ in range(3):
-        make_complaint(store, customer_phone="")
-    url = "/api/v1/complaint-figures/"
-    assert login(hq).get(url).json()["rows"][0]["per_1000_transactions"] is None
-    PosTransaction.objects.bulk_create([
-        PosTransaction(store=store, receipt_number=f"R{i}", occurred_at=timezone.now(),
-                       received_at=timezone.now(),
-                       amount=10, item_count=1) for i in range(1500)])
-    row = login(hq).get(url).json()["rows"][0]
-    assert row["transactions"] == 1500
-    assert row["per_1000_transactions"] == 2.0  # 3 complaints / 1,500 receipts x 1,000

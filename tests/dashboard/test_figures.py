@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from pos.models import PosTransaction
 from satisfaction.quarters import Quarter
 from tests.dashboard.factories import (
     make_campaign,
@@ -42,8 +43,24 @@ def test_complaint_rates_by_region_follow_their_definitions(login, hq, complaint
     response = login(hq).get(reverse("dashboard:complaint_figures"))
     rows = {r[0]: r[1:] for r in response.context["rates_rows"]}
     # total, on-time 2/3, closed-loop 1/2, second 1/4
-    assert rows["华东区"] == (4, 66.7, 50.0, 25.0)
-    assert rows["华南区"] == (1, None, None, 0.0)
+    assert rows["华东区"] == (4, 66.7, 50.0, 25.0, None)  # no POS data: no rate, not 0
+    assert rows["华南区"] == (1, None, None, 0.0, None)
+
+
+def test_complaints_per_thousand_receipts_come_from_the_pos_receipts(login, hq, complaints,
+                                                                      store, other_store):
+    moment = NOW.start() + timedelta(days=2)
+    PosTransaction.objects.bulk_create(
+        [PosTransaction(store=store, receipt_number=f"R{i}", occurred_at=moment,
+                        received_at=moment, amount=Decimal(10), item_count=1)
+         for i in range(1600)]
+        + [PosTransaction(store=other_store, receipt_number=f"R{i}", occurred_at=moment,
+                          received_at=moment, amount=Decimal(10), item_count=1)
+           for i in range(500)])
+    rows = {r[0]: r[1:] for r in login(hq).get(
+        reverse("dashboard:complaint_figures")).context["rates_rows"]}
+    assert rows["华东区"][-1] == 2.5  # 4 complaints / 1,600 receipts x 1,000
+    assert rows["华南区"][-1] == 2.0  # 1 / 500 x 1,000
 
 
 def test_the_pareto_lists_categories_largest_first_with_the_cumulative_share(login, hq,

@@ -131,13 +131,16 @@ def test_the_store_page_is_a_404_for_another_managers_store(rolled_up, other_sto
 
 def test_the_store_page_traces_the_value_to_its_rows(rolled_up, store_manager, staff, login,
                                                      monkeypatch):
-    from satisfaction.models import Employee
+    from surveys.models import Response
+    from tests.dashboard.factories import make_campaign, make_response
 
+    served = make_response(make_campaign(PAST), staff["clerk"].store, {"price": 4},
+                           employee=staff["clerk"])
     seen = {}
 
     def fake_trace(*, quarter, store_id, employee_id=None):
         seen.update(quarter=quarter, store_id=store_id, employee_id=employee_id)
-        return {"responses": Employee.objects.filter(pk=staff["clerk"].pk)}
+        return {"responses": Response.objects.filter(pk=served.pk).select_related("employee")}
 
     monkeypatch.setattr(loader, "trace", fake_trace)
     response = login(store_manager).get("/scoring/stores/S0001/?quarter=2026Q2")

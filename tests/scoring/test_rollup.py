@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pandas as pd
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -158,9 +159,13 @@ def test_an_invalid_scheme_is_refused_and_the_current_one_stays(hq):
     assert Scheme.objects.get(is_current=True).version == 1
 
 
-def test_a_missing_contract_function_is_an_error_not_no_data(monkeypatch):
+def test_a_frame_without_the_contract_s_columns_is_an_error_not_no_data(monkeypatch):
     import surveys.selectors
 
-    monkeypatch.delattr(surveys.selectors, "survey_store_indicator_frame")
-    with pytest.raises(ImportError, match="survey_store_indicator_frame"):
+    def survey_store_indicator_frame(**kwargs):
+        return pd.DataFrame({"store_id": []})
+
+    monkeypatch.setattr(surveys.selectors, "survey_store_indicator_frame",
+                        survey_store_indicator_frame)
+    with pytest.raises(ValueError, match="survey_store_indicator_frame lacks columns"):
         loader.load(quarter=PAST, weights={"price": 1.0})

@@ -1,23 +1,49 @@
 import importlib
+from datetime import date
 
 from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from satisfaction.demo import DEMO_LOGINS, seed_demo
+from complaints import demo as complaints_demo
+from dashboard import demo as dashboard_demo
+from mystery_shopper import demo as mystery_shopper_demo
+from pos import demo as pos_demo
+from satisfaction.demo import DEMO_LOGINS, DemoChain, build_chain
 from satisfaction.models import Store, User
+from scoring import demo as scoring_demo
+from surveys import demo as surveys_demo
+
+# Each app's ``seed(*, chain)`` hook, in order: scoring rolls up what the inputs made, and the
+# dashboard's improvement actions take their baselines from the rolled-up values.
+DEMO_HOOKS = (("surveys", surveys_demo.seed), ("mystery_shopper", mystery_shopper_demo.seed),
+              ("complaints", complaints_demo.seed), ("pos", pos_demo.seed),
+              ("scoring", scoring_demo.seed), ("dashboard", dashboard_demo.seed))
 
 # The rows every new database has, made by data migrations; a flush removes them and
-# migrations do not run twice, so --reset runs these forward functions again.
+# migrations do not run twice, so --reset runs these forward functions again. (Migration
+# modules start with a digit: they can only be loaded by name.)
 DATA_MIGRATION_DEFAULTS = (
     ("surveys.migrations.0002_default_indicators", "create"),
     ("mystery_shopper.migrations.0002_default_scorecard", "create_defaults"),
     ("complaints.migrations.0002_default_policy", "create_defaults"),
     ("scoring.migrations.0002_default_scheme", "create_default_scheme"),
 )
+
+
+def seed_demo(*, seed: int, password: str, today: date) -> tuple[DemoChain, list[str]]:
+    """Build the demo chain and let each app add its data, in one transaction."""
+    with transaction.atomic():
+        chain = build_chain(seed=seed, password=password, today=today)
+        summary = (f"chain: {len(chain.regions)} regions, {len(chain.stores)} stores, "
+                   f"{len(chain.employees)} employees")
+        lines = [summary]
+        lines += [f"{app}: {hook(chain=chain)}" for app, hook in DEMO_HOOKS]
+    return chain, lines
 
 
 def restore_data_migration_defaults() -> None:

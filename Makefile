@@ -46,6 +46,7 @@ browsers:
 
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 test: install-dev messages browsers
 	DEBUG=0 SECURE_SSL_REDIRECT=0 SECRET_KEY=test-secret-key-not-for-production-0123456789abcdef \

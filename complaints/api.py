@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from satisfaction.errors import ApplicationError
 from satisfaction.masking import mask_name, mask_phone
 from satisfaction.models import Employee, User
+from satisfaction.permissions import rule_permission
 from satisfaction.scoping import visible_stores
 
 from . import rules, selectors, services
@@ -130,6 +131,8 @@ def _valid(serializer_class, request: Request) -> dict:
 class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                        mixins.CreateModelMixin, viewsets.GenericViewSet):
     serializer_class = ComplaintSerializer
+    # Reads for store staff; who may record, triage or handle is checked per action.
+    permission_classes = [rule_permission(rules.can_see_complaints)]
 
     def get_queryset(self):
         params = self.request.query_params
@@ -278,6 +281,8 @@ class FigureQuerySerializer(serializers.Serializer):
 
 
 class ComplaintFiguresView(APIView):
+    permission_classes = [rule_permission(rules.can_see_complaints)]
+
     @extend_schema(parameters=[FigureQuerySerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         query = FigureQuerySerializer(data=request.query_params)

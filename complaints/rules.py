@@ -1,36 +1,42 @@
-"""Who may do what with a complaint. Which stores a user sees is ``satisfaction.scoping``'s rule;
-these checks come on top of it (a complaint the user cannot see is already a 404)."""
+"""Who may do what with a complaint (built on ``satisfaction.rules``). Which stores a user sees
+is ``satisfaction.scoping``'s rule; these checks come on top of it (a complaint the user cannot
+see is already a 404)."""
 
 from __future__ import annotations
 
+from django.http import HttpRequest
+
+from satisfaction import rules
 from satisfaction.models import Role, User
 
 from .models import Complaint
 
-RECORDING_ROLES = frozenset({Role.HQ_ADMIN, Role.REGIONAL_MANAGER, Role.STORE_MANAGER,
-                             Role.CLERK})
+
+def can_see_complaints(user: User) -> bool:
+    """The complaint list, a complaint's page and the figures, scoped to the user's stores:
+    everyone but the mystery shopper."""
+    return rules.sees_store_data(user)
 
 
 def can_record(user: User) -> bool:
-    """Any employee may be a complaint's first receiver."""
-    return bool(user.is_authenticated and (user.is_superuser or user.role in RECORDING_ROLES))
+    """Any employee may be a complaint's first receiver (HR does not take complaints)."""
+    return rules.is_hq(user) or rules.has_role(user, Role.REGIONAL_MANAGER, Role.STORE_MANAGER,
+                                               Role.CLERK)
 
 
 def can_triage(user: User) -> bool:
-    return bool(user.is_authenticated and user.is_hq)
+    """Grade, substantiate and assign: HQ customer relations."""
+    return rules.is_hq(user)
 
 
 def can_handle(user: User, complaint: Complaint) -> bool:
     """HQ, the handling owner, and the store-side managers who see the store."""
-    if not user.is_authenticated:
-        return False
-    return bool(user.is_hq or complaint.owner_id == user.pk
-                or user.role in (Role.STORE_MANAGER, Role.REGIONAL_MANAGER))
+    return (rules.is_hq(user) or (rules.is_active(user) and complaint.owner_id == user.pk)
+            or rules.has_role(user, Role.STORE_MANAGER, Role.REGIONAL_MANAGER))
 
 
 def can_appeal(user: User) -> bool:
-    return bool(user.is_authenticated
-                and user.role in (Role.STORE_MANAGER, Role.REGIONAL_MANAGER))
+    return rules.has_role(user, Role.STORE_MANAGER, Role.REGIONAL_MANAGER)
 
 
 def can_decide_appeal(user: User) -> bool:
@@ -41,10 +47,14 @@ def sees_contact(user: User, complaint: Complaint | None = None) -> bool:
     """Full customer name and phone: HQ, the handling owner, the store's manager (who calls
     the customer back). Everyone else, and every list and export except HQ's, sees them
     masked."""
-    if not user.is_authenticated:
-        return False
-    if user.is_hq:
+    if rules.is_hq(user):
         return True
-    if complaint is None:
+    if complaint is None or not rules.is_active(user):
         return False
     return complaint.owner_id == user.pk or user.role == Role.STORE_MANAGER
+
+
+def template_flags(request: HttpRequest) -> dict[str, bool]:
+    user = request.user
+    return {"can_see_complaints": can_see_complaints(user),
+            "can_record_complaints": can_record(user)}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import segno
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from satisfaction.errors import ApplicationError
 from satisfaction.masking import mask_name, mask_phone
 from satisfaction.models import Store
+from satisfaction.permissions import role_required
 from satisfaction.ratelimit import client_ip, rate_hit
 from satisfaction.scoping import get_visible_store_or_404
 
@@ -73,7 +73,7 @@ def _masked(complaint: Complaint, user) -> tuple[str, str]:
 
 # --- Staff pages ----------------------------------------------------------------------------
 
-@login_required
+@role_required(rules.can_see_complaints)
 def complaint_list(request: HttpRequest) -> HttpResponse:
     params = {k: request.GET.get(k, "") for k in ("status", "grade", "category", "store", "q")}
     complaints = selectors.complaint_list(
@@ -81,7 +81,7 @@ def complaint_list(request: HttpRequest) -> HttpResponse:
         category=params["category"], store_code=params["store"], query=params["q"],
         overdue=request.GET.get("overdue") == "1", mine=request.GET.get("mine") == "1")
     page = Paginator(complaints, 50).get_page(request.GET.get("page"))
-    full = request.user.is_hq
+    full = rules.sees_contact(request.user)
     for complaint in page:
         complaint.shown_name = complaint.customer_name if full else mask_name(
             complaint.customer_name)
@@ -95,11 +95,9 @@ def complaint_list(request: HttpRequest) -> HttpResponse:
     })
 
 
-@login_required
+@role_required(rules.can_record)
 @require_http_methods(["GET", "POST"])
 def complaint_create(request: HttpRequest) -> HttpResponse:
-    if not rules.can_record(request.user):
-        raise PermissionDenied
     form = StaffComplaintForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -229,7 +227,7 @@ def _post_action(request: HttpRequest, complaint: Complaint) -> dict:
     return {}
 
 
-@login_required
+@role_required(rules.can_see_complaints)
 @require_http_methods(["GET", "POST"])
 def complaint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     complaint = selectors.complaint_get(user=request.user, pk=pk)
@@ -244,7 +242,7 @@ def complaint_detail(request: HttpRequest, pk: int) -> HttpResponse:
                   status=400 if forms else 200)
 
 
-@login_required
+@role_required(rules.can_see_complaints)
 @require_http_methods(["GET", "POST"])
 def eight_d_edit(request: HttpRequest, pk: int) -> HttpResponse:
     complaint = selectors.complaint_get(user=request.user, pk=pk)
@@ -272,7 +270,7 @@ def eight_d_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "complaint": complaint, "form": form, "report": report, "read_only": read_only})
 
 
-@login_required
+@role_required(rules.can_see_complaints)
 def eight_d_print(request: HttpRequest, pk: int) -> HttpResponse:
     complaint = selectors.complaint_get(user=request.user, pk=pk)
     report = get_object_or_404(EightDReport, complaint=complaint)
@@ -282,7 +280,7 @@ def eight_d_print(request: HttpRequest, pk: int) -> HttpResponse:
         "customer_phone": phone})
 
 
-@login_required
+@role_required(rules.can_see_complaints)
 def attachment_download(request: HttpRequest, pk: int, attachment_id: int) -> FileResponse:
     complaint = selectors.complaint_get(user=request.user, pk=pk)
     attachment = get_object_or_404(ComplaintAttachment, pk=attachment_id, complaint=complaint)
@@ -290,7 +288,7 @@ def attachment_download(request: HttpRequest, pk: int, attachment_id: int) -> Fi
                         content_type=attachment.content_type)
 
 
-@login_required
+@role_required(rules.can_see_complaints)
 def figures(request: HttpRequest) -> HttpResponse:
     form = FigureFilterForm(request.GET or None)
     result, error = None, ""
@@ -309,7 +307,7 @@ def figures(request: HttpRequest) -> HttpResponse:
                    (result.pareto if result else [])]})
 
 
-@login_required
+@role_required(rules.can_see_complaints)
 def poster(request: HttpRequest, code: str) -> HttpResponse:
     """A printable QR poster linking to the store's public complaint form."""
     store = get_visible_store_or_404(request.user, code=code)

@@ -40,7 +40,7 @@ from mystery_shopper.models import (
     VisitAnswer,
     VisitStatus,
 )
-from satisfaction.models import Region, Role, Store, User
+from satisfaction.models import Store, User
 from satisfaction.quarters import Quarter
 from satisfaction.scoping import scope_to_stores, visible_stores
 from scoring.models import EmployeeScore, Rollup, RollupStatus, StoreScore
@@ -329,13 +329,6 @@ def cities(*, user: User, region_code: str = "") -> list[str]:
     if region_code:
         stores = stores.filter(region__code=region_code)
     return list(stores.order_by("city").values_list("city", flat=True).distinct()[:500])
-
-
-def regions(*, user: User) -> QuerySet[Region]:
-    if user.role == Role.REGIONAL_MANAGER and not user.is_superuser:
-        return user.regions.order_by("code")
-    return Region.objects.filter(pk__in=visible_stores(user).values("region_id")).order_by(
-        "code")
 
 
 # --- Complaint figures ------------------------------------------------------------------------

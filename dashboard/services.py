@@ -8,30 +8,18 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dashboard import calc
+from dashboard import calc, rules
 from dashboard.models import ActionSource, ActionStatus, ImprovementAction
 from satisfaction.errors import ApplicationError
-from satisfaction.models import Employee, Role, Store, User
+from satisfaction.models import Employee, Store, User
 from satisfaction.quarters import Quarter
-from satisfaction.scoping import visible_stores
 from scoring.models import StoreScore
 from scoring.selectors import rollup_for_display
 from surveys.models import Indicator
 
-MANAGING_ROLES = (Role.HQ_ADMIN, Role.REGIONAL_MANAGER, Role.STORE_MANAGER)
-
-
-def can_manage_actions(user: User, store: Store) -> bool:
-    """Store managers of the store, its regional manager and HQ plan and review actions."""
-    if not (user.is_authenticated and user.is_active):
-        return False
-    if not (user.is_superuser or user.role in MANAGING_ROLES):
-        return False
-    return visible_stores(user).filter(pk=store.pk).exists()
-
 
 def _require(user: User, store: Store) -> None:
-    if not can_manage_actions(user, store):
+    if not rules.can_manage_actions(user, store):
         raise ApplicationError(_("You may not plan or review actions for this store."),
                                code="forbidden", status=403)
 

@@ -14,12 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from complaints.models import Category
-from dashboard import calc, charts, selectors
+from dashboard import calc, charts, rules, selectors
 from dashboard.forms import ImprovementActionForm, ReviewForm
 from dashboard.models import ActionSource, ActionStatus, ImprovementAction
 from dashboard.services import (
     action_review_quarter,
-    can_manage_actions,
     improvement_action_complete,
     improvement_action_create,
     improvement_action_review,
@@ -31,17 +30,9 @@ from satisfaction.models import Role
 from satisfaction.permissions import role_required
 from satisfaction.quarters import InvalidQuarterError, Quarter
 from satisfaction.scoping import get_scoped_or_404, get_visible_store_or_404, visible_store_ids
+from satisfaction.selectors import region_list
 
 PAGE_SIZE = 50
-
-
-def _sees_store_pages(user) -> bool:
-    return user.is_authenticated and not user.is_shopper
-
-
-def _sees_figures(user) -> bool:
-    return user.is_authenticated and (
-        user.is_superuser or user.role in (Role.HQ_ADMIN, Role.REGIONAL_MANAGER, Role.HR))
 
 
 def _quarter(request: HttpRequest, default: Quarter | None) -> Quarter | None:
@@ -79,8 +70,7 @@ def home(request: HttpRequest) -> HttpResponse:
 # --- Store page -------------------------------------------------------------------------------
 
 
-@login_required
-@role_required(_sees_store_pages)
+@role_required(rules.can_see_store_pages)
 def store_home(request: HttpRequest) -> HttpResponse:
     store = selectors.user_home_store(user=request.user)
     if request.user.role in (Role.STORE_MANAGER, Role.CLERK) and store is not None:
@@ -96,8 +86,7 @@ def _component_rows(score) -> list[tuple[str, float]]:
             (_("Complaint deductions"), -score.deductions)]
 
 
-@login_required
-@role_required(_sees_store_pages)
+@role_required(rules.can_see_store_pages)
 def store_page(request: HttpRequest, code: str) -> HttpResponse:
     store = get_visible_store_or_404(request.user, code=code)
     quarter = _quarter(request, Quarter.current())
@@ -141,7 +130,7 @@ def store_page(request: HttpRequest, code: str) -> HttpResponse:
         "weakest": weakest_rows, "gap_rows": gap_rows, "actions": actions,
         "overdue_count": sum(1 for a in actions if a.overdue),
         "complaints": complaints, "visits": visits,
-        "can_manage": can_manage_actions(request.user, store),
+        "can_manage": rules.can_manage_actions(request.user, store),
         "trend_spec": charts.trend_line(quarters=[q for q, _v in trend_rows],
                                         values=[v for _q, v in trend_rows],
                                         name=_("Satisfaction value")),
@@ -174,11 +163,10 @@ def _fmt(value: float | None, digits: int = 1) -> float | None:
 # --- Improvement actions ----------------------------------------------------------------------
 
 
-@login_required
-@role_required(_sees_store_pages)
+@role_required(rules.can_see_store_pages)
 def action_create(request: HttpRequest, code: str) -> HttpResponse:
     store = get_visible_store_or_404(request.user, code=code)
-    if not can_manage_actions(request.user, store):
+    if not rules.can_manage_actions(request.user, store):
         raise Http404
     labels = selectors.indicator_labels()
     initial = {k: request.GET.get(k, "") for k in ("indicator_code", "source", "source_ref",
@@ -206,7 +194,7 @@ def _action_for(request: HttpRequest, pk: int) -> ImprovementAction:
                              pk=pk)
 
 
-@login_required
+@role_required(rules.can_see_store_pages)
 @require_POST
 def action_complete(request: HttpRequest, pk: int) -> HttpResponse:
     action = _action_for(request, pk)
@@ -218,7 +206,7 @@ def action_complete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(reverse("dashboard:store", args=[action.store.code]) + "#actions")
 
 
-@login_required
+@role_required(rules.can_see_store_pages)
 @require_POST
 def action_review(request: HttpRequest, pk: int) -> HttpResponse:
     action = _action_for(request, pk)
@@ -233,8 +221,7 @@ def action_review(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(reverse("dashboard:store", args=[action.store.code]) + "#actions")
 
 
-@login_required
-@role_required(_sees_store_pages)
+@role_required(rules.can_see_store_pages)
 def action_list_view(request: HttpRequest) -> HttpResponse:
     actions = selectors.action_list(user=request.user)
     status = request.GET.get("status", "")
@@ -257,13 +244,12 @@ def action_list_view(request: HttpRequest) -> HttpResponse:
 # --- Ranking ----------------------------------------------------------------------------------
 
 
-@login_required
-@role_required(_sees_figures)
+@role_required(rules.can_see_chain_figures)
 def ranking_view(request: HttpRequest) -> HttpResponse:
     quarter = _quarter(request, selectors.latest_display_quarter())
     filters = {k: request.GET.get(k, "") for k in ("region", "city", "sort")}
     context: dict = {"quarter": quarter, "quarters": selectors.quarter_choices(),
-                     "filters": filters, "regions": selectors.regions(user=request.user),
+                     "filters": filters, "regions": region_list(user=request.user),
                      "cities": selectors.cities(user=request.user, region_code=filters["region"]),
                      "sorts": _sort_choices()}
     rollup = selectors.quarter_rollup(quarter=quarter) if quarter else None
@@ -304,8 +290,7 @@ def _sort_choices() -> list[tuple[str, str]]:
 # --- Complaint figures ------------------------------------------------------------------------
 
 
-@login_required
-@role_required(_sees_figures)
+@role_required(rules.can_see_chain_figures)
 def complaint_figures(request: HttpRequest) -> HttpResponse:
     quarter = _quarter(request, Quarter.current())
     region_code = request.GET.get("region", "")
@@ -326,7 +311,7 @@ def complaint_figures(request: HttpRequest) -> HttpResponse:
     complaints_name, unhappy_name = _("Formal complaints"), _("Respondents who rated 1")
     return render(request, "dashboard/complaints.html", {
         "quarter": quarter, "region": region_code,
-        "regions": selectors.regions(user=request.user),
+        "regions": region_list(user=request.user),
         "by_region": by_region, "iceberg_totals": iceberg_totals,
         "rates_spec": charts.grouped_bars(
             labels=region_labels, max_value=100, horizontal=False,
@@ -357,8 +342,7 @@ def complaint_figures(request: HttpRequest) -> HttpResponse:
 # --- Mystery-shopper figures ------------------------------------------------------------------
 
 
-@login_required
-@role_required(_sees_figures)
+@role_required(rules.can_see_chain_figures)
 def mystery_figures(request: HttpRequest) -> HttpResponse:
     quarter = _quarter(request, Quarter.current())
     region_code = request.GET.get("region", "")
@@ -374,7 +358,7 @@ def mystery_figures(request: HttpRequest) -> HttpResponse:
                      round(item["pct"], 1), item["n"], item["failed"]))
     return render(request, "dashboard/mystery.html", {
         "quarter": quarter, "region": region_code,
-        "regions": selectors.regions(user=request.user), "rows": rows,
+        "regions": region_list(user=request.user), "rows": rows,
         "items_spec": charts.grouped_bars(labels=[r[0] for r in rows], max_value=100,
                                           series=[(_("Share of points %"), [r[2] for r in rows])]),
         "items_headers": [_("Scorecard item"), _("Part"), _("Share of points %"),

@@ -9,13 +9,13 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from mystery_shopper import selectors, services
+from mystery_shopper import rules, selectors, services
 from mystery_shopper.models import (
     Evidence,
     ScorecardItem,
@@ -24,7 +24,7 @@ from mystery_shopper.models import (
     Visit,
     VisitAnswer,
 )
-from satisfaction.models import Role
+from satisfaction.permissions import rule_permission
 
 
 class ItemSerializer(serializers.ModelSerializer):
@@ -78,11 +78,6 @@ class TemplateInputSerializer(serializers.Serializer):
     sections = SectionInputSerializer(many=True)
 
 
-class IsHQ(permissions.BasePermission):
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user.is_authenticated and request.user.is_hq)
-
-
 class TemplateViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Scorecard versions. POST makes a new version of ``code`` (old visits keep theirs)."""
 
@@ -94,7 +89,7 @@ class TemplateViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_permissions(self):
         if self.action == "create":
-            return [IsHQ()]
+            return [rule_permission(rules.can_plan_visits)()]
         return super().get_permissions()
 
     def get_serializer_class(self):
@@ -184,16 +179,9 @@ class VisitViewSet(viewsets.ReadOnlyModelViewSet):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self) -> QuerySet[Visit]:
-        user = self.request.user
-        if getattr(self, "swagger_fake_view", False) or not user.is_authenticated:
+        if getattr(self, "swagger_fake_view", False):
             return Visit.objects.none()
-        if user.is_hq:
-            visits = Visit.objects.all()
-        elif user.role == Role.MYSTERY_SHOPPER:
-            visits = Visit.objects.filter(shopper=user)
-        else:
-            visits = selectors.store_visit_list(user=user)
-        return visits.select_related("store", "employee", "shopper").order_by("due_on", "pk")
+        return selectors.visit_list_for(user=self.request.user)
 
     def get_serializer_class(self):
         if self.action == "draft":
@@ -204,20 +192,20 @@ class VisitViewSet(viewsets.ReadOnlyModelViewSet):
 
     def _visit_serializer_class(self):
         user = self.request.user
-        if getattr(self, "swagger_fake_view", False) or getattr(user, "is_hq", False):
+        if getattr(self, "swagger_fake_view", False) or rules.can_review_visits(user):
             return HQVisitSerializer if self.action != "list" else HQVisitListSerializer
-        if getattr(user, "role", None) == Role.MYSTERY_SHOPPER:
+        if rules.sees_shopper(user):  # the shopper, on their own visits
             return HQVisitSerializer if self.action != "list" else VisitSerializer
         return VisitDetailSerializer if self.action != "list" else VisitSerializer
 
     def _mine(self) -> Visit:
         visit = self.get_object()
-        if visit.shopper_id != self.request.user.pk:
+        if not rules.can_report(self.request.user, visit):
             raise NotFound
         return visit
 
     def _hq(self) -> Visit:
-        if not self.request.user.is_hq:
+        if not rules.can_review_visits(self.request.user):
             raise PermissionDenied
         return self.get_object()
 
@@ -275,7 +263,7 @@ class VisitViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         visit = self.get_object()
-        if not selectors.store_can_follow_up(request.user):
+        if not rules.can_follow_up(request.user):
             raise PermissionDenied
         services.visit_acknowledge(visit=visit, user=request.user,
                                    coaching=request.data.get("coaching", ""))
@@ -284,7 +272,7 @@ class VisitViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def appeal(self, request, pk=None):
         visit = self.get_object()
-        if not selectors.store_can_follow_up(request.user):
+        if not rules.can_follow_up(request.user):
             raise PermissionDenied
         appeal = services.appeal_raise(visit=visit, user=request.user,
                                        reason=request.data.get("reason", ""),

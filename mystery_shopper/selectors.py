@@ -7,6 +7,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from mystery_shopper import rules
 from mystery_shopper.models import (
     Appeal,
     AppealStatus,
@@ -15,9 +16,9 @@ from mystery_shopper.models import (
     Visit,
     VisitStatus,
 )
-from satisfaction.models import Role, User
+from satisfaction.models import User
 from satisfaction.quarters import Quarter, chain_zone
-from satisfaction.scoping import scope_to_stores, sees_all_stores
+from satisfaction.scoping import scope_to_stores
 
 FRAME_COLUMNS = ["visit_id", "store_id", "employee_id", "score_pct", "purchase_points",
                  "purchase_max", "process_points", "process_max", "image_points", "image_max",
@@ -96,7 +97,7 @@ def sections_with_items(visit: Visit) -> list[ScorecardSection]:
 
 def store_visit_list(*, user: User, quarter: Quarter | None = None) -> QuerySet[Visit]:
     """Approved reports of the stores ``user`` may see (no shopper in them)."""
-    if user.role == Role.MYSTERY_SHOPPER:
+    if not rules.can_see_store_visits(user):
         return Visit.objects.none()
     visits = scope_to_stores(Visit.objects.filter(status=VisitStatus.APPROVED), user)
     if quarter is not None:
@@ -113,6 +114,18 @@ def store_visit_get(*, user: User, pk: int) -> Visit:
                 .get(pk=pk))
     except Visit.DoesNotExist:
         raise Http404 from None
+
+
+def visit_list_for(*, user: User) -> QuerySet[Visit]:
+    """The visits ``user`` may read: every visit for HQ, their own for a shopper, the approved
+    reports of their stores for everyone else."""
+    if rules.can_review_visits(user):
+        visits = Visit.objects.all()
+    elif rules.can_report_visits(user):
+        visits = Visit.objects.filter(shopper=user)
+    else:
+        visits = store_visit_list(user=user)
+    return visits.select_related("store", "employee", "shopper").order_by("due_on", "pk")
 
 
 def review_list(*, status: str = VisitStatus.SUBMITTED,
@@ -135,10 +148,10 @@ def evidence_get_for(*, user: User, public_id) -> Evidence:
     if evidence is None or not user.is_authenticated:
         raise Http404
     visit = evidence.visit
-    if sees_all_stores(user) and user.role != Role.HR:
+    if rules.can_review_visits(user):
         return evidence
-    if user.role == Role.MYSTERY_SHOPPER:
-        if visit.shopper_id == user.pk and evidence.appeal_id is None:
+    if rules.can_report_visits(user):
+        if rules.can_report(user, visit) and evidence.appeal_id is None:
             return evidence
         raise Http404
     if store_visit_list(user=user).filter(pk=visit.pk).exists():
@@ -153,10 +166,4 @@ def appeal_list(*, user: User, status: str = AppealStatus.OPEN) -> QuerySet[Appe
     return scope_to_stores(appeals, user, "visit__store").order_by("raised_at")
 
 
-def hq_can_review(user: User) -> bool:
-    return bool(user.is_authenticated and user.is_hq)
-
-
-def store_can_follow_up(user: User) -> bool:
-    return bool(user.is_authenticated and (user.role == Role.STORE_MANAGER or user.is_hq))
 

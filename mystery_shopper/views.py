@@ -16,7 +16,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from mystery_shopper import selectors, services
+from mystery_shopper import rules, selectors, services
 from mystery_shopper.models import (
     Appeal,
     AppealStatus,
@@ -32,14 +32,6 @@ from satisfaction.permissions import role_required
 from satisfaction.quarters import InvalidQuarterError, Quarter, chain_zone
 
 
-def _is_shopper(user) -> bool:
-    return user.is_authenticated and user.role == Role.MYSTERY_SHOPPER
-
-
-def _is_hq(user) -> bool:
-    return selectors.hq_can_review(user)
-
-
 def _quarter(request: HttpRequest) -> Quarter:
     try:
         return Quarter.parse(request.GET.get("quarter") or request.POST.get("quarter") or "")
@@ -47,10 +39,7 @@ def _quarter(request: HttpRequest) -> Quarter:
         return Quarter.current()
 
 
-# A logged-in user of another role gets 403 (Django's user_passes_test would send them to the
-# login page, which sends a logged-in user straight back).
-shopper_required = role_required(_is_shopper)
-hq_required = role_required(_is_hq)
+shopper_required = role_required(rules.can_report_visits)
 
 
 # --- Shopper ----------------------------------------------------------------------------------
@@ -204,8 +193,7 @@ def evidence_file(request: HttpRequest, public_id) -> FileResponse:
 # --- HQ: planning -----------------------------------------------------------------------------
 
 
-@login_required
-@hq_required
+@role_required(rules.can_plan_visits)
 def plan(request: HttpRequest) -> HttpResponse:
     quarter = _quarter(request)
     if request.method == "POST":
@@ -233,8 +221,7 @@ def plan(request: HttpRequest) -> HttpResponse:
         "quarters": [quarter.previous(), quarter, quarter.next()]})
 
 
-@login_required
-@hq_required
+@role_required(rules.can_plan_visits)
 def visit_manage(request: HttpRequest, pk: int) -> HttpResponse:
     visit = get_object_or_404(Visit.objects.select_related("store", "shopper"), pk=pk)
     if request.method == "POST":
@@ -261,8 +248,7 @@ def visit_manage(request: HttpRequest, pk: int) -> HttpResponse:
 # --- HQ: scorecards --------------------------------------------------------------------------
 
 
-@login_required
-@hq_required
+@role_required(rules.can_plan_visits)
 def scorecards(request: HttpRequest) -> HttpResponse:
     """Versions of the scorecard; saving the edited text makes a new version."""
     template = services.current_template()
@@ -289,8 +275,7 @@ def scorecards(request: HttpRequest) -> HttpResponse:
 # --- HQ: review -------------------------------------------------------------------------------
 
 
-@login_required
-@hq_required
+@role_required(rules.can_review_visits)
 def review_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", VisitStatus.SUBMITTED)
     page = Paginator(selectors.review_list(status=status), 50).get_page(request.GET.get("page"))
@@ -298,8 +283,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
         "page": page, "status": status, "statuses": VisitStatus.choices})
 
 
-@login_required
-@hq_required
+@role_required(rules.can_review_visits)
 def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
     visit = get_object_or_404(Visit.objects.select_related(
         "store", "shopper", "employee", "template", "scenario"), pk=pk)
@@ -329,10 +313,8 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Store ------------------------------------------------------------------------------------
 
 
-@login_required
+@role_required(rules.can_see_store_visits)
 def store_visits(request: HttpRequest) -> HttpResponse:
-    if request.user.role == Role.MYSTERY_SHOPPER:
-        raise Http404
     quarter = None
     if request.GET.get("quarter"):
         quarter = _quarter(request)
@@ -342,10 +324,10 @@ def store_visits(request: HttpRequest) -> HttpResponse:
                   {"page": page, "quarter": quarter or ""})
 
 
-@login_required
+@role_required(rules.can_see_store_visits)
 def store_visit(request: HttpRequest, pk: int) -> HttpResponse:
     visit = selectors.store_visit_get(user=request.user, pk=pk)
-    can_follow_up = selectors.store_can_follow_up(request.user)
+    can_follow_up = rules.can_follow_up(request.user)
     if request.method == "POST":
         if not can_follow_up:
             raise Http404
@@ -376,8 +358,7 @@ def store_visit(request: HttpRequest, pk: int) -> HttpResponse:
 # --- HQ: appeals ------------------------------------------------------------------------------
 
 
-@login_required
-@hq_required
+@role_required(rules.can_decide_appeals)
 def appeal_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", AppealStatus.OPEN)
     appeals = selectors.appeal_list(user=request.user, status=status)
@@ -385,8 +366,7 @@ def appeal_list(request: HttpRequest) -> HttpResponse:
         "appeals": appeals[:200], "status": status, "statuses": AppealStatus.choices})
 
 
-@login_required
-@hq_required
+@role_required(rules.can_decide_appeals)
 def appeal_decide(request: HttpRequest, pk: int) -> HttpResponse:
     appeal = get_object_or_404(Appeal.objects.select_related("visit", "visit__store"), pk=pk)
     visit = appeal.visit

@@ -83,6 +83,13 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "satisfaction.context_processors.unread_notifications",
+                # Each app's named rules for its templates (``<app>/rules.py``).
+                "satisfaction.rules.template_flags",
+                "surveys.rules.template_flags",
+                "mystery_shopper.rules.template_flags",
+                "complaints.rules.template_flags",
+                "scoring.rules.template_flags",
+                "dashboard.rules.template_flags",
             ],
         },
     },

@@ -14,18 +14,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from satisfaction import rules
 from satisfaction.celery import app as celery_app
 from satisfaction.errors import ApplicationError
 from satisfaction.forms import ChainImportForm
 from satisfaction.notifications import notification_mark_read
-from satisfaction.permissions import is_hq, role_required
+from satisfaction.permissions import role_required
 from satisfaction.scoping import get_visible_store_or_404
 from satisfaction.selectors import employee_list, region_list, store_list
 from satisfaction.services import chain_import
 from satisfaction.tasks import BEAT_HEARTBEAT_KEY
 
 
-@login_required
+@role_required(rules.sees_store_data)
 def store_list_view(request: HttpRequest) -> HttpResponse:
     stores = store_list(user=request.user, region_code=request.GET.get("region", ""),
                         city=request.GET.get("city", ""), query=request.GET.get("q", ""))
@@ -36,7 +37,7 @@ def store_list_view(request: HttpRequest) -> HttpResponse:
     })
 
 
-@login_required
+@role_required(rules.sees_store_data)
 def store_detail(request: HttpRequest, code: str) -> HttpResponse:
     store = get_visible_store_or_404(request.user, code=code)
     employees = employee_list(user=request.user, store=store)
@@ -44,7 +45,7 @@ def store_detail(request: HttpRequest, code: str) -> HttpResponse:
                   {"store": store, "employees": employees})
 
 
-@role_required(is_hq)
+@role_required(rules.can_import_chain)
 def chain_import_view(request: HttpRequest) -> HttpResponse:
     form = ChainImportForm(request.POST or None, request.FILES or None)
     errors: list[str] = []

@@ -5,14 +5,15 @@ from __future__ import annotations
 from django.http import Http404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from satisfaction.permissions import rule_permission
 from satisfaction.quarters import InvalidQuarterError, Quarter
-from scoring import selectors
+from scoring import rules, selectors
 from scoring.labels import flag_label
 from scoring.models import EmployeeScore, Rollup, StoreScore
 from scoring.services import quarter_publish, rollup_quarter
@@ -144,6 +145,7 @@ class StoreScoreViewSet(viewsets.ReadOnlyModelViewSet):
     """Store values of a quarter: ``?quarter=2026Q4&region=EAST&store=S0001``."""
 
     serializer_class = StoreScoreSerializer
+    permission_classes = [rule_permission(rules.can_see_values)]
     filterset_class = StoreScoreFilter
     lookup_field = "store__code"
     lookup_url_kwarg = "store"
@@ -165,6 +167,7 @@ class EmployeeScoreViewSet(viewsets.ReadOnlyModelViewSet):
     """Employee values of a quarter: ``?quarter=2026Q4&store=S0001``."""
 
     serializer_class = EmployeeScoreSerializer
+    permission_classes = [rule_permission(rules.can_see_values)]
     filterset_class = EmployeeScoreFilter
     lookup_field = "employee__number"
     lookup_url_kwarg = "employee"
@@ -181,18 +184,11 @@ class EmployeeScoreViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(_trace_payload(score.quarter, score.store_id, score.employee_id))
 
 
-class IsHQ(permissions.BasePermission):
-    def has_permission(self, request, view) -> bool:
-        if request.method in permissions.SAFE_METHODS:
-            return bool(request.user.is_hq or request.user.is_hr)
-        return bool(request.user.is_hq)
-
-
 class RollupViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Revisions of each quarter; HQ recomputes (``POST``) and publishes."""
 
     serializer_class = RollupSerializer
-    permission_classes = [permissions.IsAuthenticated, IsHQ]
+    permission_classes = [rule_permission(rules.can_see_quarters, rules.can_compute_and_publish)]
 
     def get_queryset(self):
         return selectors.rollup_list()

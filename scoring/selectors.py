@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from complaints.models import Complaint
 from mystery_shopper.models import Visit
-from satisfaction.models import Role, User
+from satisfaction.models import User
 from satisfaction.quarters import Quarter, chain_zone
 from satisfaction.scoping import scope_to_stores
-from scoring import loader
+from scoring import loader, rules
 from scoring.models import EmployeeScore, Rollup, RollupStatus, StoreScore
 from surveys.models import Response
 
@@ -57,12 +57,12 @@ def store_score_list(*, user: User, rollup: Rollup, region_code: str = "", query
 def scope_employee_scores(scores: QuerySet[EmployeeScore], user: User
                           ) -> QuerySet[EmployeeScore]:
     """Store-scoped; a clerk sees only their own value (DESIGN.md: "optionally their own")."""
+    if not rules.can_see_values(user):
+        return scores.none()
     scores = scope_to_stores(scores, user)
-    if user.role == Role.CLERK and not user.is_superuser:
+    if rules.sees_only_own_value(user):
         scores = scores.filter(employee_id=user.employee_id) if user.employee_id else (
             scores.none())
-    if user.role == Role.MYSTERY_SHOPPER:
-        scores = scores.none()
     return scores
 
 

@@ -22,7 +22,7 @@ from satisfaction.models import Employee, Role, User
 from satisfaction.notifications import notification_send
 from satisfaction.quarters import Quarter
 from satisfaction.tabular import RowErrors, read_tables
-from scoring import engine, export, loader
+from scoring import engine, export, loader, rules
 from scoring.models import (
     AppraisalPoints,
     EmployeeScore,
@@ -45,7 +45,7 @@ SCHEME_FIELDS = (
 
 
 def _require_hq(user: User | None) -> None:
-    if user is not None and not user.is_hq:
+    if user is not None and not rules.can_compute_and_publish(user):
         raise ApplicationError(_("Only HQ customer relations may do this."),
                                code="permission_denied", status=403)
 
@@ -328,7 +328,7 @@ def appraisal_import(*, user: User, file_name: str, content: bytes) -> int:
 
     A row replaces the points already imported for the same employee and quarter.
     """
-    if not (user.is_hr or user.is_hq):
+    if not rules.can_use_hr_tools(user):
         raise ApplicationError(_("Only HR and HQ may import appraisal points."),
                                code="permission_denied", status=403)
     scheme = scheme_current()
@@ -390,7 +390,7 @@ def appraisal_import(*, user: User, file_name: str, content: bytes) -> int:
 def hr_export(*, user: User, quarter: Quarter, file_format: str, language: str) -> tuple[
         str, bytes, str]:
     """The bonus sheet of the quarter's published revision; every export is logged."""
-    if not (user.is_hr or user.is_hq):
+    if not rules.can_use_hr_tools(user):
         raise ApplicationError(_("Only HR and HQ may export scores."),
                                code="permission_denied", status=403)
     if file_format not in ("xlsx", "csv"):

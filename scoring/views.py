@@ -12,10 +12,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from satisfaction.errors import ApplicationError
-from satisfaction.permissions import is_hq, role_required
+from satisfaction.permissions import role_required
 from satisfaction.quarters import InvalidQuarterError, Quarter
 from satisfaction.selectors import region_list
-from scoring import selectors
+from scoring import rules, selectors
 from scoring.forms import AppraisalImportForm, ExportForm, PublishForm, RollupForm, SchemeForm
 from scoring.labels import flag_label, indicator_label
 from scoring.models import ExportLog, Rollup, Scheme
@@ -28,14 +28,6 @@ from scoring.services import (
     scheme_create_version,
     scheme_current,
 )
-
-
-def _is_hr_or_hq(user) -> bool:
-    return user.is_authenticated and (user.is_hq or user.is_hr)
-
-
-def _not_shopper(user) -> bool:
-    return user.is_authenticated and not user.is_shopper
 
 
 def _rollup(request: HttpRequest) -> tuple[Rollup | None, list[Quarter]]:
@@ -56,7 +48,7 @@ def _labelled(flags: list[str]) -> list[dict]:
     return [{"code": f, "label": flag_label(f)} for f in flags]
 
 
-@role_required(_not_shopper)
+@role_required(rules.can_see_values)
 def store_score_list_view(request: HttpRequest) -> HttpResponse:
     rollup, quarters = _rollup(request)
     filters = {k: request.GET.get(k, "") for k in ("region", "q")}
@@ -85,7 +77,7 @@ def _trace_context(quarter: Quarter, store_id: int, employee_id: int | None) -> 
             for kind, part in trace.items()]
 
 
-@role_required(_not_shopper)
+@role_required(rules.can_see_values)
 def store_score_detail(request: HttpRequest, code: str) -> HttpResponse:
     rollup, quarters = _rollup(request)
     if rollup is None:
@@ -100,7 +92,7 @@ def store_score_detail(request: HttpRequest, code: str) -> HttpResponse:
         "trace": _trace_context(rollup.quarter, score.store_id, None)})
 
 
-@role_required(_not_shopper)
+@role_required(rules.can_see_values)
 def employee_score_detail(request: HttpRequest, number: str) -> HttpResponse:
     rollup, quarters = _rollup(request)
     if rollup is None:
@@ -120,7 +112,7 @@ def my_score(request: HttpRequest) -> HttpResponse:
     return redirect("scoring:employee_detail", number=employee.number)
 
 
-@role_required(_is_hr_or_hq)
+@role_required(rules.can_see_quarters)
 def quarter_list(request: HttpRequest) -> HttpResponse:
     rollup_form = RollupForm(prefix="rollup")
     publish_form = PublishForm(prefix="publish")
@@ -137,7 +129,7 @@ def _form_error(request: HttpRequest, form, exc: ApplicationError) -> None:
             form.add_error(target, error)
 
 
-@role_required(is_hq)
+@role_required(rules.can_compute_and_publish)
 @require_POST
 def quarter_rollup(request: HttpRequest) -> HttpResponse:
     form = RollupForm(request.POST, prefix="rollup")
@@ -159,7 +151,7 @@ def quarter_rollup(request: HttpRequest) -> HttpResponse:
         status=400)
 
 
-@role_required(is_hq)
+@role_required(rules.can_compute_and_publish)
 @require_POST
 def quarter_publish_view(request: HttpRequest) -> HttpResponse:
     form = PublishForm(request.POST, prefix="publish")
@@ -177,7 +169,7 @@ def quarter_publish_view(request: HttpRequest) -> HttpResponse:
         "publish_form": form, "current": Quarter.current()}, status=400)
 
 
-@role_required(is_hq)
+@role_required(rules.can_edit_scheme)
 def scheme_edit(request: HttpRequest) -> HttpResponse:
     current = scheme_current()
     form = SchemeForm(request.POST or None, instance=None if request.POST else current)
@@ -197,7 +189,7 @@ def scheme_edit(request: HttpRequest) -> HttpResponse:
         status=400 if form.errors else 200)
 
 
-@role_required(_is_hr_or_hq)
+@role_required(rules.can_use_hr_tools)
 def hr_page(request: HttpRequest) -> HttpResponse:
     import_form = AppraisalImportForm(request.POST or None, request.FILES or None)
     row_errors: list[str] = []
@@ -226,7 +218,7 @@ def hr_page(request: HttpRequest) -> HttpResponse:
         status=400 if import_form.errors else 200)
 
 
-@role_required(_is_hr_or_hq)
+@role_required(rules.can_use_hr_tools)
 def hr_export_view(request: HttpRequest) -> HttpResponse:
     form = ExportForm(request.GET)
     if not form.is_valid():

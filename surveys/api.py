@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response as ApiResponse
 
 from satisfaction.errors import ApplicationError
-from satisfaction.models import Role, Store
+from satisfaction.models import Store
+from satisfaction.permissions import rule_permission
 from satisfaction.scoping import get_visible_store_or_404, scope_to_stores
+from surveys import rules
 from surveys.models import Campaign, Channel, Indicator, Invitation, InvitationChannel, Response
 from surveys.results import StoreResult
 from surveys.selectors import campaign_list, campaign_result_rows, response_list
@@ -23,26 +25,9 @@ from surveys.services import (
     response_create,
 )
 
-STAFF_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER, Role.CLERK)
-
-
-class HqWritesOthersRead(permissions.BasePermission):
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        if not user.is_authenticated or user.is_shopper:
-            return False
-        return request.method in permissions.SAFE_METHODS or user.is_hq
-
-
-class StoreStaff(permissions.BasePermission):
-    """Reads for anyone who sees stores; writes for HQ and store staff."""
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        if not user.is_authenticated or user.is_shopper:
-            return False
-        return request.method in permissions.SAFE_METHODS or user.is_hq \
-            or user.role in STAFF_ROLES
+# Reads for anyone who works with store data; setup writes for HQ, answers for store staff.
+HqWritesOthersRead = rule_permission(rules.can_see_surveys, rules.can_manage_campaigns)
+StoreStaff = rule_permission(rules.can_see_surveys, rules.can_collect_responses)
 
 
 class SurveyIndicatorSerializer(serializers.ModelSerializer):

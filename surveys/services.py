@@ -21,6 +21,7 @@ from satisfaction.models import Employee, Role, Store, User
 from satisfaction.notifications import notification_send
 from satisfaction.quarters import InvalidQuarterError, Quarter
 from satisfaction.ratelimit import rate_hit
+from surveys import rules
 from surveys.models import (
     PUBLIC_CHANNELS,
     Answer,
@@ -420,7 +421,7 @@ def paper_batch_create(*, store: Store, campaign: Campaign, rows: list[ResponseI
 
 
 def _require_hq(user: User) -> None:
-    if not user.is_hq:
+    if not rules.can_review_flags(user):
         raise ApplicationError(_("Only HQ customer relations can review flagged answers."),
                                code="forbidden", status=403)
 

@@ -7,7 +7,6 @@ import io
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -22,10 +21,11 @@ from openpyxl import Workbook
 
 from satisfaction.errors import ApplicationError
 from satisfaction.masking import mask_name
-from satisfaction.models import Employee, Role, Store
+from satisfaction.models import Employee, Store
+from satisfaction.permissions import role_required
 from satisfaction.ratelimit import client_ip
 from satisfaction.scoping import get_visible_store_or_404, visible_stores
-from surveys import posters
+from surveys import posters, rules
 from surveys.models import Campaign, Indicator, IndicatorGroup, StoreFlag
 from surveys.selectors import (
     campaign_list,
@@ -48,7 +48,6 @@ from surveys.services import (
 
 _STARTED_SALT = "surveys.started"
 PAPER_ROWS = 10
-STAFF_ROLES = (Role.HQ_ADMIN, Role.STORE_MANAGER, Role.CLERK)
 
 
 # --- Public questionnaire -----------------------------------------------------------------
@@ -155,7 +154,7 @@ def invitation_questionnaire(request: HttpRequest, token: str) -> HttpResponse:
 # --- Posters ------------------------------------------------------------------------------
 
 
-@login_required
+@role_required(rules.can_see_surveys)
 def store_poster(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
     store = get_visible_store_or_404(request.user, code=code)
     url = settings.PUBLIC_BASE_URL + reverse("surveys_public:store", args=[store.code])
@@ -171,26 +170,17 @@ def store_poster(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
 # --- Staff pages --------------------------------------------------------------------------
 
 
-def _staff(request: HttpRequest) -> None:
-    if request.user.role not in STAFF_ROLES and not request.user.is_hq:
-        raise PermissionDenied
-
-
-@login_required
+@role_required(rules.can_see_surveys)
 def campaign_list_view(request: HttpRequest) -> HttpResponse:
-    if request.user.is_shopper:
-        raise PermissionDenied
     return render(request, "surveys/campaign_list.html",
                   {"campaigns": campaign_list(user=request.user)[:200]})
 
 
 def _campaign_for(request: HttpRequest, pk: int) -> Campaign:
-    if request.user.is_shopper:
-        raise PermissionDenied
     return get_object_or_404(campaign_list(user=request.user), pk=pk)
 
 
-@login_required
+@role_required(rules.can_see_surveys)
 def campaign_results_view(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign_for(request, pk)
     stores = campaign_stores(campaign=campaign, user=request.user)
@@ -207,7 +197,7 @@ def campaign_results_view(request: HttpRequest, pk: int) -> HttpResponse:
         "query": query})
 
 
-@login_required
+@role_required(rules.can_see_surveys)
 def store_results_view(request: HttpRequest, pk: int, code: str) -> HttpResponse:
     campaign = _campaign_for(request, pk)
     store = get_visible_store_or_404(request.user, code=code)
@@ -227,7 +217,7 @@ def _fmt(value: float | None) -> str | float:
     return "" if value is None else round(value, 2)
 
 
-@login_required
+@role_required(rules.can_see_surveys)
 def campaign_export_view(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     campaign = _campaign_for(request, pk)
     rows = campaign_result_rows(campaign=campaign, user=request.user)
@@ -265,9 +255,8 @@ def campaign_export_view(request: HttpRequest, pk: int, fmt: str) -> HttpRespons
     return response
 
 
-@login_required
+@role_required(rules.can_collect_responses)
 def invitation_create_view(request: HttpRequest) -> HttpResponse:
-    _staff(request)
     stores = visible_stores(request.user).filter(is_active=True).order_by("code")
     invitation = None
     errors: dict = {}
@@ -290,9 +279,8 @@ def invitation_create_view(request: HttpRequest) -> HttpResponse:
         status=400 if errors else 200)
 
 
-@login_required
+@role_required(rules.can_collect_responses)
 def paper_entry_view(request: HttpRequest) -> HttpResponse:
-    _staff(request)
     stores = visible_stores(request.user).filter(is_active=True).order_by("code")
     today = timezone.localdate()
     campaigns = list(campaign_list(user=request.user).filter(
@@ -332,17 +320,15 @@ def paper_entry_view(request: HttpRequest) -> HttpResponse:
         status=400 if errors else 200)
 
 
-@login_required
+@role_required(rules.can_review_flags)
 def review_view(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_hq:
-        raise PermissionDenied
     page = Paginator(flagged_response_list(user=request.user), 50).get_page(
         request.GET.get("page"))
     return render(request, "surveys/review.html", {
         "page": page, "flags": open_store_flags(user=request.user)[:100]})
 
 
-@login_required
+@role_required(rules.can_review_flags)
 @require_POST
 def review_responses_view(request: HttpRequest) -> HttpResponse:
     ids = [int(x) for x in request.POST.getlist("response") if x.isdigit()]
@@ -355,11 +341,9 @@ def review_responses_view(request: HttpRequest) -> HttpResponse:
     return redirect("surveys:review")
 
 
-@login_required
+@role_required(rules.can_review_flags)
 @require_POST
 def review_store_flag_view(request: HttpRequest, pk: int) -> HttpResponse:
-    if not request.user.is_hq:
-        raise PermissionDenied
     flag = get_object_or_404(StoreFlag, pk=pk)
     try:
         store_flag_review(user=request.user, flag=flag,

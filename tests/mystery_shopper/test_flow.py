@@ -410,7 +410,7 @@ def test_only_hq_reaches_planning_review_and_appeals(login, store_manager, visit
                 f"/mystery-shopper/review/{visit.pk}/", "/mystery-shopper/appeals/"):
         response = client.get(url)
         assert response.status_code == 403
-    assert login(visit.shopper).get("/mystery-shopper/store/").status_code == 404
+    assert login(visit.shopper).get("/mystery-shopper/store/").status_code == 403
 
 
 def test_hq_pages_plan_review_and_decide_an_appeal(login, hq, store, store_manager, visit):

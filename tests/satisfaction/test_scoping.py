@@ -41,7 +41,10 @@ def test_store_page_is_404_for_a_store_outside_the_users_scope(request, chain, l
                                                                 allowed, code):
     client = login(request.getfixturevalue(persona))
     response = client.get(f"/stores/{code}/")
-    assert response.status_code == (200 if code in allowed else 404)
+    if persona == "shopper":  # no store pages at all
+        assert response.status_code == 403
+    else:
+        assert response.status_code == (200 if code in allowed else 404)
 
 
 @pytest.mark.parametrize(("persona", "allowed"), MATRIX.items())
@@ -65,6 +68,9 @@ def test_lists_hold_only_the_users_stores_and_their_staff(request, chain, login,
     assert {e["store"] for e in employees} <= allowed
     assert {e["number"] for e in employees} >= {f"N-{code}" for code in allowed}
     page = client.get("/stores/")
+    if persona == "shopper":
+        assert page.status_code == 403
+        return
     assert page.status_code == 200
     shown = {code for code in STORES if f"/stores/{code}/" in page.content.decode()}
     assert shown == allowed

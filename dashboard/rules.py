@@ -1,0 +1,36 @@
+"""Who may do what on the dashboards (built on ``satisfaction.rules``; which stores a user sees
+is ``satisfaction.scoping``'s rule)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from satisfaction import rules
+from satisfaction.models import Role, Store, User
+from satisfaction.scoping import visible_stores
+
+#: Roles that plan and review improvement actions (clerks and HR read them).
+ACTION_ROLES = (Role.HQ_ADMIN, Role.REGIONAL_MANAGER, Role.STORE_MANAGER)
+
+
+def can_see_store_pages(user: User) -> bool:
+    """A store's page and the improvement actions: everyone but the mystery shopper."""
+    return rules.sees_store_data(user)
+
+
+def can_see_chain_figures(user: User) -> bool:
+    """The ranking and the complaint and mystery-shopper figures across stores."""
+    return rules.sees_chain_figures(user)
+
+
+def can_manage_actions(user: User, store: Store) -> bool:
+    """The store's manager, its regional manager and HQ plan and review its actions."""
+    if not (rules.is_hq(user) or rules.has_role(user, *ACTION_ROLES)):
+        return False
+    return visible_stores(user).filter(pk=store.pk).exists()
+
+
+def template_flags(request: HttpRequest) -> dict[str, bool]:
+    user = request.user
+    return {"can_see_store_pages": can_see_store_pages(user),
+            "can_see_chain_figures": can_see_chain_figures(user)}

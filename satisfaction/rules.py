@@ -1,0 +1,67 @@
+"""Who may do what: the role predicates every app's ``rules.py`` builds on, and the core's own.
+
+Which *stores* a user sees is ``satisfaction.scoping``'s rule; the predicates here and in each
+app's ``rules.py`` say which pages and actions a role has. Views (``role_required``), API
+permissions (``satisfaction.permissions.rule_permission``), services and templates (through
+each app's ``template_flags`` context processor) ask these named predicates and nothing else.
+Every predicate takes the user first and is false for anonymous and inactive users.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from satisfaction.models import Role, User
+
+#: Roles that work with store data: everyone but the mystery shopper (who sees only their
+#: own visits, never a store's figures).
+STORE_DATA_ROLES = frozenset({Role.HQ_ADMIN, Role.REGIONAL_MANAGER, Role.STORE_MANAGER,
+                              Role.CLERK, Role.HR})
+#: Roles that look at the chain or a region as a whole (rankings, figures).
+CHAIN_VIEW_ROLES = frozenset({Role.HQ_ADMIN, Role.REGIONAL_MANAGER, Role.HR})
+
+
+def is_active(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def has_role(user: User, *roles: str) -> bool:
+    return is_active(user) and user.role in roles
+
+
+def is_hq(user: User) -> bool:
+    """HQ customer relations (and a superuser): sees and configures everything."""
+    return is_active(user) and (user.is_superuser or user.role == Role.HQ_ADMIN)
+
+
+def is_hr(user: User) -> bool:
+    return has_role(user, Role.HR)
+
+
+def is_shopper(user: User) -> bool:
+    return has_role(user, Role.MYSTERY_SHOPPER) and not user.is_superuser
+
+
+def sees_store_data(user: User) -> bool:
+    """Store pages, lists of a store's complaints, surveys and values: not the shopper."""
+    return is_active(user) and (user.is_superuser or user.role in STORE_DATA_ROLES)
+
+
+def sees_chain_figures(user: User) -> bool:
+    """Rankings and figures across stores: HQ, regional managers and HR."""
+    return is_active(user) and (user.is_superuser or user.role in CHAIN_VIEW_ROLES)
+
+
+def can_import_chain(user: User) -> bool:
+    return is_hq(user)
+
+
+def can_use_admin(user: User) -> bool:
+    return is_hq(user)
+
+
+def template_flags(request: HttpRequest) -> dict[str, bool]:
+    """Context processor: the core's predicates for the layout's navigation."""
+    user = request.user
+    return {"can_see_stores": sees_store_data(user), "can_import_chain": can_import_chain(user),
+            "can_use_admin": can_use_admin(user)}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
+from functools import partial
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from pos.models import PosTransaction
+from tests.concurrency import run_concurrently
 from tests.factories import RegionFactory, StoreFactory
 from tests.pos.factories import make_key, receipt
 
@@ -16,24 +16,11 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def _post_concurrently(secret: str, bodies: list[tuple[str, dict]]) -> list[int]:
-    barrier = threading.Barrier(len(bodies))
-    statuses: list[int] = [0] * len(bodies)
-
-    def run(index: int, url: str, body: dict) -> None:
-        try:
-            client = Client(HTTP_AUTHORIZATION=f"Api-Key {secret}")
-            barrier.wait(timeout=10)
-            statuses[index] = client.post(url, body, content_type="application/json").status_code
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, url, body))
-               for i, (url, body) in enumerate(bodies)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return statuses
+    """POST every body at once, each from its own client and thread; the status codes."""
+    posts = [partial(Client(HTTP_AUTHORIZATION=f"Api-Key {secret}").post, url, body,
+                     content_type="application/json")
+             for url, body in bodies]
+    return [outcome.get().status_code for outcome in run_concurrently(*posts)]
 
 
 @pytest.fixture

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
+from functools import partial
 
 import pandas as pd
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Notification
@@ -15,6 +14,7 @@ from satisfaction.quarters import Quarter
 from scoring import loader
 from scoring.models import EmployeeScore, Rollup, RollupStatus, StoreScore
 from scoring.services import quarter_publish, rollup_quarter, scheme_create_version
+from tests.concurrency import run_concurrently
 from tests.scoring.conftest import PAST
 
 
@@ -57,22 +57,8 @@ def test_two_rollups_at_once_leave_one_set_of_rows(frames_from_apps):
     from scoring.models import Scheme
 
     Scheme.objects.all().delete()  # each of them also finds no scheme and makes the default
-    errors = []
-
-    def run():
-        try:
-            rollup_quarter(quarter=PAST)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    outcomes = run_concurrently(partial(rollup_quarter, quarter=PAST), times=3)
+    assert all(outcome.ok for outcome in outcomes)  # run_concurrently raises what any raised
     assert Scheme.objects.count() == 1
     assert Rollup.objects.count() == 1
     assert StoreScore.objects.count() == 3

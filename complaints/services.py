@@ -10,7 +10,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-import filetype
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
@@ -23,6 +22,7 @@ from satisfaction.errors import ApplicationError
 from satisfaction.models import Employee, Role, Store, User
 from satisfaction.notifications import notification_send
 from satisfaction.quarters import chain_zone
+from satisfaction.uploads import AUDIO, PDF, PHOTO, VIDEO, sniff
 
 from . import rules, sla
 from .models import (
@@ -52,7 +52,7 @@ logger = logging.getLogger(__name__)
 
 TICKET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 MAX_ATTACHMENTS = 5
-ALLOWED_ATTACHMENT_MIME = ("image/", "application/pdf", "audio/", "video/mp4")
+ATTACHMENT_KINDS = frozenset({PHOTO, AUDIO, PDF, VIDEO})
 DEFAULT_ESCALATION_HOURS = 4
 # Changes to these are bookkeeping of the clock, not something a person did: not logged.
 UNLOGGED_FIELDS = frozenset({"sla_spent_seconds", "clock_started_at", "warn_at",
@@ -179,14 +179,14 @@ def _validate_attachment(upload: UploadedFile) -> str:
                 "mb": settings.UPLOAD_MAX_BYTES // (1024 * 1024)}]}, code="file_too_large")
     head = upload.read(8192)
     upload.seek(0)
-    kind = filetype.guess(head)
-    if kind is None or not kind.mime.startswith(ALLOWED_ATTACHMENT_MIME):
+    sniffed = sniff(head)
+    if sniffed is None or sniffed.kind not in ATTACHMENT_KINDS:
         raise ApplicationError(
             _("The file %(name)s is not a photo, PDF, audio or video file.") % {
                 "name": upload.name},
             fields={"attachments": [_("Attach photos, PDF, audio or video files.")]},
             code="unsupported_file")
-    return kind.mime
+    return sniffed.content_type
 
 
 def attachment_add(*, complaint: Complaint, upload: UploadedFile,

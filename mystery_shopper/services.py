@@ -398,7 +398,8 @@ def evidence_add(*, visit: Visit, user: User, upload, item: ScorecardItem | None
     sniffed = sniff(head)
     if sniffed is None:
         raise ApplicationError(
-            _("Only photos (JPEG, PNG, HEIC) and audio (MP3, M4A, AAC, AMR, WAV) are accepted."),
+            _("Only photos (JPEG, PNG, HEIC, GIF, WebP) and audio (MP3, M4A, AAC, AMR, WAV, OGG) "
+              "are accepted."),
             fields={field: [_("Not an accepted photo or audio file.")]}, code="bad_file_type")
     evidence = Evidence(visit=visit, item=item, appeal=appeal, kind=sniffed.kind,
                         content_type=sniffed.content_type, extension=sniffed.extension,

@@ -73,6 +73,26 @@ def test_clerk_records_a_complaint_with_a_photo_from_the_staff_form(login, store
     assert b"".join(download.streaming_content) == PNG
 
 
+@pytest.mark.parametrize(("name", "content", "content_type"), [
+    # An Android recording: MPEG-4 audio with the generic brand "isom" (was stored as video/mp4).
+    ("voice.m4a", b"\x00\x00\x00\x1cftypisom\x00\x00\x02\x00isomiso2mp41" + b"\x00" * 40,
+     "audio/mp4"),
+    # An MP3 without an ID3 tag (was refused).
+    ("voice.mp3", b"\xff\xfa\x90\x64" + b"\x00" * 40, "audio/mpeg"),
+    # The content decides, not the name.
+    ("scan.pdf", PNG, "image/png"),
+])
+def test_attachments_are_sniffed_like_mystery_shopper_evidence(login, store, clerk, name,
+                                                               content, content_type):
+    response = login(clerk).post("/complaints/new/", {
+        "store": store.pk, "channel": "phone", "customer_name": "王", "customer_phone": "",
+        "category": "service_attitude", "description": "录音为证",
+        "attachments": [SimpleUploadedFile(name, content, content_type="text/plain")]})
+    assert response.status_code == 302
+    attachment = Complaint.objects.get().attachments.get()
+    assert attachment.content_type == content_type
+
+
 def test_a_disguised_attachment_is_a_form_error(login, store, clerk):
     response = login(clerk).post("/complaints/new/", {
         "store": store.pk, "channel": "phone", "category": "price", "description": "x",

@@ -35,6 +35,9 @@ def test_accepted_types_are_recognised_by_their_bytes(head, kind, extension):
 
 @pytest.mark.parametrize("head", [b"hello, this is a text file renamed to photo.jpg",
                                   b"%PDF-1.7\n" + b"\x00" * 40,
-                                  b"MZ\x90\x00" + b"\x00" * 60, b""])
+                                  b"MZ\x90\x00" + b"\x00" * 60, b"",
+                                  # a video: complaint attachments take it, evidence does not
+                                  b"\x00\x00\x00\x18ftypmp41\x00\x00\x00\x00mp41isom"
+                                  + b"\x00" * 40])
 def test_other_content_is_rejected(head):
     assert sniff(head) is None

@@ -1,0 +1,77 @@
+"""The only functions that write complaints, their reports, appeals and alerts.
+
+One module per part of a complaint's life; this package re-exports their public names, so
+callers import ``complaints.services`` (or ``from complaints import services``) only:
+
+- ``intake``: ticket numbers, attachments, linking to earlier complaints, ``complaint_create``;
+- ``handling``: triage, the status transitions, the 8D report, the recurrence check;
+- ``appeals``: the appeal window, filing and deciding appeals;
+- ``alerts``: the SLA sweep, alert messages and their delivery;
+- ``recipients``: who is told (HQ, managers, owners, the escalation ladder);
+- ``_common``: errors, policy and the SLA clock, the optimistic-lock save and the event log.
+"""
+
+from ._common import DEFAULT_ESCALATION_HOURS, UNLOGGED_FIELDS
+from .alerts import (
+    DELIVERY_BATCH,
+    SWEEP_FIELDS,
+    SweepResult,
+    sla_alerts_deliver,
+    sla_alerts_unsent,
+    sla_sweep,
+)
+from .appeals import appeal_deadline, appeal_decide, appeal_file
+from .handling import (
+    ACTIONS,
+    TRANSITIONS,
+    allowed_actions,
+    complaint_close,
+    complaint_reopen,
+    complaint_resolve,
+    complaint_resume,
+    complaint_start,
+    complaint_triage,
+    complaint_wait_for_customer,
+    eight_d_required,
+    eight_d_save,
+    recurrence_confirm,
+)
+from .intake import (
+    ATTACHMENT_KINDS,
+    MAX_ATTACHMENTS,
+    TICKET_ALPHABET,
+    attachment_add,
+    complaint_create,
+)
+
+__all__ = [
+    "ACTIONS",
+    "ATTACHMENT_KINDS",
+    "DEFAULT_ESCALATION_HOURS",
+    "DELIVERY_BATCH",
+    "MAX_ATTACHMENTS",
+    "SWEEP_FIELDS",
+    "TICKET_ALPHABET",
+    "TRANSITIONS",
+    "UNLOGGED_FIELDS",
+    "SweepResult",
+    "allowed_actions",
+    "appeal_deadline",
+    "appeal_decide",
+    "appeal_file",
+    "attachment_add",
+    "complaint_close",
+    "complaint_create",
+    "complaint_reopen",
+    "complaint_resolve",
+    "complaint_resume",
+    "complaint_start",
+    "complaint_triage",
+    "complaint_wait_for_customer",
+    "eight_d_required",
+    "eight_d_save",
+    "recurrence_confirm",
+    "sla_alerts_deliver",
+    "sla_alerts_unsent",
+    "sla_sweep",
+]

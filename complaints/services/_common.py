@@ -1,0 +1,136 @@
+"""Shared by the complaint service modules: the errors they raise, policy and the SLA clock,
+and saving a complaint with an optimistic lock and an event in its log.
+
+Private to ``complaints.services``: the sibling modules import these helpers, callers outside
+the package do not.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from complaints import sla
+from complaints.models import (
+    Complaint,
+    ComplaintEvent,
+    ComplaintPolicy,
+    Grade,
+    GradePolicy,
+    StoreHours,
+)
+from satisfaction.errors import ApplicationError
+from satisfaction.models import User
+from satisfaction.quarters import chain_zone
+
+DEFAULT_ESCALATION_HOURS = 4
+# Changes to these are bookkeeping of the clock, not something a person did: not logged.
+UNLOGGED_FIELDS = frozenset({"sla_spent_seconds", "clock_started_at", "warn_at",
+                             "first_response_due_at", "next_alert_at", "updated_at"})
+
+
+def _forbidden() -> ApplicationError:
+    return ApplicationError(_("You may not do this with this complaint."), code="forbidden",
+                            status=403)
+
+
+def _conflict() -> ApplicationError:
+    return ApplicationError(
+        _("Someone else changed this complaint while you were editing it. Reload the page to "
+          "see their change, then try again."), code="conflict", status=409)
+
+
+# --- Policy and the clock -----------------------------------------------------------------------
+
+def _grade_policies() -> dict[str, GradePolicy]:
+    policies = {p.grade: p for p in GradePolicy.objects.all()}
+    for grade in Grade.values:
+        policies.setdefault(grade, GradePolicy(grade=grade, requires_8d=grade in ("A", "B")))
+    return policies
+
+
+def _budget_seconds(grade: str, policy: ComplaintPolicy,
+                    grades: dict[str, GradePolicy]) -> float:
+    hours = grades[grade].resolution_hours if grade else policy.ungraded_resolution_hours
+    return hours * 3600.0
+
+
+def _escalation_interval(grade: str, grades: dict[str, GradePolicy]) -> timedelta:
+    if grade:
+        return timedelta(hours=grades[grade].escalation_interval_hours)
+    return timedelta(hours=min((p.escalation_interval_hours for p in grades.values()),
+                               default=DEFAULT_ESCALATION_HOURS))
+
+
+def _opening_hours(store_id: int, policy: ComplaintPolicy) -> sla.OpeningHours | None:
+    if not policy.business_hours_clock:
+        return None
+    hours = StoreHours.objects.filter(store_id=store_id).first()
+    if hours is None or hours.open_24h:
+        return None
+    return sla.OpeningHours(hours.opens_at, hours.closes_at, chain_zone())
+
+
+def _clock_fields(complaint: Complaint, *, now: datetime, running: bool, grade: str,
+                  policy: ComplaintPolicy, grades: dict[str, GradePolicy],
+                  restart: bool = False) -> dict:
+    """The clock after a change at ``now``: time already spent is kept (unless ``restart``),
+    the running segment restarts at ``now`` (or the clock pauses), deadlines recomputed."""
+    hours = _opening_hours(complaint.store_id, policy)
+    spent = 0.0 if restart else complaint.sla_spent_seconds
+    if complaint.clock_started_at is not None and not restart:
+        spent += sla.work_seconds_between(complaint.clock_started_at, now, hours)
+    started = now if running else None
+    budget = _budget_seconds(grade, policy, grades)
+    due = sla.deadlines(spent_seconds=spent, running_since=started, budget_seconds=budget,
+                        warn_fraction=policy.warn_fraction, hours=hours)
+    first_response_due = None
+    if grade and grades[grade].first_response_hours and complaint.first_response_at is None \
+            and complaint.cycle == 1:
+        first_response_due = sla.add_work_seconds(
+            complaint.received_at, grades[grade].first_response_hours * 3600.0, hours)
+    schedule = sla.alert_schedule(
+        warn_at=due.warn_at, due_at=due.due_at, first_response_due_at=first_response_due,
+        responded=complaint.first_response_at is not None,
+        escalation_interval=_escalation_interval(grade, grades)) if running else []
+    return {
+        "sla_spent_seconds": spent, "clock_started_at": started, "due_at": due.due_at,
+        "warn_at": due.warn_at, "first_response_due_at": first_response_due,
+        "next_alert_at": min((a.at for a in schedule), default=None),
+    }
+
+
+# --- Saving with an optimistic lock ---------------------------------------------------------
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _log(complaint: Complaint, *, actor: User | None, action: str, changes: dict | None = None,
+         note: str = "") -> None:
+    ComplaintEvent.objects.create(complaint=complaint, actor=actor, action=action,
+                                  changes=changes or {}, note=note)
+
+
+def _save(complaint: Complaint, *, version: int, actor: User | None, action: str,
+          fields: dict, note: str = "") -> Complaint:
+    """Write ``fields`` only if nobody saved since ``version`` was read (else a 409)."""
+    if complaint.version != version:
+        raise _conflict()
+    old = {name: getattr(complaint, name) for name in fields}
+    updated = Complaint.objects.filter(pk=complaint.pk, version=version).update(
+        **fields, version=version + 1, updated_at=timezone.now())
+    if updated != 1:
+        raise _conflict()
+    for name, value in fields.items():
+        setattr(complaint, name, value)
+    complaint.version = version + 1
+    changes = {name.removesuffix("_id"): [_json_value(old[name]), _json_value(value)]
+               for name, value in fields.items()
+               if name not in UNLOGGED_FIELDS and old[name] != value}
+    _log(complaint, actor=actor, action=action, changes=changes, note=note)
+    return complaint

@@ -1,0 +1,169 @@
+"""SLA alerts: the sweep that records every alert that has come due (each exactly once), the
+alert messages, and their delivery."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from complaints import sla
+from complaints.models import OPEN_STATUSES, AlertKind, Complaint, RecurrenceCheck, SlaAlert
+from satisfaction.notifications import notification_send
+
+from ._common import _escalation_interval, _grade_policies
+from .recipients import _detail_url, _recipients
+
+# --- Alert messages ----------------------------------------------------------------------------
+
+def _alert_message(complaint: Complaint, kind: str, level: int) -> tuple[str, str]:
+    due = timezone.localtime(complaint.due_at).strftime("%Y-%m-%d %H:%M") \
+        if complaint.due_at else "-"
+    context = {"ticket": complaint.ticket_no, "store": complaint.store.name, "due": due,
+               "level": level}
+    titles = {
+        AlertKind.FIRST_RESPONSE: _("Complaint %(ticket)s has had no first response yet"),
+        AlertKind.WARN: _("Complaint %(ticket)s is due at %(due)s"),
+        AlertKind.ESCALATE: _("Complaint %(ticket)s is overdue: escalation level %(level)s"),
+        AlertKind.RECURRENCE: _("Complaint %(ticket)s: confirm the problem has not recurred"),
+    }
+    body = _("%(store)s · %(category)s · grade %(grade)s · due %(due)s") % {
+        **context, "category": complaint.get_category_display(),
+        "grade": complaint.grade or "-"}
+    return titles[kind] % context, body
+
+
+# --- The SLA sweep ------------------------------------------------------------------------
+
+@dataclass
+class SweepResult:
+    scanned: int = 0
+    recorded: int = 0
+    recurrence_checks: int = 0
+    delivered: int = 0
+    alert_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k != "alert_ids"}
+
+
+SWEEP_FIELDS = ("id", "store_id", "owner_id", "grade", "cycle", "warn_at", "due_at",
+                "first_response_due_at", "first_response_at", "next_alert_at",
+                "escalation_level", "status")
+DELIVERY_BATCH = 200
+
+
+def sla_sweep(*, now: datetime | None = None, deliver: bool = True) -> SweepResult:
+    """Record every alert that has come due, each exactly once; then deliver them.
+
+    Set-based: one indexed scan of ``next_alert_at``, one INSERT .. ON CONFLICT DO NOTHING of
+    the due alerts (the unique key (complaint, cycle, kind, level) makes a second sweep, a
+    retried task or a restarted worker a no-op), one read-back of the rows THIS sweep inserted
+    (by its token). Alerts that came due while no sweep ran are all found by the scan
+    (catch-up). Delivery (``sla_alerts_deliver``) runs in batches after the recording commits;
+    the Celery task queues those batches instead (``deliver=False``).
+    """
+    now = now or timezone.now()
+    token = uuid.uuid4().hex
+    grades = _grade_policies()
+    result = SweepResult()
+    with transaction.atomic():
+        rows = list(Complaint.objects.select_for_update()
+                    .filter(next_alert_at__lte=now, status__in=OPEN_STATUSES)
+                    .only(*SWEEP_FIELDS).order_by("pk"))
+        result.scanned = len(rows)
+        alerts: list[SlaAlert] = []
+        for row in rows:
+            schedule = sla.alert_schedule(
+                warn_at=row.warn_at, due_at=row.due_at,
+                first_response_due_at=row.first_response_due_at,
+                responded=row.first_response_at is not None,
+                escalation_interval=_escalation_interval(row.grade, grades))
+            due, row.next_alert_at = sla.split_due(schedule, now)
+            alerts.extend(SlaAlert(complaint_id=row.pk, cycle=row.cycle, kind=a.kind,
+                                   level=a.level, due_at=a.at, sweep_token=token)
+                          for a in due)
+            row.escalation_level = max([row.escalation_level]
+                                       + [a.level for a in due if a.kind == sla.ESCALATE])
+        _store_next_alerts(rows)
+        checks = list(RecurrenceCheck.objects.select_for_update(of=("self",))
+                      .select_related("complaint")
+                      .filter(due_at__lte=now, notified_at__isnull=True,
+                              confirmed_at__isnull=True).order_by("pk"))
+        alerts.extend(SlaAlert(complaint_id=check.complaint_id, cycle=check.complaint.cycle,
+                               kind=AlertKind.RECURRENCE, level=0, due_at=check.due_at,
+                               sweep_token=token) for check in checks)
+        if checks:
+            RecurrenceCheck.objects.filter(pk__in=[c.pk for c in checks]).update(notified_at=now)
+        result.recurrence_checks = len(checks)
+        if alerts:
+            SlaAlert.objects.bulk_create(alerts, ignore_conflicts=True, batch_size=1000)
+            result.alert_ids = list(SlaAlert.objects.filter(sweep_token=token)
+                                    .order_by("pk").values_list("pk", flat=True))
+        result.recorded = len(result.alert_ids)
+    if deliver:
+        for start in range(0, len(result.alert_ids), DELIVERY_BATCH):
+            result.delivered += sla_alerts_deliver(
+                alert_ids=result.alert_ids[start:start + DELIVERY_BATCH])
+    return result
+
+
+def sla_alerts_unsent(*, older_than: timedelta = timedelta(minutes=2)) -> list[int]:
+    """Recorded alerts whose delivery never completed (a lost task, a crashed worker)."""
+    return list(SlaAlert.objects.filter(sent_at__isnull=True,
+                                        recorded_at__lt=timezone.now() - older_than)
+                .order_by("pk").values_list("pk", flat=True)[:10_000])
+
+
+@transaction.atomic
+def sla_alerts_deliver(*, alert_ids: Sequence[int]) -> int:
+    """Notify for the given recorded alerts that are not sent yet; returns how many.
+
+    The in-app notifications and the alert's ``sent_at`` are written in one transaction, on
+    rows locked by this call (others skip them): each alert is delivered exactly once, and a
+    failure leaves it unsent for the next sweep to retry."""
+    claimed = list(SlaAlert.objects.select_for_update(skip_locked=True)
+                   .filter(pk__in=list(alert_ids), sent_at__isnull=True)
+                   .order_by("pk").values_list("pk", "complaint_id", "kind", "level"))
+    if not claimed:
+        return 0
+    _deliver(claimed)
+    SlaAlert.objects.filter(pk__in=[row[0] for row in claimed]).update(sent_at=timezone.now())
+    return len(claimed)
+
+
+def _store_next_alerts(rows: list[Complaint]) -> None:
+    """One UPDATE .. FROM (VALUES ..) per 1,000 rows on PostgreSQL (bulk_update elsewhere)."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        Complaint.objects.bulk_update(rows, ["next_alert_at", "escalation_level"],
+                                      batch_size=500)
+        return
+    table = "complaints_complaint"
+    for start in range(0, len(rows), 1000):
+        batch = rows[start:start + 1000]
+        values = ", ".join(["(%s, %s::timestamptz, %s)"] * len(batch))
+        params = [v for row in batch for v in (row.pk, row.next_alert_at, row.escalation_level)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS c SET next_alert_at = v.next_alert_at, "  # noqa: S608
+                f"escalation_level = v.level FROM (VALUES {values}) "
+                "AS v(id, next_alert_at, level) WHERE c.id = v.id", params)
+
+
+def _deliver(recorded: list[tuple[int, int, str, int]]) -> None:
+    complaints = Complaint.objects.select_related("store").in_bulk(
+        {complaint_id for _pk, complaint_id, _kind, _level in recorded})
+    recipients = _recipients(complaints.values())
+    for _pk, complaint_id, kind, level in recorded:
+        complaint = complaints[complaint_id]
+        title, body = _alert_message(complaint, kind, level)
+        notification_send(users=recipients.for_alert(complaint, kind, level), title=title,
+                          body=body, url=_detail_url(complaint), kind=f"complaint_{kind}",
+                          webhook=kind == AlertKind.ESCALATE)

@@ -1,0 +1,293 @@
+"""Handling a complaint after intake: HQ's triage, the status transitions (start, wait for the
+customer, resume, resolve, close, reopen), the 8D report and the recurrence check after
+closing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from complaints import rules
+from complaints.models import (
+    OPEN_STATUSES,
+    Complaint,
+    ComplaintPolicy,
+    EightDReport,
+    Grade,
+    RecurrenceCheck,
+    Responsibility,
+    Status,
+)
+from satisfaction.errors import ApplicationError
+from satisfaction.models import Role, User
+from satisfaction.notifications import notification_send
+
+from ._common import (
+    _budget_seconds,
+    _clock_fields,
+    _conflict,
+    _forbidden,
+    _grade_policies,
+    _log,
+    _save,
+)
+from .recipients import _detail_url, _hq_users, _regional_managers
+
+# --- Triage and handling --------------------------------------------------------------------
+
+@transaction.atomic
+def complaint_triage(*, complaint: Complaint, user: User, version: int, grade: str,
+                     substantiated: bool | None, responsibility: str,
+                     owner: User | None) -> Complaint:
+    if not rules.can_triage(user):
+        raise _forbidden()
+    errors: dict[str, list[str]] = {}
+    if grade not in Grade.values:
+        errors["grade"] = [_("Choose grade A, B or C.")]
+    if substantiated is None:
+        errors["substantiated"] = [_("Say whether the complaint is substantiated.")]
+    if responsibility not in Responsibility.values:
+        errors["responsibility"] = [_("Choose who is responsible.")]
+    if owner is not None and (not owner.is_active or owner.role not in (
+            Role.HQ_ADMIN, Role.REGIONAL_MANAGER, Role.STORE_MANAGER, Role.CLERK)):
+        errors["owner"] = [_("This user cannot own a complaint.")]
+    if errors:
+        raise ApplicationError(_("The grading has invalid fields."), fields=errors)
+    if complaint.status == Status.CLOSED:
+        raise ApplicationError(_("A closed complaint can only be changed through an appeal."),
+                               code="closed")
+    fields: dict = {"grade": grade, "substantiated": substantiated,
+                    "responsibility": responsibility,
+                    "owner_id": owner.pk if owner else None}
+    if (grade, substantiated) != (complaint.grade, complaint.substantiated):
+        fields["graded_at"] = timezone.now()
+    if complaint.status == Status.NEW and owner is not None:
+        fields["status"] = Status.ASSIGNED
+    if grade != complaint.grade and complaint.clock_started_at is not None:
+        fields.update(_clock_fields(complaint, now=timezone.now(), running=True, grade=grade,
+                                    policy=ComplaintPolicy.current(), grades=_grade_policies()))
+    previous_owner = complaint.owner_id
+    _save(complaint, version=version, actor=user, action="triaged", fields=fields)
+    url = _detail_url(complaint)
+    if owner is not None and owner.pk != previous_owner:
+        notification_send(users=[owner], title=_("You own complaint %(ticket)s") % {
+            "ticket": complaint.ticket_no}, body=complaint.description[:200], url=url,
+            kind="complaint_assigned")
+    if responsibility == Responsibility.GREY_ZONE:
+        notification_send(
+            users=_hq_users() + _regional_managers({complaint.store_id}).get(
+                complaint.store_id, []),
+            title=_("Complaint %(ticket)s is in a grey zone: decide who is responsible") % {
+                "ticket": complaint.ticket_no}, url=url, kind="complaint_grey_zone")
+    return complaint
+
+
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "start": (frozenset({Status.NEW, Status.ASSIGNED, Status.REOPENED}), Status.IN_PROGRESS),
+    "wait": (frozenset({Status.IN_PROGRESS}), Status.WAITING_CUSTOMER),
+    "resume": (frozenset({Status.WAITING_CUSTOMER}), Status.IN_PROGRESS),
+    "resolve": (frozenset(OPEN_STATUSES), Status.RESOLVED),
+    "close": (frozenset({Status.RESOLVED}), Status.CLOSED),
+    "reopen": (frozenset({Status.RESOLVED, Status.CLOSED}), Status.REOPENED),
+}
+
+
+def allowed_actions(complaint: Complaint) -> list[str]:
+    return [name for name, (sources, _target) in TRANSITIONS.items()
+            if complaint.status in sources]
+
+
+def _check_transition(complaint: Complaint, user: User, action: str) -> str:
+    if not rules.can_handle(user, complaint):
+        raise _forbidden()
+    sources, target = TRANSITIONS[action]
+    if complaint.status not in sources:
+        raise ApplicationError(
+            _("A complaint that is %(status)s cannot be changed this way.") % {
+                "status": complaint.get_status_display()}, code="invalid_transition")
+    return target
+
+
+def _handling_fields(complaint: Complaint, now: datetime) -> dict:
+    return {"first_response_at": now} if complaint.first_response_at is None else {}
+
+
+@transaction.atomic
+def complaint_start(*, complaint: Complaint, user: User, version: int,
+                    note: str = "") -> Complaint:
+    target = _check_transition(complaint, user, "start")
+    now = timezone.now()
+    fields = {"status": target, **_handling_fields(complaint, now)}
+    if complaint.first_response_due_at is not None:
+        complaint.first_response_at = now
+        fields.update(_clock_fields(complaint, now=now, running=True, grade=complaint.grade,
+                                    policy=ComplaintPolicy.current(), grades=_grade_policies()))
+        complaint.first_response_at = None
+    return _save(complaint, version=version, actor=user, action="start", fields=fields,
+                 note=note)
+
+
+@transaction.atomic
+def complaint_wait_for_customer(*, complaint: Complaint, user: User, version: int,
+                                note: str = "") -> Complaint:
+    target = _check_transition(complaint, user, "wait")
+    policy = ComplaintPolicy.current()
+    now = timezone.now()
+    fields = {"status": target, **_handling_fields(complaint, now)}
+    if policy.pause_while_waiting:
+        fields.update(_clock_fields(complaint, now=now, running=False, grade=complaint.grade,
+                                    policy=policy, grades=_grade_policies()))
+    return _save(complaint, version=version, actor=user, action="wait", fields=fields,
+                 note=note)
+
+
+@transaction.atomic
+def complaint_resume(*, complaint: Complaint, user: User, version: int,
+                     note: str = "") -> Complaint:
+    target = _check_transition(complaint, user, "resume")
+    fields: dict = {"status": target}
+    if complaint.clock_started_at is None:
+        fields.update(_clock_fields(complaint, now=timezone.now(), running=True,
+                                    grade=complaint.grade, policy=ComplaintPolicy.current(),
+                                    grades=_grade_policies()))
+    return _save(complaint, version=version, actor=user, action="resume", fields=fields,
+                 note=note)
+
+
+@transaction.atomic
+def complaint_resolve(*, complaint: Complaint, user: User, version: int, remedy: str,
+                      customer_satisfied: bool | None, note: str = "") -> Complaint:
+    target = _check_transition(complaint, user, "resolve")
+    errors = {}
+    if not remedy.strip():
+        errors["remedy"] = [_("Record the remedy given to the customer.")]
+    if customer_satisfied is None:
+        errors["customer_satisfied"] = [_("Ask whether the customer is satisfied.")]
+    if errors:
+        raise ApplicationError(_("The resolution has invalid fields."), fields=errors)
+    policy = ComplaintPolicy.current()
+    grades = _grade_policies()
+    now = timezone.now()
+    clock = _clock_fields(complaint, now=now, running=False, grade=complaint.grade,
+                          policy=policy, grades=grades)
+    on_time = clock["sla_spent_seconds"] <= _budget_seconds(complaint.grade, policy, grades)
+    fields = {"status": target, "remedy": remedy.strip(),
+              "customer_satisfied": customer_satisfied, "resolved_at": now,
+              "resolved_on_time": on_time, **_handling_fields(complaint, now), **clock}
+    return _save(complaint, version=version, actor=user, action="resolve", fields=fields,
+                 note=note)
+
+
+def eight_d_required(complaint: Complaint) -> bool:
+    return bool(complaint.grade) and _grade_policies()[complaint.grade].requires_8d
+
+
+@transaction.atomic
+def complaint_close(*, complaint: Complaint, user: User, version: int,
+                    note: str = "") -> Complaint:
+    target = _check_transition(complaint, user, "close")
+    if not complaint.grade or complaint.substantiated is None:
+        raise ApplicationError(_("HQ must grade the complaint before it can be closed."),
+                               code="not_graded")
+    report = EightDReport.objects.filter(complaint=complaint).first()
+    if eight_d_required(complaint) and (report is None or not report.is_complete):
+        raise ApplicationError(
+            _("Grade %(grade)s complaints need a complete 8D report (D1 to D8) before "
+              "closing.") % {"grade": complaint.grade}, code="eight_d_required")
+    now = timezone.now()
+    _save(complaint, version=version, actor=user, action="close",
+          fields={"status": target, "closed_at": now}, note=note)
+    if report is not None:
+        EightDReport.objects.filter(pk=report.pk).update(archived_at=now)
+    policy = ComplaintPolicy.current()
+    RecurrenceCheck.objects.update_or_create(
+        complaint=complaint,
+        defaults={"due_at": now + timedelta(days=policy.recurrence_check_days),
+                  "notified_at": None, "confirmed_at": None, "confirmed_by": None,
+                  "recurred": None, "note": ""})
+    return complaint
+
+
+@transaction.atomic
+def complaint_reopen(*, complaint: Complaint, user: User, version: int,
+                     note: str = "") -> Complaint:
+    """Reopening makes it a second complaint (二次投诉) and starts a fresh clock cycle."""
+    target = _check_transition(complaint, user, "reopen")
+    if not note.strip():
+        raise ApplicationError(_("Say why the complaint is reopened."),
+                               fields={"note": [_("A reason is required.")]})
+    now = timezone.now()
+    complaint.cycle += 1
+    clock = _clock_fields(complaint, now=now, running=True, grade=complaint.grade,
+                          policy=ComplaintPolicy.current(), grades=_grade_policies(),
+                          restart=True)
+    complaint.cycle -= 1
+    fields = {"status": target, "is_second": True, "cycle": complaint.cycle + 1,
+              "resolved_at": None, "resolved_on_time": None, "closed_at": None,
+              "customer_satisfied": None, "escalation_level": 0, **clock}
+    _save(complaint, version=version, actor=user, action="reopen", fields=fields, note=note)
+    EightDReport.objects.filter(complaint=complaint).update(archived_at=None)
+    RecurrenceCheck.objects.filter(complaint=complaint, confirmed_at__isnull=True).delete()
+    return complaint
+
+
+ACTIONS = {
+    "start": complaint_start,
+    "wait": complaint_wait_for_customer,
+    "resume": complaint_resume,
+    "close": complaint_close,
+    "reopen": complaint_reopen,
+}
+
+
+# --- 8D report ----------------------------------------------------------------------------
+
+@transaction.atomic
+def eight_d_save(*, complaint: Complaint, user: User, version: int,
+                 sections: dict[str, str]) -> EightDReport:
+    if not rules.can_handle(user, complaint):
+        raise _forbidden()
+    report, _created = EightDReport.objects.get_or_create(complaint=complaint)
+    if report.archived_at is not None or complaint.status == Status.CLOSED:
+        raise ApplicationError(_("The 8D report of a closed complaint is archived read-only."),
+                               code="archived")
+    values = {name: (sections.get(name) or "").strip() for name in EightDReport.SECTIONS}
+    updated = EightDReport.objects.filter(pk=report.pk, version=version).update(
+        **values, version=version + 1, updated_by=user, updated_at=timezone.now())
+    if updated != 1:
+        raise _conflict()
+    changed = [name for name in EightDReport.SECTIONS if getattr(report, name) != values[name]]
+    _log(complaint, actor=user, action="eight_d", changes={"sections": changed})
+    report.refresh_from_db()
+    return report
+
+
+# --- Recurrence check -----------------------------------------------------------------------
+
+@transaction.atomic
+def recurrence_confirm(*, complaint: Complaint, user: User, recurred: bool,
+                       note: str = "") -> RecurrenceCheck:
+    if not rules.can_handle(user, complaint):
+        raise _forbidden()
+    check = RecurrenceCheck.objects.filter(complaint=complaint).first()
+    if check is None:
+        raise ApplicationError(_("This complaint has no recurrence check."), code="no_check")
+    if recurred and not note.strip():
+        raise ApplicationError(_("Describe how the problem recurred."),
+                               fields={"note": [_("A description is required.")]})
+    confirmed = RecurrenceCheck.objects.filter(pk=check.pk, confirmed_at__isnull=True).update(
+        confirmed_at=timezone.now(), confirmed_by=user, recurred=recurred, note=note.strip())
+    if confirmed != 1:
+        raise ApplicationError(_("The recurrence check was already confirmed."),
+                               code="confirmed", status=409)
+    _log(complaint, actor=user, action="recurrence_checked",
+         changes={"recurred": [None, recurred]}, note=note.strip())
+    if recurred:
+        notification_send(users=_hq_users(), title=_(
+            "The problem of complaint %(ticket)s recurred") % {"ticket": complaint.ticket_no},
+            body=note.strip()[:500], url=_detail_url(complaint), kind="complaint_recurrence")
+    check.refresh_from_db()
+    return check

@@ -1,0 +1,186 @@
+"""Intake: ticket numbers, attachments (recognised by ``satisfaction.uploads``, like
+mystery-shopper evidence), linking a new complaint to the one it repeats and to the closed one
+it is a recurrence of, and ``complaint_create``."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from complaints.models import (
+    OPEN_STATUSES,
+    Category,
+    Channel,
+    Complaint,
+    ComplaintAttachment,
+    ComplaintPolicy,
+    Source,
+    Status,
+)
+from satisfaction.errors import ApplicationError
+from satisfaction.models import Employee, Store, User
+from satisfaction.notifications import notification_send
+from satisfaction.quarters import chain_zone
+from satisfaction.uploads import AUDIO, PDF, PHOTO, VIDEO, sniff
+
+from ._common import _clock_fields, _grade_policies, _log
+from .recipients import _detail_url, _hq_users, _store_managers
+
+TICKET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+MAX_ATTACHMENTS = 5
+ATTACHMENT_KINDS = frozenset({PHOTO, AUDIO, PDF, VIDEO})
+
+
+# --- Intake ---------------------------------------------------------------------------------
+
+def _new_ticket_no(now: datetime) -> str:
+    suffix = "".join(secrets.choice(TICKET_ALPHABET) for _ in range(6))
+    return f"C{timezone.localtime(now, chain_zone()):%y%m%d}{suffix}"
+
+
+def _validate_attachment(upload: UploadedFile) -> str:
+    if upload.size > settings.UPLOAD_MAX_BYTES:
+        raise ApplicationError(
+            _("The file %(name)s is too large.") % {"name": upload.name},
+            fields={"attachments": [_("Files may be at most %(mb)s MB.") % {
+                "mb": settings.UPLOAD_MAX_BYTES // (1024 * 1024)}]}, code="file_too_large")
+    head = upload.read(8192)
+    upload.seek(0)
+    sniffed = sniff(head)
+    if sniffed is None or sniffed.kind not in ATTACHMENT_KINDS:
+        raise ApplicationError(
+            _("The file %(name)s is not a photo, PDF, audio or video file.") % {
+                "name": upload.name},
+            fields={"attachments": [_("Attach photos, PDF, audio or video files.")]},
+            code="unsupported_file")
+    return sniffed.content_type
+
+
+def attachment_add(*, complaint: Complaint, upload: UploadedFile,
+                   user: User | None = None) -> ComplaintAttachment:
+    if complaint.attachments.count() >= MAX_ATTACHMENTS:
+        raise ApplicationError(
+            _("A complaint may have at most %(n)s attachments.") % {"n": MAX_ATTACHMENTS},
+            fields={"attachments": [_("Too many files.")]}, code="too_many_files")
+    mime = _validate_attachment(upload)
+    attachment = ComplaintAttachment(complaint=complaint, name=upload.name[:200],
+                                     content_type=mime, size=upload.size,
+                                     uploaded_by=user if user and user.is_authenticated else None)
+    attachment.file.save(upload.name, upload, save=False)
+    attachment.save()
+    return attachment
+
+
+def _find_related(*, store: Store, category: str, phone: str, now: datetime,
+                  policy: ComplaintPolicy, previous_ticket: str
+                  ) -> tuple[Complaint | None, Complaint | None]:
+    """(the earlier complaint this one repeats, the closed complaint it is a recurrence of)."""
+    window_start = now - timedelta(days=policy.recurrence_check_days)
+    previous = None
+    if previous_ticket:
+        previous = Complaint.objects.filter(ticket_no=previous_ticket.strip().upper(),
+                                            store=store).first()
+        if previous is None:
+            raise ApplicationError(
+                _("No earlier complaint with this ticket number at this store."),
+                fields={"previous_ticket": [_("Unknown ticket number.")]}, code="unknown_ticket")
+    elif phone:
+        previous = (Complaint.objects
+                    .filter(store=store, category=category, customer_phone=phone)
+                    .filter(Q(status__in=(*OPEN_STATUSES, Status.RESOLVED))
+                            | Q(closed_at__gte=window_start))
+                    .order_by("-received_at").first())
+    recurrence_of = (Complaint.objects
+                     .filter(store=store, category=category, status=Status.CLOSED,
+                             closed_at__gte=window_start, closed_at__lte=now)
+                     .order_by("-closed_at").first())
+    return previous, recurrence_of
+
+
+def _validate_intake(*, store: Store, channel: str, category: str, description: str,
+                     customer_phone: str, occurred_at: datetime | None, received_at: datetime,
+                     now: datetime, employee: Employee | None, source: str,
+                     attachment_count: int) -> None:
+    errors: dict[str, list[str]] = {}
+    if channel not in Channel.values:
+        errors["channel"] = [_("Choose a channel.")]
+    if category not in Category.values:
+        errors["category"] = [_("Choose a category.")]
+    if not description.strip():
+        errors["description"] = [_("Describe what happened.")]
+    if received_at > now + timedelta(minutes=5):
+        errors["received_at"] = [_("The receipt time cannot be in the future.")]
+    if occurred_at is not None and occurred_at > received_at + timedelta(minutes=5):
+        errors["occurred_at"] = [_("It cannot have happened after the complaint was received.")]
+    if source == Source.PUBLIC and len("".join(c for c in customer_phone if c.isdigit())) < 7:
+        errors["customer_phone"] = [_("Enter your phone number so that we can reach you.")]
+    if employee is not None and employee.store_id != store.pk:
+        errors["employee"] = [_("This employee does not work at this store.")]
+    if not store.is_active:
+        errors["store"] = [_("This store is closed.")]
+    if attachment_count > MAX_ATTACHMENTS:
+        errors["attachments"] = [_("Attach at most %(n)s files.") % {"n": MAX_ATTACHMENTS}]
+    if errors:
+        raise ApplicationError(_("The complaint has invalid fields."), fields=errors)
+
+
+@transaction.atomic
+def complaint_create(*, store: Store, channel: str, category: str, description: str,
+                     customer_name: str = "", customer_phone: str = "",
+                     occurred_at: datetime | None = None, received_at: datetime | None = None,
+                     employee: Employee | None = None, received_by: User | None = None,
+                     source: str = Source.STAFF, attachments: Sequence[UploadedFile] = (),
+                     previous_ticket: str = "") -> Complaint:
+    now = timezone.now()
+    received_at = received_at or now
+    _validate_intake(store=store, channel=channel, category=category, description=description,
+                     customer_phone=customer_phone, occurred_at=occurred_at,
+                     received_at=received_at, now=now, employee=employee, source=source,
+                     attachment_count=len(attachments))
+    policy = ComplaintPolicy.current()
+    grades = _grade_policies()
+    previous, recurrence_of = _find_related(
+        store=store, category=category, phone=customer_phone.strip(), now=now, policy=policy,
+        previous_ticket=previous_ticket)
+    complaint = Complaint(
+        store=store, channel=channel, source=source, category=category,
+        customer_name=customer_name.strip(), customer_phone=customer_phone.strip(),
+        description=description.strip(), occurred_at=occurred_at, received_at=received_at,
+        employee=employee, received_by=received_by if received_by and received_by.pk else None,
+        is_second=previous is not None, previous=previous, recurrence_of=recurrence_of)
+    complaint.clock_started_at = received_at
+    for name, value in _clock_fields(complaint, now=received_at, running=True, grade="",
+                                     policy=policy, grades=grades).items():
+        setattr(complaint, name, value)
+    for _attempt in range(5):
+        complaint.ticket_no = _new_ticket_no(now)
+        try:
+            with transaction.atomic():
+                complaint.save()
+            break
+        except IntegrityError:
+            if Complaint.objects.filter(ticket_no=complaint.ticket_no).exists():
+                complaint.pk = None
+                continue
+            raise
+    for upload in attachments:
+        attachment_add(complaint=complaint, upload=upload, user=received_by)
+    _log(complaint, actor=received_by if received_by and received_by.pk else None,
+         action="created", changes={"status": [None, Status.NEW]},
+         note=_("Second complaint about %(ticket)s") % {"ticket": previous.ticket_no}
+         if previous else "")
+    notification_send(
+        users=_hq_users() + _store_managers({store.pk}).get(store.pk, []),
+        title=_("New complaint %(ticket)s at %(store)s") % {
+            "ticket": complaint.ticket_no, "store": store.name},
+        body=complaint.get_category_display(), url=_detail_url(complaint),
+        kind="complaint_new", email=False)
+    return complaint

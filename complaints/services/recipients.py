@@ -1,0 +1,80 @@
+"""Who is told about a complaint: HQ, the store's and the region's managers, the owner;
+and the escalation ladder of an SLA alert (``_Recipients.for_alert``)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from complaints.models import AlertKind, Complaint
+from satisfaction.models import Role, Store, User
+
+# --- Recipients -----------------------------------------------------------------------------
+
+def _detail_url(complaint: Complaint) -> str:
+    return reverse("complaints:detail", args=[complaint.pk])
+
+
+def _hq_users() -> list[User]:
+    return list(User.objects.filter(role=Role.HQ_ADMIN, is_active=True).order_by("pk"))
+
+
+def _store_managers(store_ids: set[int]) -> dict[int, list[User]]:
+    pairs = set(User.stores.through.objects.filter(
+        store_id__in=store_ids, user__role=Role.STORE_MANAGER, user__is_active=True)
+        .values_list("store_id", "user_id"))
+    pairs |= set(User.objects.filter(role=Role.STORE_MANAGER, is_active=True,
+                                     employee__store_id__in=store_ids)
+                 .values_list("employee__store_id", "pk"))
+    users = User.objects.in_bulk({user_id for _s, user_id in pairs})
+    result: dict[int, list[User]] = defaultdict(list)
+    for store_id, user_id in sorted(pairs):
+        result[store_id].append(users[user_id])
+    return result
+
+
+def _regional_managers(store_ids: set[int]) -> dict[int, list[User]]:
+    region_of = dict(Store.objects.filter(pk__in=store_ids).values_list("pk", "region_id"))
+    pairs = User.regions.through.objects.filter(
+        region_id__in=set(region_of.values()), user__role=Role.REGIONAL_MANAGER,
+        user__is_active=True).values_list("region_id", "user_id")
+    by_region: dict[int, list[int]] = defaultdict(list)
+    for region_id, user_id in pairs:
+        by_region[region_id].append(user_id)
+    users = User.objects.in_bulk({u for ids in by_region.values() for u in ids})
+    return {store_id: [users[u] for u in sorted(by_region.get(region_id, []))]
+            for store_id, region_id in region_of.items()}
+
+
+@dataclass
+class _Recipients:
+    owners: dict[int, User]
+    store_managers: dict[int, list[User]]
+    regional_managers: dict[int, list[User]]
+    hq: list[User]
+
+    def for_alert(self, complaint: Complaint, kind: str, level: int) -> list[User]:
+        owner = self.owners.get(complaint.owner_id) if complaint.owner_id else None
+        managers = self.store_managers.get(complaint.store_id, [])
+        if kind == AlertKind.ESCALATE and level == 1:
+            users = [*managers, *([owner] if owner else [])]
+        elif kind == AlertKind.ESCALATE and level == 2:
+            users = list(self.regional_managers.get(complaint.store_id, []))
+        elif kind == AlertKind.ESCALATE:
+            users = list(self.hq)
+        else:
+            users = [owner] if owner else list(managers)
+        unique = list({u.pk: u for u in users if u is not None and u.is_active}.values())
+        return unique or list(self.hq)
+
+
+def _recipients(complaints: Iterable[Complaint]) -> _Recipients:
+    complaints = list(complaints)
+    store_ids = {c.store_id for c in complaints}
+    return _Recipients(
+        owners=User.objects.in_bulk({c.owner_id for c in complaints if c.owner_id}),
+        store_managers=_store_managers(store_ids),
+        regional_managers=_regional_managers(store_ids), hq=_hq_users())

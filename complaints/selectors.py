@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from satisfaction.errors import ApplicationError
 from satisfaction.models import User
-from satisfaction.quarters import InvalidQuarterError, Quarter, chain_zone
+from satisfaction.quarters import Quarter, chain_zone, quarter_param
 from satisfaction.scoping import get_scoped_or_404, scope_to_stores
 
 from .models import OPEN_STATUSES, Appeal, AppealStatus, Category, Complaint, Grade, Status
@@ -192,11 +192,7 @@ def figure_period(*, quarter: str = "", start: date | None = None,
         zone = chain_zone()
         return (datetime.combine(start, time.min, tzinfo=zone),
                 datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone))
-    try:
-        chosen = Quarter.parse(quarter) if quarter else Quarter.current()
-    except InvalidQuarterError:
-        raise ApplicationError(_("Give a quarter like 2026Q4."),
-                               fields={"quarter": [_("Invalid quarter.")]}) from None
+    chosen = quarter_param({"quarter": quarter}, default=Quarter.current())
     return chosen.start(), chosen.end()
 
 

@@ -28,7 +28,7 @@ from pos.selectors import receipt_counts
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Role
 from satisfaction.permissions import role_required
-from satisfaction.quarters import InvalidQuarterError, Quarter
+from satisfaction.quarters import Quarter, quarter_param
 from satisfaction.scoping import get_scoped_or_404, get_visible_store_or_404, visible_store_ids
 from satisfaction.selectors import region_list
 
@@ -36,13 +36,7 @@ PAGE_SIZE = 50
 
 
 def _quarter(request: HttpRequest, default: Quarter | None) -> Quarter | None:
-    text = request.GET.get("quarter", "")
-    if not text:
-        return default
-    try:
-        return Quarter.parse(text)
-    except InvalidQuarterError:
-        raise Http404 from None
+    return quarter_param(request.GET, default=default)
 
 
 def _scripts_context() -> dict:

@@ -29,14 +29,12 @@ from mystery_shopper.models import (
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Role, User
 from satisfaction.permissions import role_required
-from satisfaction.quarters import InvalidQuarterError, Quarter, chain_zone
+from satisfaction.quarters import Quarter, chain_zone, quarter_param
 
 
 def _quarter(request: HttpRequest) -> Quarter:
-    try:
-        return Quarter.parse(request.GET.get("quarter") or request.POST.get("quarter") or "")
-    except InvalidQuarterError:
-        return Quarter.current()
+    params = request.POST if "quarter" in request.POST else request.GET
+    return quarter_param(params, default=Quarter.current())
 
 
 shopper_required = role_required(rules.can_report_visits)

@@ -80,19 +80,12 @@ from pos.serializers import (
 from pos.services import TransactionConflictError, pos_transactions_ingest
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Store
-from satisfaction.quarters import InvalidQuarterError, Quarter
+from satisfaction.quarters import Quarter, quarter_param
 
 # --- request helpers -------------------------------------------------------------------------
 
 def _quarter(request: Request) -> Quarter:
-    text = request.query_params.get("quarter")
-    if not text:
-        return Quarter.current()
-    try:
-        return Quarter.parse(text)
-    except InvalidQuarterError:
-        raise ApplicationError(_("Not a quarter such as 2026Q4."),
-                               fields={"quarter": [_("Not a quarter such as 2026Q4.")]}) from None
+    return quarter_param(request.query_params, default=Quarter.current())
 
 
 def _readable_store_or_404(request: Request, code: str) -> Store:

@@ -8,6 +8,7 @@ at 23:30 on 31 December in Shanghai belongs to Q4 even though it is already 1 Ja
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -16,6 +17,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from satisfaction.errors import ApplicationError
 
 _PATTERN = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]\s*([1-4])\s*$")
 
@@ -129,3 +133,18 @@ class QuarterField(models.CharField):
         if isinstance(value, Quarter):
             return str(value)
         return str(Quarter.parse(value))
+
+
+def quarter_param(params: Mapping[str, str], *, default: Quarter | None,
+                  name: str = "quarter") -> Quarter | None:
+    """The quarter a page or an API call asks for in its query (``?quarter=2026Q4``), else
+    ``default``. A malformed value is the caller's mistake: an ``ApplicationError`` (400) that
+    names the field, which the API and the pages turn into a clear message."""
+    text = (params.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        return Quarter.parse(text)
+    except InvalidQuarterError:
+        raise ApplicationError(_("Give a quarter like 2026Q4."),
+                               fields={name: [_("Not a quarter such as 2026Q4.")]}) from None

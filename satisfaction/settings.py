@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "satisfaction.middleware.ApplicationErrorMiddleware",
     # Axes last: it reads the authenticated user that the middleware above sets up.
     "axes.middleware.AxesMiddleware",
 ]

@@ -7,12 +7,11 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from satisfaction.permissions import rule_permission
-from satisfaction.quarters import InvalidQuarterError, Quarter
+from satisfaction.quarters import InvalidQuarterError, Quarter, quarter_param
 from scoring import rules, selectors
 from scoring.labels import flag_label
 from scoring.models import EmployeeScore, Rollup, StoreScore
@@ -109,14 +108,8 @@ class EmployeeScoreFilter(filters.FilterSet):
 
 def _rollup_from(request: Request) -> Rollup:
     """``?quarter=2026Q4`` (default: the latest quarter with values) and ``?revision=``."""
-    text = request.query_params.get("quarter", "")
-    revision = request.query_params.get("revision", "")
-    try:
-        quarter = Quarter.parse(text) if text else None
-        number = int(revision) if revision else None
-    except (InvalidQuarterError, ValueError):
-        raise ValidationError({"quarter": ["Use a quarter like 2026Q4 and a whole revision."]}
-                              ) from None
+    quarter = quarter_param(request.query_params, default=None)
+    number = selectors.revision_param(request.query_params)
     rollup = (selectors.rollup_for_display(quarter=quarter, revision=number) if quarter
               else selectors.latest_rollup())
     if rollup is None:

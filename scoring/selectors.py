@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from complaints.models import Complaint
 from mystery_shopper.models import Visit
+from satisfaction.errors import ApplicationError
 from satisfaction.models import User
 from satisfaction.quarters import Quarter, chain_zone
 from satisfaction.scoping import scope_to_stores
@@ -36,6 +39,17 @@ def rollup_for_display(*, quarter: Quarter, revision: int | None = None) -> Roll
         return rollups.filter(revision=revision).first()
     published = rollups.filter(status=RollupStatus.PUBLISHED).first()
     return published or rollups.filter(status=RollupStatus.PROVISIONAL).first()
+
+
+def revision_param(params: Mapping[str, str], name: str = "revision") -> int | None:
+    """``?revision=2`` of a page or an API call: a whole number, or None when not given."""
+    text = (params.get(name) or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 6:
+        raise ApplicationError(_("Give the revision as a whole number."),
+                               fields={name: [_("A whole number such as 2.")]})
+    return int(text)
 
 
 def latest_rollup() -> Rollup | None:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from satisfaction.errors import ApplicationError
 from satisfaction.permissions import role_required
-from satisfaction.quarters import InvalidQuarterError, Quarter
+from satisfaction.quarters import Quarter, quarter_param
 from satisfaction.selectors import region_list
 from scoring import rules, selectors
 from scoring.forms import AppraisalImportForm, ExportForm, PublishForm, RollupForm, SchemeForm
@@ -32,13 +32,8 @@ from scoring.services import (
 
 def _rollup(request: HttpRequest) -> tuple[Rollup | None, list[Quarter]]:
     quarters = selectors.quarters_with_values()
-    text = request.GET.get("quarter", "")
-    revision = request.GET.get("revision", "")
-    try:
-        quarter = Quarter.parse(text) if text else (quarters[0] if quarters else None)
-        number = int(revision) if revision else None
-    except (InvalidQuarterError, ValueError):
-        raise Http404 from None
+    quarter = quarter_param(request.GET, default=quarters[0] if quarters else None)
+    number = selectors.revision_param(request.GET)
     if quarter is None:
         return None, quarters
     return selectors.rollup_for_display(quarter=quarter, revision=number), quarters

@@ -2,7 +2,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from satisfaction.quarters import InvalidQuarterError, Quarter
+from satisfaction.errors import ApplicationError
+from satisfaction.quarters import InvalidQuarterError, Quarter, quarter_param
 
 
 def test_it_parses_and_prints_a_quarter():
@@ -35,3 +36,27 @@ def test_it_steps_across_years():
     assert Quarter(2026, 1).previous() == Quarter(2025, 4)
     assert [str(q) for q in Quarter(2026, 2).last_n(3)] == ["2025Q4", "2026Q1", "2026Q2"]
     assert sorted([Quarter(2026, 1), Quarter(2025, 4)]) == [Quarter(2025, 4), Quarter(2026, 1)]
+
+
+def test_the_one_query_parser_takes_a_quarter_or_the_default_and_names_a_bad_one():
+    assert quarter_param({"quarter": "2026q3"}, default=None) == Quarter(2026, 3)
+    assert quarter_param({}, default=Quarter(2025, 1)) == Quarter(2025, 1)
+    assert quarter_param({"quarter": "  "}, default=None) is None
+    with pytest.raises(ApplicationError) as error:
+        quarter_param({"quarter": "last"}, default=None)
+    assert error.value.status == 400
+    assert list(error.value.fields) == ["quarter"]
+
+
+@pytest.mark.django_db
+def test_a_bad_quarter_is_a_clear_400_on_pages_and_in_the_api(login, hq):
+    client = login(hq)
+    page = client.get("/dashboard/mystery-shopper/?quarter=last", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 400
+    assert 'data-testid="error-message"' in page.content.decode()
+    api = client.get("/api/v1/scoring/store-scores/?quarter=last")
+    assert api.status_code == 400
+    assert list(api.json()["fields"]) == ["quarter"]
+    revision = client.get("/api/v1/scoring/store-scores/?quarter=2026Q4&revision=two")
+    assert revision.status_code == 400
+    assert list(revision.json()["fields"]) == ["revision"]

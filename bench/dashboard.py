@@ -135,9 +135,9 @@ def main() -> None:
     pages = [
         ("store page", manager,
          reverse("dashboard:store", args=[store.code]) + f"?quarter={QUARTER}"),
-        ("HQ ranking", hq, reverse("dashboard:ranking") + f"?quarter={QUARTER}"),
+        ("HQ ranking", hq, reverse("dashboard:store_list") + f"?quarter={QUARTER}"),
         ("HQ ranking page 150, lowest first", hq,
-         reverse("dashboard:ranking") + f"?quarter={QUARTER}&sort=-value&page=150"),
+         reverse("dashboard:store_list") + f"?quarter={QUARTER}&sort=-value&page=150"),
     ]
     for name, user, url in pages:
         client = Client()

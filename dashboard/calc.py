@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from satisfaction.quarters import Quarter
+
 RED_FRACTION = 0.25
 UNCHANGED_BAND = 1.0  # points on the 0–100 scale: a smaller change counts as unchanged
 BUCKET_WIDTH = 10
@@ -37,6 +39,11 @@ def per_thousand(count: int, receipts: int | None) -> float | None:
     if not receipts:
         return None
     return round(1000 * count / receipts, 3)
+
+
+def action_review_quarter(planned: Quarter) -> Quarter:
+    """An action planned in one quarter is checked against its indicator in the next."""
+    return planned.next()
 
 
 def action_outcome(*, baseline: float | None, after: float | None) -> str:

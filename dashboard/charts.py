@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 GOOD, BAD, NEUTRAL, ACCENT = "#2e7d32", "#c62828", "#90a4ae", "#1565c0"
@@ -145,3 +146,34 @@ def grouped_bars(*, labels: Sequence[str], series: Sequence[tuple[str, Sequence[
 # this app's catalogue so the switch reads in Chinese too.
 CHART_BLOCK_STRINGS = (gettext_lazy("Chart"), gettext_lazy("Table"), gettext_lazy("View"),
                        gettext_lazy("No data yet."))
+
+
+def store_page_charts(data) -> dict:
+    """The store page's charts and their tables, from ``selectors.StorePageData``."""
+    component_names = {"survey": _("Sample survey points"),
+                       "scenario": _("Scenario survey points"),
+                       "deductions": _("Complaint deductions")}
+    components = [(str(component_names[key]), value) for key, value in data.components]
+    store_name, region_name = _("This store"), _("Region average")
+    rows, gaps = data.indicator_rows, data.gap_rows
+    return {
+        "trend_spec": trend_line(quarters=[q for q, _v in data.trend],
+                                 values=[v for _q, v in data.trend],
+                                 name=_("Satisfaction value")),
+        "trend_headers": [_("Quarter"), _("Value")],
+        "trend_rows": [(q, _round(v)) for q, v in data.trend],
+        "components_spec": components_bar(labels=[label for label, _v in components],
+                                          values=[v for _l, v in components]),
+        "components_headers": [_("Component"), _("Points")],
+        "components_rows": [(label, round(v, 2)) for label, v in components],
+        "indicator_spec": indicator_bars(labels=[r[0] for r in rows],
+                                         store=[r[1] for r in rows],
+                                         region=[r[2] for r in rows],
+                                         store_name=store_name, region_name=region_name),
+        "indicator_headers": [_("Indicator"), store_name, region_name],
+        "indicator_rows": [(r[0], _round(r[1]), _round(r[2])) for r in rows],
+        "gap_spec": gap_bars(labels=[r["label"] for r in gaps], gaps=[r["gap"] for r in gaps]),
+        "gap_headers": [_("Indicator"), _("Perception"), _("Expectation"), _("Gap P − E")],
+        "gap_table": [(r["label"], _round(r["p"]), _round(r["e"]), _round(r["gap"]))
+                      for r in gaps],
+    }

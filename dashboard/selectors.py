@@ -3,7 +3,7 @@ the number of queries of a page does not grow with the number of stores or emplo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 
 from django.core.cache import cache
@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from complaints.models import OPEN_STATUSES, Complaint
 from complaints.selectors import complaint_figures, pareto
-from dashboard import calc
+from dashboard import calc, rules
 from dashboard.models import ActionStatus, ImprovementAction
 from mystery_shopper.models import (
     Evidence,
@@ -40,7 +40,7 @@ from mystery_shopper.models import (
     VisitAnswer,
     VisitStatus,
 )
-from satisfaction.models import Store, User
+from satisfaction.models import Employee, Store, User
 from satisfaction.quarters import Quarter
 from satisfaction.scoping import scope_to_stores, visible_stores
 from scoring.models import EmployeeScore, Rollup, RollupStatus, StoreScore
@@ -67,9 +67,9 @@ MOVERS = 5
 # --- Which values to show ---------------------------------------------------------------------
 
 
-def quarter_rollup(*, quarter: Quarter) -> Rollup | None:
-    """The quarter's published revision, else its provisional one."""
-    return rollup_for_display(quarter=quarter)
+def quarter_rollup(*, quarter: Quarter, revision: int | None = None) -> Rollup | None:
+    """The quarter's published revision, else its provisional one (or the given revision)."""
+    return rollup_for_display(quarter=quarter, revision=revision)
 
 
 def provisional_rollup(*, quarter: Quarter) -> Rollup | None:
@@ -252,17 +252,114 @@ def user_home_store(*, user: User) -> Store | None:
     return visible_stores(user).order_by("code").first()
 
 
+@dataclass
+class StorePageData:
+    """Everything the store page shows, read in a fixed number of queries."""
+
+    store: Store
+    quarter: Quarter
+    is_running: bool
+    page: StorePage
+    indicator_rows: list[tuple[str, float | None, float | None]]
+    weakest: list[dict]
+    gap_rows: list[dict]
+    components: list[tuple[str, float]]
+    trend: list[tuple[str, float | None]]
+    complaints: list[Complaint]
+    visits: list[Visit]
+    staff: list[EmployeeScore]
+    unscored_staff: list[Employee]
+    actions: list[ImprovementAction]
+    overdue_count: int
+    can_manage: bool
+
+    @property
+    def score(self) -> StoreScore | None:
+        return self.page.current
+
+    def context(self) -> dict:
+        """The template's names (a shallow copy: model instances stay as they are)."""
+        return {**{f.name: getattr(self, f.name) for f in fields(self)}, "score": self.score}
+
+
+COMPONENTS = ("survey", "scenario", "deductions")
+
+
+def _component_rows(score: StoreScore | None) -> list[tuple[str, float]]:
+    """``(component, points)``: survey and scenario points, deductions as a negative."""
+    if score is None:
+        return []
+    return list(zip(COMPONENTS, (score.survey_points, score.scenario_points, -score.deductions),
+                    strict=True))
+
+
+def _indicator_rows(page: StorePage, labels: dict[str, str]
+                    ) -> list[tuple[str, float | None, float | None]]:
+    codes = [c for c in labels if c in page.store_means or c in page.region_means]
+    codes += sorted(c for c in page.store_means if c not in labels)
+    return [(labels.get(c, c), page.store_means.get(c), page.region_means.get(c))
+            for c in codes]
+
+
+def _gap_rows(store: Store, quarter: Quarter, labels: dict[str, str]) -> list[dict]:
+    order = list(labels)
+    rows = [{"label": labels.get(g.code, g.code), "code": g.code, "p": g.perception,
+             "e": g.expectation, "gap": g.gap}
+            for g in expectation_gaps(store=store, quarter=quarter)]
+    return sorted(rows, key=lambda r: order.index(r["code"]) if r["code"] in order else 99)
+
+
+def _annotated_actions(store: Store, labels: dict[str, str], today: date
+                       ) -> list[ImprovementAction]:
+    current = Quarter.containing(today)
+    actions = store_actions(store=store)
+    for action in actions:
+        action.overdue = action_is_overdue(action, today)
+        action.indicator_label = labels.get(action.indicator_code, action.indicator_code)
+        action.reviewable = (action.status != ActionStatus.REVIEWED
+                             and calc.action_review_quarter(action.quarter) < current)
+    return actions
+
+
+def store_page_data(*, user: User, store: Store, quarter: Quarter, today: date
+                    ) -> StorePageData:
+    """The store page of ``store`` for ``quarter`` as ``user`` may see it (the caller has
+    checked that the store is visible)."""
+    page = store_scores(store=store, quarter=quarter)
+    labels = indicator_labels()
+    staff = staff_scores(user=user, score=page.current)
+    scored = {score.employee_id for score in staff}
+    actions = _annotated_actions(store, labels, today)
+    return StorePageData(
+        store=store, quarter=quarter, is_running=quarter == Quarter.containing(today),
+        page=page, indicator_rows=_indicator_rows(page, labels),
+        weakest=[{"code": c, "label": labels.get(c, c), "value": page.store_means[c],
+                  "region": page.region_means.get(c)}
+                 for c in calc.weakest(page.store_means, page.region_means)],
+        gap_rows=_gap_rows(store, quarter, labels),
+        components=_component_rows(page.current),
+        trend=[(str(q), v) for q, v in page.trend],
+        complaints=open_complaints(store=store), visits=approved_visits(store=store),
+        staff=staff,
+        unscored_staff=[e for e in store.employees.filter(is_active=True).order_by("number")
+                        if e.pk not in scored],
+        actions=actions, overdue_count=sum(1 for a in actions if a.overdue),
+        can_manage=rules.can_manage_actions(user, store))
+
+
 # --- The ranking ------------------------------------------------------------------------------
 
 
 def ranking(*, user: User, rollup: Rollup, region_code: str = "", city: str = "",
-            sort: str = "rank") -> QuerySet[StoreScore]:
+            query: str = "", sort: str = "rank") -> QuerySet[StoreScore]:
     """The scoped, filtered, sorted snapshot rows of the revision (not yet joined)."""
     scores = scope_to_stores(StoreScore.objects.filter(rollup=rollup), user)
     if region_code:
         scores = scores.filter(region__code=region_code)
     if city:
         scores = scores.filter(store__city=city)
+    if query:
+        scores = scores.filter(Q(store__code__icontains=query) | Q(store__name__icontains=query))
     return scores.order_by(*RANKING_SORTS.get(sort, RANKING_SORTS["rank"]))
 
 

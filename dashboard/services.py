@@ -82,10 +82,6 @@ def improvement_action_complete(*, action: ImprovementAction, user: User) -> Imp
     return action
 
 
-def action_review_quarter(action: ImprovementAction) -> Quarter:
-    return action.quarter.next()
-
-
 @transaction.atomic
 def improvement_action_review(*, action: ImprovementAction, user: User, note: str = ""
                               ) -> ImprovementAction:
@@ -95,7 +91,7 @@ def improvement_action_review(*, action: ImprovementAction, user: User, note: st
     if action.status == ActionStatus.REVIEWED:
         raise ApplicationError(_("This action has already been reviewed."),
                                code="already_reviewed")
-    review_quarter = action_review_quarter(action)
+    review_quarter = calc.action_review_quarter(action.quarter)
     after = indicator_value(store=action.store, quarter=review_quarter,
                             code=action.indicator_code)
     if after is None and Quarter.containing(timezone.localdate()) <= review_quarter:

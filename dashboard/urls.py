@@ -1,17 +1,26 @@
+"""The dashboard's pages: the one store list and store page, the chain's figures and the
+improvement actions. Included at the site root (the store pages live at /stores/)."""
+
 from django.urls import path
+from django.views.generic import RedirectView
 
 from dashboard import views
 
 app_name = "dashboard"
 
 urlpatterns = [
-    path("", views.store_home, name="store_home"),
+    path("stores/", views.store_list, name="store_list"),
     path("stores/<str:code>/", views.store_page, name="store"),
     path("stores/<str:code>/actions/new/", views.action_create, name="action_create"),
-    path("actions/", views.action_list_view, name="actions"),
-    path("actions/<int:pk>/done/", views.action_complete, name="action_complete"),
-    path("actions/<int:pk>/review/", views.action_review, name="action_review"),
-    path("ranking/", views.ranking_view, name="ranking"),
-    path("complaints/", views.complaint_figures, name="complaint_figures"),
-    path("mystery-shopper/", views.mystery_figures, name="mystery_figures"),
+    path("dashboard/", views.store_home, name="store_home"),
+    path("dashboard/actions/", views.action_list_view, name="actions"),
+    path("dashboard/actions/<int:pk>/done/", views.action_complete, name="action_complete"),
+    path("dashboard/actions/<int:pk>/review/", views.action_review, name="action_review"),
+    path("dashboard/complaints/", views.complaint_figures, name="complaint_figures"),
+    path("dashboard/mystery-shopper/", views.mystery_figures, name="mystery_figures"),
+    # Earlier addresses of the store list and page, kept for bookmarks.
+    path("dashboard/ranking/", RedirectView.as_view(pattern_name="dashboard:store_list",
+                                                    query_string=True, permanent=True)),
+    path("dashboard/stores/<str:code>/", RedirectView.as_view(
+        pattern_name="dashboard:store", query_string=True, permanent=True)),
 ]

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from complaints.models import Category
@@ -18,19 +19,21 @@ from dashboard import calc, charts, rules, selectors
 from dashboard.forms import ImprovementActionForm, ReviewForm
 from dashboard.models import ActionSource, ActionStatus, ImprovementAction
 from dashboard.services import (
-    action_review_quarter,
     improvement_action_complete,
     improvement_action_create,
     improvement_action_review,
 )
+from mystery_shopper import rules as visit_rules
 from mystery_shopper.models import ScorecardPart
 from pos.selectors import receipt_counts
 from satisfaction.errors import ApplicationError
-from satisfaction.models import Role
 from satisfaction.permissions import role_required
 from satisfaction.quarters import Quarter, quarter_param
 from satisfaction.scoping import get_scoped_or_404, get_visible_store_or_404, visible_store_ids
 from satisfaction.selectors import region_list
+from satisfaction.selectors import store_list as chain_store_list
+from scoring.labels import flag_label
+from scoring.selectors import revision_param
 
 PAGE_SIZE = 50
 
@@ -45,20 +48,15 @@ def _scripts_context() -> dict:
 
 # --- Landing page -----------------------------------------------------------------------------
 
-# Where each role lands after login.
-_ROLE_HOME = {
-    Role.HQ_ADMIN: "dashboard:ranking",
-    Role.REGIONAL_MANAGER: "dashboard:ranking",
-    Role.HR: "dashboard:ranking",
-    Role.MYSTERY_SHOPPER: "mystery_shopper:my_visits",
-    Role.STORE_MANAGER: "dashboard:store_home",
-    Role.CLERK: "dashboard:store_home",
-}
-
-
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect(_ROLE_HOME.get(request.user.role, "store_list"))
+    """Where a login lands: a mystery shopper on their visits, everyone else on the store they
+    work in or the list of stores they look after."""
+    if visit_rules.can_report_visits(request.user):
+        return redirect("mystery_shopper:my_visits")
+    """A store's own staff land on their store's page; those who look across stores, on the
+    list."""
+    return redirect("dashboard:store_home")
 
 
 # --- Store page -------------------------------------------------------------------------------
@@ -67,91 +65,19 @@ def home(request: HttpRequest) -> HttpResponse:
 @role_required(rules.can_see_store_pages)
 def store_home(request: HttpRequest) -> HttpResponse:
     store = selectors.user_home_store(user=request.user)
-    if request.user.role in (Role.STORE_MANAGER, Role.CLERK) and store is not None:
+    if not rules.can_see_chain_figures(request.user) and store is not None:
         return redirect("dashboard:store", code=store.code)
-    return redirect("dashboard:ranking")
-
-
-def _component_rows(score) -> list[tuple[str, float]]:
-    if score is None:
-        return []
-    return [(_("Sample survey points"), score.survey_points),
-            (_("Scenario survey points"), score.scenario_points),
-            (_("Complaint deductions"), -score.deductions)]
+    return redirect("dashboard:store_list")
 
 
 @role_required(rules.can_see_store_pages)
 def store_page(request: HttpRequest, code: str) -> HttpResponse:
     store = get_visible_store_or_404(request.user, code=code)
-    quarter = _quarter(request, Quarter.current())
-    page = selectors.store_scores(store=store, quarter=quarter)
-    labels = selectors.indicator_labels()
-    today = timezone.localdate()
-
-    codes = [c for c in labels if c in page.store_means or c in page.region_means]
-    codes += sorted(c for c in page.store_means if c not in labels)
-    indicator_rows = [(labels.get(c, c), page.store_means.get(c), page.region_means.get(c))
-                      for c in codes]
-    weakest = calc.weakest(page.store_means, page.region_means)
-    weakest_rows = [{"code": c, "label": labels.get(c, c), "value": page.store_means[c],
-                     "region": page.region_means.get(c)} for c in weakest]
-    gaps = selectors.expectation_gaps(store=store, quarter=quarter)
-    gap_rows = [{"label": labels.get(g.code, g.code), "code": g.code, "p": g.perception,
-                 "e": g.expectation, "gap": g.gap} for g in gaps]
-    gap_rows.sort(key=lambda r: list(labels).index(r["code"]) if r["code"] in labels else 99)
-    components = _component_rows(page.current)
-    trend_rows = [(str(q), v) for q, v in page.trend]
-    actions = selectors.store_actions(store=store)
-    for action in actions:
-        action.overdue = selectors.action_is_overdue(action, today)
-        action.indicator_label = labels.get(action.indicator_code, action.indicator_code)
-        action.reviewable = (action.status != ActionStatus.REVIEWED
-                             and action_review_quarter(action) < Quarter.current())
-    complaints = selectors.open_complaints(store=store)
-    for complaint in complaints:
-        complaint.url = reverse("complaints:detail", args=[complaint.pk])
-    visits = selectors.approved_visits(store=store)
-    for visit in visits:
-        visit.url = reverse("mystery_shopper:store_visit", args=[visit.pk])
-        for photo in visit.photos:
-            photo.url = reverse("mystery_shopper:evidence", args=[photo.public_id])
-    store_name = _("This store")
-    region_name = _("Region average")
-    context = {
-        "store": store, "quarter": quarter, "page": page, "score": page.current,
-        "is_running": quarter == Quarter.current(),
-        "staff": selectors.staff_scores(user=request.user, score=page.current),
-        "weakest": weakest_rows, "gap_rows": gap_rows, "actions": actions,
-        "overdue_count": sum(1 for a in actions if a.overdue),
-        "complaints": complaints, "visits": visits,
-        "can_manage": rules.can_manage_actions(request.user, store),
-        "trend_spec": charts.trend_line(quarters=[q for q, _v in trend_rows],
-                                        values=[v for _q, v in trend_rows],
-                                        name=_("Satisfaction value")),
-        "trend_headers": [_("Quarter"), _("Value")],
-        "trend_rows": [(q, None if v is None else round(v, 1)) for q, v in trend_rows],
-        "components_spec": charts.components_bar(labels=[label for label, _v in components],
-                                                 values=[v for _l, v in components]),
-        "components_headers": [_("Component"), _("Points")],
-        "components_rows": [(label, round(v, 2)) for label, v in components],
-        "indicator_spec": charts.indicator_bars(
-            labels=[r[0] for r in indicator_rows], store=[r[1] for r in indicator_rows],
-            region=[r[2] for r in indicator_rows], store_name=store_name,
-            region_name=region_name),
-        "indicator_headers": [_("Indicator"), store_name, region_name],
-        "indicator_rows": [(r[0], _fmt(r[1]), _fmt(r[2])) for r in indicator_rows],
-        "gap_spec": charts.gap_bars(labels=[r["label"] for r in gap_rows],
-                                    gaps=[r["gap"] for r in gap_rows]),
-        "gap_headers": [_("Indicator"), _("Perception"), _("Expectation"), _("Gap P − E")],
-        "gap_table": [(r["label"], _fmt(r["p"]), _fmt(r["e"]), _fmt(r["gap"]))
-                      for r in gap_rows],
-        "scoring_url": reverse("scoring:store_detail", args=[store.code]),
-    }
-    return render(request, "dashboard/store.html", context)
-
-
-def _fmt(value: float | None, digits: int = 1) -> float | None:
-    return None if value is None else round(value, digits)
+    data = selectors.store_page_data(
+        user=request.user, store=store, today=timezone.localdate(),
+        quarter=quarter_param(request.GET, default=Quarter.current()))
+    return render(request, "dashboard/store.html",
+                  {**data.context(), **charts.store_page_charts(data)})
 
 
 # --- Improvement actions ----------------------------------------------------------------------
@@ -235,23 +161,33 @@ def action_list_view(request: HttpRequest) -> HttpResponse:
         "overdue": bool(request.GET.get("overdue"))})
 
 
-# --- Ranking ----------------------------------------------------------------------------------
+# --- The store list ---------------------------------------------------------------------------
 
 
-@role_required(rules.can_see_chain_figures)
-def ranking_view(request: HttpRequest) -> HttpResponse:
-    quarter = _quarter(request, selectors.latest_display_quarter())
-    filters = {k: request.GET.get(k, "") for k in ("region", "city", "sort")}
+@role_required(rules.can_see_store_pages)
+def store_list(request: HttpRequest) -> HttpResponse:
+    """The one list of stores: the quarter's values ranked (sortable, filtered by region, city
+    and code or name, with the distribution and the movers); before any quarter has values,
+    the chain's stores as imported."""
+    quarter = quarter_param(request.GET, default=selectors.latest_display_quarter())
+    filters = {k: request.GET.get(k, "").strip() for k in ("region", "city", "q", "sort")}
+    query = request.GET.copy()
+    query.pop("page", None)
     context: dict = {"quarter": quarter, "quarters": selectors.quarter_choices(),
                      "filters": filters, "regions": region_list(user=request.user),
                      "cities": selectors.cities(user=request.user, region_code=filters["region"]),
-                     "sorts": _sort_choices()}
-    rollup = selectors.quarter_rollup(quarter=quarter) if quarter else None
+                     "sorts": _sort_choices(), "query": query.urlencode()}
+    revision = revision_param(request.GET)
+    rollup = selectors.quarter_rollup(quarter=quarter, revision=revision) if quarter else None
     context["rollup"] = rollup
-    if rollup is not None:
+    if rollup is None:
+        stores = chain_store_list(user=request.user, region_code=filters["region"],
+                                  city=filters["city"], query=filters["q"])
+        context["stores"] = Paginator(stores, PAGE_SIZE).get_page(request.GET.get("page"))
+    else:
         scores = selectors.ranking(user=request.user, rollup=rollup,
                                    region_code=filters["region"], city=filters["city"],
-                                   sort=filters["sort"])
+                                   query=filters["q"], sort=filters["sort"])
         previous = selectors.quarter_rollup(quarter=quarter.previous())
         page = Paginator(scores.values_list("id", flat=True), PAGE_SIZE).get_page(
             request.GET.get("page"))
@@ -262,16 +198,16 @@ def ranking_view(request: HttpRequest) -> HttpResponse:
                            else score.value - score.previous_value)
         buckets = selectors.value_histogram(scores=scores)
         up, down = selectors.movers(scores=scores, previous=previous)
-        query = request.GET.copy()
-        query.pop("page", None)
+        for score in page:
+            score.flag_list = [flag_label(flag) for flag in score.flags]
         context.update({
             "page": page, "previous": previous, "up": up, "down": down,
-            "query": query.urlencode(),
-            "histogram_spec": charts.histogram_bar(buckets=buckets, name=_("Stores")),
-            "histogram_headers": [_("Value"), _("Stores")],
+            "histogram_spec": charts.histogram_bar(buckets=buckets,
+                name=pgettext("count", "Stores")),
+            "histogram_headers": [_("Value"), pgettext("count", "Stores")],
             "histogram_rows": buckets,
         })
-    return render(request, "dashboard/ranking.html", context)
+    return render(request, "dashboard/store_list.html", context)
 
 
 def _sort_choices() -> list[tuple[str, str]]:
@@ -286,7 +222,7 @@ def _sort_choices() -> list[tuple[str, str]]:
 
 @role_required(rules.can_see_chain_figures)
 def complaint_figures(request: HttpRequest) -> HttpResponse:
-    quarter = _quarter(request, Quarter.current())
+    quarter = quarter_param(request.GET, default=Quarter.current())
     region_code = request.GET.get("region", "")
     figures = selectors.complaint_figures_by_region(user=request.user, quarter=quarter)
     by_region = figures.rows
@@ -338,7 +274,7 @@ def complaint_figures(request: HttpRequest) -> HttpResponse:
 
 @role_required(rules.can_see_chain_figures)
 def mystery_figures(request: HttpRequest) -> HttpResponse:
-    quarter = _quarter(request, Quarter.current())
+    quarter = quarter_param(request.GET, default=Quarter.current())
     region_code = request.GET.get("region", "")
     items = selectors.weakest_scorecard_items(user=request.user, quarter=quarter,
                                               region_code=region_code)

@@ -5,6 +5,7 @@ the site root in the apps' ``public_urls.py``."""
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
@@ -29,18 +30,19 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
-    path("stores/", views.store_list_view, name="store_list"),
-    path("stores/<str:code>/", views.store_detail, name="store_detail"),
     path("chain/import/", views.chain_import_view, name="chain_import"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("notifications/", views.notification_list, name="notifications"),
-    path("dashboard/", include("dashboard.urls")),
+    path("", include("dashboard.urls")),
     path("surveys/", include("surveys.urls")),
     path("mystery-shopper/", include("mystery_shopper.urls")),
     path("complaints/", include("complaints.urls")),
+    # The values list is the store list now; its earlier address is kept for bookmarks.
+    path("scoring/", RedirectView.as_view(pattern_name="dashboard:store_list",
+                                          query_string=True, permanent=True)),
     path("scoring/", include("scoring.urls")),
     path("", include("surveys.public_urls")),
     path("", include("complaints.public_urls")),

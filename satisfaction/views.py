@@ -1,4 +1,4 @@
-"""Pages of the chain's core: stores, employees, health, chain import."""
+"""Pages of the chain's core: health, chain import, notifications, errors."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -20,29 +19,8 @@ from satisfaction.errors import ApplicationError
 from satisfaction.forms import ChainImportForm
 from satisfaction.notifications import notification_mark_read
 from satisfaction.permissions import role_required
-from satisfaction.scoping import get_visible_store_or_404
-from satisfaction.selectors import employee_list, region_list, store_list
 from satisfaction.services import chain_import
 from satisfaction.tasks import BEAT_HEARTBEAT_KEY
-
-
-@role_required(rules.sees_store_data)
-def store_list_view(request: HttpRequest) -> HttpResponse:
-    stores = store_list(user=request.user, region_code=request.GET.get("region", ""),
-                        city=request.GET.get("city", ""), query=request.GET.get("q", ""))
-    page = Paginator(stores, 50).get_page(request.GET.get("page"))
-    return render(request, "satisfaction/store_list.html", {
-        "page": page, "regions": region_list(user=request.user),
-        "filters": {k: request.GET.get(k, "") for k in ("region", "city", "q")},
-    })
-
-
-@role_required(rules.sees_store_data)
-def store_detail(request: HttpRequest, code: str) -> HttpResponse:
-    store = get_visible_store_or_404(request.user, code=code)
-    employees = employee_list(user=request.user, store=store)
-    return render(request, "satisfaction/store_detail.html",
-                  {"store": store, "employees": employees})
 
 
 @role_required(rules.can_import_chain)

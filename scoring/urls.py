@@ -5,8 +5,7 @@ from scoring import views
 app_name = "scoring"
 
 urlpatterns = [
-    path("", views.store_score_list_view, name="store_list"),
-    path("stores/<str:code>/", views.store_score_detail, name="store_detail"),
+    path("stores/<str:code>/", views.store_value_trace, name="store_trace"),
     path("employees/<str:number>/", views.employee_score_detail, name="employee_detail"),
     path("me/", views.my_score, name="my_score"),
     path("quarters/", views.quarter_list, name="quarters"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
@@ -14,7 +13,6 @@ from django.views.decorators.http import require_POST
 from satisfaction.errors import ApplicationError
 from satisfaction.permissions import role_required
 from satisfaction.quarters import Quarter, quarter_param
-from satisfaction.selectors import region_list
 from scoring import rules, selectors
 from scoring.forms import AppraisalImportForm, ExportForm, PublishForm, RollupForm, SchemeForm
 from scoring.labels import flag_label, indicator_label
@@ -43,22 +41,6 @@ def _labelled(flags: list[str]) -> list[dict]:
     return [{"code": f, "label": flag_label(f)} for f in flags]
 
 
-@role_required(rules.can_see_values)
-def store_score_list_view(request: HttpRequest) -> HttpResponse:
-    rollup, quarters = _rollup(request)
-    filters = {k: request.GET.get(k, "") for k in ("region", "q")}
-    page = None
-    if rollup is not None:
-        scores = selectors.store_score_list(user=request.user, rollup=rollup,
-                                            region_code=filters["region"], query=filters["q"])
-        page = Paginator(scores, 50).get_page(request.GET.get("page"))
-        for score in page:
-            score.flag_list = _labelled(score.flags)
-    return render(request, "scoring/store_list.html", {
-        "rollup": rollup, "quarters": quarters, "page": page, "filters": filters,
-        "regions": region_list(user=request.user)})
-
-
 TRACE_ROWS_ON_PAGE = 50
 
 
@@ -73,16 +55,17 @@ def _trace_context(quarter: Quarter, store_id: int, employee_id: int | None) -> 
 
 
 @role_required(rules.can_see_values)
-def store_score_detail(request: HttpRequest, code: str) -> HttpResponse:
+def store_value_trace(request: HttpRequest, code: str) -> HttpResponse:
+    """How a store's value of a revision was computed: its parts, the indicators, and the
+    responses, visits and complaints it counted (the store's page is the dashboard's)."""
     rollup, quarters = _rollup(request)
     if rollup is None:
         raise Http404
     score = selectors.store_score_get(user=request.user, rollup=rollup, store_code=code)
-    staff = selectors.employee_score_list(user=request.user, rollup=rollup, store_code=code)
     indicators = [{"code": code, "label": indicator_label(code), "n": values[0],
                    "score": values[1]} for code, values in sorted(score.indicators.items())]
-    return render(request, "scoring/store_detail.html", {
-        "rollup": rollup, "quarters": quarters, "score": score, "staff": staff,
+    return render(request, "scoring/store_trace.html", {
+        "rollup": rollup, "quarters": quarters, "score": score,
         "flags": _labelled(score.flags), "indicators": indicators,
         "trace": _trace_context(rollup.quarter, score.store_id, None)})
 

@@ -112,8 +112,8 @@ def test_a_store_manager_cannot_roll_up_through_the_api(frames_from_apps, store_
 def test_the_store_list_page_shows_values_with_few_queries(
         rolled_up, region_manager, login, django_assert_max_num_queries):
     client = login(region_manager)
-    with django_assert_max_num_queries(12):
-        response = client.get("/scoring/?quarter=2026Q2")
+    with django_assert_max_num_queries(16):  # the store list's budget (tests/dashboard)
+        response = client.get("/stores/?quarter=2026Q2")
     assert response.status_code == 200
     html = response.content.decode()
     assert "S0001" in html
@@ -192,14 +192,15 @@ def test_hq_publishing_on_the_page_reports_an_open_appeal(rolled_up, hq, login, 
 
 def test_a_shopper_sees_no_scores(rolled_up, shopper, login):
     client = login(shopper)
-    assert client.get("/scoring/").status_code == 403
+    assert client.get("/stores/").status_code == 403
     assert client.get("/api/v1/scoring/store-scores/?quarter=2026Q2").status_code == 403
 
 
 def test_the_pages_read_in_chinese_and_english(rolled_up, hq, login):
     client = login(hq)
-    html = client.get("/scoring/?quarter=2026Q2", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert "门店满意度评估值" in html
+    html = client.get("/scoring/stores/S0001/?quarter=2026Q2",
+                      HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "评估值的计算明细" in html
     assert "95% 置信区间" in html
     assert "样本量低于最低要求" in html
     client.post("/i18n/setlang/", {"language": "en"})

@@ -11,9 +11,11 @@ def test_a_store_manager_reads_the_store_value_on_a_phone(rolled_up, store_manag
                                                           browser_page, browser_login):
     page = browser_page
     browser_login(page, "store1")
-    page.goto(page.live_url("/scoring/?quarter=2026Q2"))
-    assert page.locator("table.data tbody tr").count() == 1
-    page.click("text=S0001")
+    page.goto(page.live_url("/stores/?quarter=2026Q2"))
+    assert page.locator("[data-testid=ranking] tbody tr").count() == 1
+    page.click("[data-testid=ranking] >> text=S0001")
+    page.wait_for_load_state("networkidle")
+    page.click("[data-testid=store-facts] a")
     page.wait_for_load_state("networkidle")
     assert page.locator("[data-testid=store-value]").inner_text() == "66.50"
     overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from satisfaction.errors import ApplicationError
+from satisfaction.forms import add_application_error
 from satisfaction.masking import mask_name, mask_phone
 from satisfaction.models import Store
 from satisfaction.permissions import role_required
@@ -54,15 +55,6 @@ LOOKUP_LIMIT_PER_IP = 10          # status checks per address per window
 LOOKUP_FAILURES_PER_TICKET = 5    # wrong phone digits per ticket per window
 LOOKUP_WINDOW_SECONDS = 15 * 60
 PUBLIC_FILINGS_PER_IP = 5         # public complaints per address per hour
-
-
-def _add_errors(form, error: ApplicationError) -> None:
-    for name, messages_ in error.fields.items():
-        target = name if name in form.fields else None
-        for message in messages_:
-            form.add_error(target, message)
-    if not error.fields:
-        form.add_error(None, error.message)
 
 
 def _masked(complaint: Complaint, user) -> tuple[str, str]:
@@ -110,7 +102,7 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
                 received_by=request.user, source=Source.STAFF,
                 attachments=data["attachments"], previous_ticket=data["previous_ticket"])
         except ApplicationError as error:
-            _add_errors(form, error)
+            add_application_error(form, error)
         else:
             messages.success(request, _("Complaint %(ticket)s recorded.") % {
                 "ticket": complaint.ticket_no})
@@ -220,7 +212,7 @@ def _post_action(request: HttpRequest, complaint: Complaint) -> dict:
     except ApplicationError as error:
         if error.status == 403:
             raise PermissionDenied from error
-        _add_errors(form, error)
+        add_application_error(form, error)
         messages.error(request, error.message)
         return {kind: form}
     messages.success(request, _("Saved."))
@@ -262,7 +254,7 @@ def eight_d_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     version=form.cleaned_data["version"],
                     sections={n: form.cleaned_data[n] for n in EightDReport.SECTIONS})
             except ApplicationError as error:
-                _add_errors(form, error)
+                add_application_error(form, error)
             else:
                 messages.success(request, _("8D report saved."))
                 return redirect("complaints:detail", pk=complaint.pk)
@@ -337,7 +329,7 @@ def public_complain(request: HttpRequest, code: str) -> HttpResponse:
                     source=Source.PUBLIC, attachments=data["attachments"],
                     previous_ticket=data["previous_ticket"])
             except ApplicationError as error:
-                _add_errors(form, error)
+                add_application_error(form, error)
             else:
                 return render(request, "complaints/public_done.html",
                               {"complaint": complaint, "store": store})

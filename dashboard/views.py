@@ -27,6 +27,7 @@ from mystery_shopper import rules as visit_rules
 from mystery_shopper.models import ScorecardPart
 from pos.selectors import receipt_counts
 from satisfaction.errors import ApplicationError
+from satisfaction.forms import add_application_error
 from satisfaction.permissions import role_required
 from satisfaction.quarters import Quarter, quarter_param
 from satisfaction.scoping import get_scoped_or_404, get_visible_store_or_404, visible_store_ids
@@ -54,8 +55,6 @@ def home(request: HttpRequest) -> HttpResponse:
     work in or the list of stores they look after."""
     if visit_rules.can_report_visits(request.user):
         return redirect("mystery_shopper:my_visits")
-    """A store's own staff land on their store's page; those who look across stores, on the
-    list."""
     return redirect("dashboard:store_home")
 
 
@@ -64,6 +63,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @role_required(rules.can_see_store_pages)
 def store_home(request: HttpRequest) -> HttpResponse:
+    """A store's own staff land on their store's page; those who look across stores, on the
+    list."""
     store = selectors.user_home_store(user=request.user)
     if not rules.can_see_chain_figures(request.user) and store is not None:
         return redirect("dashboard:store", code=store.code)
@@ -98,11 +99,7 @@ def action_create(request: HttpRequest, code: str) -> HttpResponse:
         try:
             improvement_action_create(user=request.user, store=store, **form.cleaned_data)
         except ApplicationError as exc:
-            for name, errors in exc.fields.items():
-                for error in errors:
-                    form.add_error(name if name in form.fields else None, error)
-            if not exc.fields:
-                form.add_error(None, exc.message)
+            add_application_error(form, exc)
         else:
             messages.success(request, _("The improvement action was saved."))
             return redirect(reverse("dashboard:store", args=[store.code]) + "#actions")

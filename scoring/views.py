@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from satisfaction.errors import ApplicationError
+from satisfaction.forms import add_application_error
 from satisfaction.permissions import role_required
 from satisfaction.quarters import Quarter, quarter_param
 from scoring import rules, selectors
@@ -99,14 +100,6 @@ def quarter_list(request: HttpRequest) -> HttpResponse:
         "publish_form": publish_form, "current": Quarter.current()})
 
 
-def _form_error(request: HttpRequest, form, exc: ApplicationError) -> None:
-    messages.error(request, exc.message)
-    for field, errors in exc.fields.items():
-        target = field if field in form.fields else None
-        for error in errors:
-            form.add_error(target, error)
-
-
 @role_required(rules.can_compute_and_publish)
 @require_POST
 def quarter_rollup(request: HttpRequest) -> HttpResponse:
@@ -116,7 +109,8 @@ def quarter_rollup(request: HttpRequest) -> HttpResponse:
             outcome = rollup_quarter(quarter=form.cleaned_data["quarter"], user=request.user,
                                      reason=form.cleaned_data["reason"])
         except ApplicationError as exc:
-            _form_error(request, form, exc)
+            messages.error(request, exc.message)
+            add_application_error(form, exc)
         else:
             messages.success(request, _("%(q)s revision %(r)s computed: %(s)s stores, "
                                         "%(e)s employees.") % {
@@ -137,7 +131,8 @@ def quarter_publish_view(request: HttpRequest) -> HttpResponse:
         try:
             rollup = quarter_publish(quarter=form.cleaned_data["quarter"], user=request.user)
         except ApplicationError as exc:
-            _form_error(request, form, exc)
+            messages.error(request, exc.message)
+            add_application_error(form, exc)
         else:
             messages.success(request, _("%(q)s revision %(r)s is published and locked.")
                              % {"q": rollup.quarter, "r": rollup.revision})
@@ -157,7 +152,8 @@ def scheme_edit(request: HttpRequest) -> HttpResponse:
             scheme = scheme_create_version(user=request.user, note=form.cleaned_data["note"],
                                            **values)
         except ApplicationError as exc:
-            _form_error(request, form, exc)
+            messages.error(request, exc.message)
+            add_application_error(form, exc)
         else:
             messages.success(request, _("Scheme version %(v)s saved; the next rollup uses it.")
                              % {"v": scheme.version})

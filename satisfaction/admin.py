@@ -1,12 +1,7 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
-from django.shortcuts import redirect, render
-from django.urls import path
 
-from satisfaction.errors import ApplicationError
-from satisfaction.forms import ChainImportForm
 from satisfaction.models import Employee, Region, Store, User
-from satisfaction.services import chain_import
 
 
 @admin.register(User)
@@ -27,31 +22,10 @@ class RegionAdmin(admin.ModelAdmin):
 
 
 class ChainImportAdminMixin:
-    """An "Import stores and employees" page in the admin, on the same service as the CLI."""
+    """An "Import from CSV / XLSX" button on the store and employee lists that opens the one
+    chain import page (``satisfaction.views.chain_import_view``)."""
 
     change_list_template = "admin/satisfaction/change_list_with_import.html"
-
-    def get_urls(self):
-        return [path("import/", self.admin_site.admin_view(self.import_view),
-                     name=f"{self.model._meta.model_name}_import"), *super().get_urls()]
-
-    def import_view(self, request):
-        form = ChainImportForm(request.POST or None, request.FILES or None)
-        row_errors: list[str] = []
-        if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
-            try:
-                result = chain_import(file_name=upload.name, content=upload.read())
-            except ApplicationError as exc:
-                form.add_error(None, exc.message)
-                row_errors = exc.fields.get("rows", [])
-            else:
-                self.message_user(request, result.summary(), messages.SUCCESS)
-                return redirect("..")
-        context = {**self.admin_site.each_context(request), "form": form,
-                   "row_errors": row_errors, "opts": self.model._meta,
-                   "title": "Import stores and employees"}
-        return render(request, "admin/satisfaction/import.html", context)
 
 
 @admin.register(Store)

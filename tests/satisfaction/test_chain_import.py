@@ -155,12 +155,7 @@ def test_the_import_page_shows_row_errors_and_imports_a_good_file(hq, login):
     assert Store.objects.count() == 3
 
 
-def test_the_admin_import_action_uses_the_same_service(hq, login):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
+def test_the_admin_store_and_employee_lists_link_to_the_one_import_page(hq, login):
     client = login(hq)
-    assert client.get("/admin/satisfaction/store/import/").status_code == 200
-    response = client.post("/admin/satisfaction/store/import/",
-                           {"file": SimpleUploadedFile("s.csv", STORES_CSV.encode())})
-    assert response.status_code == 302
-    assert Store.objects.count() == 3
+    for url in ("/admin/satisfaction/store/", "/admin/satisfaction/employee/"):
+        assert 'href="/chain/import/"' in client.get(url).content.decode()

@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
 from pos.models import PosApiKey, PosTransaction
+from pos.services import pos_api_key_create, pos_api_key_revoke, pos_api_key_scope_validate
+from satisfaction.errors import ApplicationError
+from satisfaction.forms import add_application_error
 
 # The library's own unscoped key model is not used: POS keys are the store-scoped PosApiKey.
 if admin.site.is_registered(APIKey):
     admin.site.unregister(APIKey)
 
 
+class PosApiKeyAdminForm(forms.ModelForm):
+    class Meta:
+        model = PosApiKey
+        fields = ("name", "stores", "all_stores", "throttle_rate", "expiry_date", "revoked")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        try:
+            pos_api_key_scope_validate(stores=cleaned.get("stores") or (),
+                                       all_stores=bool(cleaned.get("all_stores")))
+        except ApplicationError as exc:
+            add_application_error(self, exc)
+        return cleaned
+
+
 @admin.register(PosApiKey)
 class PosApiKeyAdmin(APIKeyModelAdmin):
+    """Keys are created and revoked through ``pos.services`` (the same rules as anywhere)."""
+
+    form = PosApiKeyAdminForm
     list_display = ("prefix", "name", "all_stores", "store_count", "throttle_rate", "created",
                     "last_used_at", "expiry_date", "_has_expired", "revoked")
     list_filter = ("revoked", "all_stores", "created")
@@ -33,11 +55,27 @@ class PosApiKeyAdmin(APIKeyModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("stores")
 
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        key = form.instance
-        if not key.all_stores and not key.stores.exists():
-            messages.warning(request, _("This key has no stores yet: it can post for none."))
+    def save_model(self, request, obj: PosApiKey, form, change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            if "revoked" in form.changed_data and obj.revoked:
+                obj.revoked = False  # the service revokes (and refuses to un-revoke)
+                pos_api_key_revoke(api_key=obj)
+            obj.save()
+            return
+        created, secret = pos_api_key_create(
+            name=data["name"], stores=list(data.get("stores") or ()),
+            all_stores=bool(data.get("all_stores")), throttle_rate=data.get("throttle_rate", ""),
+            expiry_date=data.get("expiry_date"))
+        obj.pk, obj.id, obj.prefix = created.pk, created.id, created.prefix
+        obj.hashed_key, obj.created = created.hashed_key, created.created
+        messages.warning(request, _(
+            "The API key for %(name)s is: %(key)s. Store it somewhere safe: you will not be "
+            "able to see it again.") % {"name": created.name, "key": secret})
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        if change:  # a new key's stores were set by the service
+            super().save_related(request, form, formsets, change)
 
 
 @admin.register(PosTransaction)

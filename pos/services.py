@@ -550,6 +550,13 @@ def _survey_invitations(rows: list[dict[str, Any]]) -> dict[tuple[int, str], Inv
 
 # --- API keys -------------------------------------------------------------------------------
 
+def pos_api_key_scope_validate(*, stores: Sequence[Store], all_stores: bool) -> None:
+    """A key acts for at least one store, or for all of them (a head-office system)."""
+    if not stores and not all_stores:
+        raise ApplicationError(_("A key needs at least one store."),
+                               fields={"stores": [_("Choose the stores this key acts for.")]})
+
+
 @transaction.atomic
 def pos_api_key_create(*, name: str, stores: Sequence[Store] = (), all_stores: bool = False,
                        throttle_rate: str = "", expiry_date: datetime | None = None,
@@ -560,9 +567,7 @@ def pos_api_key_create(*, name: str, stores: Sequence[Store] = (), all_stores: b
     """
     if not name.strip():
         raise ApplicationError(_("A key needs a name."), fields={"name": [_("Required.")]})
-    if not stores and not all_stores:
-        raise ApplicationError(_("A key needs at least one store."),
-                               fields={"stores": [_("Choose the stores this key acts for.")]})
+    pos_api_key_scope_validate(stores=stores, all_stores=all_stores)
     api_key = PosApiKey(name=name.strip(), all_stores=all_stores, throttle_rate=throttle_rate,
                         expiry_date=expiry_date)
     if key is None:

@@ -1,21 +1,105 @@
+"""Admin of surveys. Indicators and campaigns save through ``surveys.services`` (the same
+validation as the API and the pages); responses are read here and reviewed on the review page.
+"""
+
+from django import forms
 from django.contrib import admin
 
+from satisfaction.errors import ApplicationError
+from satisfaction.forms import add_application_error
 from surveys.models import Campaign, Indicator, Invitation, PaperBatch, Response, StoreFlag
+from surveys.services import (
+    INDICATOR_FIELDS,
+    campaign_create,
+    campaign_update,
+    campaign_validate,
+    indicator_create,
+    indicator_update,
+    indicator_validate,
+)
+
+
+class IndicatorAdminForm(forms.ModelForm):
+    class Meta:
+        model = Indicator
+        fields = ("code", *INDICATOR_FIELDS)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("weight") is not None:
+            try:
+                indicator_validate(Indicator(weight=cleaned["weight"]))
+            except ApplicationError as exc:
+                add_application_error(self, exc)
+        return cleaned
 
 
 @admin.register(Indicator)
 class IndicatorAdmin(admin.ModelAdmin):
+    form = IndicatorAdminForm
     list_display = ["code", "name_zh", "name_en", "weight", "kano", "group", "order",
                     "is_active"]
     list_editable = ["weight", "order", "is_active"]
 
+    def get_changelist_form(self, request, **kwargs):
+        return super().get_changelist_form(request, form=IndicatorAdminForm, **kwargs)
+
+    def save_model(self, request, obj: Indicator, form, change: bool) -> None:
+        if change:
+            indicator_update(indicator=obj, **{name: getattr(obj, name)
+                                               for name in form.changed_data
+                                               if name in INDICATOR_FIELDS})
+        else:
+            created = indicator_create(code=obj.code, **{
+                name: getattr(obj, name) for name in INDICATOR_FIELDS
+                if name != "is_active"})
+            obj.pk = created.pk
+
+
+class CampaignAdminForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = ("name", "quarter", "stores", "scale_max", "ask_expectation",
+                  "target_per_store", "opens_on", "closes_on")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        try:
+            campaign_validate(quarter=cleaned.get("quarter") or "",
+                              opens_on=cleaned.get("opens_on"),
+                              closes_on=cleaned.get("closes_on"),
+                              scale_max=cleaned.get("scale_max") or 0,
+                              target_per_store=cleaned.get("target_per_store") or 0)
+        except ApplicationError as exc:
+            add_application_error(self, exc)
+        return cleaned
+
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignAdminForm
     list_display = ["name", "quarter", "opens_on", "closes_on", "scale_max", "ask_expectation",
                     "target_per_store", "all_stores"]
     list_filter = ["quarter"]
     filter_horizontal = ["stores"]
+    exclude = ["all_stores"]  # follows from the stores: none chosen means every store
+
+    def save_model(self, request, obj: Campaign, form, change: bool) -> None:
+        data = form.cleaned_data
+        values = {"quarter": data["quarter"], "opens_on": data["opens_on"],
+                  "closes_on": data["closes_on"], "scale_max": data["scale_max"],
+                  "ask_expectation": data["ask_expectation"],
+                  "target_per_store": data["target_per_store"],
+                  "stores": list(data["stores"]) or None}
+        if change:  # the stored campaign, not the form's edited copy (the service compares)
+            saved = campaign_update(campaign=Campaign.objects.get(pk=obj.pk),
+                                    name=data["name"], **values)
+        else:
+            saved = campaign_create(name=data["name"], **values)
+        obj.pk, obj.all_stores = saved.pk, saved.all_stores
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        """The service has saved the stores with the campaign."""
 
 
 @admin.register(Invitation)

@@ -57,7 +57,9 @@ INDICATOR_FIELDS = ("name_zh", "name_en", "question_zh", "question_en", "weight"
                     "group", "order", "is_active")
 
 
-def _indicator_validate(indicator: Indicator) -> None:
+def indicator_validate(indicator: Indicator) -> None:
+    """The rules an indicator must meet however it is saved (API, admin, setup pages): a
+    weight of 0 or more."""
     try:
         weight = Decimal(str(indicator.weight))
     except InvalidOperation:
@@ -78,7 +80,7 @@ def indicator_create(*, code: str, name_zh: str, name_en: str, question_zh: str,
     indicator = Indicator(code=code, name_zh=name_zh, name_en=name_en, question_zh=question_zh,
                           question_en=question_en, kano=kano, weight=weight, group=group,
                           order=order)
-    _indicator_validate(indicator)
+    indicator_validate(indicator)
     indicator.save()
     return indicator
 
@@ -91,7 +93,7 @@ def indicator_update(*, indicator: Indicator, **changes) -> Indicator:
                                fields={f: [_("Read-only.")] for f in sorted(unknown)})
     for name, value in changes.items():
         setattr(indicator, name, value)
-    _indicator_validate(indicator)
+    indicator_validate(indicator)
     indicator.save()
     return indicator
 
@@ -127,12 +129,15 @@ def campaign_update(*, campaign: Campaign, **changes) -> Campaign:
     return _campaign_save(campaign, **fields)
 
 
-def _campaign_save(campaign: Campaign, *, quarter, opens_on: date, closes_on: date,
-                   scale_max: int, ask_expectation: bool, target_per_store: int,
-                   stores: list[Store] | None) -> Campaign:
+def campaign_validate(*, quarter: Quarter | str, opens_on: date | None,
+                      closes_on: date | None, scale_max: int, target_per_store: int
+                      ) -> Quarter:
+    """The rules a campaign must meet however it is saved (API, admin, setup pages); returns
+    the parsed quarter or raises ``ApplicationError`` naming each bad field."""
     errors: dict[str, list[str]] = {}
+    parsed = None
     try:
-        campaign.quarter = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
+        parsed = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
     except InvalidQuarterError:
         errors["quarter"] = [_("Enter a quarter like 2026Q4.")]
     if scale_max not in (5, 10):
@@ -143,6 +148,15 @@ def _campaign_save(campaign: Campaign, *, quarter, opens_on: date, closes_on: da
         errors["target_per_store"] = [_("The target must be at least 1.")]
     if errors:
         raise ApplicationError(_("The campaign has invalid fields."), fields=errors)
+    return parsed
+
+
+def _campaign_save(campaign: Campaign, *, quarter, opens_on: date, closes_on: date,
+                   scale_max: int, ask_expectation: bool, target_per_store: int,
+                   stores: list[Store] | None) -> Campaign:
+    campaign.quarter = campaign_validate(quarter=quarter, opens_on=opens_on,
+                                         closes_on=closes_on, scale_max=scale_max,
+                                         target_per_store=target_per_store)
     campaign.opens_on, campaign.closes_on = opens_on, closes_on
     campaign.scale_max, campaign.ask_expectation = scale_max, bool(ask_expectation)
     campaign.target_per_store = int(target_per_store)

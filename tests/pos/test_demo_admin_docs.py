@@ -10,6 +10,7 @@ from django.test import Client
 
 from pos import demo as pos_demo
 from pos.models import PosApiKey, PosTransaction
+from pos.services import pos_api_key_create
 from satisfaction.demo import build_chain
 from tests.pos.factories import receipt
 
@@ -87,3 +88,21 @@ def test_the_admin_refuses_a_malformed_throttle_rate(login, hq, store):
         "name": "Bad rate", "stores": [store.pk], "throttle_rate": "lots"})
     assert response.status_code == 200
     assert not PosApiKey.objects.filter(name="Bad rate").exists()
+
+
+def test_the_admin_refuses_a_key_without_stores_as_the_service_does(login, hq, store):
+    response = login(hq).post("/admin/pos/posapikey/add/", {
+        "name": "No stores", "throttle_rate": "", "expiry_date": ""})
+    assert response.status_code == 200
+    assert "stores" in response.context["adminform"].form.errors
+    assert not PosApiKey.objects.filter(name="No stores").exists()
+
+
+def test_revoking_in_the_admin_goes_through_the_service(login, hq, store):
+    key, _secret = pos_api_key_create(name="Till", stores=[store])
+    response = login(hq).post(f"/admin/pos/posapikey/{key.pk}/change/", {
+        "name": "Till", "stores": [store.pk], "throttle_rate": "", "expiry_date": "",
+        "revoked": "on"})
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert key.revoked

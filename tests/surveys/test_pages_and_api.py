@@ -2,6 +2,7 @@
 
 import csv
 import io
+from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
@@ -194,3 +195,23 @@ def test_hq_creates_a_campaign_through_the_api(hq, store, login):
         "name": "Q", "quarter": "2026Q4", "opens_on": "2026-10-01", "closes_on": "2026-10-09",
         "scale_max": 7}, content_type="application/json")
     assert "scale_max" in scale.json()["fields"]
+
+
+def test_the_admin_refuses_a_negative_weight_as_the_service_does(login, hq):
+    indicator = Indicator.objects.get(code="price")
+    client = login(hq)
+    changelist = client.post("/admin/surveys/indicator/", {
+        "form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-0-id": indicator.pk,
+        "form-0-weight": "-2", "form-0-order": indicator.order, "form-0-is_active": "on",
+        "_save": "Save"})
+    assert changelist.status_code == 200
+    assert "weight" in changelist.context["cl"].formset.errors[0]
+    indicator.refresh_from_db()
+    assert indicator.weight == 1
+    change = client.post(f"/admin/surveys/indicator/{indicator.pk}/change/", {
+        "code": "price", "name_zh": "价格", "name_en": "Price", "question_zh": "价格？",
+        "question_en": "Price?", "weight": "2.5", "kano": indicator.kano,
+        "group": indicator.group, "order": indicator.order, "is_active": "on"})
+    assert change.status_code == 302
+    indicator.refresh_from_db()
+    assert indicator.weight == Decimal("2.5")

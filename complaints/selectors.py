@@ -53,11 +53,6 @@ def complaint_get(*, user: User, pk: int) -> Complaint:
         "recurrence_of"), user, pk=pk)
 
 
-def appeal_get(*, user: User, pk: int) -> Appeal:
-    return get_scoped_or_404(Appeal.objects.select_related("complaint"), user,
-                             store_field="complaint__store", pk=pk)
-
-
 def public_ticket_lookup(*, ticket_no: str, phone_last4: str) -> Complaint | None:
     complaint = (Complaint.objects.select_related("store")
                  .filter(ticket_no=ticket_no.strip().upper()).first())

@@ -72,14 +72,6 @@ def quarter_rollup(*, quarter: Quarter, revision: int | None = None) -> Rollup |
     return rollup_for_display(quarter=quarter, revision=revision)
 
 
-def provisional_rollup(*, quarter: Quarter) -> Rollup | None:
-    return Rollup.objects.filter(quarter=quarter, status=RollupStatus.PROVISIONAL).first()
-
-
-def latest_published_rollup() -> Rollup | None:
-    return Rollup.objects.filter(status=RollupStatus.PUBLISHED).order_by("-quarter").first()
-
-
 def latest_display_quarter() -> Quarter | None:
     return (Rollup.objects.exclude(status=RollupStatus.SUPERSEDED)
             .order_by("-quarter").values_list("quarter", flat=True).first())

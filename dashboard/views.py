@@ -39,14 +39,6 @@ from scoring.selectors import revision_param
 PAGE_SIZE = 50
 
 
-def _quarter(request: HttpRequest, default: Quarter | None) -> Quarter | None:
-    return quarter_param(request.GET, default=default)
-
-
-def _scripts_context() -> dict:
-    return {"has_charts": True}
-
-
 # --- Landing page -----------------------------------------------------------------------------
 
 @login_required

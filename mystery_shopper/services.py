@@ -162,16 +162,6 @@ def template_as_data(template: ScorecardTemplate) -> dict:
 # --- Shoppers and planning --------------------------------------------------------------------
 
 
-def shopper_cities_set(*, shopper: User, cities: Iterable[str]) -> None:
-    if shopper.role != Role.MYSTERY_SHOPPER:
-        raise ApplicationError(_("Only mystery shoppers have cities."), code="not_shopper")
-    wanted = {c.strip() for c in cities if c.strip()}
-    with transaction.atomic():
-        ShopperCity.objects.filter(shopper=shopper).exclude(city__in=wanted).delete()
-        ShopperCity.objects.bulk_create([ShopperCity(shopper=shopper, city=c) for c in wanted],
-                                        ignore_conflicts=True)
-
-
 def visit_frequency_set(*, store: Store, quarter: Quarter, visits: int) -> None:
     if not 0 <= visits <= 31:
         raise ApplicationError(_("Visits per quarter must be between 0 and 31."),

@@ -19,13 +19,6 @@ def env_str(name: str, default: str | None = None) -> str | None:
     return default if value is None else value
 
 
-def env_required(name: str) -> str:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        raise ImproperlyConfigured(f"The environment variable {name} is required.")
-    return value
-
-
 def env_bool(name: str, *, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
-from satisfaction.models import Employee, Region, Store, User
-from satisfaction.scoping import scope_to_stores, visible_stores
+from satisfaction.models import Region, Store, User
+from satisfaction.scoping import visible_stores
 
 
 def store_list(*, user: User, region_code: str = "", city: str = "", query: str = ""
@@ -24,9 +24,3 @@ def store_list(*, user: User, region_code: str = "", city: str = "", query: str 
 def region_list(*, user: User) -> QuerySet[Region]:
     return Region.objects.filter(stores__in=visible_stores(user).values("pk")).distinct()
 
-
-def employee_list(*, user: User, store: Store | None = None) -> QuerySet[Employee]:
-    employees = scope_to_stores(Employee.objects.select_related("store", "store__region"), user)
-    if store is not None:
-        employees = employees.filter(store=store)
-    return employees

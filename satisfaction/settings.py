@@ -205,6 +205,8 @@ SECURE_HSTS_PRELOAD = SECURE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# An expired or missing form token (a form left open past the session) explains itself.
+CSRF_FAILURE_VIEW = "satisfaction.views.csrf_failure"
 # /healthz is probed over plain HTTP by load balancers and compose health checks.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 

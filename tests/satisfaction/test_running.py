@@ -173,3 +173,12 @@ def test_docker_compose_runs_every_service_on_the_settings_variables():
     readme = (ROOT / "README.md").read_text()
     for variable in read_names:
         assert variable in readme, f"README does not document {variable}"
+
+
+@pytest.mark.django_db
+def test_a_form_posted_without_its_token_explains_itself(hq):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(hq)
+    response = client.post("/chain/import/", {}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 403
+    assert "The form expired" in response.content.decode()

@@ -62,7 +62,7 @@ def public_ticket_lookup(*, ticket_no: str, phone_last4: str) -> Complaint | Non
     return complaint
 
 
-# --- Contract with scoring (see /work/briefs/contracts.md) ------------------------------------
+# --- Contract with scoring (docs/architecture.md) ---------------------------------------------
 
 def _quarter_received(quarter: Quarter) -> QuerySet[Complaint]:
     return Complaint.objects.filter(received_at__gte=quarter.start(),

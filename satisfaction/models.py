@@ -99,7 +99,7 @@ class User(AbstractUser):
         ]
 
     def has_perm(self, perm, obj=None) -> bool:
-        # HQ customer relations configures everything (DESIGN.md: "sees everything"); the role,
+        # HQ customer relations configures everything (docs/domain.md: "sees everything"); the role,
         # not a hand-kept permission list, decides that.
         if self.is_active and self.role == Role.HQ_ADMIN:
             return True

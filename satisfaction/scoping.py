@@ -2,7 +2,7 @@
 
 Every page and API query that touches store data goes through :func:`visible_stores` (or the
 helpers built on it), so a store manager asking for another store's object gets a 404, never its
-rows. The rule (DESIGN.md "Who uses it"):
+rows. The rule (docs/domain.md "Who uses it"):
 
 - HQ customer relations and HR: every store (HR read-only: write permissions are separate);
 - regional manager: the stores of their regions;

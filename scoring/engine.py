@@ -1,14 +1,14 @@
 """The score (顾客满意度评估值): pure computation, data in, scores out.
 
 No ORM, no settings, no I/O: every input is a pandas DataFrame with the columns of the data
-contract (``/work/briefs/contracts.md``, "Data contracts between the input apps and scoring"),
+contract (``docs/architecture.md``, "The data contract between the input apps and scoring"),
 every output a DataFrame. The rollup service loads the frames with set-based queries, calls
 :func:`compute`, and writes the snapshots; tests call it with hand-made frames.
 
 All inputs are already normalised to 0–100 by the input apps (a rating on a 1..top scale maps
 linearly to 0..100, a visit's score is its points as a percentage of the points possible).
 
-Store value (DESIGN.md "The score")::
+Store value (docs/domain.md "The score")::
 
     store value = sample-survey points + scenario-survey points − complaint deductions
 

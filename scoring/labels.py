@@ -23,7 +23,7 @@ FLAG_LABELS = {
 }
 
 
-# The seven default perception indicators (DESIGN.md); HQ may add others, shown by code.
+# The seven default perception indicators (docs/domain.md); HQ may add others, shown by code.
 INDICATOR_LABELS = {
     "assortment": _("Assortment"),
     "environment": _("Shopping environment"),

@@ -15,7 +15,7 @@ def can_see_values(user: User) -> bool:
 
 
 def sees_only_own_value(user: User) -> bool:
-    """A clerk or pharmacist sees their own value, not their colleagues' (DESIGN.md:
+    """A clerk or pharmacist sees their own value, not their colleagues' (docs/domain.md:
     "optionally their own scores")."""
     return rules.has_role(user, Role.CLERK) and not user.is_superuser
 

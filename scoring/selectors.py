@@ -70,7 +70,7 @@ def store_score_list(*, user: User, rollup: Rollup, region_code: str = "", query
 
 def scope_employee_scores(scores: QuerySet[EmployeeScore], user: User
                           ) -> QuerySet[EmployeeScore]:
-    """Store-scoped; a clerk sees only their own value (DESIGN.md: "optionally their own")."""
+    """Store-scoped; a clerk sees only their own value (docs/domain.md: "optionally their own")."""
     if not rules.can_see_values(user):
         return scores.none()
     scores = scope_to_stores(scores, user)

@@ -4,7 +4,7 @@ Aggregates are set-based SQL over the answers of the counted responses, never a 
 loop: one GROUP BY (store, indicator) for means, scores and bottom ratings, and one GROUP BY
 response nested in a GROUP BY store for each response's weighted 0–100 score (mean and sample
 sd, for the confidence interval). The same statements serve the results pages and the scoring
-contract (``/work/briefs/contracts.md``).
+contract (``docs/architecture.md``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The default scoring scheme (DESIGN.md "The score"): version 1, current."""
+"""The default scoring scheme (docs/domain.md "The score"): version 1, current."""
 
 from django.db import migrations
 

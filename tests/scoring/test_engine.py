@@ -1,4 +1,4 @@
-"""Worked examples of the score, computed by hand (DESIGN.md "The score"); no database."""
+"""Worked examples of the score, computed by hand (docs/domain.md "The score"); no database."""
 
 from __future__ import annotations
 

@@ -44,6 +44,12 @@ def _restore_migrated_rows_in_transactional_tests(item) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Tests make many users; a deliberately slow production hasher would dominate them."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _plain_static_storage(settings):
     """Production uses whitenoise's manifest (built by collectstatic); tests serve sources."""
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {

@@ -3,6 +3,8 @@ actions (never a free write to the status field), figures."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -147,6 +149,14 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def get_object(self) -> Complaint:
         return selectors.complaint_get(user=self.request.user, pk=self.kwargs["pk"])
 
+    def _object_for(self, rule: Callable[[User, Complaint], bool]) -> Complaint:
+        """The complaint (404 outside the user's stores) if ``rule`` lets the user act on it
+        (403 otherwise), checked before the body is read."""
+        complaint = self.get_object()
+        if not rule(self.request.user, complaint):
+            raise PermissionDenied
+        return complaint
+
     def _out(self, complaint: Complaint) -> Response:
         complaint = selectors.complaint_get(user=self.request.user, pk=complaint.pk)
         return Response(ComplaintSerializer(complaint, context={
@@ -179,7 +189,7 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @extend_schema(request=TriageSerializer, responses=ComplaintSerializer)
     @action(detail=True, methods=["post"])
     def triage(self, request: Request, pk: str) -> Response:
-        complaint = self.get_object()
+        complaint = self._object_for(lambda user, _complaint: rules.can_triage(user))
         data = _valid(TriageSerializer, request)
         owner = None
         if data["owner"]:
@@ -190,7 +200,7 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
             responsibility=data["responsibility"], owner=owner))
 
     def _transition(self, request: Request, name: str) -> Response:
-        complaint = self.get_object()
+        complaint = self._object_for(rules.can_handle)
         data = _valid(VersionSerializer, request)
         return self._out(services.ACTIONS[name](complaint=complaint, user=request.user,
                                                 version=data["version"], note=data["note"]))
@@ -223,7 +233,7 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @extend_schema(request=ResolveSerializer, responses=ComplaintSerializer)
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str) -> Response:
-        complaint = self.get_object()
+        complaint = self._object_for(rules.can_handle)
         data = _valid(ResolveSerializer, request)
         return self._out(services.complaint_resolve(
             complaint=complaint, user=request.user, version=data["version"],
@@ -237,6 +247,8 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         if request.method == "GET":
             report = get_object_or_404(EightDReport, complaint=complaint)
             return Response(EightDSerializer(report).data)
+        if not rules.can_handle(request.user, complaint):
+            raise PermissionDenied
         serializer = EightDSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -248,7 +260,7 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @extend_schema(request=AppealSerializer, responses=ComplaintSerializer)
     @action(detail=True, methods=["post"])
     def appeal(self, request: Request, pk: str) -> Response:
-        complaint = self.get_object()
+        complaint = self._object_for(lambda user, _complaint: rules.can_appeal(user))
         data = _valid(AppealSerializer, request)
         services.appeal_file(complaint=complaint, user=request.user, **data)
         return self._out(complaint)
@@ -256,7 +268,7 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @extend_schema(request=AppealDecisionSerializer, responses=ComplaintSerializer)
     @action(detail=True, methods=["post"], url_path="decide-appeal")
     def decide_appeal(self, request: Request, pk: str) -> Response:
-        complaint = self.get_object()
+        complaint = self._object_for(lambda user, _complaint: rules.can_decide_appeal(user))
         data = _valid(AppealDecisionSerializer, request)
         appeal = get_object_or_404(complaint.appeals, pk=data["appeal"])
         services.appeal_decide(appeal=appeal, user=request.user, accept=data["accept"],
@@ -266,7 +278,7 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @extend_schema(request=RecurrenceSerializer, responses=ComplaintSerializer)
     @action(detail=True, methods=["post"], url_path="recurrence-check")
     def recurrence_check(self, request: Request, pk: str) -> Response:
-        complaint = self.get_object()
+        complaint = self._object_for(rules.can_handle)
         data = _valid(RecurrenceSerializer, request)
         services.recurrence_confirm(complaint=complaint, user=request.user, **data)
         return self._out(complaint)

@@ -107,7 +107,8 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Complaint %(ticket)s recorded.") % {
                 "ticket": complaint.ticket_no})
             return redirect("complaints:detail", pk=complaint.pk)
-    return render(request, "complaints/form.html", {"form": form})
+    return render(request, "complaints/form.html", {"form": form},
+                  status=400 if form.errors else 200)
 
 
 def _detail_context(request: HttpRequest, complaint: Complaint, forms: dict) -> dict:

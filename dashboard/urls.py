@@ -20,7 +20,8 @@ urlpatterns = [
     path("dashboard/mystery-shopper/", views.mystery_figures, name="mystery_figures"),
     # Earlier addresses of the store list and page, kept for bookmarks.
     path("dashboard/ranking/", RedirectView.as_view(pattern_name="dashboard:store_list",
-                                                    query_string=True, permanent=True)),
+                                                    query_string=True, permanent=True),
+         name="old_ranking"),
     path("dashboard/stores/<str:code>/", RedirectView.as_view(
-        pattern_name="dashboard:store", query_string=True, permanent=True)),
+        pattern_name="dashboard:store", query_string=True, permanent=True), name="old_store"),
 ]

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -80,7 +81,7 @@ def store_page(request: HttpRequest, code: str) -> HttpResponse:
 def action_create(request: HttpRequest, code: str) -> HttpResponse:
     store = get_visible_store_or_404(request.user, code=code)
     if not rules.can_manage_actions(request.user, store):
-        raise Http404
+        raise PermissionDenied
     labels = selectors.indicator_labels()
     initial = {k: request.GET.get(k, "") for k in ("indicator_code", "source", "source_ref",
                                                    "title")}
@@ -98,15 +99,19 @@ def action_create(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "dashboard/action_form.html", {"store": store, "form": form})
 
 
-def _action_for(request: HttpRequest, pk: int) -> ImprovementAction:
-    return get_scoped_or_404(ImprovementAction.objects.select_related("store"), request.user,
-                             pk=pk)
+def _managed_action(request: HttpRequest, pk: int) -> ImprovementAction:
+    """The action if the user sees its store (else 404) and may manage it (else 403)."""
+    action = get_scoped_or_404(ImprovementAction.objects.select_related("store"), request.user,
+                               pk=pk)
+    if not rules.can_manage_actions(request.user, action.store):
+        raise PermissionDenied
+    return action
 
 
 @role_required(rules.can_see_store_pages)
 @require_POST
 def action_complete(request: HttpRequest, pk: int) -> HttpResponse:
-    action = _action_for(request, pk)
+    action = _managed_action(request, pk)
     try:
         improvement_action_complete(action=action, user=request.user)
         messages.success(request, _("Marked done; it will be reviewed next quarter."))
@@ -118,7 +123,7 @@ def action_complete(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(rules.can_see_store_pages)
 @require_POST
 def action_review(request: HttpRequest, pk: int) -> HttpResponse:
-    action = _action_for(request, pk)
+    action = _managed_action(request, pk)
     form = ReviewForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
     try:

@@ -6,6 +6,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -328,7 +329,7 @@ def store_visit(request: HttpRequest, pk: int) -> HttpResponse:
     can_follow_up = rules.can_follow_up(request.user)
     if request.method == "POST":
         if not can_follow_up:
-            raise Http404
+            raise PermissionDenied
         try:
             if request.POST.get("action") == "appeal":
                 services.appeal_raise(visit=visit, user=request.user,

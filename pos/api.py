@@ -24,7 +24,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination, PageNumberPagination
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -78,14 +77,20 @@ from pos.serializers import (
     transaction_row,
 )
 from pos.services import TransactionConflictError, pos_transactions_ingest
+from satisfaction import rules
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Store
+from satisfaction.permissions import rule_permission
 from satisfaction.quarters import Quarter, quarter_param
 
 # --- request helpers -------------------------------------------------------------------------
 
 def _quarter(request: Request) -> Quarter:
     return quarter_param(request.query_params, default=Quarter.current())
+
+
+# Reads open to POS systems and to the people who work with store data (not shoppers).
+STAFF_OR_POS_KEY = rule_permission(rules.sees_store_data) | HasPosApiKey
 
 
 def _readable_store_or_404(request: Request, code: str) -> Store:
@@ -253,7 +258,7 @@ class PosStoreListView(PosApiView):
 
 class StoreMetricsView(APIView):
     authentication_classes = POS_AUTH_OR_SESSION
-    permission_classes = [IsAuthenticated | HasPosApiKey]
+    permission_classes = [STAFF_OR_POS_KEY]
     throttle_classes = [PosKeyThrottle]
 
     @extend_schema(
@@ -289,7 +294,7 @@ class StoreMetricsView(APIView):
 
 class StoreScoresView(APIView):
     authentication_classes = POS_AUTH_OR_SESSION
-    permission_classes = [IsAuthenticated | HasPosApiKey]
+    permission_classes = [STAFF_OR_POS_KEY]
     throttle_classes = [PosKeyThrottle]
 
     @extend_schema(

@@ -5,7 +5,9 @@ from __future__ import annotations
 from django_filters import rest_framework as filters
 from rest_framework import serializers, viewsets
 
+from satisfaction import rules
 from satisfaction.models import Employee, Region, Store
+from satisfaction.permissions import rule_permission
 from satisfaction.scoping import scope_to_stores, visible_stores
 from satisfaction.selectors import region_list
 
@@ -49,8 +51,13 @@ class EmployeeFilter(filters.FilterSet):
         fields = ["store", "role", "is_active"]
 
 
+# The chain's stores and staff, for the people who work with store data (not shoppers).
+SeesStoreData = rule_permission(rules.sees_store_data)
+
+
 class RegionViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = RegionSerializer
+    permission_classes = [SeesStoreData]
     lookup_field = "code"
 
     def get_queryset(self):
@@ -59,6 +66,7 @@ class RegionViewSet(viewsets.ReadOnlyModelViewSet):
 
 class StoreViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = StoreSerializer
+    permission_classes = [SeesStoreData]
     lookup_field = "code"
     filterset_class = StoreFilter
 
@@ -68,6 +76,7 @@ class StoreViewSet(viewsets.ReadOnlyModelViewSet):
 
 class EmployeeViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = EmployeeSerializer
+    permission_classes = [SeesStoreData]
     lookup_field = "number"
     filterset_class = EmployeeFilter
 

@@ -42,7 +42,8 @@ urlpatterns = [
     path("complaints/", include("complaints.urls")),
     # The values list is the store list now; its earlier address is kept for bookmarks.
     path("scoring/", RedirectView.as_view(pattern_name="dashboard:store_list",
-                                          query_string=True, permanent=True)),
+                                          query_string=True, permanent=True),
+         name="old_scoring_list"),
     path("scoring/", include("scoring.urls")),
     path("", include("surveys.public_urls")),
     path("", include("complaints.public_urls")),

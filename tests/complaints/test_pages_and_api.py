@@ -97,7 +97,7 @@ def test_a_disguised_attachment_is_a_form_error(login, store, clerk):
     response = login(clerk).post("/complaints/new/", {
         "store": store.pk, "channel": "phone", "category": "price", "description": "x",
         "attachments": [SimpleUploadedFile("p.png", b"MZ not an image", content_type="image/png")]})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert not Complaint.objects.exists()
     assert "attachments" in response.context["form"].errors
 
@@ -147,8 +147,10 @@ def test_api_creates_and_moves_through_actions_only(login, store, hq, store_mana
         "version": 2, "remedy": "退差价", "customer_satisfied": True},
         content_type="application/json")
     assert resolved.json()["status"] == "resolved"
-    invalid = client.post(f"/api/v1/complaints/{pk}/triage/", {"version": 3},
-                          content_type="application/json")
+    assert client.post(f"/api/v1/complaints/{pk}/triage/", {"version": 3},
+                       content_type="application/json").status_code == 403  # HQ grades
+    invalid = login(hq).post(f"/api/v1/complaints/{pk}/triage/", {"version": 3},
+                             content_type="application/json")
     assert invalid.status_code == 400
     assert "grade" in invalid.json()["fields"]
 

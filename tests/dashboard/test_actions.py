@@ -76,7 +76,8 @@ def test_the_service_rejects_an_unknown_indicator(store_manager, store, store_ma
 
 def test_a_clerk_or_another_store_manager_cannot_plan_actions(
         login, clerk, other_store_manager, store, store_manager_employee):
-    assert _post(login(clerk), store, owner=store_manager_employee.pk).status_code == 404
+    # The clerk sees the store but may not plan; the other manager does not see it.
+    assert _post(login(clerk), store, owner=store_manager_employee.pk).status_code == 403
     assert _post(login(other_store_manager), store,
                  owner=store_manager_employee.pk).status_code == 404
     assert not ImprovementAction.objects.exists()

@@ -53,6 +53,9 @@ def test_store_api_is_404_for_a_store_outside_the_users_scope(request, chain, lo
                                                                allowed, code):
     client = login(request.getfixturevalue(persona))
     response = client.get(f"/api/v1/stores/{code}/")
+    if persona == "shopper":  # the chain's stores are not a shopper's business at all
+        assert response.status_code == 403
+        return
     assert response.status_code == (200 if code in allowed else 404)
     if code not in allowed:
         assert response.json()["code"] == "not_found"
@@ -62,15 +65,17 @@ def test_store_api_is_404_for_a_store_outside_the_users_scope(request, chain, lo
 def test_lists_hold_only_the_users_stores_and_their_staff(request, chain, login, persona,
                                                           allowed):
     client = login(request.getfixturevalue(persona))
+    if persona == "shopper":
+        assert client.get("/api/v1/stores/").status_code == 403
+        assert client.get("/api/v1/employees/").status_code == 403
+        assert client.get("/stores/").status_code == 403
+        return
     stores = client.get("/api/v1/stores/").json()["results"]
     assert {s["code"] for s in stores} == allowed
     employees = client.get("/api/v1/employees/").json()["results"]
     assert {e["store"] for e in employees} <= allowed
     assert {e["number"] for e in employees} >= {f"N-{code}" for code in allowed}
     page = client.get("/stores/")
-    if persona == "shopper":
-        assert page.status_code == 403
-        return
     assert page.status_code == 200
     shown = {code for code in STORES if f"/stores/{code}/" in page.content.decode()}
     assert shown == allowed
@@ -82,7 +87,8 @@ def test_employee_api_is_404_for_another_stores_employee(request, chain, login, 
                                                          allowed, code):
     client = login(request.getfixturevalue(persona))
     response = client.get(f"/api/v1/employees/N-{code}/")
-    assert response.status_code == (200 if code in allowed else 404)
+    assert response.status_code == (403 if persona == "shopper" else
+                                    200 if code in allowed else 404)
 
 
 def test_anonymous_visitors_are_sent_to_login_and_refused_by_the_api(chain):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 
 from django.conf import settings
@@ -17,7 +16,6 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from openpyxl import Workbook
 
 from satisfaction.errors import ApplicationError
 from satisfaction.masking import mask_name
@@ -25,6 +23,13 @@ from satisfaction.models import Employee, Store
 from satisfaction.permissions import role_required
 from satisfaction.ratelimit import client_ip
 from satisfaction.scoping import get_visible_store_or_404, visible_stores
+from satisfaction.tabular import (
+    CSV_CONTENT_TYPE,
+    XLSX_CONTENT_TYPE,
+    Column,
+    write_csv,
+    write_xlsx,
+)
 from surveys import posters, rules
 from surveys.models import Campaign, Indicator, IndicatorGroup, StoreFlag
 from surveys.selectors import (
@@ -234,23 +239,15 @@ def campaign_export_view(request: HttpRequest, pk: int, fmt: str) -> HttpRespons
                      else ["", "", ""])
         table.append(line)
     name = f"survey-results-{campaign.quarter}-{campaign.pk}"
+    columns = [Column(header, "0.00" if index >= 5 else "", 14 if index == 1 else 10)
+               for index, header in enumerate(headers)]
+    buffer = io.BytesIO()
     if fmt == "xlsx":
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet("results")
-        sheet.append(headers)
-        for line in table:
-            sheet.append(line)
-        buffer = io.BytesIO()
-        workbook.save(buffer)
-        response = HttpResponse(
-            buffer.getvalue(),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        write_xlsx(buffer, columns, table, sheet="results", frozen_columns=2)
+        response = HttpResponse(buffer.getvalue(), content_type=XLSX_CONTENT_TYPE)
     else:
-        text = io.StringIO()
-        writer = csv.writer(text)
-        writer.writerow(headers)
-        writer.writerows(table)
-        response = HttpResponse("\ufeff" + text.getvalue(), content_type="text/csv; charset=utf-8")
+        write_csv(buffer, columns, table)
+        response = HttpResponse(buffer.getvalue(), content_type=CSV_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
 

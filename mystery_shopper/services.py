@@ -42,12 +42,6 @@ from satisfaction.models import Employee, Role, Store, User
 from satisfaction.notifications import notification_send
 from satisfaction.quarters import Quarter, chain_zone
 
-DEFAULT_VISITS_PER_QUARTER = 2
-
-
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
 
 def _event(*, visit: Visit, action: str, actor: User | None, from_status: str = "",
            comment: str = "") -> None:
@@ -196,7 +190,7 @@ def visit_plan_generate(*, quarter: Quarter, user: User | None,
                         template: ScorecardTemplate | None = None) -> PlanResult:
     """Create the quarter's missing visits for every active store; running it twice adds none."""
     template = template or current_template()
-    default = int(_setting("MYSTERY_SHOPPER_DEFAULT_VISITS", DEFAULT_VISITS_PER_QUARTER))
+    default = settings.MYSTERY_SHOPPER_DEFAULT_VISITS
     frequency = dict(StoreVisitFrequency.objects.filter(quarter=quarter)
                      .values_list("store_id", "visits"))
     live = ~Q(status=VisitStatus.CANCELLED)
@@ -578,7 +572,7 @@ def visit_acknowledge(*, visit: Visit, user: User, coaching: str = "") -> Visit:
 def appeal_deadline(visit: Visit) -> datetime | None:
     if visit.approved_at is None:
         return None
-    return visit.approved_at + timedelta(days=int(_setting("MYSTERY_SHOPPER_APPEAL_DAYS", 7)))
+    return visit.approved_at + timedelta(days=settings.MYSTERY_SHOPPER_APPEAL_DAYS)
 
 
 @transaction.atomic

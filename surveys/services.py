@@ -45,11 +45,6 @@ from surveys.results import (
 )
 from surveys.selectors import open_campaign_for_store
 
-
-def _setting(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
-
-
 # --- Indicators and campaigns -------------------------------------------------------------
 
 
@@ -179,8 +174,7 @@ def invitation_create(*, store: Store, transaction_ref: str = "",
                       created_by: User | None = None) -> Invitation:
     """A single-use survey link for one transaction. Idempotent per (store, receipt)."""
     transaction_ref = (transaction_ref or "").strip()
-    days = expires_in_days if expires_in_days is not None else _setting(
-        "SURVEY_INVITATION_DAYS", 7)
+    days = expires_in_days if expires_in_days is not None else settings.SURVEY_INVITATION_DAYS
     errors = {}
     if not 1 <= int(days) <= 90:
         errors["expires_in_days"] = [_("Between 1 and 90 days.")]
@@ -364,22 +358,22 @@ def device_fingerprint(*, ip: str, user_agent: str) -> str:
 
 def public_rate_limited(*, client_key: str) -> bool:
     """Count one public submission for the client; True once it is over the hourly limit."""
-    limit = _setting("SURVEY_PUBLIC_SUBMISSIONS_PER_HOUR", 10)
+    limit = settings.SURVEY_PUBLIC_SUBMISSIONS_PER_HOUR
     return not rate_hit(key=f"surveys:rate:{client_key}", limit=limit, window_seconds=3600)
 
 
 def public_flag_reasons(*, store: Store, device_hash: str, duration_seconds: int | None,
                         questions: int, now: datetime) -> list[str]:
     reasons = []
-    minimum = _setting("SURVEY_MIN_SECONDS_PER_QUESTION", 2) * max(questions, 1)
+    minimum = settings.SURVEY_MIN_SECONDS_PER_QUESTION * max(questions, 1)
     if duration_seconds is None:
         reasons.append(FlagReason.UNTIMED.value)
     elif duration_seconds < minimum:
         reasons.append(FlagReason.SPEEDER.value)
-    window = timedelta(minutes=_setting("SURVEY_BURST_WINDOW_MINUTES", 10))
+    window = timedelta(minutes=settings.SURVEY_BURST_WINDOW_MINUTES)
     recent = Response.objects.filter(store=store, device_hash=device_hash,
                                      submitted_at__gte=now - window).count()
-    if device_hash and recent >= _setting("SURVEY_BURST_COUNT", 2):
+    if device_hash and recent >= settings.SURVEY_BURST_COUNT:
         reasons.append(FlagReason.BURST.value)
     return reasons
 
@@ -483,7 +477,7 @@ def _abuse_stats(campaign: Campaign) -> list[StoreAbuseStats]:
     for store_id, moment in responses.filter(channel__in=PUBLIC_CHANNELS).values_list(
             "store_id", "submitted_at"):
         moments.setdefault(store_id, []).append(moment.timestamp())
-    window = _setting("SURVEY_CLUSTER_WINDOW_MINUTES", 10) * 60
+    window = settings.SURVEY_CLUSTER_WINDOW_MINUTES * 60
     return [StoreAbuseStats(
         store_id=store_id, region_id=row["store__region_id"], responses=row["n"],
         public_responses=row["public"], ratings=ratings.get(store_id, {}).get("n", 0),

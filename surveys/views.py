@@ -272,7 +272,7 @@ def invitation_create_view(request: HttpRequest) -> HttpResponse:
     return render(request, "surveys/invitation_create.html", {
         "stores": stores[:500], "invitation": invitation, "errors": errors,
         "qr": posters.qr_svg_inline(invitation.qr_payload) if invitation else "",
-        "default_days": getattr(settings, "SURVEY_INVITATION_DAYS", 7)},
+        "default_days": settings.SURVEY_INVITATION_DAYS},
         status=400 if errors else 200)
 
 

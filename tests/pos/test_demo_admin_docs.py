@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -42,8 +43,8 @@ def test_hq_creates_a_key_in_the_admin_and_sees_it_once(login, hq, store):
     assert response.status_code == 302, response.content[:2000]
     shown = [str(m) for m in get_messages(response.wsgi_request)]
     key = PosApiKey.objects.get(name="Till vendor A")
-    secret = next(word for text in shown for word in text.split()
-                  if word.startswith(f"{key.prefix}.")).rstrip(".")
+    secret = next(match.group(0) for text in shown
+                  if (match := re.search(rf"{key.prefix}\.[A-Za-z0-9]+", text)))
     assert secret.split(".")[1] not in key.hashed_key
     assert list(key.stores.all()) == [store]
     posted = Client(HTTP_AUTHORIZATION=f"Api-Key {secret}").post(

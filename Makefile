@@ -48,6 +48,9 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
+# Both cores (pytest-xdist); tests that start a real Celery worker share one test process.
+PYTEST_ARGS ?= -n 2 --dist loadgroup
+
 test: install-dev messages browsers
 	DEBUG=0 SECURE_SSL_REDIRECT=0 SECRET_KEY=test-secret-key-not-for-production-0123456789abcdef \
 	  $(BIN)/python -m pytest $(PYTEST_ARGS)

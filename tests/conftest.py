@@ -7,6 +7,8 @@ Personas: ``hq``, ``region_manager`` (of ``region``), ``store_manager`` (of ``st
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -25,8 +27,12 @@ def pytest_collection_modifyitems(config, items):
         _restore_migrated_rows_in_transactional_tests(item)
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(pytest.mark.skip(reason="runs in the PostgreSQL pass"))
-        if "celery_worker" in item.keywords and not (on_postgres and broker):
-            item.add_marker(pytest.mark.skip(reason="runs in the PostgreSQL + Redis pass"))
+        if "celery_worker" in item.keywords:
+            if not (on_postgres and broker):
+                item.add_marker(pytest.mark.skip(reason="runs in the PostgreSQL + Redis pass"))
+            # Real workers share the broker: with pytest-xdist, one test process runs them all
+            # (``--dist loadgroup``), so no worker takes another test's tasks.
+            item.add_marker(pytest.mark.xdist_group("celery_worker"))
 
 
 def _restore_migrated_rows_in_transactional_tests(item) -> None:
@@ -41,6 +47,16 @@ def _restore_migrated_rows_in_transactional_tests(item) -> None:
         kwargs = dict(marker.kwargs) if marker is not None else {}
         kwargs.update(transaction=True, serialized_rollback=True)
         item.add_marker(pytest.mark.django_db(**kwargs), append=False)
+
+
+@pytest.fixture(autouse=True)
+def _a_cache_of_its_own(settings, worker_id):
+    """Each test starts with an empty cache (rate limits, throttles, cached figures) of its own.
+
+    Parallel test processes share one Redis in CI, and clearing it (FLUSHDB) would wipe another
+    test's counters mid-test: a fresh key prefix per test isolates them instead."""
+    settings.CACHES = {"default": {**settings.CACHES["default"],
+                                   "KEY_PREFIX": f"test-{worker_id}-{uuid.uuid4().hex}"}}
 
 
 @pytest.fixture(autouse=True)

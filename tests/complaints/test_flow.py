@@ -7,7 +7,6 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from complaints import services
@@ -27,11 +26,6 @@ from tests.complaints.factories import make_complaint
 pytestmark = pytest.mark.django_db
 
 EIGHT_D = {name: f"{name} 内容" for name in EightDReport.SECTIONS}
-
-
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    cache.clear()
 
 
 def test_customer_files_on_the_web_form_and_checks_the_status(client, store, hq):

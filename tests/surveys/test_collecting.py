@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 from django.core import signing
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -22,13 +21,6 @@ from tests.factories import EmployeeFactory
 from tests.surveys.factories import ALL_CODES, CampaignFactory, all_rated, rate
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clear_rate_limits():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _started(seconds_ago: int) -> str:

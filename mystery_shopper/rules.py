@@ -39,6 +39,14 @@ def can_see_store_visits(user: User) -> bool:
     return rules.sees_store_data(user)
 
 
+def can_see_store_evidence(user: User) -> bool:
+    """The photos and recordings of the approved visits of the stores they see (with the
+    stores' appeal files): HQ, the regional manager and the store manager, who coach and
+    appeal. HR and clerks read the reports without them: the files are personal data of staff
+    and customers. (The shopper sees their own visit's files: ``can_report``.)"""
+    return rules.is_hq(user) or rules.has_role(user, Role.REGIONAL_MANAGER, Role.STORE_MANAGER)
+
+
 def can_follow_up(user: User) -> bool:
     """Acknowledge a report with the coaching given, or appeal it: the store manager (of a
     store they see) and HQ."""

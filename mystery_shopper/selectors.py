@@ -141,8 +141,9 @@ def review_list(*, status: str = VisitStatus.SUBMITTED,
 def evidence_get_for(*, user: User, public_id) -> Evidence:
     """An evidence file if ``user`` may see its visit, else 404.
 
-    HQ: any; the shopper: their own visit's files; store users: approved visits of their
-    stores (with the store's own appeal files).
+    HQ: any; the shopper: their own visit's files (not the store's appeal files); regional and
+    store managers: approved visits of their stores, with the store's own appeal files
+    (``rules.can_see_store_evidence``). HR and clerks read the reports, not the files.
     """
     evidence = (Evidence.objects.select_related("visit").filter(public_id=public_id).first())
     if evidence is None or not user.is_authenticated:
@@ -154,7 +155,8 @@ def evidence_get_for(*, user: User, public_id) -> Evidence:
         if rules.can_report(user, visit) and evidence.appeal_id is None:
             return evidence
         raise Http404
-    if store_visit_list(user=user).filter(pk=visit.pk).exists():
+    if (rules.can_see_store_evidence(user)
+            and store_visit_list(user=user).filter(pk=visit.pk).exists()):
         return evidence
     raise Http404
 

@@ -21,6 +21,7 @@ from mystery_shopper import rules, selectors, services
 from mystery_shopper.models import (
     Appeal,
     AppealStatus,
+    EvidenceKind,
     ItemKind,
     ScorecardTemplate,
     ShopperCity,
@@ -183,9 +184,15 @@ def evidence_file(request: HttpRequest, public_id) -> FileResponse:
         handle = evidence.file.open("rb")
     except (FileNotFoundError, OSError):
         raise Http404 from None
+    # Photos are shown inline (the report pages' thumbnails); recordings are downloads (an
+    # <audio> element plays them all the same). Every file keeps its sniffed type (nosniff) and
+    # runs nothing from our origin (a sandbox): a photo that is also HTML stays a photo.
     response = FileResponse(handle, content_type=evidence.content_type,
-                            filename=evidence.download_name)
+                            filename=evidence.download_name,
+                            as_attachment=evidence.kind != EvidenceKind.PHOTO)
     response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return response
 
 

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
+
+#: Store codes and employee numbers (and the POS API's store and cashier fields): 1-32 ASCII
+#: letters, digits, ``-``, ``_`` and ``.``, starting with a letter or digit; no ``/``, no
+#: spaces. A store code is part of URLs (``/stores/<code>/``, ``/q/<code>``), so anything
+#: else would make its links impossible to build.
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}\Z")
+CODE_RULE = _("1-32 letters, digits, '-', '_' or '.', starting with a letter or digit "
+              "(no '/' or spaces)")
+code_validator = RegexValidator(CODE_PATTERN, CODE_RULE, code="invalid_code")
 
 
 class Region(models.Model):
@@ -22,7 +34,8 @@ class Region(models.Model):
 
 
 class Store(models.Model):
-    code = models.CharField(_("store code"), max_length=32, unique=True)
+    code = models.CharField(_("store code"), max_length=32, unique=True,
+                            validators=[code_validator])
     name = models.CharField(_("name"), max_length=100)
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="stores",
                                verbose_name=_("region"))
@@ -49,7 +62,8 @@ class EmployeeRole(models.TextChoices):
 
 
 class Employee(models.Model):
-    number = models.CharField(_("employee number"), max_length=32, unique=True)
+    number = models.CharField(_("employee number"), max_length=32, unique=True,
+                              validators=[code_validator])
     name = models.CharField(_("name"), max_length=100)
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="employees",
                               verbose_name=_("store"))

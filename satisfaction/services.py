@@ -7,7 +7,16 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from satisfaction.models import Employee, EmployeeRole, Region, Role, Store, User
+from satisfaction.models import (
+    CODE_PATTERN,
+    CODE_RULE,
+    Employee,
+    EmployeeRole,
+    Region,
+    Role,
+    Store,
+    User,
+)
 from satisfaction.tabular import RowErrors, Table, parse_bool, parse_date, read_tables
 
 STORE_COLUMNS_REQUIRED = ("store_code", "store_name", "region_code", "city")
@@ -68,6 +77,38 @@ def _text(row: dict, column: str) -> str:
     return str(value).strip()
 
 
+def _check_code(table: Table, number: int, column: str, value: str,
+                errors: RowErrors) -> None:
+    """A store code or employee number: required, and ``CODE_PATTERN`` (it is part of URLs)."""
+    if not value:
+        errors.add(table.name, number, column, _("this field is required"))
+    elif not CODE_PATTERN.match(value):
+        errors.add(table.name, number, column,
+                   _("%(value)s is not a valid code: use %(rule)s")
+                   % {"value": value[:40], "rule": CODE_RULE})
+
+
+def _check_lengths(table: Table, number: int, row: dict, errors: RowErrors,
+                   limits: dict[str, int]) -> None:
+    """Text longer than its database column (PostgreSQL would refuse the whole import)."""
+    for column, limit in limits.items():
+        if len(_text(row, column)) > limit:
+            errors.add(table.name, number, column,
+                       _("at most %(n)d characters") % {"n": limit})
+
+
+def _max_length(model, name: str) -> int:
+    return model._meta.get_field(name).max_length  # noqa: SLF001  (model metadata API)
+
+
+# The longest value of each imported text column: its model field's max_length.
+STORE_LIMITS = {"store_name": _max_length(Store, "name"), "city": _max_length(Store, "city"),
+                "address": _max_length(Store, "address"),
+                "region_code": _max_length(Region, "code"),
+                "region_name": _max_length(Region, "name")}
+EMPLOYEE_LIMITS = {"employee_name": _max_length(Employee, "name")}
+
+
 def _classify(table: Table) -> str | None:
     headers = set(table.headers)
     if "employee_number" in headers:
@@ -102,13 +143,15 @@ def _validate_stores(table: Table, errors: RowErrors, regions: dict[str, Region]
         return records
     for number, row in table.rows:
         code = _text(row, "store_code")
+        _check_code(table, number, "store_code", code, errors)
+        _check_lengths(table, number, row, errors, STORE_LIMITS)
         record: dict = {"code": code}
         for column, key in (("store_name", "name"), ("city", "city"), ("region_code", "region")):
             value = _text(row, column)
             if not value:
                 errors.add(table.name, number, column, _("this field is required"))
             record[key] = value
-        if code in records:
+        if code and code in records:
             errors.add(table.name, number, "store_code",
                        _("store code %(code)s appears twice in the file") % {"code": code})
         region_code = record["region"]
@@ -122,8 +165,6 @@ def _validate_stores(table: Table, errors: RowErrors, regions: dict[str, Region]
         record["address"] = _text(row, "address")
         _read_dates_and_active(table, number, row, record, errors,
                                start="opened_on", end="closed_on")
-        if len(code) > 32 or len(record["name"]) > 100:
-            errors.add(table.name, number, "store_code", _("value is too long"))
         records[code] = record
     return records
 
@@ -138,15 +179,15 @@ def _validate_employees(table: Table, errors: RowErrors, known_store_codes: set[
         return records
     for number, row in table.rows:
         emp_number = _text(row, "employee_number")
+        _check_code(table, number, "employee_number", emp_number, errors)
+        _check_lengths(table, number, row, errors, EMPLOYEE_LIMITS)
         record: dict = {"number": emp_number}
         for column, key in (("employee_name", "name"), ("store_code", "store")):
             value = _text(row, column)
             if not value:
                 errors.add(table.name, number, column, _("this field is required"))
             record[key] = value
-        if not emp_number:
-            errors.add(table.name, number, "employee_number", _("this field is required"))
-        elif emp_number in records:
+        if emp_number and emp_number in records:
             errors.add(table.name, number, "employee_number",
                        _("employee number %(n)s appears twice in the file") % {"n": emp_number})
         if record["store"] and record["store"] not in known_store_codes:

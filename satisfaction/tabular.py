@@ -14,6 +14,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+import filetype
 import xlsxwriter
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
@@ -77,28 +78,60 @@ def read_tables(file_name: str, content: bytes, aliases: dict[str, str]) -> list
         _("Unsupported file type: %(name)s") % {"name": file_name}]}, code="unsupported_file")
 
 
+def _decode_text(content: bytes) -> str:
+    """A CSV file's text (UTF-8, BOM tolerated, or GB18030 as Chinese Excel saves it).
+
+    A file that is not text (a photo or a workbook renamed .csv, a NUL byte, bytes neither
+    encoding reads) is a clear error naming what it looks like: PostgreSQL refuses NUL in text,
+    and nobody means to import a picture.
+    """
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ApplicationError(_("The file is UTF-16 text. Save the sheet as CSV (UTF-8) or "
+                                 "upload the .xlsx workbook."), code="bad_encoding")
+    if b"\x00" not in content:
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                return content.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+    guess = filetype.guess(content[:8192])
+    if guess is not None:
+        raise ApplicationError(
+            _("The file is not CSV text: it is a %(kind)s file. Save the sheet as CSV (UTF-8) "
+              "or upload the .xlsx workbook.") % {"kind": guess.extension.upper()},
+            code="not_text")
+    if b"\x00" in content:
+        raise ApplicationError(
+            _("The file is not CSV text: it contains binary data (NUL bytes). Save the sheet "
+              "as CSV (UTF-8) or upload the .xlsx workbook."), code="not_text")
+    raise ApplicationError(_("The file is not UTF-8 or GB18030 text."), code="bad_encoding")
+
+
 def _read_csv(file_name: str, content: bytes, aliases: dict[str, str]) -> Table:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes any byte string
-        raise ApplicationError(_("The file is not UTF-8 or GB18030 text."), code="bad_encoding")
+    text = _decode_text(content)
     reader = csv.reader(io.StringIO(text))
     try:
         raw_headers = next(reader)
     except StopIteration:
         raise ApplicationError(_("The file is empty."), code="empty_file") from None
+    except csv.Error as exc:  # a header cell over the csv module's field size limit
+        raise _unreadable_csv() from exc
     headers = [_normalise_header(h, aliases) for h in raw_headers]
     rows = []
-    for number, values in enumerate(reader, start=2):
-        if not any(v.strip() for v in values):
-            continue
-        rows.append((number, {h: (values[i].strip() if i < len(values) else "")
-                              for i, h in enumerate(headers) if h}))
+    try:
+        for number, values in enumerate(reader, start=2):
+            if not any(v.strip() for v in values):
+                continue
+            rows.append((number, {h: (values[i].strip() if i < len(values) else "")
+                                  for i, h in enumerate(headers) if h}))
+    except csv.Error as exc:  # a cell over the csv module's field size limit, a stray quote
+        raise _unreadable_csv() from exc
     return Table(name=file_name.rsplit("/", 1)[-1], headers=headers, rows=rows)
+
+
+def _unreadable_csv() -> ApplicationError:
+    return ApplicationError(_("The file is not a readable CSV table (a cell is too long or a "
+                              "quote is not closed)."), code="bad_csv")
 
 
 def _read_xlsx(content: bytes, aliases: dict[str, str]) -> list[Table]:
@@ -107,23 +140,39 @@ def _read_xlsx(content: bytes, aliases: dict[str, str]) -> list[Table]:
     except Exception as exc:  # openpyxl raises many types for a damaged file
         raise ApplicationError(_("The file is not a readable XLSX workbook."),
                                code="bad_xlsx") from exc
-    tables = []
-    for sheet in workbook.worksheets:
-        iterator = sheet.iter_rows(values_only=True)
-        try:
-            raw_headers = next(iterator)
-        except StopIteration:
-            continue
-        headers = [_normalise_header(h, aliases) for h in raw_headers]
-        rows = []
-        for number, values in enumerate(iterator, start=2):
-            if not any(v not in (None, "") for v in values):
-                continue
-            rows.append((number, {h: _cell(values[i] if i < len(values) else None)
-                                  for i, h in enumerate(headers) if h}))
-        tables.append(Table(name=sheet.title, headers=headers, rows=rows))
-    workbook.close()
+    try:
+        tables = [table for sheet in workbook.worksheets
+                  if (table := _read_sheet(sheet, aliases)) is not None]
+    except ApplicationError:
+        raise
+    except Exception as exc:  # read-only mode parses a sheet lazily, as it is read
+        raise ApplicationError(_("The file is not a readable XLSX workbook."),
+                               code="bad_xlsx") from exc
+    finally:
+        workbook.close()
     return tables
+
+
+def _read_sheet(sheet, aliases: dict[str, str]) -> Table | None:
+    iterator = sheet.iter_rows(values_only=True)
+    try:
+        raw_headers = next(iterator)
+    except StopIteration:
+        return None
+    headers = [_normalise_header(h, aliases) for h in raw_headers]
+    rows = []
+    errors = RowErrors()
+    for number, values in enumerate(iterator, start=2):
+        if not any(v not in (None, "") for v in values):
+            continue
+        row = {h: _cell(values[i] if i < len(values) else None)
+               for i, h in enumerate(headers) if h}
+        for column, value in row.items():
+            if isinstance(value, str) and "\x00" in value:  # written as _x0000_ in the XML
+                errors.add(sheet.title, number, column, _("contains a NUL character"))
+        rows.append((number, row))
+    errors.raise_if_any(_("Nothing was imported: fix these rows and upload the file again."))
+    return Table(name=sheet.title, headers=headers, rows=rows)
 
 
 def _cell(value: object) -> object:

@@ -394,11 +394,13 @@ TABLE: dict[str, Entry] = {
     "mystery_shopper:evidence_delete": Entry(
         lambda w: (f"/mystery-shopper/visits/{w.visit_open.pk}/evidence/"
                    f"{w.draft_evidence.public_id}/delete/"), [post(SHOPPER_OWN_PAGE)]),
-    # Evidence of an approved visit: HQ, the shopper who took it, and the store's staff (HR
-    # reads the reports too); anyone else gets 404.
+    # Evidence of an approved visit: HQ, the shopper who took it, and the store's manager and
+    # regional manager (mystery_shopper.rules.can_see_store_evidence). HR and clerks read the
+    # reports but not the photos and recordings (personal data); they get 404 like anyone else.
     "mystery_shopper:evidence": Entry(
         lambda w: f"/mystery-shopper/evidence/{w.photo.public_id}/",
-        [get(page(ok=(*OWN, SHOPPER), missing=(*FOREIGN, SHOPPER_OTHER)))]),
+        [get(page(ok=(HQ, RM, SM, SHOPPER),
+                  missing=(HR, CLERK, *FOREIGN, SHOPPER_OTHER)))]),
     "mystery_shopper:plan": Entry(lambda w: "/mystery-shopper/plan/",
                                   [get(HQ_PAGE), post(HQ_PAGE)]),
     "mystery_shopper:visit_manage": Entry(

@@ -159,3 +159,118 @@ def test_the_admin_store_and_employee_lists_link_to_the_one_import_page(hq, logi
     client = login(hq)
     for url in ("/admin/satisfaction/store/", "/admin/satisfaction/employee/"):
         assert 'href="/chain/import/"' in client.get(url).content.decode()
+
+
+# --- Codes and files that are not text -----------------------------------------------------
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+       b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
+       b"\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+def _rows_of(content: bytes, file_name: str = "stores.csv") -> list[str]:
+    with pytest.raises(ApplicationError) as caught:
+        chain_import(file_name=file_name, content=content)
+    return caught.value.fields.get("rows", [])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("code", ["S10/01", "S 1001", "-S1001", ".hidden", "S1001?", "门店1",
+                                  "S" * 33])
+def test_a_store_code_outside_the_pattern_rejects_the_file(code):
+    content = (STORES_CSV + f'"{code}",坏店,EAST,华东区,上海,,,\n').encode()
+    rows = _rows_of(content)
+    assert any("row 5" in r and "store_code" in r and "not a valid code" in r for r in rows)
+    assert Store.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_pattern_allows_letters_digits_dot_dash_underscore():
+    content = ("store_code,store_name,region_code,region_name,city\n"
+               "sh-001_A.2,上海店,EAST,华东区,上海\n" + "Z" * 32 + ",长编码店,EAST,华东区,上海\n")
+    assert chain_import(file_name="stores.csv", content=content.encode()).stores.created == 2
+
+
+@pytest.mark.django_db
+def test_an_empty_store_code_or_an_employee_number_with_a_space_rejects_the_file():
+    rows = _rows_of((STORES_CSV + ",无编码店,EAST,华东区,上海,,,\n").encode())
+    assert any("row 5" in r and "store_code" in r and "required" in r for r in rows)
+    chain_import(file_name="stores.csv", content=STORES_CSV.encode())
+    rows = _rows_of((EMPLOYEES_CSV + "E 9004,赵六,S1001,店员,\n").encode(), "staff.csv")
+    assert any("row 5" in r and "employee_number" in r and "not a valid code" in r
+               for r in rows)
+    assert Employee.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_values_longer_than_their_column_are_row_errors_not_a_database_error():
+    content = (STORES_CSV + f"S1004,{'店' * 101},EAST,华东区,{'城' * 65},{'路' * 256},,\n").encode()
+    rows = _rows_of(content)
+    for column in ("store_name", "city", "address"):
+        assert any("row 5" in r and column in r and "at most" in r for r in rows), column
+    assert Store.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("content", "message"), [
+    (PNG, "it is a PNG file"),
+    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\x00", "it is a PDF file"),
+    (STORES_CSV.replace("人民路1号", "人民路\x001号").encode(), "binary data (NUL bytes)"),
+    ("store_code,store_name\nS1,店\n".encode("utf-16"), "UTF-16"),
+    (b"store_code,store_name\n\xff\xfe\xfd,x\n", "not UTF-8 or GB18030"),
+    (b'store_code,store_name\nS1,"' + b"x" * 200_000 + b'"\n', "not a readable CSV table"),
+])
+def test_a_csv_that_is_not_text_is_a_clear_error(content, message):
+    with pytest.raises(ApplicationError) as caught:
+        chain_import(file_name="stores.csv", content=content)
+    assert message in caught.value.message
+    assert Store.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_workbook_renamed_csv_is_named_as_such():
+    content = _xlsx({"stores": [["store_code", "store_name", "region_code", "city"]]})
+    with pytest.raises(ApplicationError) as caught:
+        chain_import(file_name="stores.csv", content=content)
+    assert "not CSV text" in caught.value.message
+
+
+@pytest.mark.django_db
+def test_gb18030_csv_from_chinese_excel_still_imports():
+    result = chain_import(file_name="stores.csv", content=STORES_CSV.encode("gb18030"))
+    assert result.stores.created == 3
+
+
+@pytest.mark.django_db
+def test_a_nul_character_in_an_xlsx_cell_is_a_row_error(monkeypatch):
+    """XML cannot carry a NUL, so no workbook openpyxl reads has one today; a reader that
+    unescapes ``_x0000_`` would, and the row error stands guard (the XLSX is faked here)."""
+    from types import SimpleNamespace
+
+    from satisfaction import tabular
+
+    rows = [("store_code", "store_name", "region_code", "region_name", "city"),
+            ("S2001", "北京\x00朝阳路店", "NORTH", "华北区", "北京")]
+    sheet = SimpleNamespace(title="stores", iter_rows=lambda values_only: iter(rows))
+    monkeypatch.setattr(tabular, "load_workbook", lambda *a, **k: SimpleNamespace(
+        worksheets=[sheet], close=lambda: None))
+    with pytest.raises(ApplicationError) as caught:
+        chain_import(file_name="chain.xlsx", content=b"PK")
+    assert any("row 2" in r and "store_name" in r and "NUL" in r
+               for r in caught.value.fields["rows"])
+    assert Store.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_model_validators_use_the_same_pattern(region):
+    from django.core.exceptions import ValidationError
+
+    store = Store(code="S10/01", name="坏店", region=region, city="上海")
+    with pytest.raises(ValidationError) as caught:
+        store.full_clean()
+    assert "code" in caught.value.message_dict
+    employee = Employee(number="E 1", name="王", store=Store.objects.create(
+        code="S1001", name="店", region=region, city="上海"))
+    with pytest.raises(ValidationError) as caught:
+        employee.full_clean()
+    assert "number" in caught.value.message_dict

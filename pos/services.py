@@ -9,14 +9,20 @@ per item index (``items[3].amount``), and nothing of it is stored.
 Ingest is set-based: one SELECT for the stores, one for the cashiers, one for the receipts that
 already exist, and one multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` per 1,000 rows.
 The unique constraint decides races between concurrent retries: a row the INSERT skipped was
-stored meanwhile by another request and is compared like any existing receipt.
+stored meanwhile by another request and is compared like any existing receipt. Rows are
+inserted in one fixed order (store id, receipt number), so two batches holding the same
+receipts in different orders wait for each other instead of deadlocking; a deadlock or
+serialization failure that happens all the same is retried (the ingest is idempotent).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import random
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,7 +30,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,13 +38,16 @@ from rest_framework_api_key.crypto import KeyGenerator
 
 from pos.models import PosApiKey, PosTransaction
 from satisfaction.errors import ApplicationError
-from satisfaction.models import Employee, Store
+from satisfaction.models import CODE_PATTERN, Employee, Store
 from satisfaction.quarters import chain_zone
 from surveys.selectors import stores_with_running_campaign
 from surveys.services import invitation_create
 
-RECEIPT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+logger = logging.getLogger(__name__)
+
+RECEIPT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\Z")
+# Store codes and cashier numbers follow ``satisfaction.models.CODE_PATTERN``: the core's one
+# definition, which the chain import and the models' validators check too.
 MAX_AMOUNT = Decimal("9999999999.99")
 MAX_ITEM_COUNT = 100_000
 EARLIEST = datetime(2000, 1, 1, tzinfo=chain_zone())
@@ -269,6 +278,9 @@ def _insert_rows(rows: list[dict[str, Any]]) -> set[tuple[int, str]]:
     linked in the same statement through the employee number."""
     if not rows:
         return set()
+    # One order for every request: concurrent batches lock the same unique-index entries in
+    # the same order, so they queue instead of deadlocking (the SQL keeps it with ORDER BY).
+    rows = sorted(rows, key=lambda row: (row["store_id"], row["receipt_number"]))
     if connection.vendor == "postgresql":
         returned = _insert_rows_unnest(rows)
     else:
@@ -300,7 +312,7 @@ def _insert_rows_unnest(rows: list[dict[str, Any]]) -> list[tuple[int, int, str]
         "%s::integer[], %s::varchar[], %s::varchar[]) AS u(store_id, receipt_number, "
         "occurred_at, amount, item_count, member_hash, cashier_number) "
         f"LEFT JOIN {employees} e ON u.cashier_number <> '' AND e.{quote('number')} = "
-        "u.cashier_number "
+        "u.cashier_number ORDER BY u.store_id, u.receipt_number "
         f"ON CONFLICT ({quote('store_id')}, {quote('receipt_number')}) DO NOTHING "
         f"RETURNING {quote('id')}, {quote('store_id')}, {quote('receipt_number')}")
     first = rows[0]
@@ -422,7 +434,22 @@ def _conflicts_with(parsed: dict[int, TransactionInput], keyed: dict[int, tuple[
     return conflicts
 
 
-@transaction.atomic
+#: How often an ingest is tried when PostgreSQL ends it with a deadlock or a serialization
+#: failure, and the first pause between tries (doubled each time, with jitter).
+INGEST_ATTEMPTS = 4
+INGEST_RETRY_PAUSE_SECONDS = 0.05
+# SQLSTATEs of a transaction the database ended so that running it again may succeed.
+_RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
+
+
+def _is_retryable(exc: DatabaseError) -> bool:
+    """A deadlock or serialization failure (psycopg's ``DeadlockDetected`` /
+    ``SerializationFailure``, which Django surfaces as ``OperationalError``)."""
+    cause = exc.__cause__
+    return getattr(cause, "sqlstate", None) in _RETRYABLE_SQLSTATES or getattr(
+        cause, "pgcode", None) in _RETRYABLE_SQLSTATES
+
+
 def pos_transactions_ingest(*, api_key: PosApiKey, items: Sequence[object],
                             single: bool = False, invite: bool = True) -> IngestResult:
     """Store receipts idempotently (see the module docstring); all or nothing.
@@ -431,7 +458,36 @@ def pos_transactions_ingest(*, api_key: PosApiKey, items: Sequence[object],
     single receipt (the till prints the answer's QR code) and for a batch only on request: a
     batch usually uploads receipts already printed, whose invitations no customer would see
     (and would lower the survey response rate per invitation).
+
+    A deadlock or serialization failure rolls the whole ingest back; it is run again, up to
+    ``INGEST_ATTEMPTS`` times in all, after a short jittered pause, and is a 503 ("busy",
+    nothing stored) if every try fails. Running it again is safe: the receipts a concurrent
+    request stored meanwhile are found and compared as replays. Inside a caller's transaction
+    it is not retried (that transaction is lost as a whole).
     """
+    attempt = 1
+    while True:
+        try:
+            return _ingest(api_key=api_key, items=items, single=single, invite=invite)
+        except DatabaseError as exc:
+            if connection.in_atomic_block or not _is_retryable(exc):
+                raise
+            if attempt >= INGEST_ATTEMPTS:
+                raise ApplicationError(
+                    _("The database is busy with other receipts; nothing was stored. Send "
+                      "them again in a moment."), code="busy", status=503) from exc
+            jitter = random.uniform(0.5, 1.5)  # noqa: S311 - spreads retries, not a secret
+            pause = INGEST_RETRY_PAUSE_SECONDS * 2 ** (attempt - 1) * jitter
+            attempt += 1
+            logger.warning("POS ingest of %d receipts: %s; try %d of %d in %.0f ms",
+                           len(items), type(exc.__cause__).__name__, attempt,
+                           INGEST_ATTEMPTS, pause * 1000)
+            time.sleep(pause)
+
+
+@transaction.atomic
+def _ingest(*, api_key: PosApiKey, items: Sequence[object], single: bool,
+            invite: bool) -> IngestResult:
     _check_size(items)
     now = timezone.now()
     parsed, errors = _parse_all(items, now=now, single=single)

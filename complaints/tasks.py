@@ -12,18 +12,24 @@ DELIVERY_BATCH = 200
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def sla_sweep() -> dict:
-    """Run every minute by beat: record due SLA alerts and recurrence checks, then queue their
-    delivery in batches (plus any recorded alert whose delivery was lost).
+    """Run every minute by beat: record due SLA alerts and recurrence checks, and hand them over
+    for delivery in batches of 200 (in-app rows + e-mail / webhook outbox rows, a few bulk
+    INSERTs per batch), plus any recorded alert whose hand-over never completed.
 
-    Idempotent: alerts are recorded under a unique key and delivered under a row lock, so a
-    retried, duplicated or concurrent run sends nothing twice."""
+    Idempotent: alerts are recorded under a unique key and handed over under a row lock, so a
+    retried, duplicated or concurrent run sends nothing twice. It needs no broker beyond its own
+    start: the e-mails and webhooks are sent by the outbox sweep
+    (``satisfaction.tasks.send_due_deliveries``)."""
     result = services.sla_sweep(deliver=False)
     ids = sorted(set(result.alert_ids) | set(services.sla_alerts_unsent()))
     for start in range(0, len(ids), DELIVERY_BATCH):
-        deliver_sla_alerts.delay(ids[start:start + DELIVERY_BATCH])
+        result.delivered += services.sla_alerts_deliver(alert_ids=ids[start:start + DELIVERY_BATCH])
     return result.as_dict()
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def deliver_sla_alerts(alert_ids: list[int]) -> int:
+    """Hand over the given recorded alerts. The sweep does this itself now; kept for the
+    batches still queued at deploy time and for a manual run (idempotent: sent alerts are
+    skipped)."""
     return services.sla_alerts_deliver(alert_ids=alert_ids)

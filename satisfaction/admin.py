@@ -1,7 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from satisfaction.models import Employee, Region, Store, User
+from satisfaction.errors import ApplicationError
+from satisfaction.models import Delivery, Employee, Region, Store, User
+from satisfaction.notifications import delivery_resend
 
 
 @admin.register(User)
@@ -44,3 +48,47 @@ class EmployeeAdmin(ChainImportAdminMixin, admin.ModelAdmin):
     list_select_related = ["store"]
     raw_id_fields = ["store"]
 
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """The notification outbox, read-only (it is written by ``notification_send`` and the
+    sweep); HQ's page ``/notifications/deliveries/`` is where failed rows are resent."""
+
+    list_display = ["created_at", "channel", "recipient_display", "title", "state", "attempts",
+                    "next_attempt_at", "sent_at"]
+    list_filter = ["state", "channel", "kind"]
+    search_fields = ["title", "address", "user__username"]
+    date_hierarchy = "created_at"
+    list_select_related = ["user"]
+    # ``address`` is not shown as such: a webhook URL carries the robot's key.
+    fields = ["channel", "user", "recipient_display", "title", "body", "url", "kind",
+              "idempotency_key", "state", "attempts", "next_attempt_at", "last_error",
+              "created_at", "sent_at"]
+    readonly_fields = fields
+    actions = ["resend"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("recipient"))
+    def recipient_display(self, obj: Delivery) -> str:
+        return obj.recipient_display
+
+    @admin.action(description=_("Resend the selected failed deliveries"))
+    def resend(self, request, queryset) -> None:
+        try:
+            count = delivery_resend(user=request.user,
+                                    delivery_ids=list(queryset.values_list("pk", flat=True)))
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+            return
+        self.message_user(request, ngettext(
+            "%(n)s delivery will be sent again.", "%(n)s deliveries will be sent again.",
+            count) % {"n": count})

@@ -1,40 +1,265 @@
-"""Sending a notification out of the app: e-mail and the group-robot webhook.
+"""The outbox: sending the e-mails and webhook calls that notifications owe.
 
-Plain I/O functions, called by the tasks in ``satisfaction.tasks``; ``satisfaction.notifications``
-decides what is sent and queues those tasks. Keeping the sending here, below both, is what lets
-the service import its tasks without the tasks importing the service back.
+``satisfaction.notifications.notification_send`` writes one ``Delivery`` row per e-mail and
+webhook call in the same transaction as the in-app rows; nothing is sent from there. This module
+sends them: ``deliveries_send_due`` (run every minute by beat, and kicked after each
+notification commits for low latency) claims due pending rows and sends each one.
+
+- **Claim.** A short transaction locks due pending rows (``SELECT … FOR UPDATE SKIP LOCKED``,
+  so two sweeps never claim the same row), counts the attempt and leases the rows by moving
+  ``next_attempt_at`` ``DELIVERY_LEASE_SECONDS`` ahead, and commits. The sending happens
+  outside any transaction.
+- **Send.** Success marks the row ``sent`` (one UPDATE per row: a worker killed afterwards
+  repeats at most the one row it was sending). A failure schedules the next try after 1, 2,
+  4, 8 … minutes (capped), and after ``DELIVERY_MAX_ATTEMPTS`` tries marks the row ``failed``.
+- **Crash.** A worker killed mid-send leaves its rows ``pending``; they are due again when the
+  lease runs out. Delivery is therefore at least once: the one row in flight may be sent
+  twice, which is why every e-mail (``Message-ID``, ``X-Idempotency-Key``) and webhook call
+  (``Idempotency-Key`` header, ``idempotency_key`` in the JSON body) carries the row's key.
+
+Also here: what HQ's page and ``/healthz`` read about the outbox, and the purge of old rows.
+Nothing here imports ``satisfaction.notifications`` or the tasks (they import this module).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import urllib.request
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.db.models import Count, F, Min
+from django.utils import timezone
 
-from satisfaction.models import Notification
+from satisfaction.models import Delivery, DeliveryChannel, DeliveryState, Notification
+
+logger = logging.getLogger(__name__)
+
+#: Rows claimed per short transaction (fewer when the lease could not cover that many sends).
+CLAIM_BATCH = 20
 
 
-def notification_email_send(*, notification_id: int) -> None:
-    """E-mail one in-app notification to its user (nothing when the user has no address)."""
-    note = Notification.objects.select_related("user").filter(pk=notification_id).first()
-    if note is None or not note.user.email:
-        return
-    send_mail(note.title, f"{note.body}\n\n{note.url}".strip(), None, [note.user.email])
+class WebhookRefusedError(Exception):
+    """The robot answered, but with an error code (WeCom / DingTalk answer 200 + errcode)."""
 
 
-def webhook_payload(title: str, body: str, url: str) -> dict:
-    """Markdown message that both WeCom and DingTalk group robots accept."""
-    link = f"{settings.PUBLIC_BASE_URL}{url}" if url.startswith("/") else url
+# --- Sending one row --------------------------------------------------------------------------
+
+def absolute_link(url: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL}{url}" if url.startswith("/") else url
+
+
+def email_message(delivery: Delivery, *, connection=None) -> EmailMessage:
+    """The e-mail of one row; its Message-ID is the idempotency key, so a mail system (or a
+    person) can tell a repeat after a crash from a new message."""
+    domain = urlsplit(settings.PUBLIC_BASE_URL).hostname or "localhost"
+    key = str(delivery.idempotency_key)
+    text = "\n\n".join(part for part in (delivery.body, absolute_link(delivery.url)) if part)
+    return EmailMessage(
+        subject=" ".join(delivery.title.split()), body=text, to=[delivery.address],
+        connection=connection,
+        headers={"Message-ID": f"<{key}@{domain}>", "X-Idempotency-Key": key})
+
+
+def webhook_payload(title: str, body: str, url: str, *, idempotency_key: str = "") -> dict:
+    """Markdown message that both WeCom and DingTalk group robots accept, plus our key (robots
+    ignore it; a receiver of our own drops a repeated key)."""
+    link = absolute_link(url)
     text = f"**{title}**\n\n{body}" + (f"\n\n[{link}]({link})" if link else "")
-    return {"msgtype": "markdown", "markdown": {"title": title, "text": text, "content": text}}
+    payload: dict = {"msgtype": "markdown",
+                     "markdown": {"title": title, "text": text, "content": text}}
+    if idempotency_key:
+        payload["idempotency_key"] = idempotency_key
+    return payload
 
 
-def webhook_post(title: str, body: str, url: str) -> None:
-    data = json.dumps(webhook_payload(title, body, url)).encode()
-    request = urllib.request.Request(  # noqa: S310 - the URL is the operator's configured robot
-        settings.NOTIFICATION_WEBHOOK_URL, data=data,
-        headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        response.read()
+def webhook_post(delivery: Delivery) -> None:
+    """POST one row to its webhook; raises on a network error, an HTTP error or a robot's
+    error code."""
+    if urlsplit(delivery.address).scheme not in ("http", "https"):
+        raise ValueError(f"not an http(s) URL: {delivery.recipient_display}")
+    key = str(delivery.idempotency_key)
+    data = json.dumps(webhook_payload(delivery.title, delivery.body, delivery.url,
+                                      idempotency_key=key)).encode()
+    request = urllib.request.Request(  # noqa: S310 - http(s) only, the operator's robot
+        delivery.address, data=data, method="POST",
+        headers={"Content-Type": "application/json", "Idempotency-Key": key})
+    with urllib.request.urlopen(  # noqa: S310
+            request, timeout=settings.DELIVERY_SEND_TIMEOUT_SECONDS) as response:
+        raw = response.read()
+    try:
+        reply = json.loads(raw or b"null")
+    except ValueError:
+        return  # not a robot: a plain 2xx is success
+    if isinstance(reply, dict) and reply.get("errcode") not in (None, 0):
+        raise WebhookRefusedError(f"errcode {reply.get('errcode')}: {reply.get('errmsg', '')}")
+
+
+# --- The sweep --------------------------------------------------------------------------------
+
+@dataclass
+class SendResult:
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0  # failed this time, due again later
+    failed: int = 0  # out of attempts
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Wait after the ``attempts``-th failed try: 1, 2, 4, 8 … minutes, capped."""
+    seconds = settings.DELIVERY_RETRY_BASE_SECONDS * 2 ** max(0, min(attempts - 1, 30))
+    return timedelta(seconds=min(seconds, settings.DELIVERY_RETRY_MAX_SECONDS))
+
+
+def deliveries_send_due(*, limit: int = 500, now: datetime | None = None) -> SendResult:
+    """Send up to ``limit`` due pending deliveries; safe to run in any number of workers at
+    once (each row is claimed by one of them). ``now`` fixes the clock (tests)."""
+    result = SendResult()
+    clock = (lambda: now) if now is not None else timezone.now
+    timeout = settings.DELIVERY_SEND_TIMEOUT_SECONDS
+    batch = max(1, min(CLAIM_BATCH, settings.DELIVERY_LEASE_SECONDS // timeout))
+    while result.claimed < limit:
+        rows = _claim(size=min(batch, limit - result.claimed), now=clock())
+        if not rows:
+            break
+        result.claimed += len(rows)
+        _send(rows, clock=clock, result=result)
+    return result
+
+
+def _claim(*, size: int, now: datetime) -> list[Delivery]:
+    """Lock due pending rows others have not locked, count the attempt, lease them; commit."""
+    with transaction.atomic():
+        rows = list(Delivery.objects.select_for_update(skip_locked=True)
+                    .filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
+                    .order_by("next_attempt_at", "pk")[:size])
+        if not rows:
+            return []
+        lease_until = now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+        Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(
+            attempts=F("attempts") + 1, next_attempt_at=lease_until)
+    for row in rows:
+        row.attempts += 1
+        row.next_attempt_at = lease_until
+    return rows
+
+
+def _send(rows: list[Delivery], *, clock, result: SendResult) -> None:
+    connection, connection_error = None, None
+    if any(row.channel == DeliveryChannel.EMAIL for row in rows):
+        connection = get_connection()
+        try:
+            connection.open()
+        except Exception as exc:  # noqa: BLE001 - recorded on each e-mail row below
+            connection, connection_error = None, exc
+    try:
+        for row in rows:
+            if row.attempts > settings.DELIVERY_MAX_ATTEMPTS:
+                # Its last try never reported back (the worker died while sending it).
+                _failed(row, "the worker was lost during the last attempt", clock(), result)
+                continue
+            try:
+                _send_one(row, connection=connection, connection_error=connection_error)
+            except Exception as exc:  # noqa: BLE001 - any failure is retried, then reported
+                _failed(row, f"{exc.__class__.__name__}: {exc}", clock(), result)
+            else:
+                Delivery.objects.filter(pk=row.pk, state=DeliveryState.PENDING).update(
+                    state=DeliveryState.SENT, sent_at=clock())
+                result.sent += 1
+    finally:
+        if connection is not None:
+            connection.close()
+
+
+def _send_one(row: Delivery, *, connection, connection_error: Exception | None) -> None:
+    if row.channel == DeliveryChannel.WEBHOOK:
+        webhook_post(row)
+    elif connection_error is not None:
+        raise connection_error
+    else:
+        email_message(row, connection=connection).send()
+
+
+def _failed(row: Delivery, error: str, now: datetime, result: SendResult) -> None:
+    error = error[:2000]
+    # Only the claim this worker made (a row whose lease ran out may be someone else's now).
+    mine = Delivery.objects.filter(pk=row.pk, state=DeliveryState.PENDING,
+                                   attempts=row.attempts)
+    if row.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
+        mine.update(state=DeliveryState.FAILED, last_error=error)
+        result.failed += 1
+        logger.error("delivery %s (%s to %s) failed after %s attempts: %s", row.pk,
+                     row.channel, row.recipient_display, row.attempts, error)
+    else:
+        mine.update(next_attempt_at=now + retry_delay(row.attempts), last_error=error)
+        result.retrying += 1
+        logger.warning("delivery %s (%s to %s), attempt %s: %s", row.pk, row.channel,
+                       row.recipient_display, row.attempts, error)
+
+
+# --- Reads: HQ's page and /healthz ------------------------------------------------------------
+
+def deliveries_summary(*, now: datetime | None = None) -> dict:
+    """Pending and failed counts per channel, and the age of the oldest pending row."""
+    now = now or timezone.now()
+    counts = {channel: {"channel": channel, "label": label, "pending": 0, "failed": 0}
+              for channel, label in DeliveryChannel.choices}
+    oldest = None
+    for state in (DeliveryState.PENDING, DeliveryState.FAILED):
+        for row in (Delivery.objects.filter(state=state).order_by().values("channel")
+                    .annotate(n=Count("pk"), oldest=Min("created_at"))):
+            entry = counts.setdefault(row["channel"], {
+                "channel": row["channel"], "label": row["channel"], "pending": 0, "failed": 0})
+            entry[str(state)] = row["n"]
+            if state == DeliveryState.PENDING and (oldest is None or row["oldest"] < oldest):
+                oldest = row["oldest"]
+    return {
+        "channels": list(counts.values()),
+        "pending": sum(c["pending"] for c in counts.values()),
+        "failed": sum(c["failed"] for c in counts.values()),
+        "oldest_pending_at": oldest,
+        "oldest_pending_seconds": max(0, int((now - oldest).total_seconds())) if oldest else 0,
+    }
+
+
+def deliveries_failed(*, limit: int = 100) -> list[Delivery]:
+    return list(Delivery.objects.filter(state=DeliveryState.FAILED)
+                .select_related("user").order_by("-created_at", "-pk")[:limit])
+
+
+# --- Upkeep ------------------------------------------------------------------------------------
+
+def deliveries_purge_sent(*, now: datetime | None = None) -> int:
+    """Delete sent rows older than ``DELIVERY_KEEP_DAYS`` (pending and failed ones stay)."""
+    before = (now or timezone.now()) - timedelta(days=settings.DELIVERY_KEEP_DAYS)
+    deleted, _ = Delivery.objects.filter(state=DeliveryState.SENT, created_at__lt=before).delete()
+    return deleted
+
+
+def legacy_task_enqueue(*, key: uuid.UUID, notification_id: int | None = None,
+                        title: str = "", body: str = "", url: str = "") -> None:
+    """Move a message queued before the outbox existed (``notification_email`` /
+    ``notification_webhook`` tasks still in the broker at deploy time) into the outbox. ``key``
+    comes from the task's id, so a redelivered task adds nothing."""
+    if notification_id is not None:
+        note = Notification.objects.select_related("user").filter(pk=notification_id).first()
+        if note is None or not note.user.email:
+            return
+        row = Delivery(channel=DeliveryChannel.EMAIL, user=note.user, address=note.user.email,
+                       title=note.title, body=note.body, url=note.url, kind=note.kind,
+                       idempotency_key=key)
+    else:
+        if not settings.NOTIFICATION_WEBHOOK_URL:
+            return
+        row = Delivery(channel=DeliveryChannel.WEBHOOK, address=settings.NOTIFICATION_WEBHOOK_URL,
+                       title=title[:200], body=body, url=url, idempotency_key=key)
+    Delivery.objects.bulk_create([row], ignore_conflicts=True)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+import uuid
+from urllib.parse import urlsplit
 
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Upper
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 #: Store codes and employee numbers (and the POS API's store and cashier fields): 1-32 ASCII
 #: letters, digits, ``-``, ``_`` and ``.``, starting with a letter or digit; no ``/``, no
@@ -166,3 +170,66 @@ class Notification(models.Model):
         return self.title
 
 
+
+
+class DeliveryChannel(models.TextChoices):
+    EMAIL = "email", pgettext_lazy("delivery", "E-mail")
+    WEBHOOK = "webhook", pgettext_lazy("delivery", "Webhook")
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", pgettext_lazy("delivery", "Pending")
+    SENT = "sent", pgettext_lazy("delivery", "Sent")
+    FAILED = "failed", pgettext_lazy("delivery", "Failed")
+
+
+class Delivery(models.Model):
+    """The outbox: one e-mail or webhook call a notification owes, written in the same
+    transaction as the in-app rows (``satisfaction.notifications``) and sent by the sweep
+    (``satisfaction.delivery.deliveries_send_due``), at least once, under its idempotency key.
+
+    ``pending`` rows are due at ``next_attempt_at`` (also the lease of a row being sent: a
+    worker that dies mid-send leaves it pending, and it is due again when the lease runs out);
+    ``sent`` is final; ``failed`` after the last attempt, until HQ resends it."""
+
+    channel = models.CharField(_("channel"), max_length=10, choices=DeliveryChannel.choices)
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="deliveries", verbose_name=_("user"))
+    address = models.CharField(_("address"), max_length=500,
+                               help_text=_("E-mail address or webhook URL when written."))
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("message"), blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    kind = models.CharField(_("kind"), max_length=50, blank=True)
+    idempotency_key = models.UUIDField(_("idempotency key"), default=uuid.uuid4, unique=True,
+                                       editable=False)
+    state = models.CharField(_("state"), max_length=10, choices=DeliveryState.choices,
+                             default=DeliveryState.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        indexes = [
+            # The sweep's claim (due pending rows in order) and the pending counts.
+            models.Index(fields=["next_attempt_at"], name="delivery_pending_due_idx",
+                         condition=models.Q(state=DeliveryState.PENDING)),
+            # HQ's list of failed rows, newest first.
+            models.Index(fields=["created_at"], name="delivery_failed_idx",
+                         condition=models.Q(state=DeliveryState.FAILED)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} → {self.recipient_display}: {self.title}"
+
+    @property
+    def recipient_display(self) -> str:
+        """The e-mail address, or the webhook's host only (its URL carries the robot's key)."""
+        if self.channel == DeliveryChannel.WEBHOOK:
+            return urlsplit(self.address).hostname or "-"
+        return self.address

@@ -1,44 +1,102 @@
-"""Notifications: in-app (the bell), email, and a webhook for WeCom / DingTalk group robots.
+"""Notifications: in-app (the bell), e-mail, and a webhook for WeCom / DingTalk group robots.
 
-``notification_send`` is the one way any app tells people something. It writes the in-app rows
-in the caller's transaction and queues email and webhook delivery with
-``transaction.on_commit``, so a rolled-back change never notifies anyone. Callers that must not
-notify twice (SLA alerts) record their own unique row first and call this once.
+``notification_send`` (one message) and ``notifications_send`` (many, set-based) are the one way
+any app tells people something. In the caller's transaction they write the in-app rows and, in
+the same transaction, the outbox rows (``satisfaction.models.Delivery``) for every e-mail and
+webhook call owed: a rolled-back change notifies no one, and a committed one cannot lose its
+e-mails to a dead worker or broker. ``satisfaction.delivery`` sends the outbox (the beat sweep
+every minute; each commit also kicks the sweep, for latency only). Callers that must not notify
+twice (SLA alerts) record their own unique row first and call this once.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import CharField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from satisfaction.models import Notification, User
-from satisfaction.tasks import notification_email, notification_webhook
+from satisfaction import rules
+from satisfaction.errors import ApplicationError
+from satisfaction.models import Delivery, DeliveryChannel, DeliveryState, Notification, User
+from satisfaction.tasks import send_due_deliveries
 
 logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Message:
+    """One thing to tell ``users`` (in the app; by e-mail to those with an address; and once
+    to the group-robot webhook when ``webhook`` and one is configured)."""
+
+    users: Sequence[User]
+    title: str
+    body: str = ""
+    url: str = ""
+    kind: str = ""
+    email: bool = True
+    webhook: bool = False
 
 
 def notification_send(*, users: Iterable[User], title: str, body: str = "", url: str = "",
                       kind: str = "", email: bool = True, webhook: bool = False) -> list[int]:
-    """Notify ``users`` in the app, and by email / webhook after the transaction commits."""
-    recipients = [u for u in users if u is not None and u.is_active]
-    rows = Notification.objects.bulk_create([
-        Notification(user=u, title=title[:200], body=body, url=url, kind=kind)
-        for u in recipients
-    ])
+    """Notify ``users`` in the app, and queue their e-mails / the webhook call in the outbox.
+    Returns the ids of the in-app rows."""
+    return notifications_send(messages=[Message(users=list(users), title=title, body=body,
+                                                 url=url, kind=kind, email=email,
+                                                 webhook=webhook)])
+
+
+def notifications_send(*, messages: Iterable[Message]) -> list[int]:
+    """``notification_send`` for many messages: one bulk INSERT per 1,000 in-app rows and per
+    1,000 outbox rows, in one transaction (the caller's, when there is one)."""
+    now = timezone.now()
+    webhook_url = settings.NOTIFICATION_WEBHOOK_URL
+    notes: list[Notification] = []
+    deliveries: list[Delivery] = []
+    for message in messages:
+        recipients = [u for u in message.users if u is not None and u.is_active]
+        title = message.title[:200]
+        notes += [Notification(user=u, title=title, body=message.body, url=message.url,
+                               kind=message.kind) for u in recipients]
+        content = {"title": title, "body": message.body, "url": message.url,
+                   "kind": message.kind, "created_at": now, "next_attempt_at": now}
+        if message.email:
+            deliveries += [Delivery(channel=DeliveryChannel.EMAIL, user=u, address=u.email,
+                                    **content) for u in recipients if u.email]
+        if message.webhook and webhook_url:
+            deliveries.append(Delivery(channel=DeliveryChannel.WEBHOOK, address=webhook_url,
+                                       **content))
+    with transaction.atomic():
+        rows = Notification.objects.bulk_create(notes, batch_size=BATCH_SIZE)
+        Delivery.objects.bulk_create(deliveries, batch_size=BATCH_SIZE)
+    if deliveries:
+        transaction.on_commit(_kick_sweep)
     ids = [row.pk for row in rows if row.pk]
-    if not ids:  # backends without RETURNING ids on bulk insert
+    if notes and not ids:  # backends without RETURNING ids on bulk insert
         ids = list(Notification.objects.filter(
-            user__in=recipients, title=title[:200], kind=kind, read_at__isnull=True)
-            .values_list("pk", flat=True))
-    if email and any(u.email for u in recipients):
-        transaction.on_commit(lambda: [notification_email.delay(pk) for pk in ids])
-    if webhook and settings.NOTIFICATION_WEBHOOK_URL:
-        transaction.on_commit(lambda: notification_webhook.delay(title, body, url))
+            user__in={n.user_id for n in notes}, title__in={n.title for n in notes},
+            created_at__gte=now, read_at__isnull=True).values_list("pk", flat=True))
     return ids
+
+
+def _kick_sweep() -> None:
+    """After the commit: ask a worker to send now rather than at the next beat run. Only
+    latency depends on this; a broker that is down loses nothing (the rows are committed and
+    the beat sweep sends them)."""
+    try:
+        send_due_deliveries.delay()
+    except Exception:  # the change is committed: never fail the caller now
+        logger.warning("notifications: could not queue the delivery sweep; the beat sweep "
+                       "will send the pending deliveries", exc_info=True)
 
 
 def notification_mark_read(*, user: User, notification_id: int | None = None) -> int:
@@ -47,3 +105,28 @@ def notification_mark_read(*, user: User, notification_id: int | None = None) ->
     if notification_id is not None:
         unread = unread.filter(pk=notification_id)
     return unread.update(read_at=timezone.now())
+
+
+def delivery_resend(*, user: User, delivery_ids: Iterable[int] | None = None) -> int:
+    """Put failed deliveries (the given ones, or every failed one) back to pending with fresh
+    tries, due now. An e-mail goes to its user's current address and a webhook call to the
+    webhook configured now (either may be what made it fail). Returns how many."""
+    if not rules.can_manage_deliveries(user):
+        raise ApplicationError(_("Only HQ may resend deliveries."), code="forbidden",
+                               status=403)
+    failed = Delivery.objects.filter(state=DeliveryState.FAILED)
+    if delivery_ids is not None:
+        failed = failed.filter(pk__in=list(delivery_ids))
+    current_email = Subquery(User.objects.filter(pk=OuterRef("user_id")).values("email")[:1])
+    with transaction.atomic():
+        failed.filter(channel=DeliveryChannel.EMAIL, user__isnull=False).update(
+            address=Coalesce(NullIf(current_email, Value("")), "address",
+                             output_field=CharField()))
+        if settings.NOTIFICATION_WEBHOOK_URL:
+            failed.filter(channel=DeliveryChannel.WEBHOOK).update(
+                address=settings.NOTIFICATION_WEBHOOK_URL)
+        count = failed.update(state=DeliveryState.PENDING, attempts=0,
+                              next_attempt_at=timezone.now())
+    if count:
+        transaction.on_commit(_kick_sweep)
+    return count

@@ -60,8 +60,14 @@ def can_use_admin(user: User) -> bool:
     return is_hq(user)
 
 
+def can_manage_deliveries(user: User) -> bool:
+    """See the notification outbox (pending / failed e-mails and webhooks) and resend."""
+    return is_hq(user)
+
+
 def template_flags(request: HttpRequest) -> dict[str, bool]:
     """Context processor: the core's predicates for the layout's navigation."""
     user = request.user
     return {"can_see_stores": sees_store_data(user), "can_import_chain": can_import_chain(user),
-            "can_use_admin": can_use_admin(user)}
+            "can_use_admin": can_use_admin(user),
+            "can_manage_deliveries": can_manage_deliveries(user)}

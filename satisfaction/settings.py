@@ -272,13 +272,34 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
+# Every task of the product is safe to run twice (docs/operations.md says why, task by task),
+# so a task whose worker process died goes back to the queue instead of being dropped. A new
+# task that is not idempotent must say reject_on_worker_lost=False.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis hands an unacknowledged task (acks late: acknowledged when it ends) to another worker
+# after this long. It must exceed the longest task, the quarterly rollup, plus the time a
+# reserved task waits behind it; it is also how long a task of a killed worker waits before it
+# is run again (the sweeps do not wait for that: the next beat run catches up).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
 CELERY_TIMEZONE = TIME_ZONE
 # Apps add their periodic tasks here; exactly one beat process runs (see README).
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "satisfaction-beat-heartbeat": {
         "task": "satisfaction.tasks.beat_heartbeat",
         "schedule": crontab(minute="*/5"),
+    },
+    # satisfaction: send the outbox's due e-mails and webhooks (retries with backoff included);
+    # a run that waited past the next one is dropped, the next one catches up anyway.
+    "satisfaction-send-due-deliveries": {
+        "task": "satisfaction.tasks.send_due_deliveries",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    # satisfaction: forget sent deliveries after DELIVERY_KEEP_DAYS (failed ones stay).
+    "satisfaction-purge-sent-deliveries": {
+        "task": "satisfaction.tasks.purge_sent_deliveries",
+        "schedule": crontab(minute=40, hour=3),
     },
     # surveys: flag stores whose answers look manufactured (each store once per campaign).
     "surveys-scan-open-campaigns": {
@@ -303,6 +324,21 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(minute=0, hour=4, day_of_month=1, month_of_year="1,4,7,10"),
     },
 }
+
+# --- Notification delivery: the outbox (satisfaction.delivery, docs/operations.md) ----------
+# Tries of one e-mail / webhook call before it is marked failed (HQ may resend it). Retries
+# wait 1, 2, 4, 8 … minutes (capped at an hour): 8 tries span about two hours.
+DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", default=8, minimum=1)
+DELIVERY_RETRY_BASE_SECONDS = 60
+DELIVERY_RETRY_MAX_SECONDS = 60 * 60
+# A row being sent is leased for this long; if its worker dies it is due again afterwards.
+DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", default=300, minimum=1)
+DELIVERY_SEND_TIMEOUT_SECONDS = 10  # per SMTP operation / webhook request
+EMAIL_TIMEOUT = DELIVERY_SEND_TIMEOUT_SECONDS
+DELIVERY_SWEEP_LIMIT = 1000  # rows one sweep run sends at most; the next run goes on
+DELIVERY_KEEP_DAYS = 30  # sent rows are deleted after this many days
+# Directory of django.core.mail.backends.filebased.EmailBackend (staging, the worker test).
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH")
 
 # --- Mystery shopper ------------------------------------------------------------------------
 MYSTERY_SHOPPER_DEFAULT_VISITS = 2  # visits per store per quarter without a frequency row

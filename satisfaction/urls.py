@@ -36,6 +36,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/deliveries/", views.deliveries_view, name="deliveries"),
     path("", include("dashboard.urls")),
     path("surveys/", include("surveys.urls")),
     path("mystery-shopper/", include("mystery_shopper.urls")),

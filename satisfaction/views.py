@@ -1,4 +1,5 @@
-"""Pages of the chain's core: health, chain import, notifications, errors."""
+"""Pages of the chain's core: health, chain import, notifications and their deliveries,
+errors."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from satisfaction import rules
 from satisfaction.celery import app as celery_app
+from satisfaction.delivery import deliveries_failed, deliveries_summary
 from satisfaction.errors import ApplicationError
 from satisfaction.forms import ChainImportForm
-from satisfaction.notifications import notification_mark_read
+from satisfaction.notifications import delivery_resend, notification_mark_read
 from satisfaction.permissions import role_required
 from satisfaction.services import chain_import
 from satisfaction.tasks import BEAT_HEARTBEAT_KEY
@@ -43,7 +46,8 @@ def chain_import_view(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Database and broker status for load balancers: 503 when the database is unreachable."""
+    """Database and broker status for load balancers: 503 when the database is unreachable.
+    Also the notification outbox (pending, failed, oldest pending age), which never fails it."""
     body: dict[str, object] = {}
     status = 200
     try:
@@ -67,6 +71,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
         body["beat_last_seen"] = cache.get(BEAT_HEARTBEAT_KEY)
     except Exception:  # noqa: BLE001 - a cache outage must not fail the health probe
         body["beat_last_seen"] = None
+    body["deliveries"] = None
+    if status == 200:
+        try:
+            summary = deliveries_summary()
+            body["deliveries"] = {key: summary[key] for key in
+                                  ("pending", "failed", "oldest_pending_seconds")}
+        except Exception:  # noqa: BLE001 - reported, never a reason to fail the probe
+            body["deliveries"] = None
     body["status"] = "ok" if status == 200 else "down"
     return JsonResponse(body, status=status)
 
@@ -89,3 +101,20 @@ def notification_list(request: HttpRequest) -> HttpResponse:
         return redirect("notifications")
     notes = request.user.notifications.all()[:100]
     return render(request, "satisfaction/notifications.html", {"notifications": notes})
+
+
+@role_required(rules.can_manage_deliveries)
+@require_http_methods(["GET", "POST"])
+def deliveries_view(request: HttpRequest) -> HttpResponse:
+    """HQ: the outbox's pending and failed e-mails / webhook calls; resend failed ones."""
+    if request.method == "POST":
+        raw_id = request.POST.get("id", "")
+        if raw_id.isdigit() or request.POST.get("all"):
+            count = delivery_resend(user=request.user,
+                                    delivery_ids=[int(raw_id)] if raw_id.isdigit() else None)
+            messages.success(request, ngettext(
+                "%(n)s delivery will be sent again.", "%(n)s deliveries will be sent again.",
+                count) % {"n": count})
+        return redirect("deliveries")
+    return render(request, "satisfaction/deliveries.html",
+                  {"summary": deliveries_summary(), "failed": deliveries_failed(limit=100)})

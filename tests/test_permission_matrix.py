@@ -311,6 +311,7 @@ TABLE: dict[str, Entry] = {
     "chain_import": Entry(lambda w: "/chain/import/", [get(HQ_PAGE), post(HQ_PAGE)]),
     "notifications": Entry(lambda w: "/notifications/",
                            [get(page(ok=LOGGED_IN)), post(page(ok=LOGGED_IN))]),
+    "deliveries": Entry(lambda w: "/notifications/deliveries/", [get(HQ_PAGE), post(HQ_PAGE)]),
     "schema": Entry(lambda w: "/api/schema/", [get(PUBLIC)]),
     "swagger-ui": Entry(lambda w: "/api/docs/", [get(PUBLIC)]),
     "redoc": Entry(lambda w: "/api/redoc/", [get(PUBLIC)]),

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from complaints import sla
 from complaints.models import OPEN_STATUSES, AlertKind, Complaint, RecurrenceCheck, SlaAlert
-from satisfaction.notifications import notification_send
+from satisfaction.notifications import Message, notifications_send
 
 from ._common import _escalation_interval, _grade_policies
 from .recipients import _detail_url, _recipients
@@ -65,8 +65,8 @@ def sla_sweep(*, now: datetime | None = None, deliver: bool = True) -> SweepResu
     the due alerts (the unique key (complaint, cycle, kind, level) makes a second sweep, a
     retried task or a restarted worker a no-op), one read-back of the rows THIS sweep inserted
     (by its token). Alerts that came due while no sweep ran are all found by the scan
-    (catch-up). Delivery (``sla_alerts_deliver``) runs in batches after the recording commits;
-    the Celery task queues those batches instead (``deliver=False``).
+    (catch-up). Delivery (``sla_alerts_deliver``: in-app rows and outbox rows) runs in batches
+    after the recording commits.
     """
     now = now or timezone.now()
     token = uuid.uuid4().hex
@@ -124,9 +124,11 @@ def sla_alerts_unsent(*, older_than: timedelta = timedelta(minutes=2)) -> list[i
 def sla_alerts_deliver(*, alert_ids: Sequence[int]) -> int:
     """Notify for the given recorded alerts that are not sent yet; returns how many.
 
-    The in-app notifications and the alert's ``sent_at`` are written in one transaction, on
-    rows locked by this call (others skip them): each alert is delivered exactly once, and a
-    failure leaves it unsent for the next sweep to retry."""
+    The in-app notifications, their e-mail / webhook outbox rows and the alert's ``sent_at``
+    ("handed over for delivery") are written in one transaction, on rows locked by this call
+    (others skip them): each alert is handed over exactly once, and a failure leaves it unsent
+    for the next sweep to retry. The outbox sends the e-mails and webhook calls at least once
+    (``satisfaction.delivery``), however often the worker or broker fails afterwards."""
     claimed = list(SlaAlert.objects.select_for_update(skip_locked=True)
                    .filter(pk__in=list(alert_ids), sent_at__isnull=True)
                    .order_by("pk").values_list("pk", "complaint_id", "kind", "level"))
@@ -158,12 +160,16 @@ def _store_next_alerts(rows: list[Complaint]) -> None:
 
 
 def _deliver(recorded: list[tuple[int, int, str, int]]) -> None:
+    """The alerts' in-app rows and their e-mail / webhook outbox rows, in bulk (set-based: a
+    few INSERTs per batch, not one per alert), in the caller's transaction."""
     complaints = Complaint.objects.select_related("store").in_bulk(
         {complaint_id for _pk, complaint_id, _kind, _level in recorded})
     recipients = _recipients(complaints.values())
+    messages = []
     for _pk, complaint_id, kind, level in recorded:
         complaint = complaints[complaint_id]
         title, body = _alert_message(complaint, kind, level)
-        notification_send(users=recipients.for_alert(complaint, kind, level), title=title,
-                          body=body, url=_detail_url(complaint), kind=f"complaint_{kind}",
-                          webhook=kind == AlertKind.ESCALATE)
+        messages.append(Message(users=recipients.for_alert(complaint, kind, level), title=title,
+                                body=body, url=_detail_url(complaint), kind=f"complaint_{kind}",
+                                webhook=kind == AlertKind.ESCALATE))
+    notifications_send(messages=messages)

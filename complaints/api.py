@@ -6,15 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from satisfaction.api_errors import RejectHostileInput
+from satisfaction.api_schema import QuarterField
 from satisfaction.errors import ApplicationError
 from satisfaction.masking import mask_name, mask_phone
 from satisfaction.models import Employee, User
@@ -31,13 +32,19 @@ from .models import (
     Grade,
     Responsibility,
     Source,
+    Status,
 )
 
 
 class ComplaintSerializer(serializers.ModelSerializer):
     store = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    employee = serializers.SlugRelatedField(slug_field="number", read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    employee = serializers.SlugRelatedField(slug_field="number", read_only=True,
+                                            allow_null=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    # Empty until the complaint is graded (ModelSerializer's read-only fields lose allow_blank).
+    grade = serializers.ChoiceField(choices=Grade.choices, allow_blank=True, read_only=True)
+    responsibility = serializers.ChoiceField(choices=Responsibility.choices, allow_blank=True,
+                                             read_only=True)
     customer_name = serializers.SerializerMethodField()
     customer_phone = serializers.SerializerMethodField()
 
@@ -104,6 +111,17 @@ class EightDSerializer(serializers.ModelSerializer):
         read_only_fields = ["updated_at", "archived_at"]
 
 
+class EightDInputSerializer(serializers.ModelSerializer):
+    """A save of the 8D report: the sections sent (the others are emptied) and the version
+    read (a stale one is a 409)."""
+
+    version = serializers.IntegerField(help_text="The version you read: a stale one is a 409.")
+
+    class Meta:
+        model = EightDReport
+        fields = [*EightDReport.SECTIONS, "version"]
+
+
 class AppealSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=AppealKind.choices)
     reason = serializers.CharField()
@@ -130,14 +148,30 @@ def _valid(serializer_class, request: Request) -> dict:
     return serializer.validated_data
 
 
-class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class ComplaintQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=[("open", "open"), *Status.choices],
+                                     required=False, help_text="A status, or open")
+    grade = serializers.ChoiceField(choices=[("-", "-"), *Grade.choices], required=False,
+                                    help_text="A grade, or - for ungraded")
+    category = serializers.ChoiceField(choices=Category.choices, required=False)
+    store = serializers.CharField(required=False, help_text="Store code")
+    overdue = serializers.ChoiceField(choices=[("1", "1")], required=False,
+                                      help_text="1: only those past their deadline")
+
+
+@extend_schema_view(list=extend_schema(parameters=[ComplaintQuerySerializer]),
+                    retrieve=extend_schema(responses=ComplaintSerializer))
+class ComplaintViewSet(RejectHostileInput, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                        mixins.CreateModelMixin, viewsets.GenericViewSet):
     serializer_class = ComplaintSerializer
     # Reads for store staff; who may record, triage or handle is checked per action.
     permission_classes = [rule_permission(rules.can_see_complaints)]
+    lookup_value_regex = "[^/]+"  # any id reaches the view: a malformed one is a JSON 404
 
     def get_queryset(self):
-        params = self.request.query_params
+        query = ComplaintQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
         return selectors.complaint_list(
             user=self.request.user, status=params.get("status", ""),
             grade=params.get("grade", ""), category=params.get("category", ""),
@@ -147,7 +181,10 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         return {**super().get_serializer_context(), "detail": self.action != "list"}
 
     def get_object(self) -> Complaint:
-        return selectors.complaint_get(user=self.request.user, pk=self.kwargs["pk"])
+        pk = self.kwargs["pk"]
+        if not (pk.isascii() and pk.isdigit()):
+            raise NotFound
+        return selectors.complaint_get(user=self.request.user, pk=int(pk))
 
     def _object_for(self, rule: Callable[[User, Complaint], bool]) -> Complaint:
         """The complaint (404 outside the user's stores) if ``rule`` lets the user act on it
@@ -240,7 +277,8 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
             remedy=data["remedy"], customer_satisfied=data["customer_satisfied"],
             note=data["note"]))
 
-    @extend_schema(request=EightDSerializer, responses=EightDSerializer)
+    @extend_schema(methods=["GET"], request=None, responses=EightDSerializer)
+    @extend_schema(methods=["PUT"], request=EightDInputSerializer, responses=EightDSerializer)
     @action(detail=True, methods=["get", "put"], url_path="eight-d")
     def eight_d(self, request: Request, pk: str) -> Response:
         complaint = self.get_object()
@@ -249,9 +287,7 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
             return Response(EightDSerializer(report).data)
         if not rules.can_handle(request.user, complaint):
             raise PermissionDenied
-        serializer = EightDSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = _valid(EightDInputSerializer, request)
         report = services.eight_d_save(
             complaint=complaint, user=request.user, version=data["version"],
             sections={name: data.get(name, "") for name in EightDReport.SECTIONS})
@@ -284,24 +320,67 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         return self._out(complaint)
 
 
+DATE_PATTERN = r"^(20[0-9][0-9]|2100)-[0-9][0-9]-[0-9][0-9]$"  # REQUEST_YEARS
+
+
+@extend_schema_field({"type": "string", "format": "date", "pattern": DATE_PATTERN})
+class _FigureDateField(serializers.DateField):
+    """A day of the figures' period, from 2000-01-01 to 2100-12-31."""
+
+
 class FigureQuerySerializer(serializers.Serializer):
-    quarter = serializers.CharField(required=False, default="", allow_blank=True)
-    start = serializers.DateField(required=False, allow_null=True, default=None)
-    end = serializers.DateField(required=False, allow_null=True, default=None)
+    quarter = QuarterField(required=False, allow_null=True, default=None,
+                           help_text="Quarter such as 2026Q4 (default: the current one).")
+    start = _FigureDateField(required=False, allow_null=True, default=None,
+                             help_text="First day; with end instead of a quarter.")
+    end = _FigureDateField(required=False, allow_null=True, default=None,
+                           help_text="Last day (included), not before start.")
     level = serializers.ChoiceField(choices=["store", "region", "chain"], required=False,
                                     default="store")
 
 
-class ComplaintFiguresView(APIView):
+class FigureRowSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="Store or region code, or chain")
+    name = serializers.CharField()
+    total = serializers.IntegerField()
+    by_grade = serializers.DictField(child=serializers.IntegerField(), help_text="A, B, C")
+    ungraded = serializers.IntegerField()
+    substantiated = serializers.IntegerField()
+    resolved = serializers.IntegerField()
+    on_time_rate = serializers.FloatField(allow_null=True)
+    closed = serializers.IntegerField()
+    closed_loop_rate = serializers.FloatField(allow_null=True)
+    second = serializers.IntegerField()
+    second_complaint_rate = serializers.FloatField(allow_null=True)
+    mean_handling_hours = serializers.FloatField(allow_null=True)
+
+
+class ParetoRowSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="Category")
+    count = serializers.IntegerField()
+    share = serializers.FloatField(allow_null=True)
+    cumulative = serializers.FloatField(allow_null=True)
+
+
+class FiguresSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField(help_text="Exclusive")
+    level = serializers.CharField()
+    rows = FigureRowSerializer(many=True)
+    pareto = ParetoRowSerializer(many=True)
+
+
+class ComplaintFiguresView(RejectHostileInput, APIView):
     permission_classes = [rule_permission(rules.can_see_complaints)]
 
-    @extend_schema(parameters=[FigureQuerySerializer], responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=[FigureQuerySerializer], responses=FiguresSerializer)
     def get(self, request: Request) -> Response:
         query = FigureQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        start, end = selectors.figure_period(quarter=data["quarter"], start=data["start"],
-                                             end=data["end"])
+        start, end = selectors.figure_period(
+            quarter=str(data["quarter"]) if data["quarter"] else "", start=data["start"],
+            end=data["end"])
         figures = selectors.complaint_figures(user=request.user, start=start, end=end,
                                               level=data["level"])
         return Response({"start": start, "end": end, "level": figures.level,

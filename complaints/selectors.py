@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from satisfaction.errors import ApplicationError
 from satisfaction.models import User
-from satisfaction.quarters import Quarter, chain_zone, quarter_param
+from satisfaction.quarters import REQUEST_YEARS, Quarter, chain_zone, quarter_param
 from satisfaction.scoping import get_scoped_or_404, scope_to_stores
 
 from .models import OPEN_STATUSES, Appeal, AppealStatus, Category, Complaint, Grade, Status
@@ -184,6 +184,12 @@ def figure_period(*, quarter: str = "", start: date | None = None,
         if not (start and end) or end < start:
             raise ApplicationError(_("Give both dates, the second not before the first."),
                                    fields={"end": [_("Invalid date range.")]})
+        first, last = REQUEST_YEARS  # beyond them a day's neighbour may not exist
+        outside = {name: [_("Invalid date range.")] for name, day in (("start", start),
+                   ("end", end)) if not first <= day.year <= last}
+        if outside:
+            raise ApplicationError(_("Give both dates, the second not before the first."),
+                                   fields=outside)
         zone = chain_zone()
         return (datetime.combine(start, time.min, tzinfo=zone),
                 datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone))

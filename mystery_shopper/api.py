@@ -9,22 +9,30 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from mystery_shopper import rules, selectors, services
 from mystery_shopper.models import (
     Evidence,
+    EvidenceKind,
+    ItemKind,
     ScorecardItem,
     ScorecardSection,
     ScorecardTemplate,
     Visit,
     VisitAnswer,
+    VisitStatus,
 )
+from satisfaction.api_errors import LimitedJSONParser, RejectHostileInput
+from satisfaction.api_schema import QuarterField
 from satisfaction.permissions import rule_permission
+from satisfaction.quarters import QUARTER_PATTERN
 
 
 class ItemSerializer(serializers.ModelSerializer):
@@ -55,10 +63,10 @@ class ItemInputSerializer(serializers.Serializer):
     code = serializers.SlugField(max_length=50)
     text_zh = serializers.CharField(max_length=300)
     text_en = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    kind = serializers.ChoiceField(choices=["yes_no", "points"], default="yes_no")
+    kind = serializers.ChoiceField(choices=ItemKind.choices, default=ItemKind.YES_NO)
     max_points = serializers.DecimalField(max_digits=6, decimal_places=2, min_value=0)
     part = serializers.ChoiceField(choices=["image", "purchase", "process"])
-    evidence = serializers.ChoiceField(choices=["", "photo", "audio"], default="")
+    evidence = serializers.ChoiceField(choices=EvidenceKind.choices, default=EvidenceKind.NONE)
     is_red_line = serializers.BooleanField(default=False)
     allows_na = serializers.BooleanField(required=False)
 
@@ -66,7 +74,7 @@ class ItemInputSerializer(serializers.Serializer):
 class SectionInputSerializer(serializers.Serializer):
     title_zh = serializers.CharField(max_length=200)
     title_en = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    items = ItemInputSerializer(many=True)
+    items = ItemInputSerializer(many=True, allow_empty=False)
 
 
 class TemplateInputSerializer(serializers.Serializer):
@@ -75,13 +83,17 @@ class TemplateInputSerializer(serializers.Serializer):
     name_en = serializers.CharField(max_length=200, required=False, allow_blank=True)
     red_line_score = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0,
                                               max_value=100, default=0)
-    sections = SectionInputSerializer(many=True)
+    sections = SectionInputSerializer(many=True, allow_empty=False)
 
 
-class TemplateViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+@extend_schema_view(create=extend_schema(request=TemplateInputSerializer,
+                                         responses={201: TemplateSerializer}))
+class TemplateViewSet(RejectHostileInput, mixins.CreateModelMixin,
+                      viewsets.ReadOnlyModelViewSet):
     """Scorecard versions. POST makes a new version of ``code`` (old visits keep theirs)."""
 
     serializer_class = TemplateSerializer
+    lookup_value_regex = "[^/]+"  # any id reaches the view: a malformed one is a JSON 404
 
     def get_queryset(self) -> QuerySet[ScorecardTemplate]:
         return ScorecardTemplate.objects.prefetch_related("sections__items").order_by(
@@ -123,7 +135,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
 
 class VisitSerializer(serializers.ModelSerializer):
     store = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    employee = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    employee = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
     quarter = serializers.CharField(read_only=True)
 
     class Meta:
@@ -161,6 +173,32 @@ class HQVisitListSerializer(VisitSerializer):
         fields = [*VisitSerializer.Meta.fields, "shopper"]
 
 
+# What the schema documents: HQ and the visit's shopper see the shopper and the check-in place,
+# a store's staff never do, so those fields are optional in the documented shape.
+_SHOPPER_ONLY = "Only for HQ and the visit's shopper."
+
+
+class VisitListOutSerializer(VisitSerializer):
+    shopper = serializers.CharField(required=False, allow_null=True, help_text=_SHOPPER_ONLY)
+
+    class Meta(VisitSerializer.Meta):
+        fields = [*VisitSerializer.Meta.fields, "shopper"]
+
+
+class VisitOutSerializer(VisitDetailSerializer):
+    evidence = EvidenceSerializer(many=True, read_only=True)
+    shopper = serializers.CharField(required=False, allow_null=True, help_text=_SHOPPER_ONLY)
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False,
+                                        allow_null=True, help_text=_SHOPPER_ONLY)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False,
+                                         allow_null=True, help_text=_SHOPPER_ONLY)
+    review_comment = serializers.CharField(required=False, help_text=_SHOPPER_ONLY)
+
+    class Meta(VisitDetailSerializer.Meta):
+        fields = [*VisitDetailSerializer.Meta.fields, "shopper", "latitude", "longitude",
+                  "review_comment"]
+
+
 class DraftSerializer(serializers.Serializer):
     answers = serializers.ListField(child=serializers.DictField(), required=False)
     checked_in_at = serializers.DateTimeField(required=False)
@@ -174,9 +212,65 @@ class CommentSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class VisitViewSet(viewsets.ReadOnlyModelViewSet):
-    filterset_fields = ["status", "quarter"]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+class ReturnSerializer(serializers.Serializer):
+    comment = serializers.CharField(help_text="What the shopper must fix.")
+
+
+class AcknowledgeSerializer(serializers.Serializer):
+    coaching = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class EvidenceUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A photo (JPEG, PNG) or an audio recording.")
+    item = serializers.IntegerField(required=False, help_text="The scorecard item it shows.")
+
+
+class VisitAppealSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class VisitAppealUploadSerializer(VisitAppealSerializer):
+    evidence = serializers.ListField(child=serializers.FileField(), required=False,
+                                     help_text="Files that back the appeal.")
+
+
+class AppealOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class VisitFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=VisitStatus.choices)
+    quarter = filters.CharFilter(method="filter_quarter",
+                                 help_text="Quarter such as 2026Q4.")
+
+    class Meta:
+        model = Visit
+        fields = ["status", "quarter"]
+
+    @extend_schema_field({"type": "string", "pattern": QUARTER_PATTERN})
+    def filter_quarter(self, queryset, name, value):
+        quarter = QuarterField()
+        try:
+            return queryset.filter(quarter=quarter.to_internal_value(value))
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"quarter": exc.detail}) from None
+
+
+_VISIT = {200: VisitOutSerializer}
+
+
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+@extend_schema_view(list=extend_schema(responses=VisitListOutSerializer(many=True)),
+                    retrieve=extend_schema(responses=VisitOutSerializer))
+class VisitViewSet(RejectHostileInput, viewsets.ReadOnlyModelViewSet):
+    filterset_class = VisitFilter
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self) -> QuerySet[Visit]:
         if getattr(self, "swagger_fake_view", False):
@@ -214,6 +308,7 @@ class VisitViewSet(viewsets.ReadOnlyModelViewSet):
         serializer = self._visit_serializer_class()
         return Response(serializer(visit, context=self.get_serializer_context()).data)
 
+    @extend_schema(request=DraftSerializer, responses=_VISIT)
     @action(detail=True, methods=["patch", "post"], serializer_class=DraftSerializer)
     def draft(self, request, pk=None):
         """Save part of the report: ``answers: [{item, value, not_applicable, comment}]``."""
@@ -225,57 +320,75 @@ class VisitViewSet(viewsets.ReadOnlyModelViewSet):
         services.visit_draft_save(visit=visit, shopper=request.user, answers=answers, **values)
         return self._detail(visit)
 
+    @extend_schema(request=None, responses=_VISIT)
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         visit = self._mine()
         services.visit_submit(visit=visit, shopper=request.user)
         return self._detail(visit)
 
-    @action(detail=True, methods=["post"], url_path="evidence")
+    @extend_schema(request={"multipart/form-data": EvidenceUploadSerializer},
+                   responses={201: EvidenceSerializer})
+    @action(detail=True, methods=["post"], url_path="evidence", parser_classes=[MultiPartParser])
     def evidence(self, request, pk=None):
         """Upload a photo or audio file (multipart ``file``, optional ``item`` id)."""
         visit = self._mine()
         upload = request.FILES.get("file")
         if upload is None:
             raise serializers.ValidationError({"file": ["Upload a file."]})
-        item = None
+        fields = {"file": upload}
         if request.data.get("item"):
-            item = get_object_or_404(ScorecardItem, pk=request.data["item"],
+            fields["item"] = request.data["item"]
+        data = EvidenceUploadSerializer(data=fields)
+        data.is_valid(raise_exception=True)
+        item = None
+        if data.validated_data.get("item") is not None:
+            item = get_object_or_404(ScorecardItem, pk=data.validated_data["item"],
                                      section__template=visit.template_id)
         evidence = services.visit_evidence_add(visit=visit, shopper=request.user, upload=upload,
                                                item=item)
         return Response(EvidenceSerializer(evidence).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=CommentSerializer, responses=_VISIT)
     @action(detail=True, methods=["post"], serializer_class=CommentSerializer)
     def approve(self, request, pk=None):
         visit = self._hq()
-        services.visit_approve(visit=visit, reviewer=request.user,
-                               comment=request.data.get("comment", ""))
+        data = _valid(CommentSerializer, request)
+        services.visit_approve(visit=visit, reviewer=request.user, comment=data["comment"])
         return self._detail(visit)
 
-    @action(detail=True, methods=["post"], url_path="return", serializer_class=CommentSerializer)
+    @extend_schema(request=ReturnSerializer, responses=_VISIT)
+    @action(detail=True, methods=["post"], url_path="return", serializer_class=ReturnSerializer)
     def send_back(self, request, pk=None):
         visit = self._hq()
-        services.visit_return(visit=visit, reviewer=request.user,
-                              comment=request.data.get("comment", ""))
+        data = _valid(ReturnSerializer, request)
+        services.visit_return(visit=visit, reviewer=request.user, comment=data["comment"])
         return self._detail(visit)
 
+    @extend_schema(request=AcknowledgeSerializer, responses=_VISIT)
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         visit = self.get_object()
         if not rules.can_follow_up(request.user):
             raise PermissionDenied
-        services.visit_acknowledge(visit=visit, user=request.user,
-                                   coaching=request.data.get("coaching", ""))
+        data = _valid(AcknowledgeSerializer, request)
+        services.visit_acknowledge(visit=visit, user=request.user, coaching=data["coaching"])
         return self._detail(visit)
 
-    @action(detail=True, methods=["post"])
+    # Documented as the upload it is; a JSON {"reason"} without files is read too (older
+    # clients), undocumented so that generated clients get one body type.
+    @extend_schema(request={"multipart/form-data": VisitAppealUploadSerializer},
+                   responses={201: AppealOutSerializer})
+    @action(detail=True, methods=["post"],
+            parser_classes=[LimitedJSONParser, MultiPartParser])
     def appeal(self, request, pk=None):
+        """Appeal an approved report: JSON ``{"reason"}``, or multipart with ``evidence``
+        files."""
         visit = self.get_object()
         if not rules.can_follow_up(request.user):
             raise PermissionDenied
-        appeal = services.appeal_raise(visit=visit, user=request.user,
-                                       reason=request.data.get("reason", ""),
+        data = _valid(VisitAppealSerializer, request)
+        appeal = services.appeal_raise(visit=visit, user=request.user, reason=data["reason"],
                                        uploads=request.FILES.getlist("evidence"))
         return Response({"id": appeal.pk, "status": appeal.status},
                         status=status.HTTP_201_CREATED)

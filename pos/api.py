@@ -60,7 +60,6 @@ from pos.serializers import (
     BatchInSerializer,
     BatchOutSerializer,
     ConflictSerializer,
-    ErrorSerializer,
     PosComplaintOutSerializer,
     PosStorePageSerializer,
     PosStoreSerializer,
@@ -78,6 +77,8 @@ from pos.serializers import (
 )
 from pos.services import TransactionConflictError, pos_transactions_ingest
 from satisfaction import rules
+from satisfaction.api_errors import RejectHostileInput
+from satisfaction.api_schema import ErrorSerializer, quarter_parameter
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Store
 from satisfaction.permissions import rule_permission
@@ -86,7 +87,7 @@ from satisfaction.quarters import Quarter, quarter_param
 # --- request helpers -------------------------------------------------------------------------
 
 def _quarter(request: Request) -> Quarter:
-    return quarter_param(request.query_params, default=Quarter.current())
+    return quarter_param(request.query_params, default=Quarter.current(), strict=True)
 
 
 # Reads open to POS systems and to the people who work with store data (not shoppers).
@@ -111,7 +112,7 @@ class PosCursorPagination(CursorPagination):
     page_size = 100
 
 
-class PosApiView(APIView):
+class PosApiView(RejectHostileInput, APIView):
     authentication_classes = POS_AUTH
     permission_classes = [HasPosApiKey]
     throttle_classes = [PosKeyThrottle]
@@ -256,7 +257,7 @@ class PosStoreListView(PosApiView):
         return paginator.get_paginated_response(PosStoreSerializer(page, many=True).data)
 
 
-class StoreMetricsView(APIView):
+class StoreMetricsView(RejectHostileInput, APIView):
     authentication_classes = POS_AUTH_OR_SESSION
     permission_classes = [STAFF_OR_POS_KEY]
     throttle_classes = [PosKeyThrottle]
@@ -292,7 +293,7 @@ class StoreMetricsView(APIView):
         return paginator.get_paginated_response(page)
 
 
-class StoreScoresView(APIView):
+class StoreScoresView(RejectHostileInput, APIView):
     authentication_classes = POS_AUTH_OR_SESSION
     permission_classes = [STAFF_OR_POS_KEY]
     throttle_classes = [PosKeyThrottle]
@@ -300,8 +301,7 @@ class StoreScoresView(APIView):
     @extend_schema(
         operation_id="pos_store_scores", tags=["POS"],
         summary="A store's published satisfaction scores by quarter",
-        parameters=[OpenApiParameter("quarter", OpenApiTypes.STR, pattern=r"^\d{4}Q[1-4]$",
-                                     description=gettext_lazy("Only this quarter."))],
+        parameters=[quarter_parameter(gettext_lazy("Only this quarter."))],
         responses={200: StoreScoresSerializer,
                    400: ERROR_400, 401: ERROR_401, 404: ERROR_404, 429: ERROR_429},
     )

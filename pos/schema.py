@@ -5,10 +5,9 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 
-from pos.serializers import ErrorSerializer
+from satisfaction.api_schema import ErrorSerializer, quarter_parameter
 
 # --- examples: one receipt in, as stored -----------------------------------------------------
 
@@ -51,5 +50,5 @@ ERROR_429 = OpenApiResponse(ErrorSerializer, description=gettext_lazy(
 
 # --- parameters ------------------------------------------------------------------------------
 
-QUARTER_PARAM = OpenApiParameter("quarter", OpenApiTypes.STR, description=gettext_lazy(
-    "Quarter such as 2026Q4 (default: the current quarter)."), pattern=r"^\d{4}Q[1-4]$")
+QUARTER_PARAM = quarter_parameter(gettext_lazy(
+    "Quarter such as 2026Q4 (default: the current quarter)."))

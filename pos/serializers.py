@@ -19,21 +19,11 @@ from rest_framework import serializers
 from complaints.models import Complaint
 from pos.models import PosTransaction
 from pos.services import STORED_FIELDS, IngestResult, TransactionConflictError
+from satisfaction.api_schema import ErrorSerializer
 from satisfaction.models import Store
 from satisfaction.quarters import Quarter
 
-# --- errors, receipts, stores, metrics, scores -----------------------------------------------
-
-class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text=gettext_lazy(
-        "Stable reason: invalid, batch_too_large, not_authenticated, authentication_failed, "
-        "permission_denied, forbidden_store, not_found, conflict, throttled."))
-    detail = serializers.CharField(help_text=gettext_lazy("Human-readable message."))
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        help_text=gettext_lazy("Messages per field; in a batch the field is named "
-                               "items[<index>].<field>."))
-
+# --- receipts, stores, metrics, scores (errors: the API's one ErrorSerializer) ---------------
 
 class InvitationSerializer(serializers.Serializer):
     url = serializers.CharField(help_text=gettext_lazy("Short link the customer opens."))

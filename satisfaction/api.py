@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
+from django_filters.widgets import BooleanWidget
 from rest_framework import serializers, viewsets
 
 from satisfaction import rules
+from satisfaction.api_errors import RejectHostileInput
 from satisfaction.models import Employee, Region, Store
 from satisfaction.permissions import rule_permission
 from satisfaction.scoping import scope_to_stores, visible_stores
@@ -35,8 +40,37 @@ class EmployeeSerializer(serializers.ModelSerializer):
         fields = ["number", "name", "store", "role", "hired_on", "left_on", "is_active"]
 
 
+class _StrictBooleanWidget(BooleanWidget):
+    def value_from_datadict(self, data, files, name):
+        value = data.get(name)
+        if value in (None, ""):
+            return None
+        return {"true": True, "false": False}.get(value.lower(), value)
+
+
+class _StrictBooleanField(forms.NullBooleanField):
+    def to_python(self, value):
+        if value in (True, False, None):
+            return value
+        raise ValidationError(_("Must be true or false."), code="invalid")
+
+    def validate(self, value):
+        pass
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    """``?is_active=true|false``; anything else is a 400, not an ignored filter."""
+
+    field_class = _StrictBooleanField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", _StrictBooleanWidget)
+        super().__init__(*args, **kwargs)
+
+
 class StoreFilter(filters.FilterSet):
     region = filters.CharFilter(field_name="region__code")
+    is_active = StrictBooleanFilter()
 
     class Meta:
         model = Store
@@ -45,6 +79,7 @@ class StoreFilter(filters.FilterSet):
 
 class EmployeeFilter(filters.FilterSet):
     store = filters.CharFilter(field_name="store__code")
+    is_active = StrictBooleanFilter()
 
     class Meta:
         model = Employee
@@ -55,29 +90,32 @@ class EmployeeFilter(filters.FilterSet):
 SeesStoreData = rule_permission(rules.sees_store_data)
 
 
-class RegionViewSet(viewsets.ReadOnlyModelViewSet):
+class RegionViewSet(RejectHostileInput, viewsets.ReadOnlyModelViewSet):
     serializer_class = RegionSerializer
     permission_classes = [SeesStoreData]
     lookup_field = "code"
+    lookup_value_regex = "[^/]+"  # any code reaches the view: unknown ones are a JSON 404
 
     def get_queryset(self):
         return region_list(user=self.request.user).order_by("code")
 
 
-class StoreViewSet(viewsets.ReadOnlyModelViewSet):
+class StoreViewSet(RejectHostileInput, viewsets.ReadOnlyModelViewSet):
     serializer_class = StoreSerializer
     permission_classes = [SeesStoreData]
     lookup_field = "code"
+    lookup_value_regex = "[^/]+"  # any code reaches the view: unknown ones are a JSON 404
     filterset_class = StoreFilter
 
     def get_queryset(self):
         return visible_stores(self.request.user).select_related("region").order_by("code")
 
 
-class EmployeeViewSet(viewsets.ReadOnlyModelViewSet):
+class EmployeeViewSet(RejectHostileInput, viewsets.ReadOnlyModelViewSet):
     serializer_class = EmployeeSerializer
     permission_classes = [SeesStoreData]
     lookup_field = "number"
+    lookup_value_regex = "[^/]+"
     filterset_class = EmployeeFilter
 
     def get_queryset(self):

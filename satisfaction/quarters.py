@@ -135,16 +135,41 @@ class QuarterField(models.CharField):
         return str(Quarter.parse(value))
 
 
+# The quarters a request may name (a page's or an API call's ``?quarter=``, a body's
+# ``quarter``): any the chain can have data for, and away from the ends of ``Quarter``'s range,
+# where a neighbour (the quarter after 9999Q4, its end) does not exist.
+REQUEST_YEARS = (2000, 2100)
+# The form the API documents and accepts: ``2026Q4``, ASCII digits, nothing around it.
+QUARTER_PATTERN = r"^(20[0-9][0-9]|2100)Q[1-4]$"
+_STRICT = re.compile(QUARTER_PATTERN)
+
+
+def parse_request_quarter(text: str, *, strict: bool = False) -> Quarter:
+    """A quarter a caller typed or sent. ``strict`` (the API) takes only ``2026Q4``; otherwise
+    (pages) as ``Quarter.parse``. Either way only years in ``REQUEST_YEARS``."""
+    if strict and not _STRICT.match(text):
+        raise InvalidQuarterError(f"{text!r} is not a quarter like 2026Q4.")
+    quarter = Quarter.parse(text)
+    first, last = REQUEST_YEARS
+    if not first <= quarter.year <= last:
+        raise InvalidQuarterError(f"{quarter} is not between {first}Q1 and {last}Q4.")
+    return quarter
+
+
 def quarter_param(params: Mapping[str, str], *, default: Quarter | None,
-                  name: str = "quarter") -> Quarter | None:
+                  name: str = "quarter", strict: bool = False) -> Quarter | None:
     """The quarter a page or an API call asks for in its query (``?quarter=2026Q4``), else
-    ``default``. A malformed value is the caller's mistake: an ``ApplicationError`` (400) that
-    names the field, which the API and the pages turn into a clear message."""
-    text = (params.get(name) or "").strip()
+    ``default``. A malformed value, or a year outside ``REQUEST_YEARS``, is the caller's
+    mistake: an ``ApplicationError`` (400) that names the field, which the API and the pages
+    turn into a clear message. ``strict`` (the API): only the documented form, see
+    ``parse_request_quarter``; an empty value is still "not given"."""
+    raw = params.get(name) or ""
+    text = raw if strict else raw.strip()
     if not text:
         return default
     try:
-        return Quarter.parse(text)
+        return parse_request_quarter(text, strict=strict)
     except InvalidQuarterError:
+        # The messages the pages have always shown (translated); the range is in the docs.
         raise ApplicationError(_("Give a quarter like 2026Q4."),
                                fields={name: [_("Not a quarter such as 2026Q4.")]}) from None

@@ -221,7 +221,9 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON only, with size and depth limits; the views that take files add multipart.
+    "DEFAULT_PARSER_CLASSES": ["satisfaction.api_errors.LimitedJSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "satisfaction.api_schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "satisfaction.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -244,6 +246,9 @@ SPECTACULAR_SETTINGS = {
         "SurveyResponseStatusEnum": "surveys.models.ResponseStatus",
         "VisitStatusEnum": "mystery_shopper.models.VisitStatus",
         "VisitAppealStatusEnum": "mystery_shopper.models.AppealStatus",
+        "ScorecardItemKindEnum": "mystery_shopper.models.ItemKind",
+        "ScorecardEvidenceEnum": "mystery_shopper.models.EvidenceKind",
+        "EvidenceFileKindEnum": ["photo", "audio"],
         "RollupStatusEnum": "scoring.models.RollupStatus",
         "EmployeeRoleEnum": "satisfaction.models.EmployeeRole",
         "ImprovementActionStatusEnum": "dashboard.models.ActionStatus",

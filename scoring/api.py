@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from django.http import Http404
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
@@ -10,8 +13,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from satisfaction.api_errors import RejectHostileInput
+from satisfaction.api_schema import QuarterField, quarter_parameter
+from satisfaction.errors import ApplicationError
 from satisfaction.permissions import rule_permission
-from satisfaction.quarters import InvalidQuarterError, Quarter, quarter_param
+from satisfaction.quarters import Quarter, quarter_param
 from scoring import rules, selectors
 from scoring.labels import flag_label
 from scoring.models import EmployeeScore, Rollup, StoreScore
@@ -75,14 +81,30 @@ class RollupSerializer(serializers.ModelSerializer):
 
 
 class RollupRequestSerializer(serializers.Serializer):
-    quarter = serializers.CharField()
+    quarter = QuarterField()
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
-    def validate_quarter(self, value: str) -> Quarter:
-        try:
-            return Quarter.parse(value)
-        except InvalidQuarterError as exc:
-            raise serializers.ValidationError(str(exc)) from exc
+
+class TraceRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+    url = serializers.CharField()
+    date = serializers.CharField(help_text="The day (YYYY-MM-DD), or empty")
+    detail = serializers.CharField()
+    employee = serializers.CharField(help_text="Employee number, or empty")
+
+
+class TracePartSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    rows = TraceRowSerializer(many=True)
+
+
+class TraceSerializer(serializers.Serializer):
+    """The rows behind a value, by kind."""
+
+    responses = TracePartSerializer()
+    visits = TracePartSerializer()
+    complaints = TracePartSerializer()
 
 
 class StoreScoreFilter(filters.FilterSet):
@@ -108,7 +130,11 @@ class EmployeeScoreFilter(filters.FilterSet):
 
 def _rollup_from(request: Request) -> Rollup:
     """``?quarter=2026Q4`` (default: the latest quarter with values) and ``?revision=``."""
-    quarter = quarter_param(request.query_params, default=None)
+    quarter = quarter_param(request.query_params, default=None, strict=True)
+    revision = request.query_params.get("revision") or ""
+    if revision and not re.fullmatch(r"[0-9]{1,6}", revision):
+        raise ApplicationError(_("Give the revision as a whole number."),
+                               fields={"revision": [_("A whole number such as 2.")]})
     number = selectors.revision_param(request.query_params)
     rollup = (selectors.rollup_for_display(quarter=quarter, revision=number) if quarter
               else selectors.latest_rollup())
@@ -125,16 +151,17 @@ def _trace_payload(quarter: Quarter, store_id: int, employee_id: int | None) -> 
 
 
 QUARTER_PARAMETERS = [
-    OpenApiParameter("quarter", str, description="Quarter like 2026Q4 (default: the latest "
-                     "quarter with values)."),
-    OpenApiParameter("revision", int, description="A given revision (default: the published "
-                     "one, else the provisional one)."),
+    quarter_parameter("Quarter like 2026Q4 (default: the latest quarter with values)."),
+    OpenApiParameter("revision", {"type": "integer", "minimum": 0, "maximum": 999999},
+                     description="A given revision (default: the published one, else the "
+                     "provisional one)."),
 ]
 _quarter_schema = extend_schema(parameters=QUARTER_PARAMETERS)
+_trace_schema = extend_schema(parameters=QUARTER_PARAMETERS, responses=TraceSerializer)
 
 
-@extend_schema_view(list=_quarter_schema, retrieve=_quarter_schema, trace=_quarter_schema)
-class StoreScoreViewSet(viewsets.ReadOnlyModelViewSet):
+@extend_schema_view(list=_quarter_schema, retrieve=_quarter_schema, score_trace=_trace_schema)
+class StoreScoreViewSet(RejectHostileInput, viewsets.ReadOnlyModelViewSet):
     """Store values of a quarter: ``?quarter=2026Q4&region=EAST&store=S0001``."""
 
     serializer_class = StoreScoreSerializer
@@ -142,6 +169,7 @@ class StoreScoreViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = StoreScoreFilter
     lookup_field = "store__code"
     lookup_url_kwarg = "store"
+    lookup_value_regex = "[^/]+"  # any code reaches the view: unknown ones are a JSON 404
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -149,14 +177,15 @@ class StoreScoreViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.store_score_list(user=self.request.user,
                                           rollup=_rollup_from(self.request))
 
-    @action(detail=True)
-    def trace(self, request, store=None):
+    # Not named "trace": DRF would route the HTTP method TRACE to it.
+    @action(detail=True, url_path="trace", url_name="trace")
+    def score_trace(self, request, store=None):
         score = self.get_object()
         return Response(_trace_payload(score.quarter, score.store_id, None))
 
 
-@extend_schema_view(list=_quarter_schema, retrieve=_quarter_schema, trace=_quarter_schema)
-class EmployeeScoreViewSet(viewsets.ReadOnlyModelViewSet):
+@extend_schema_view(list=_quarter_schema, retrieve=_quarter_schema, score_trace=_trace_schema)
+class EmployeeScoreViewSet(RejectHostileInput, viewsets.ReadOnlyModelViewSet):
     """Employee values of a quarter: ``?quarter=2026Q4&store=S0001``."""
 
     serializer_class = EmployeeScoreSerializer
@@ -164,6 +193,7 @@ class EmployeeScoreViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = EmployeeScoreFilter
     lookup_field = "employee__number"
     lookup_url_kwarg = "employee"
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -171,13 +201,13 @@ class EmployeeScoreViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.employee_score_list(user=self.request.user,
                                              rollup=_rollup_from(self.request))
 
-    @action(detail=True)
-    def trace(self, request, employee=None):
+    @action(detail=True, url_path="trace", url_name="trace")
+    def score_trace(self, request, employee=None):
         score = self.get_object()
         return Response(_trace_payload(score.quarter, score.store_id, score.employee_id))
 
 
-class RollupViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class RollupViewSet(RejectHostileInput, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Revisions of each quarter; HQ recomputes (``POST``) and publishes."""
 
     serializer_class = RollupSerializer
@@ -186,7 +216,7 @@ class RollupViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         return selectors.rollup_list()
 
-    @extend_schema(request=RollupRequestSerializer, responses=RollupSerializer)
+    @extend_schema(request=RollupRequestSerializer, responses={201: RollupSerializer})
     def create(self, request):
         body = RollupRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 
@@ -46,7 +47,8 @@ def revision_param(params: Mapping[str, str], name: str = "revision") -> int | N
     text = (params.get(name) or "").strip()
     if not text:
         return None
-    if not text.isdigit() or len(text) > 6:
+    # str.isdigit() accepts '²' and other digits int() refuses: only ASCII 0-9 will do.
+    if not re.fullmatch(r"[0-9]{1,6}", text):
         raise ApplicationError(_("Give the revision as a whole number."),
                                fields={name: [_("A whole number such as 2.")]})
     return int(text)

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response as ApiResponse
 
+from satisfaction.api_errors import RejectHostileInput
+from satisfaction.api_schema import QuarterField
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Store
 from satisfaction.permissions import rule_permission
 from satisfaction.scoping import get_visible_store_or_404, scope_to_stores
 from surveys import rules
-from surveys.models import Campaign, Channel, Indicator, Invitation, InvitationChannel, Response
+from surveys.models import (
+    Campaign,
+    Channel,
+    Indicator,
+    Invitation,
+    InvitationChannel,
+    Response,
+    ResponseStatus,
+)
 from surveys.results import StoreResult
 from surveys.selectors import campaign_list, campaign_result_rows, response_list
 from surveys.services import (
@@ -37,15 +49,29 @@ class SurveyIndicatorSerializer(serializers.ModelSerializer):
                   "kano", "group", "order", "is_active"]
 
 
-class IndicatorViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin,
+class SurveyIndicatorCreateSerializer(SurveyIndicatorSerializer):
+    """A new indicator (active from the start)."""
+
+    class Meta(SurveyIndicatorSerializer.Meta):
+        fields = [name for name in SurveyIndicatorSerializer.Meta.fields if name != "is_active"]
+
+
+@extend_schema_view(create=extend_schema(request=SurveyIndicatorCreateSerializer,
+                                         responses={201: SurveyIndicatorSerializer}))
+class IndicatorViewSet(RejectHostileInput, mixins.CreateModelMixin, mixins.UpdateModelMixin,
                        viewsets.ReadOnlyModelViewSet):
     serializer_class = SurveyIndicatorSerializer
     permission_classes = [HqWritesOthersRead]
     lookup_field = "code"
+    lookup_value_regex = "[^/]+"  # any code reaches the view: unknown ones are a JSON 404
     queryset = Indicator.objects.order_by("order", "code")
 
-    def perform_create(self, serializer):
-        serializer.instance = indicator_create(**serializer.validated_data)
+    def create(self, request, *args, **kwargs):
+        serializer = SurveyIndicatorCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        indicator = indicator_create(**serializer.validated_data)
+        return ApiResponse(SurveyIndicatorSerializer(indicator).data,
+                           status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
@@ -54,7 +80,7 @@ class IndicatorViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin,
 
 
 class SurveyCampaignSerializer(serializers.ModelSerializer):
-    quarter = serializers.CharField()
+    quarter = QuarterField()
     stores = serializers.SlugRelatedField(slug_field="code", many=True, required=False,
                                           queryset=Store.objects.all())
 
@@ -64,16 +90,39 @@ class SurveyCampaignSerializer(serializers.ModelSerializer):
                   "ask_expectation", "target_per_store", "opens_on", "closes_on"]
         read_only_fields = ["all_stores"]
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["quarter"] = str(instance.quarter)
-        return data
+
+class IndicatorResultSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    n = serializers.IntegerField()
+    mean = serializers.FloatField(allow_null=True)
+    score = serializers.FloatField(allow_null=True)
+    bottom_n = serializers.IntegerField()
+    mean_expectation = serializers.FloatField(allow_null=True)
+    gap = serializers.FloatField(allow_null=True)
+    gap_class = serializers.CharField(allow_null=True)
 
 
-class CampaignViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin,
+class StoreResultSerializer(serializers.Serializer):
+    """One store's results of a campaign (``CampaignViewSet.results``)."""
+
+    store = serializers.CharField()
+    n = serializers.IntegerField()
+    target = serializers.IntegerField()
+    below_target = serializers.BooleanField()
+    weighted_score = serializers.FloatField(allow_null=True)
+    ci_low = serializers.FloatField(allow_null=True)
+    ci_high = serializers.FloatField(allow_null=True)
+    sd = serializers.FloatField(allow_null=True)
+    invitations = serializers.IntegerField()
+    response_rate = serializers.FloatField(allow_null=True)
+    indicators = IndicatorResultSerializer(many=True)
+
+
+class CampaignViewSet(RejectHostileInput, mixins.CreateModelMixin, mixins.UpdateModelMixin,
                       viewsets.ReadOnlyModelViewSet):
     serializer_class = SurveyCampaignSerializer
     permission_classes = [HqWritesOthersRead]
+    lookup_value_regex = "[^/]+"  # any id reaches the view: a malformed one is a JSON 404
 
     def get_queryset(self):
         return campaign_list(user=self.request.user).prefetch_related("stores").order_by("-pk")
@@ -85,6 +134,9 @@ class CampaignViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin,
         serializer.instance = campaign_update(campaign=serializer.instance,
                                               **serializer.validated_data)
 
+    @extend_schema(
+        parameters=[OpenApiParameter("store", OpenApiTypes.STR, description="Store code")],
+        responses=StoreResultSerializer(many=True))
     @action(detail=True, methods=["get"])
     def results(self, request, pk=None):
         """Per-store results of the campaign for the stores the caller sees (``?store=``)."""
@@ -113,7 +165,7 @@ class SurveyResponseSerializer(serializers.ModelSerializer):
     store = serializers.SlugRelatedField(slug_field="code", read_only=True)
     channel = serializers.CharField(read_only=True)
     status = serializers.CharField(read_only=True)
-    employee = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    employee = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
     answers = serializers.SerializerMethodField()
 
     class Meta:
@@ -126,20 +178,33 @@ class SurveyResponseSerializer(serializers.ModelSerializer):
                 for a in obj.answers.all()}
 
 
+# What staff key in: the paper and phone channels (the others are the customers' own).
+STAFF_CHANNELS = [(Channel.PAPER.value, Channel.PAPER.label),
+                  (Channel.PHONE.value, Channel.PHONE.label)]
+
+
 class SurveyResponseCreateSerializer(serializers.Serializer):
     campaign = serializers.IntegerField()
     store = serializers.CharField()
-    # Free text checked by the service (paper or phone), not an enum: the OpenAPI schema
-    # already has other "channel" enums.
-    channel = serializers.CharField(default=Channel.PAPER)
+    channel = serializers.ChoiceField(choices=STAFF_CHANNELS, default=Channel.PAPER)
     ratings = serializers.DictField(child=serializers.JSONField())
     expectations = serializers.DictField(child=serializers.JSONField(), required=False)
     employee_number = serializers.CharField(required=False, allow_blank=True, default="")
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ResponseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class ResponseQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ResponseStatus.choices, required=False)
+    campaign = serializers.IntegerField(required=False, min_value=1)
+    store = serializers.CharField(required=False, help_text="Store code")
+
+
+@extend_schema_view(list=extend_schema(parameters=[ResponseQuerySerializer]),
+                    create=extend_schema(request=SurveyResponseCreateSerializer,
+                                         responses={201: SurveyResponseSerializer}))
+class ResponseViewSet(RejectHostileInput, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = [StoreStaff]
+    lookup_value_regex = "[^/]+"
 
     def get_serializer_class(self):
         if self.action == "create":
@@ -147,10 +212,14 @@ class ResponseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return SurveyResponseSerializer
 
     def get_queryset(self):
-        params = self.request.query_params
+        if self.action != "list":
+            return response_list(user=self.request.user).prefetch_related("answers__indicator")
+        query = ResponseQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
         responses = response_list(user=self.request.user, status=params.get("status", ""))
-        if params.get("campaign", "").isdigit():
-            responses = responses.filter(campaign_id=int(params["campaign"]))
+        if params.get("campaign"):
+            responses = responses.filter(campaign_id=params["campaign"])
         if params.get("store"):
             responses = responses.filter(store__code=params["store"])
         return responses.prefetch_related("answers__indicator")
@@ -180,6 +249,7 @@ class ResponseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 class SurveyInvitationSerializer(serializers.ModelSerializer):
     store = serializers.SlugRelatedField(slug_field="code", read_only=True)
     channel = serializers.CharField(read_only=True)
+    campaign = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Invitation
@@ -192,11 +262,16 @@ class SurveyInvitationCreateSerializer(serializers.Serializer):
     transaction_ref = serializers.CharField(required=False, allow_blank=True, default="",
                                             max_length=64)
     expires_in_days = serializers.IntegerField(required=False, min_value=1, max_value=90)
-    channel = serializers.CharField(default=InvitationChannel.RECEIPT)
+    channel = serializers.ChoiceField(choices=InvitationChannel.choices,
+                                      default=InvitationChannel.RECEIPT)
 
 
-class InvitationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+@extend_schema_view(create=extend_schema(request=SurveyInvitationCreateSerializer,
+                                         responses={201: SurveyInvitationSerializer}))
+class InvitationViewSet(RejectHostileInput, mixins.CreateModelMixin,
+                        viewsets.ReadOnlyModelViewSet):
     permission_classes = [StoreStaff]
+    lookup_value_regex = "[^/]+"
 
     def get_serializer_class(self):
         if self.action == "create":

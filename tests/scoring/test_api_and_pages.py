@@ -85,6 +85,18 @@ def test_the_api_serves_the_published_revision_beside_a_newer_provisional_one(
     assert {r["revision"] for r in body["results"]} == {2}
 
 
+@pytest.mark.parametrize("revision", ["²", "abc", "1234567", "-1"])
+def test_a_revision_that_is_not_a_whole_number_is_a_clear_400(rolled_up, hq, login, revision):
+    client = login(hq)
+    response = client.get("/api/v1/scoring/store-scores/", {"quarter": "2026Q2",
+                                                            "revision": revision})
+    assert response.status_code == 400
+    assert "revision" in response.json()["fields"]
+    for page in ("/stores/", "/scoring/stores/S0001/"):
+        response = client.get(page, {"quarter": "2026Q2", "revision": revision})
+        assert response.status_code == 400, page
+
+
 def test_hq_rolls_up_and_publishes_through_the_api(frames_from_apps, hq, login):
     client = login(hq)
     response = client.post("/api/v1/scoring/rollups/", {"quarter": "2026Q2"},

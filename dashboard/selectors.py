@@ -32,6 +32,7 @@ from complaints.models import OPEN_STATUSES, Complaint
 from complaints.selectors import complaint_figures, pareto
 from dashboard import calc, rules
 from dashboard.models import ActionStatus, ImprovementAction
+from mystery_shopper import rules as visit_rules
 from mystery_shopper.models import (
     Evidence,
     EvidenceKind,
@@ -208,10 +209,14 @@ def open_complaints(*, store: Store, limit: int = 20) -> list:
     return complaints
 
 
-def approved_visits(*, store: Store, limit: int = 3) -> list:
-    """The latest approved mystery-shopper reports with their photos (never the shopper)."""
+def approved_visits(*, store: Store, with_photos: bool, limit: int = 3) -> list:
+    """The latest approved mystery-shopper reports (never the shopper), with their photos when
+    ``with_photos`` (``mystery_shopper.rules.can_see_store_evidence``; else ``photos`` is
+    empty)."""
     photos = Evidence.objects.filter(kind=EvidenceKind.PHOTO, appeal__isnull=True).only(
         "public_id", "visit_id", "kind", "uploaded_at")
+    if not with_photos:
+        photos = photos.none()
     return list(Visit.objects.filter(store=store, status=VisitStatus.APPROVED)
                 .select_related("employee")
                 .only("id", "store_id", "visited_on", "score_pct", "red_line", "employee__name",
@@ -331,7 +336,8 @@ def store_page_data(*, user: User, store: Store, quarter: Quarter, today: date
         gap_rows=_gap_rows(store, quarter, labels),
         components=_component_rows(page.current),
         trend=[(str(q), v) for q, v in page.trend],
-        complaints=open_complaints(store=store), visits=approved_visits(store=store),
+        complaints=open_complaints(store=store),
+        visits=approved_visits(store=store, with_photos=visit_rules.can_see_store_evidence(user)),
         staff=staff,
         unscored_staff=[e for e in store.employees.filter(is_active=True).order_by("number")
                         if e.pk not in scored],

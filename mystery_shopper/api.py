@@ -155,6 +155,12 @@ class VisitDetailSerializer(VisitSerializer):
         fields = [*VisitSerializer.Meta.fields, "answers", "evidence"]
 
     def get_evidence(self, obj: Visit) -> list[dict]:
+        # HR and clerks read the report without its photos and audio (as on the pages); the
+        # visit's own shopper always sees what they uploaded.
+        user = getattr(self.context.get("request"), "user", None)
+        if user is not None and not (rules.can_see_store_evidence(user)
+                                     or obj.shopper_id == user.pk):
+            return []
         return EvidenceSerializer(obj.evidence.all(), many=True).data
 
 

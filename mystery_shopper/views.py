@@ -355,7 +355,10 @@ def store_visit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "mystery_shopper/store_visit.html", {
         "visit": visit, "groups": _review_rows(visit), "can_follow_up": can_follow_up,
         "appeals": appeals, "deadline": deadline,
-        "appeal_evidence": list(visit.evidence.filter(appeal__isnull=False)),
+        # HR and clerks read the report without the staff's and customers' photos and audio.
+        "hide_evidence": not rules.can_see_store_evidence(request.user),
+        "appeal_evidence": (list(visit.evidence.filter(appeal__isnull=False))
+                            if rules.can_see_store_evidence(request.user) else []),
         "can_appeal": can_follow_up and not appeals and deadline is not None
         and timezone.now() <= deadline,
     })

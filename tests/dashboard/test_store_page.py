@@ -142,6 +142,24 @@ def test_only_approved_visits_are_shown_newest_first(login, store_manager, value
     assert "mystery_zhang" not in html
 
 
+def test_hr_and_clerks_read_the_reports_without_their_photos(login, hr, clerk, values, store):
+    visit = make_visit(store, quarter=NOW, visited_on=timezone.localdate(), score_pct=90.0)
+    photo = Evidence.objects.create(visit=visit, kind="photo", file="x.jpg",
+                                    content_type="image/jpeg", extension="jpg", size=10)
+    for user in (hr, clerk):
+        client = login(user)
+        response = client.get(reverse("dashboard:store", args=[store.code]))
+        assert [v.pk for v in response.context["visits"]] == [visit.pk]
+        assert str(photo.public_id) not in response.content.decode()
+        report = client.get(f"/mystery-shopper/store/{visit.pk}/")
+        assert report.status_code == 200
+        assert str(photo.public_id) not in report.content.decode()
+        api = client.get(f"/api/v1/mystery-shopper/visits/{visit.pk}/").json()
+        assert api["evidence"] == []
+        # ...and the file itself is not theirs to fetch.
+        assert client.get(f"/mystery-shopper/evidence/{photo.public_id}/").status_code == 404
+
+
 def test_the_staff_table_shows_each_employee_value_and_parts(login, store_manager, values,
                                                             store):
     response = login(store_manager).get(reverse("dashboard:store", args=[store.code]))

@@ -46,6 +46,7 @@ from pos.schema import (
     ERROR_403,
     ERROR_404,
     ERROR_429,
+    ERROR_503,
     EXAMPLE_IN,
     EXAMPLE_OUT,
     QUARTER_PARAM,
@@ -131,7 +132,7 @@ class TransactionListCreateView(PosApiView):
                    400: ERROR_400, 401: ERROR_401, 403: ERROR_403,
                    409: OpenApiResponse(ConflictSerializer, description=gettext_lazy(
                        "Same receipt already stored with different contents.")),
-                   429: ERROR_429},
+                   429: ERROR_429, 503: ERROR_503},
         parameters=[OpenApiParameter(
             "Idempotent-Replayed", OpenApiTypes.STR, location=OpenApiParameter.HEADER,
             response=[200, 201], enum=["true", "false"], description=gettext_lazy(
@@ -199,7 +200,8 @@ class TransactionBatchView(PosApiView):
                    200: OpenApiResponse(BatchOutSerializer, description=gettext_lazy(
                        "Every receipt was already stored (a retried batch).")),
                    400: ERROR_400, 401: ERROR_401, 403: ERROR_403,
-                   409: OpenApiResponse(BatchConflictSerializer), 429: ERROR_429},
+                   409: OpenApiResponse(BatchConflictSerializer), 429: ERROR_429,
+                   503: ERROR_503},
         examples=[OpenApiExample("batch", request_only=True, value={"items": [
             EXAMPLE_IN, {**EXAMPLE_IN, "receipt_number": "R20261124-000124", "member_id": None,
                          "amount": "12.00", "item_count": 1}]}),

@@ -48,6 +48,13 @@ ERROR_429 = OpenApiResponse(ErrorSerializer, description=gettext_lazy(
         "code": "throttled", "detail": "Request was throttled. Expected available in 12 seconds.",
         "fields": {}})])
 
+ERROR_503 = OpenApiResponse(ErrorSerializer, description=gettext_lazy(
+    "The database stayed busy with other receipts; nothing was stored. Send the same request "
+    "again after the Retry-After header's seconds."), examples=[OpenApiExample(
+        "busy", response_only=True, value={
+            "code": "busy", "detail": "The database is busy with other receipts; nothing was "
+            "stored. Send them again in a moment.", "fields": {}})])
+
 # --- parameters ------------------------------------------------------------------------------
 
 QUARTER_PARAM = quarter_parameter(gettext_lazy(

@@ -475,7 +475,7 @@ def pos_transactions_ingest(*, api_key: PosApiKey, items: Sequence[object],
             if attempt >= INGEST_ATTEMPTS:
                 raise ApplicationError(
                     _("The database is busy with other receipts; nothing was stored. Send "
-                      "them again in a moment."), code="busy", status=503) from exc
+                      "them again in a moment."), code="busy", status=503, retry_after=1) from exc
             jitter = random.uniform(0.5, 1.5)  # noqa: S311 - spreads retries, not a secret
             pause = INGEST_RETRY_PAUSE_SECONDS * 2 ** (attempt - 1) * jitter
             attempt += 1

@@ -171,8 +171,12 @@ def exception_handler(exc, context):
     from rest_framework.views import exception_handler as drf_exception_handler
 
     if isinstance(exc, ApplicationError):
-        return Response({**exc.as_dict(), "fields": _flatten(exc.fields) if exc.fields else {}},
-                        status=exc.status)
+        response = Response({**exc.as_dict(),
+                             "fields": _flatten(exc.fields) if exc.fields else {}},
+                            status=exc.status)
+        if exc.retry_after is not None:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     exc = _as_api_exception(exc)
     response = drf_exception_handler(exc, context)
     if response is None:

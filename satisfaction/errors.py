@@ -16,12 +16,15 @@ class ApplicationError(Exception):
         fields: dict[str, list[str]] | None = None,
         code: str = "invalid",
         status: int = 400,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
         self.message = str(message)
         self.fields = fields or {}
         self.code = code
         self.status = status
+        # Seconds a client should wait before trying again (429, 503): the Retry-After header.
+        self.retry_after = retry_after
 
     def as_dict(self) -> dict:
         return {"code": self.code, "detail": self.message, "fields": self.fields}

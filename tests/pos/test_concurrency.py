@@ -133,6 +133,7 @@ def test_an_ingest_that_keeps_deadlocking_is_a_503_and_stores_nothing(key_secret
                            content_type="application/json")
     assert response.status_code == 503
     assert response.json()["code"] == "busy"
+    assert response["Retry-After"] == "1"
     assert len(calls) == services.INGEST_ATTEMPTS
     assert PosTransaction.objects.count() == 0
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import segno
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
@@ -16,12 +15,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from satisfaction import ratelimit
 from satisfaction.errors import ApplicationError
 from satisfaction.forms import add_application_error
 from satisfaction.masking import mask_name, mask_phone
 from satisfaction.models import Store
 from satisfaction.permissions import role_required
-from satisfaction.ratelimit import client_ip, rate_hit
+from satisfaction.ratelimit import client_ip
 from satisfaction.scoping import get_visible_store_or_404
 
 from . import rules, selectors, services
@@ -50,11 +50,6 @@ from .models import (
     Source,
     Status,
 )
-
-LOOKUP_LIMIT_PER_IP = 10          # status checks per address per window
-LOOKUP_FAILURES_PER_TICKET = 5    # wrong phone digits per ticket per window
-LOOKUP_WINDOW_SECONDS = 15 * 60
-PUBLIC_FILINGS_PER_IP = 5         # public complaints per address per hour
 
 
 def _masked(complaint: Complaint, user) -> tuple[str, str]:
@@ -322,27 +317,32 @@ def poster(request: HttpRequest, code: str) -> HttpResponse:
 def public_complain(request: HttpRequest, code: str) -> HttpResponse:
     store = get_object_or_404(Store, code=code, is_active=True)
     form = PublicComplaintForm(request.POST or None, request.FILES or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        if not rate_hit(key=f"complaints:file:{client_ip(request)}",
-                        limit=PUBLIC_FILINGS_PER_IP, window_seconds=3600):
-            form.add_error(None, _("Too many complaints from this connection. Please call "
-                                   "the store or try again later."))
-        else:
-            data = form.cleaned_data
-            try:
+        data = form.cleaned_data
+        try:
+            # Counted per store and client, and only once filed (ratelimit.COMPLAINT_FILINGS).
+            with ratelimit.counted_if_accepted(ratelimit.COMPLAINT_FILINGS, store.pk,
+                                               client_ip(request)):
                 complaint = services.complaint_create(
                     store=store, channel="web", category=data["category"],
                     description=data["description"], customer_name=data["customer_name"],
                     customer_phone=data["customer_phone"], occurred_at=data["occurred_at"],
                     source=Source.PUBLIC, attachments=data["attachments"],
                     previous_ticket=data["previous_ticket"])
-            except ApplicationError as error:
-                add_application_error(form, error)
-            else:
-                return render(request, "complaints/public_done.html",
-                              {"complaint": complaint, "store": store})
+        except ratelimit.RateLimitedError:
+            form.add_error(None, _("Too many complaints from this connection. Please call "
+                                   "the store or try again later."))
+            status = 429
+        except ApplicationError as error:
+            add_application_error(form, error)
+        else:
+            return render(request, "complaints/public_done.html",
+                          {"complaint": complaint, "store": store})
+    if form.errors and status == 200:
+        status = 400
     return render(request, "complaints/public_form.html", {"form": form, "store": store},
-                  status=400 if form.errors else 200)
+                  status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -353,18 +353,18 @@ def public_ticket(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         ticket = form.cleaned_data["ticket_no"].strip().upper()
-        ticket_key = f"complaints:lookup-fail:{ticket}"
-        if (not rate_hit(key=f"complaints:lookup:{client_ip(request)}",
-                         limit=LOOKUP_LIMIT_PER_IP, window_seconds=LOOKUP_WINDOW_SECONDS)
-                or (cache.get(ticket_key) or 0) >= LOOKUP_FAILURES_PER_TICKET):
+        client = client_ip(request)
+        # Wrong digits count per client and ticket: a stranger guessing locks out only
+        # themselves, never the customer whose ticket it is (ratelimit.TICKET_LOOKUP_FAILURES).
+        if (not ratelimit.hit(ratelimit.TICKET_LOOKUPS, client)
+                or ratelimit.exceeded(ratelimit.TICKET_LOOKUP_FAILURES, client, ticket)):
             form.add_error(None, _("Too many attempts. Please try again in 15 minutes."))
             status = 429
         else:
             complaint = selectors.public_ticket_lookup(
                 ticket_no=ticket, phone_last4=form.cleaned_data["phone_last4"])
             if complaint is None:
-                rate_hit(key=ticket_key, limit=LOOKUP_FAILURES_PER_TICKET,
-                         window_seconds=LOOKUP_WINDOW_SECONDS)
+                ratelimit.hit(ratelimit.TICKET_LOOKUP_FAILURES, client, ticket)
                 form.add_error(None, _("No complaint matches this ticket number and phone."))
                 status = 404
     timeline = []

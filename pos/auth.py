@@ -13,8 +13,6 @@ dotted path in ``target_class``, which must name the authentication class's home
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from typing import Any
 
 from django.conf import settings
@@ -23,7 +21,6 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from redis.exceptions import RedisError
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.permissions import BasePermission
@@ -33,6 +30,7 @@ from rest_framework_api_key.permissions import KeyParser
 
 from pos.models import PosApiKey
 from satisfaction.models import Store
+from satisfaction.ratelimit import CACHE_DOWN_ERRORS, CacheDownWarning
 from satisfaction.scoping import sees_all_stores, visible_stores
 
 logger = logging.getLogger(__name__)
@@ -72,37 +70,9 @@ class HasPosApiKey(BasePermission):
         return isinstance(request.auth, PosApiKey)
 
 
-#: What the shared cache raises when it cannot be reached: redis-py's errors (Redis down, a
-#: timeout), socket errors of other backends.
-CACHE_DOWN_ERRORS = (RedisError, OSError)
 #: Each process's own request history per key while the shared cache is unreachable.
 LOCAL_THROTTLE_CACHE = LocMemCache("pos-throttle-fallback", {"MAX_ENTRIES": 10_000})
-
-
-class _RateLimitedWarning:
-    """Logs "the cache is down" at most once per ``interval`` seconds per process, saying how
-    many requests fell back in between, so an outage does not log a line per request."""
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self._lock = threading.Lock()
-        self._next_at = 0.0
-        self._suppressed = 0
-
-    def __call__(self, exc: Exception) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if now < self._next_at:
-                self._suppressed += 1
-                return
-            suppressed, self._suppressed = self._suppressed, 0
-            self._next_at = now + self.interval
-        logger.warning("POS throttle: the cache is unreachable (%s: %s); limiting each API key "
-                       "per process in memory instead (%d more requests since the last "
-                       "warning)", type(exc).__name__, exc, suppressed)
-
-
-warn_cache_down = _RateLimitedWarning(interval=60.0)
+warn_cache_down = CacheDownWarning(logger=logger, what="POS throttle")
 
 
 class PosKeyThrottle(SimpleRateThrottle):

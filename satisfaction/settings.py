@@ -13,6 +13,9 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
+from csp.constants import UNSAFE_INLINE as CSP_UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from satisfaction.env import env_bool, env_float, env_int, env_list, env_str
@@ -55,14 +58,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     # A NUL byte / non-UTF-8 in the path, query, cookies, headers or form fields: 400.
     "satisfaction.middleware.HostileInputMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy (django-csp), and Cache-Control: private, no-store on every
+    # dynamic answer (satisfaction.security; static files are served above them).
+    "satisfaction.security.ContentSecurityPolicyMiddleware",
+    "satisfaction.security.PrivateCacheMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A login ends after SESSION_IDLE_TIMEOUT_SECONDS idle or SESSION_COOKIE_AGE in all.
+    "satisfaction.security.SessionIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "satisfaction.middleware.ApplicationErrorMiddleware",
@@ -119,8 +128,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache (rate limits, throttles) ---------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
+    # Fail fast when Redis is unreachable: the rate limits and the POS throttle then count per
+    # process (satisfaction.ratelimit) instead of holding requests for the OS's TCP timeout.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+                          "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -139,10 +151,18 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Five failed logins for one username from one address lock that pair out for 15 minutes.
+# Five failed logins for one username from one client lock that pair out for 15 minutes;
+# twenty from one client whatever the usernames (password spraying) lock the client out. Axes
+# has one limit for all its lockout parameters; satisfaction.security.LoginThrottleHandler gives
+# each combination its own (the first AXES_FAILURE_LIMIT, the second AXES_CLIENT_FAILURE_LIMIT).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", default=5, minimum=1)
+AXES_CLIENT_FAILURE_LIMIT = env_int("AXES_CLIENT_FAILURE_LIMIT", default=20, minimum=1)
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "satisfaction.security.LoginThrottleHandler"
+# The client's address behind TRUSTED_PROXY_COUNT proxies (the same one the rate limits use).
+AXES_CLIENT_IP_CALLABLE = "satisfaction.ratelimit.client_ip"
+# A successful login clears that username's failures from that client only.
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
@@ -200,17 +220,63 @@ SECURE = not DEBUG
 SESSION_COOKIE_SECURE = SECURE
 CSRF_COOKIE_SECURE = SECURE
 SESSION_COOKIE_HTTPONLY = True
+# A login ends SESSION_COOKIE_AGE seconds after it began (7 days), however active, and after
+# SESSION_IDLE_TIMEOUT_SECONDS without a request (8 hours): satisfaction.security.
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", default=7 * 24 * 3600, minimum=60)
+SESSION_IDLE_TIMEOUT_SECONDS = env_int("SESSION_IDLE_TIMEOUT_SECONDS", default=8 * 3600,
+                                       minimum=60)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=SECURE)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=31536000 if SECURE else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
 SECURE_HSTS_PRELOAD = SECURE
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Proxies of our own in front of the app (TLS terminator, load balancer). Only with some are
+# X-Forwarded-For (the client is the Nth address from the right: satisfaction.ratelimit.
+# client_ip) and X-Forwarded-Proto believed: without a proxy, any client could send them.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", default=0, minimum=0)
+if TRUSTED_PROXY_COUNT:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # An expired or missing form token (a form left open past the session) explains itself.
 CSRF_FAILURE_VIEW = "satisfaction.views.csrf_failure"
 # /healthz is probed over plain HTTP by load balancers and compose health checks.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------
+# No inline script or style: every page's code and styles are static files, data for scripts
+# travels in <script type="application/json"> blocks and data-* attributes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF],
+        "style-src": [CSP_SELF],
+        "img-src": [CSP_SELF, "data:"],
+        "object-src": [CSP_NONE],
+        "base-uri": [CSP_SELF],
+        "frame-ancestors": [CSP_NONE],
+        "form-action": [CSP_SELF],
+    },
+}
+# Path prefix -> the directives replaced there (satisfaction.security). Only the API browsers,
+# whose pages and code are drf-spectacular's and the vendors' (Swagger UI, ReDoc), not ours.
+CONTENT_SECURITY_POLICY_RELAXED: dict[str, dict[str, list[str]]] = {
+    # drf-spectacular's page starts Swagger UI with an inline script and an inline <style>.
+    "/api/docs/": {
+        "script-src": [CSP_SELF, CSP_UNSAFE_INLINE],
+        "style-src": [CSP_SELF, CSP_UNSAFE_INLINE],
+    },
+    # ReDoc injects its styles as <style> elements and runs its search in a blob: worker. (Its
+    # Google Fonts and CDN logo stay blocked: nothing is loaded from outside.)
+    "/api/redoc/": {
+        "style-src": [CSP_SELF, CSP_UNSAFE_INLINE],
+        "worker-src": [CSP_SELF, "blob:"],
+    },
+    # DRF's browsable API (its HTML answers to a browser) styles its templates inline (style=""
+    # attributes, the code highlighting's <style>); its scripts stay as strict as everywhere.
+    "/api/v1/": {
+        "style-src": [CSP_SELF, CSP_UNSAFE_INLINE],
+    },
+}
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -351,7 +417,7 @@ MYSTERY_SHOPPER_APPEAL_DAYS = 7  # days after approval a store manager may appea
 
 # --- Surveys --------------------------------------------------------------------------------
 SURVEY_INVITATION_DAYS = 7  # receipt links expire after this many days (per-call override)
-SURVEY_PUBLIC_SUBMISSIONS_PER_HOUR = 10  # per client address, then 429
+SURVEY_PUBLIC_SUBMISSIONS_PER_HOUR = 10  # accepted answers per store and client, then 429
 SURVEY_MIN_SECONDS_PER_QUESTION = 2  # faster answers are flagged as speeders
 SURVEY_BURST_WINDOW_MINUTES = 10
 SURVEY_BURST_COUNT = 2  # a third answer from one device within the window is flagged
@@ -360,7 +426,12 @@ SURVEY_CLUSTER_WINDOW_MINUTES = 10
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Every line names the client's address where the record has the request (else "-").
+    "filters": {"client_ip": {"()": "satisfaction.ratelimit.ClientIPLogFilter"}},
+    "formatters": {"default": {
+        "format": "%(asctime)s %(levelname)s %(name)s [%(client_ip)s] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["client_ip"],
+                             "formatter": "default"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "INFO"},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

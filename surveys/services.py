@@ -16,11 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from satisfaction import ratelimit
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Employee, Role, Store, User
 from satisfaction.notifications import notification_send
 from satisfaction.quarters import InvalidQuarterError, Quarter
-from satisfaction.ratelimit import rate_hit
 from surveys import rules
 from surveys.models import (
     PUBLIC_CHANNELS,
@@ -356,12 +356,6 @@ def device_fingerprint(*, ip: str, user_agent: str) -> str:
     return hmac.new(key, f"{ip}|{user_agent}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def public_rate_limited(*, client_key: str) -> bool:
-    """Count one public submission for the client; True once it is over the hourly limit."""
-    limit = settings.SURVEY_PUBLIC_SUBMISSIONS_PER_HOUR
-    return not rate_hit(key=f"surveys:rate:{client_key}", limit=limit, window_seconds=3600)
-
-
 def public_flag_reasons(*, store: Store, device_hash: str, duration_seconds: int | None,
                         questions: int, now: datetime) -> list[str]:
     reasons = []
@@ -381,20 +375,26 @@ def public_flag_reasons(*, store: Store, device_hash: str, duration_seconds: int
 def public_response_submit(*, store: Store, campaign: Campaign, data: ResponseInput,
                            invitation: Invitation | None, duration_seconds: int | None,
                            ip: str, user_agent: str, language: str) -> Response:
-    """A customer's answer from the store QR link or a receipt invitation (no login)."""
+    """A customer's answer from the store QR link or a receipt invitation (no login).
+
+    Accepted answers are counted per store and client (``ratelimit.SURVEY_SUBMISSIONS``): over
+    the limit the answer is refused before it is saved; one refused for a mistake costs nothing.
+    """
     now = timezone.now()
     device_hash = device_fingerprint(ip=ip, user_agent=user_agent)
-    if public_rate_limited(client_key=hashlib.sha256(ip.encode()).hexdigest()):
-        raise ApplicationError(_("Too many answers from this device. Please try again later."),
-                               code="throttled", status=429)
     questions = Indicator.objects.filter(is_active=True).count()
     reasons = public_flag_reasons(store=store, device_hash=device_hash,
                                   duration_seconds=duration_seconds, questions=questions, now=now)
-    return response_create(
-        store=store, campaign=campaign, data=data,
-        channel=Channel.RECEIPT if invitation else Channel.QR, invitation=invitation,
-        duration_seconds=duration_seconds, device_hash=device_hash, language=language,
-        flag_reasons=reasons, now=now)
+    try:
+        with ratelimit.counted_if_accepted(ratelimit.SURVEY_SUBMISSIONS, store.pk, ip):
+            return response_create(
+                store=store, campaign=campaign, data=data,
+                channel=Channel.RECEIPT if invitation else Channel.QR, invitation=invitation,
+                duration_seconds=duration_seconds, device_hash=device_hash, language=language,
+                flag_reasons=reasons, now=now)
+    except ratelimit.RateLimitedError:
+        raise ApplicationError(_("Too many answers from this device. Please try again later."),
+                               code="throttled", status=429) from None
 
 
 @transaction.atomic

@@ -110,7 +110,7 @@ def _questionnaire(request: HttpRequest, *, store: Store, invitation=None) -> Ht
             public_response_submit(
                 store=store, campaign=campaign, data=_answers_from_post(request, indicators),
                 invitation=invitation, duration_seconds=_duration(request),
-                ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                ip=client_ip(request) or "", user_agent=request.META.get("HTTP_USER_AGENT", ""),
                 language=get_language() or "")
         except ApplicationError as exc:
             if exc.code in ("token_used", "throttled", "campaign_closed"):

@@ -209,3 +209,26 @@ def browser_login():
         page.wait_for_load_state("networkidle")
 
     return _login
+
+
+@pytest.fixture
+def redis_down(monkeypatch):
+    """Every call on the shared cache raises, as with Redis down (tests/caches.py); the rate
+    limits and the POS throttle fall back to their per-process memory, cleared around the test,
+    and warn again at once."""
+    from django.test import override_settings
+
+    from pos import auth
+    from satisfaction import ratelimit
+    from tests.caches import UNREACHABLE
+
+    fallbacks = (ratelimit.LOCAL_CACHE, auth.LOCAL_THROTTLE_CACHE)
+    for fallback in fallbacks:
+        fallback.clear()
+    for warning in (ratelimit.warn_cache_down, auth.warn_cache_down):
+        monkeypatch.setattr(warning, "_next_at", 0.0)
+        monkeypatch.setattr(warning, "_suppressed", 0)
+    with override_settings(CACHES=UNREACHABLE):
+        yield
+    for fallback in fallbacks:
+        fallback.clear()

@@ -52,7 +52,7 @@ def test_customer_files_on_the_web_form_and_checks_the_status(client, store, hq)
     assert "买的药过期了" not in body  # the status page shows the process, not the file
 
 
-def test_status_check_is_rate_limited_per_ticket(client, store):
+def test_status_check_is_rate_limited_per_client_and_ticket(client, store):
     complaint = make_complaint(store)
     for _ in range(5):
         assert client.post("/ticket/", {"ticket_no": complaint.ticket_no,

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 import redis.exceptions
-from django.core.cache.backends.base import BaseCache
 from django.test import Client
 from django.utils import timezone
 
@@ -267,37 +266,6 @@ def test_a_single_receipt_takes_a_handful_of_queries(pos_client, store, settings
         assert post(pos_client, receipt(receipt_number="R2")).status_code == 201
     with django_assert_max_num_queries(6):
         assert post(pos_client, receipt(receipt_number="R2")).status_code == 200
-
-
-class UnreachableRedisCache(BaseCache):
-    """The cache as Django's Redis backend behaves with Redis down: every call raises."""
-
-    def __init__(self, location, params) -> None:
-        super().__init__(params)
-
-    def _down(self, *args, **kwargs):
-        raise redis.exceptions.ConnectionError(
-            "Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-
-    add = get = set = touch = delete = has_key = incr = decr = _down
-    get_many = set_many = delete_many = clear = _down
-
-
-@pytest.fixture
-def redis_down(monkeypatch):
-    """Every cache call raises as with Redis down (undone before the autouse fixture clears
-    the cache again)."""
-    from django.test import override_settings
-
-    from pos import auth
-
-    auth.LOCAL_THROTTLE_CACHE.clear()
-    monkeypatch.setattr(auth.warn_cache_down, "_next_at", 0.0)
-    monkeypatch.setattr(auth.warn_cache_down, "_suppressed", 0)
-    with override_settings(CACHES={"default": {
-            "BACKEND": "tests.pos.test_transactions_api.UnreachableRedisCache"}}):
-        yield
-    auth.LOCAL_THROTTLE_CACHE.clear()
 
 
 def test_with_redis_down_a_receipt_is_stored_and_throttled_in_memory(store, redis_down,

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from django_filters.widgets import BooleanWidget
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, viewsets
 
 from satisfaction import rules
@@ -58,6 +59,10 @@ class _StrictBooleanField(forms.NullBooleanField):
         pass
 
 
+#: django-filter's NumberFilter bound (its MaxValueValidator / MinValueValidator).
+VALUE_FILTER_LIMIT = 1e50
+
+
 class StrictBooleanFilter(filters.BooleanFilter):
     """``?is_active=true|false``; anything else is a 400, not an ignored filter."""
 
@@ -66,6 +71,13 @@ class StrictBooleanFilter(filters.BooleanFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", _StrictBooleanWidget)
         super().__init__(*args, **kwargs)
+
+
+@extend_schema_field({"type": "number", "minimum": -VALUE_FILTER_LIMIT,
+                     "maximum": VALUE_FILTER_LIMIT})
+class ValueFilter(filters.NumberFilter):
+    """A number to compare with (``?min_value=70``). django-filter refuses numbers beyond
+    ±1e50 (a 400); the schema says so, so clients generated from it never send them."""
 
 
 class StoreFilter(filters.FilterSet):

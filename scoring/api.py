@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from satisfaction.api import ValueFilter
 from satisfaction.api_errors import RejectHostileInput
 from satisfaction.api_schema import QuarterField, quarter_parameter
 from satisfaction.errors import ApplicationError
@@ -110,8 +111,8 @@ class TraceSerializer(serializers.Serializer):
 class StoreScoreFilter(filters.FilterSet):
     region = filters.CharFilter(field_name="region__code")
     store = filters.CharFilter(field_name="store__code")
-    min_value = filters.NumberFilter(field_name="value", lookup_expr="gte")
-    max_value = filters.NumberFilter(field_name="value", lookup_expr="lte")
+    min_value = ValueFilter(field_name="value", lookup_expr="gte")
+    max_value = ValueFilter(field_name="value", lookup_expr="lte")
 
     class Meta:
         model = StoreScore

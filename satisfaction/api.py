@@ -59,10 +59,6 @@ class _StrictBooleanField(forms.NullBooleanField):
         pass
 
 
-#: django-filter's NumberFilter bound (its MaxValueValidator / MinValueValidator).
-VALUE_FILTER_LIMIT = 1e50
-
-
 class StrictBooleanFilter(filters.BooleanFilter):
     """``?is_active=true|false``; anything else is a 400, not an ignored filter."""
 
@@ -73,11 +69,16 @@ class StrictBooleanFilter(filters.BooleanFilter):
         super().__init__(*args, **kwargs)
 
 
-@extend_schema_field({"type": "number", "minimum": -VALUE_FILTER_LIMIT,
-                     "maximum": VALUE_FILTER_LIMIT})
+@extend_schema_field({"type": "number", "minimum": 0, "maximum": 100})
 class ValueFilter(filters.NumberFilter):
-    """A number to compare with (``?min_value=70``). django-filter refuses numbers beyond
-    ±1e50 (a 400); the schema says so, so clients generated from it never send them."""
+    """A satisfaction value to compare with (``?min_value=70``): 0 to 100, as the values are.
+    Anything else is a 400 with the field's message, and the schema says so (django-filter's
+    own bound was an undocumented ±1e50)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", 100)
+        super().__init__(*args, **kwargs)
 
 
 class StoreFilter(filters.FilterSet):

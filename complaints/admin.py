@@ -15,7 +15,7 @@ from .models import (
 
 @admin.register(ComplaintPolicy)
 class ComplaintPolicyAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "appeal_window_days", "recurrence_check_days",
+    list_display = ["__str__", "backdate_days", "recurrence_check_days",
                     "pause_while_waiting", "business_hours_clock", "warn_fraction"]
 
 

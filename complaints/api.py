@@ -79,7 +79,10 @@ class ComplaintCreateSerializer(serializers.Serializer):
     customer_phone = serializers.CharField(max_length=32, required=False, default="",
                                            allow_blank=True)
     occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    received_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    received_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None,
+        help_text="When the chain received it (default now): not in the future, and at most "
+                  "the complaint policy's days back (7) unless HQ records it.")
     employee = serializers.CharField(required=False, allow_blank=True, default="",
                                      help_text="Employee number")
     previous_ticket = serializers.CharField(required=False, allow_blank=True, default="")

@@ -10,11 +10,13 @@ from django.utils.translation import gettext_lazy as _
 from satisfaction.models import Employee, Role, Store, User
 from satisfaction.scoping import visible_stores
 
+from . import rules
 from .models import (
     GRADE_DEFINITIONS,
     AppealKind,
     Category,
     Channel,
+    ComplaintPolicy,
     EightDReport,
     Grade,
     Responsibility,
@@ -89,6 +91,10 @@ class StaffComplaintForm(PublicComplaintForm):
         self.fields["category"].label = _("Category")
         self.fields["description"].label = _("Description")
         self.fields["occurred_at"].label = _("Happened at")
+        if not rules.can_backdate(user):
+            self.fields["received_at"].help_text = _(
+                "Leave empty for now. At most %(days)s days back.") % {
+                "days": ComplaintPolicy.current().backdate_days}
         if stores.count() == 1:
             self.fields["store"].initial = stores.first()
 

@@ -75,9 +75,12 @@ class Source(models.TextChoices):
 
 
 class ComplaintPolicy(models.Model):
-    """The chain-wide complaint settings (one row, pk 1), edited by HQ in the admin."""
+    """The chain-wide complaint settings (one row, pk 1), edited by HQ in the admin. The
+    appeal window is the core's ``satisfaction.AppealWindow`` (kind ``complaint``)."""
 
-    appeal_window_days = models.PositiveSmallIntegerField(_("appeal window (days)"), default=7)
+    backdate_days = models.PositiveSmallIntegerField(
+        _("receipt time at most this many days back"), default=7,
+        help_text=_("Only HQ may record a complaint received earlier."))
     recurrence_check_days = models.PositiveSmallIntegerField(
         _("recurrence check after closing (days)"), default=30)
     pause_while_waiting = models.BooleanField(

@@ -24,6 +24,11 @@ def can_record(user: User) -> bool:
                                                Role.CLERK)
 
 
+def can_backdate(user: User) -> bool:
+    """Record a complaint received more than ``ComplaintPolicy.backdate_days`` ago: HQ only."""
+    return rules.is_hq(user)
+
+
 def can_triage(user: User) -> bool:
     """Grade, substantiate and assign: HQ customer relations."""
     return rules.is_hq(user)

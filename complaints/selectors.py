@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -15,7 +16,19 @@ from satisfaction.models import User
 from satisfaction.quarters import REQUEST_YEARS, Quarter, chain_zone, quarter_param
 from satisfaction.scoping import get_scoped_or_404, scope_to_stores
 
-from .models import OPEN_STATUSES, Appeal, AppealStatus, Category, Complaint, Grade, Status
+from . import sla
+from .models import (
+    OPEN_STATUSES,
+    Appeal,
+    AppealStatus,
+    Category,
+    Complaint,
+    ComplaintPolicy,
+    Grade,
+    GradePolicy,
+    Status,
+    StoreHours,
+)
 
 DEDUCTION_COLUMNS = ["complaint_id", "store_id", "employee_id", "grade"]
 
@@ -60,6 +73,99 @@ def public_ticket_lookup(*, ticket_no: str, phone_last4: str) -> Complaint | Non
     if complaint is None or len(phone_last4) != 4 or not digits.endswith(phone_last4):
         return None
     return complaint
+
+
+# --- The SLA clock ---------------------------------------------------------------------------
+# The one owner of a complaint's deadline and time left: the services run the clock with these
+# policy reads, and every page that shows time left (the complaint list and page, the store
+# dashboard) asks ``sla_clocks``.
+
+def grade_policies() -> dict[str, GradePolicy]:
+    """HQ's policy per grade; a grade without a row runs on the defaults."""
+    policies = {p.grade: p for p in GradePolicy.objects.all()}
+    for grade in Grade.values:
+        policies.setdefault(grade, GradePolicy(grade=grade, requires_8d=grade in ("A", "B")))
+    return policies
+
+
+def budget_seconds(grade: str, policy: ComplaintPolicy,
+                   grades: dict[str, GradePolicy]) -> float:
+    """The resolution budget: the grade's hours, or the policy's hours before grading."""
+    hours = grades[grade].resolution_hours if grade else policy.ungraded_resolution_hours
+    return hours * 3600.0
+
+
+def opening_hours(*, store_ids: Iterable[int], policy: ComplaintPolicy
+                  ) -> dict[int, sla.OpeningHours | None]:
+    """The hours each store's clock runs on (one query): None runs around the clock, as do
+    24-hour stores and stores without hours, and every store unless the policy says so."""
+    ids = set(store_ids)
+    result: dict[int, sla.OpeningHours | None] = dict.fromkeys(ids)
+    if not policy.business_hours_clock or not ids:
+        return result
+    zone = chain_zone()
+    for row in StoreHours.objects.filter(store_id__in=ids, open_24h=False):
+        result[row.store_id] = sla.OpeningHours(row.opens_at, row.closes_at, zone)
+    return result
+
+
+@dataclass(frozen=True)
+class SlaClock:
+    """An open complaint's clock as the pages show it: on time / warning / overdue by h:mm."""
+
+    state: str
+    left_seconds: float
+    paused: bool
+
+    @property
+    def overdue(self) -> bool:
+        return self.state == sla.OVERDUE
+
+    @property
+    def hm(self) -> str:
+        """The time left (or overdue by), in working hours and whole minutes: ``h:mm``."""
+        minutes = int(abs(self.left_seconds)) // 60
+        return f"{minutes // 60}:{minutes % 60:02d}"
+
+    @property
+    def badge(self) -> str:
+        return {sla.ON_TIME: "good", sla.WARNING: "warn", sla.OVERDUE: "bad"}[self.state]
+
+    @property
+    def label(self) -> str:
+        if self.state == sla.OVERDUE:
+            text = _("Overdue by %(time)s") % {"time": self.hm}
+        elif self.state == sla.WARNING:
+            text = _("Warning: %(time)s left") % {"time": self.hm}
+        else:
+            text = _("On time: %(time)s left") % {"time": self.hm}
+        return _("%(clock)s (clock paused)") % {"clock": text} if self.paused else text
+
+
+def sla_clocks(*, complaints: Iterable[Complaint], now: datetime | None = None
+               ) -> dict[int, SlaClock]:
+    """The SLA clock of each open complaint (closed and resolved ones have none), by id.
+
+    Applies everything the clock runs on: time spent before pauses and the running segment,
+    the store's opening hours, the current cycle after a reopen, and HQ's warning fraction.
+    A fixed number of queries whatever the number of complaints (the policy, the grade
+    policies, the stores' opening hours)."""
+    rows = [c for c in complaints if c.status in OPEN_STATUSES]
+    if not rows:
+        return {}
+    now = now or timezone.now()
+    policy = ComplaintPolicy.current()
+    grades = grade_policies()
+    hours = opening_hours(store_ids={c.store_id for c in rows}, policy=policy)
+    clocks = {}
+    for complaint in rows:
+        state = sla.clock_state(
+            spent_seconds=complaint.sla_spent_seconds, running_since=complaint.clock_started_at,
+            due_at=complaint.due_at, warn_at=complaint.warn_at,
+            budget_seconds=budget_seconds(complaint.grade, policy, grades),
+            warn_fraction=policy.warn_fraction, hours=hours[complaint.store_id], now=now)
+        clocks[complaint.pk] = SlaClock(state.state, state.left_seconds, state.paused)
+    return clocks
 
 
 # --- Contract with scoring (docs/architecture.md) ---------------------------------------------

@@ -80,6 +80,47 @@ def deadlines(*, spent_seconds: float, running_since: datetime | None, budget_se
     return Deadlines(min(warn, due), due)
 
 
+ON_TIME = "on_time"
+WARNING = "warning"
+OVERDUE = "overdue"
+
+
+@dataclass(frozen=True, slots=True)
+class ClockState:
+    """Where a clock stands at a moment: on time, warning or overdue, with the working seconds
+    left (negative: overdue by that much) and whether it is paused."""
+
+    state: str
+    left_seconds: float
+    paused: bool
+
+
+def clock_state(*, spent_seconds: float, running_since: datetime | None,
+                due_at: datetime | None, warn_at: datetime | None, budget_seconds: float,
+                warn_fraction: float, hours: OpeningHours | None, now: datetime) -> ClockState:
+    """The state of a clock at ``now``.
+
+    A running clock is judged by its own deadlines (the ones ``deadlines`` gave when it last
+    changed, which the SLA sweep alerts on): warning from ``warn_at``, overdue from ``due_at``,
+    the time left counted in working seconds between ``now`` and ``due_at``. A paused clock
+    stands still at what it has spent against the budget and the warning fraction it will run
+    on when it resumes.
+    """
+    if running_since is not None and due_at is not None:
+        if now >= due_at:
+            return ClockState(OVERDUE, -work_seconds_between(due_at, now, hours), paused=False)
+        state = WARNING if warn_at is not None and now >= warn_at else ON_TIME
+        return ClockState(state, work_seconds_between(now, due_at, hours), paused=False)
+    left = budget_seconds - spent_seconds
+    if left <= 0:
+        state = OVERDUE
+    elif spent_seconds >= budget_seconds * warn_fraction:
+        state = WARNING
+    else:
+        state = ON_TIME
+    return ClockState(state, left, paused=True)
+
+
 @dataclass(frozen=True, slots=True)
 class ScheduledAlert:
     kind: str

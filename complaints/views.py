@@ -69,13 +69,15 @@ def complaint_list(request: HttpRequest) -> HttpResponse:
         overdue=request.GET.get("overdue") == "1", mine=request.GET.get("mine") == "1")
     page = Paginator(complaints, 50).get_page(request.GET.get("page"))
     full = rules.sees_contact(request.user)
+    clocks = selectors.sla_clocks(complaints=page)
     for complaint in page:
+        complaint.clock = clocks.get(complaint.pk)
         complaint.shown_name = complaint.customer_name if full else mask_name(
             complaint.customer_name)
         complaint.shown_phone = complaint.customer_phone if full else mask_phone(
             complaint.customer_phone)
     return render(request, "complaints/list.html", {
-        "page": page, "filters": params, "now": timezone.now(),
+        "page": page, "filters": params,
         "statuses": Status.choices, "grades": Grade.choices, "categories": Category.choices,
         "can_record": rules.can_record(request.user),
         "overdue": request.GET.get("overdue") == "1", "mine": request.GET.get("mine") == "1",
@@ -123,7 +125,8 @@ def _detail_context(request: HttpRequest, complaint: Complaint, forms: dict) -> 
         "events": complaint.events.select_related("actor"),
         "attachments": complaint.attachments.all(),
         "alerts": complaint.alerts.all(), "appeals": appeals, "open_appeal": open_appeal,
-        "appeal_deadline": deadline, "check": check, "now": timezone.now(),
+        "appeal_deadline": deadline, "check": check,
+        "clock": selectors.sla_clocks(complaints=[complaint]).get(complaint.pk),
         "can_triage": rules.can_triage(user) and complaint.status != Status.CLOSED,
         "can_handle": can_handle, "actions": [a for a in actions if a != "resolve"],
         "can_resolve": "resolve" in actions,

@@ -3,35 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 
 from satisfaction.quarters import Quarter
 
-RED_FRACTION = 0.25
 UNCHANGED_BAND = 1.0  # points on the 0–100 scale: a smaller change counts as unchanged
 BUCKET_WIDTH = 10
 BUCKETS = 100 // BUCKET_WIDTH
-
-
-def time_left_fraction(*, start: datetime, due: datetime | None, now: datetime) -> float | None:
-    """Share of the handling time still left (0 when overdue), None without a deadline."""
-    if due is None:
-        return None
-    total = (due - start).total_seconds()
-    if total <= 0:
-        return 0.0
-    return max(0.0, min(1.0, (due - now).total_seconds() / total))
-
-
-def deadline_class(fraction: float | None) -> str:
-    """Badge class of an open complaint's deadline: red under 25% left."""
-    if fraction is None:
-        return ""
-    if fraction < RED_FRACTION:
-        return "bad"
-    if fraction < 0.5:
-        return "warn"
-    return "good"
 
 
 def per_thousand(count: int, receipts: int | None) -> float | None:

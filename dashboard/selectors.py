@@ -29,7 +29,7 @@ from django.db.models.functions import Cast, Coalesce, Floor, Least
 from django.utils import timezone
 
 from complaints.models import OPEN_STATUSES, Complaint
-from complaints.selectors import complaint_figures, pareto
+from complaints.selectors import complaint_figures, pareto, sla_clocks
 from dashboard import calc, rules
 from dashboard.models import ActionStatus, ImprovementAction
 from mystery_shopper import rules as visit_rules
@@ -198,14 +198,15 @@ def indicator_labels() -> dict[str, str]:
 
 
 def open_complaints(*, store: Store, limit: int = 20) -> list:
-    now = timezone.now()
+    """The store's open complaints, the earliest deadline first (paused clocks last), each
+    with ``clock``: its time left and state as the complaints module's SLA clock gives them
+    (``complaints.selectors.sla_clocks``, the same figure as on the complaint pages)."""
     complaints = list(Complaint.objects.filter(store=store, status__in=OPEN_STATUSES)
                       .select_related("employee")
                       .order_by(F("due_at").asc(nulls_last=True), "received_at")[:limit])
+    clocks = sla_clocks(complaints=complaints)
     for complaint in complaints:
-        complaint.time_left = calc.time_left_fraction(start=complaint.received_at,
-                                                      due=complaint.due_at, now=now)
-        complaint.deadline_class = calc.deadline_class(complaint.time_left)
+        complaint.clock = clocks.get(complaint.pk)
     return complaints
 
 

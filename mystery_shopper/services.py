@@ -38,9 +38,10 @@ from mystery_shopper.models import (
     VisitStatus,
 )
 from satisfaction.errors import ApplicationError
-from satisfaction.models import Employee, Role, Store, User
+from satisfaction.models import AppealWindowKind, Employee, Role, Store, User
 from satisfaction.notifications import notification_send
 from satisfaction.quarters import Quarter, chain_zone
+from satisfaction.selectors import appeal_window_days
 
 
 def _event(*, visit: Visit, action: str, actor: User | None, from_status: str = "",
@@ -570,9 +571,12 @@ def visit_acknowledge(*, visit: Visit, user: User, coaching: str = "") -> Visit:
 
 
 def appeal_deadline(visit: Visit) -> datetime | None:
+    """An approved report may be appealed for HQ's window (``satisfaction.AppealWindow``, kind
+    ``mystery_shopper``) from its approval."""
     if visit.approved_at is None:
         return None
-    return visit.approved_at + timedelta(days=settings.MYSTERY_SHOPPER_APPEAL_DAYS)
+    days = appeal_window_days(kind=AppealWindowKind.MYSTERY_SHOPPER)
+    return visit.approved_at + timedelta(days=days)
 
 
 @transaction.atomic

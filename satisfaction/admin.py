@@ -1,11 +1,22 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from satisfaction.errors import ApplicationError
-from satisfaction.models import Delivery, Employee, Region, Store, User
+from satisfaction.forms import add_application_error
+from satisfaction.models import (
+    AppealWindow,
+    AppealWindowKind,
+    Delivery,
+    Employee,
+    Region,
+    Store,
+    User,
+)
 from satisfaction.notifications import delivery_resend
+from satisfaction.services import appeal_window_set, appeal_window_validate
 
 
 @admin.register(User)
@@ -48,6 +59,51 @@ class EmployeeAdmin(ChainImportAdminMixin, admin.ModelAdmin):
     list_select_related = ["store"]
     raw_id_fields = ["store"]
 
+
+
+
+class AppealWindowAdminForm(forms.ModelForm):
+    class Meta:
+        model = AppealWindow
+        fields = ("kind", "days")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        kind = cleaned.get("kind") or getattr(self.instance, "kind", "")
+        if cleaned.get("days") is not None:
+            try:
+                appeal_window_validate(kind=kind, days=cleaned["days"])
+            except ApplicationError as exc:
+                add_application_error(self, exc)
+        return cleaned
+
+
+@admin.register(AppealWindow)
+class AppealWindowAdmin(admin.ModelAdmin):
+    """The appeal windows of complaints and mystery-shopper reports: one row per kind (seeded
+    by the migration), changed through ``appeal_window_set``."""
+
+    form = AppealWindowAdminForm
+    list_display = ["kind", "days", "updated_at", "updated_by"]
+    list_editable = ["days"]
+    readonly_fields = ["updated_at", "updated_by"]
+
+    def get_changelist_form(self, request, **kwargs):
+        return super().get_changelist_form(request, form=AppealWindowAdminForm, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "kind"] if obj is not None else self.readonly_fields
+
+    def has_add_permission(self, request) -> bool:
+        missing = AppealWindow.objects.count() < len(AppealWindowKind.values)
+        return missing and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj: AppealWindow, form, change: bool) -> None:
+        saved = appeal_window_set(kind=obj.kind, days=obj.days, user=request.user)
+        obj.pk = saved.pk
 
 
 @admin.register(Delivery)

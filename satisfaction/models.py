@@ -170,6 +170,36 @@ class Notification(models.Model):
         return self.title
 
 
+class AppealWindowKind(models.TextChoices):
+    """What can be appealed within a window (the apps read their own kind's row)."""
+
+    COMPLAINT = "complaint", _("Complaint grading")
+    MYSTERY_SHOPPER = "mystery_shopper", _("Mystery-shopper report")
+
+
+DEFAULT_APPEAL_DAYS = 7
+
+
+class AppealWindow(models.Model):
+    """How many days after a decision a store may appeal it: one row per kind, edited by HQ
+    in the admin (``satisfaction.services.appeal_window_set``). A complaint's window runs from
+    its grading, a mystery-shopper report's from its approval."""
+
+    kind = models.CharField(_("appeal against"), max_length=20,
+                            choices=AppealWindowKind.choices, unique=True)
+    days = models.PositiveSmallIntegerField(_("days to appeal"), default=DEFAULT_APPEAL_DAYS)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("updated by"))
+
+
+    class Meta:
+        ordering = ["kind"]
+        verbose_name = _("appeal window")
+        verbose_name_plural = _("appeal windows")
+
+    def __str__(self) -> str:
+        return str(self.get_kind_display())
 
 
 class DeliveryChannel(models.TextChoices):

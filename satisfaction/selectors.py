@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
-from satisfaction.models import Region, Store, User
+from satisfaction.models import DEFAULT_APPEAL_DAYS, AppealWindow, Region, Store, User
 from satisfaction.scoping import visible_stores
 
 
@@ -24,3 +24,9 @@ def store_list(*, user: User, region_code: str = "", city: str = "", query: str 
 def region_list(*, user: User) -> QuerySet[Region]:
     return Region.objects.filter(stores__in=visible_stores(user).values("pk")).distinct()
 
+
+def appeal_window_days(*, kind: str) -> int:
+    """Days after a decision of ``kind`` (``AppealWindowKind``) that it may be appealed: HQ's
+    row, or the default 7 without one."""
+    days = AppealWindow.objects.filter(kind=kind).values_list("days", flat=True).first()
+    return DEFAULT_APPEAL_DAYS if days is None else days

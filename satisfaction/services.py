@@ -7,9 +7,13 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from satisfaction import rules
+from satisfaction.errors import ApplicationError
 from satisfaction.models import (
     CODE_PATTERN,
     CODE_RULE,
+    AppealWindow,
+    AppealWindowKind,
     Employee,
     EmployeeRole,
     Region,
@@ -299,3 +303,35 @@ def user_create(*, username: str, password: str | None, role: str, email: str = 
         if stores:
             user.stores.set(stores)
     return user
+
+
+# --- Appeal windows ---------------------------------------------------------------------------
+
+MAX_APPEAL_DAYS = 365
+
+
+def appeal_window_validate(*, kind: str, days: int) -> None:
+    """A window is 1 to 365 days of a known kind (0 would close appeals before they open)."""
+    errors: dict[str, list[str]] = {}
+    if kind not in AppealWindowKind.values:
+        errors["kind"] = [_("Choose what is appealed.")]
+    if not 1 <= days <= MAX_APPEAL_DAYS:
+        errors["days"] = [_("Between 1 and %(max)s days.") % {"max": MAX_APPEAL_DAYS}]
+    if errors:
+        raise ApplicationError(_("The appeal window has invalid fields."), fields=errors)
+
+
+@transaction.atomic
+def appeal_window_set(*, kind: str, days: int, user: User) -> AppealWindow:
+    """HQ sets how many days a decision of ``kind`` may be appealed; the apps read it through
+    ``satisfaction.selectors.appeal_window_days`` at the moment of the appeal."""
+    if not rules.is_hq(user):
+        raise ApplicationError(_("Only HQ may change the appeal windows."), code="forbidden",
+                               status=403)
+    appeal_window_validate(kind=kind, days=days)
+    window = (AppealWindow.objects.select_for_update().filter(kind=kind).first()
+              or AppealWindow(kind=kind))
+    window.days, window.updated_by = days, user
+
+    window.save()
+    return window

@@ -413,7 +413,6 @@ EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH")
 
 # --- Mystery shopper ------------------------------------------------------------------------
 MYSTERY_SHOPPER_DEFAULT_VISITS = 2  # visits per store per quarter without a frequency row
-MYSTERY_SHOPPER_APPEAL_DAYS = 7  # days after approval a store manager may appeal
 
 # --- Surveys --------------------------------------------------------------------------------
 SURVEY_INVITATION_DAYS = 7  # receipt links expire after this many days (per-call override)

@@ -13,17 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from complaints import sla
-from complaints.models import (
-    Complaint,
-    ComplaintEvent,
-    ComplaintPolicy,
-    Grade,
-    GradePolicy,
-    StoreHours,
-)
+from complaints.models import Complaint, ComplaintEvent, ComplaintPolicy, GradePolicy
+from complaints.selectors import budget_seconds, grade_policies, opening_hours
 from satisfaction.errors import ApplicationError
 from satisfaction.models import User
-from satisfaction.quarters import chain_zone
 
 DEFAULT_ESCALATION_HOURS = 4
 # Changes to these are bookkeeping of the clock, not something a person did: not logged.
@@ -44,17 +37,10 @@ def _conflict() -> ApplicationError:
 
 # --- Policy and the clock -----------------------------------------------------------------------
 
-def _grade_policies() -> dict[str, GradePolicy]:
-    policies = {p.grade: p for p in GradePolicy.objects.all()}
-    for grade in Grade.values:
-        policies.setdefault(grade, GradePolicy(grade=grade, requires_8d=grade in ("A", "B")))
-    return policies
-
-
-def _budget_seconds(grade: str, policy: ComplaintPolicy,
-                    grades: dict[str, GradePolicy]) -> float:
-    hours = grades[grade].resolution_hours if grade else policy.ungraded_resolution_hours
-    return hours * 3600.0
+# The policy reads are the selectors' (``complaints.selectors``: the pages show the clock with
+# the same ones); these names keep the service modules' imports short.
+_grade_policies = grade_policies
+_budget_seconds = budget_seconds
 
 
 def _escalation_interval(grade: str, grades: dict[str, GradePolicy]) -> timedelta:
@@ -65,12 +51,7 @@ def _escalation_interval(grade: str, grades: dict[str, GradePolicy]) -> timedelt
 
 
 def _opening_hours(store_id: int, policy: ComplaintPolicy) -> sla.OpeningHours | None:
-    if not policy.business_hours_clock:
-        return None
-    hours = StoreHours.objects.filter(store_id=store_id).first()
-    if hours is None or hours.open_24h:
-        return None
-    return sla.OpeningHours(hours.opens_at, hours.closes_at, chain_zone())
+    return opening_hours(store_ids=[store_id], policy=policy)[store_id]
 
 
 def _clock_fields(complaint: Complaint, *, now: datetime, running: bool, grade: str,

@@ -18,20 +18,22 @@ from complaints.models import (
     Grade,
 )
 from satisfaction.errors import ApplicationError
-from satisfaction.models import User
+from satisfaction.models import AppealWindowKind, User
 from satisfaction.notifications import notification_send
+from satisfaction.selectors import appeal_window_days
 
 from ._common import _clock_fields, _forbidden, _grade_policies, _log, _save
 from .recipients import _detail_url, _hq_users
 
 # --- Appeals --------------------------------------------------------------------------------
 
-def appeal_deadline(complaint: Complaint, policy: ComplaintPolicy | None = None
-                    ) -> datetime | None:
+def appeal_deadline(complaint: Complaint) -> datetime | None:
+    """A grading may be appealed for HQ's window (``satisfaction.AppealWindow``, kind
+    ``complaint``) from the moment it was graded; an ungraded complaint has no deadline."""
     if complaint.graded_at is None:
         return None
-    policy = policy or ComplaintPolicy.current()
-    return complaint.graded_at + timedelta(days=policy.appeal_window_days)
+    days = appeal_window_days(kind=AppealWindowKind.COMPLAINT)
+    return complaint.graded_at + timedelta(days=days)
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from complaints import rules
 from complaints.models import (
     OPEN_STATUSES,
     Category,
@@ -28,13 +29,15 @@ from complaints.models import (
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Employee, Store, User
 from satisfaction.notifications import notification_send
-from satisfaction.quarters import chain_zone
+from satisfaction.quarters import REQUEST_YEARS, chain_zone
 from satisfaction.uploads import AUDIO, PDF, PHOTO, VIDEO, sniff
 
 from ._common import _clock_fields, _grade_policies, _log
 from .recipients import _detail_url, _hq_users, _store_managers
 
 TICKET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CLOCK_SKEW = timedelta(minutes=5)  # a receiving system's clock may run a little ahead
+EARLIEST_YEAR = REQUEST_YEARS[0]
 MAX_ATTACHMENTS = 5
 ATTACHMENT_KINDS = frozenset({PHOTO, AUDIO, PDF, VIDEO})
 
@@ -105,10 +108,29 @@ def _find_related(*, store: Store, category: str, phone: str, now: datetime,
     return previous, recurrence_of
 
 
+def _received_at_error(*, received_at: datetime, now: datetime, policy: ComplaintPolicy,
+                       received_by: User | None) -> str | None:
+    """A complaint is dated when the chain received it: not in the future (a few minutes of
+    clock skew aside), not before 2000, and, unless HQ records it, at most
+    ``ComplaintPolicy.backdate_days`` back: a late entry by a store (or a POS / call-centre
+    system) cannot quietly land in a quarter that is already being scored. A complaint dated
+    inside a published quarter is still accepted; it never changes the published values."""
+    if received_at > now + CLOCK_SKEW:
+        return _("The receipt time cannot be in the future.")
+    if received_at < datetime(EARLIEST_YEAR, 1, 1, tzinfo=chain_zone()):
+        return _("The receipt time cannot be before %(year)s.") % {"year": EARLIEST_YEAR}
+    if (received_at < now - timedelta(days=policy.backdate_days)
+            and not (received_by is not None and rules.can_backdate(received_by))):
+        return _("The receipt time may be at most %(days)s days back; HQ records complaints "
+                 "received earlier.") % {"days": policy.backdate_days}
+    return None
+
+
 def _validate_intake(*, store: Store, channel: str, category: str, description: str,
                      customer_phone: str, occurred_at: datetime | None, received_at: datetime,
                      now: datetime, employee: Employee | None, source: str,
-                     attachment_count: int) -> None:
+                     attachment_count: int, policy: ComplaintPolicy,
+                     received_by: User | None) -> None:
     errors: dict[str, list[str]] = {}
     if channel not in Channel.values:
         errors["channel"] = [_("Choose a channel.")]
@@ -116,9 +138,11 @@ def _validate_intake(*, store: Store, channel: str, category: str, description: 
         errors["category"] = [_("Choose a category.")]
     if not description.strip():
         errors["description"] = [_("Describe what happened.")]
-    if received_at > now + timedelta(minutes=5):
-        errors["received_at"] = [_("The receipt time cannot be in the future.")]
-    if occurred_at is not None and occurred_at > received_at + timedelta(minutes=5):
+    received_error = _received_at_error(received_at=received_at, now=now, policy=policy,
+                                        received_by=received_by)
+    if received_error:
+        errors["received_at"] = [received_error]
+    if occurred_at is not None and occurred_at > received_at + CLOCK_SKEW:
         errors["occurred_at"] = [_("It cannot have happened after the complaint was received.")]
     if source == Source.PUBLIC and len("".join(c for c in customer_phone if c.isdigit())) < 7:
         errors["customer_phone"] = [_("Enter your phone number so that we can reach you.")]
@@ -141,11 +165,12 @@ def complaint_create(*, store: Store, channel: str, category: str, description: 
                      previous_ticket: str = "") -> Complaint:
     now = timezone.now()
     received_at = received_at or now
+    policy = ComplaintPolicy.current()
     _validate_intake(store=store, channel=channel, category=category, description=description,
                      customer_phone=customer_phone, occurred_at=occurred_at,
                      received_at=received_at, now=now, employee=employee, source=source,
-                     attachment_count=len(attachments))
-    policy = ComplaintPolicy.current()
+                     attachment_count=len(attachments), policy=policy,
+                     received_by=received_by)
     grades = _grade_policies()
     previous, recurrence_of = _find_related(
         store=store, category=category, phone=customer_phone.strip(), now=now, policy=policy,

@@ -59,3 +59,32 @@ def test_first_response_alert_is_dropped_once_answered():
         warn_at=None, due_at=None, first_response_due_at=at(2, 12), responded=True,
         escalation_interval=timedelta(hours=1))}
     assert kinds == set()
+
+
+def test_a_running_clock_is_judged_by_its_own_deadlines_in_working_time():
+    # Running since day 2, 20:00 on opening hours: due day 4, 16:00; warned from day 4, 10:00.
+    d = sla.deadlines(spent_seconds=0, running_since=at(2, 20), budget_seconds=24 * 3600,
+                      warn_fraction=0.75, hours=HOURS)
+    assert (d.warn_at, d.due_at) == (at(4, 10), at(4, 16))
+
+    def state(now):
+        return sla.clock_state(spent_seconds=0, running_since=at(2, 20), due_at=d.due_at,
+                               warn_at=d.warn_at, budget_seconds=24 * 3600, warn_fraction=0.75,
+                               hours=HOURS, now=now)
+
+    # Day 3, 21:00: 2 + 13 working hours spent, 1 h that evening and 8 h on day 4 left.
+    assert state(at(3, 21)) == sla.ClockState(sla.ON_TIME, 9 * 3600, paused=False)
+    assert state(at(4, 10)) == sla.ClockState(sla.WARNING, 6 * 3600, paused=False)
+    # Overdue by the working time since the deadline: 16:00-22:00 and 08:00-09:30.
+    assert state(at(5, 9, 30)) == sla.ClockState(sla.OVERDUE, -7.5 * 3600, paused=False)
+
+
+def test_a_paused_clock_stands_still_at_what_it_has_spent():
+    def paused(spent_hours):
+        return sla.clock_state(spent_seconds=spent_hours * 3600, running_since=None,
+                               due_at=None, warn_at=None, budget_seconds=24 * 3600,
+                               warn_fraction=0.75, hours=None, now=at(30, 23))
+
+    assert paused(10) == sla.ClockState(sla.ON_TIME, 14 * 3600, paused=True)
+    assert paused(18) == sla.ClockState(sla.WARNING, 6 * 3600, paused=True)
+    assert paused(25) == sla.ClockState(sla.OVERDUE, -3600, paused=True)

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from satisfaction.quarters import Quarter
 from scoring.models import RollupStatus
+from tests.complaints.factories import make_complaint
 from tests.dashboard.factories import (
     make_campaign,
-    make_complaint,
     make_employee_score,
     make_response,
     make_rollup,
@@ -43,8 +43,7 @@ def seeded(store, sibling_store, other_store, store_manager, hq, store_manager_e
     make_employee_score(current, store_manager_employee, 70.0, warm_service_points=21.0,
                         efficacy_points=15.5, price_points=12.25, purchase_points=21.25)
     now = timezone.now()
-    make_complaint(store, received_at=now - timedelta(hours=22), due_at=now + timedelta(hours=2),
-                   category="price")
+    make_complaint(store, received_at=now - timedelta(hours=25), category="price")  # overdue
     campaign = make_campaign(NOW)
     make_response(campaign, store, {"price": (2, 4), "warm_service": (5, 4)})
     make_response(campaign, store, {"price": 1})

@@ -2,28 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-import pytest
-
 from dashboard import calc, charts
-
-START = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
-
-
-def test_time_left_is_the_share_of_the_handling_time_still_ahead():
-    due = START + timedelta(hours=24)
-    assert calc.time_left_fraction(start=START, due=due, now=START + timedelta(hours=18)) == (
-        pytest.approx(0.25))
-    assert calc.time_left_fraction(start=START, due=due, now=START + timedelta(hours=30)) == 0
-    assert calc.time_left_fraction(start=START, due=None, now=START) is None
-
-
-def test_a_deadline_turns_red_under_a_quarter_of_the_time_left():
-    assert calc.deadline_class(0.24) == "bad"
-    assert calc.deadline_class(0.25) == "warn"
-    assert calc.deadline_class(0.6) == "good"
-    assert calc.deadline_class(None) == ""
 
 
 def test_an_action_outcome_compares_the_indicator_before_and_after():

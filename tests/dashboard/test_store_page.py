@@ -14,6 +14,7 @@ from dashboard.models import ImprovementAction
 from mystery_shopper.models import Evidence
 from satisfaction.quarters import Quarter
 from scoring.models import RollupStatus
+from tests.complaints.factories import make_complaint as file_complaint
 from tests.dashboard.factories import (
     make_campaign,
     make_complaint,
@@ -101,22 +102,19 @@ def test_the_gap_compares_perception_with_expectation(login, store_manager, valu
     assert gaps["疗效感知"] == (100.0, 75.0, 25.0)
 
 
-def test_open_complaints_show_time_left_red_under_a_quarter(login, store_manager, values,
-                                                            store):
+def test_open_complaints_show_the_sla_clock_earliest_deadline_first(login, store_manager,
+                                                                    values, store):
     now = timezone.now()
-    urgent = make_complaint(store, received_at=now - timedelta(hours=20),
-                            due_at=now + timedelta(hours=4))
-    calm = make_complaint(store, received_at=now - timedelta(hours=2),
-                          due_at=now + timedelta(hours=22))
+    urgent = file_complaint(store, received_at=now - timedelta(hours=25))
+    calm = file_complaint(store, received_at=now - timedelta(hours=2))
     make_complaint(store, received_at=now - timedelta(hours=30), status="closed")
     response = login(store_manager).get(reverse("dashboard:store", args=[store.code]))
     complaints = response.context["complaints"]
     assert [c.pk for c in complaints] == [urgent.pk, calm.pk]
-    assert complaints[0].deadline_class == "bad"
-    assert complaints[0].time_left == pytest.approx(4 / 24, abs=1e-3)
-    assert complaints[1].deadline_class == "good"
-    assert '<span class="badge bad" data-testid="time-left">17%</span>' in (
-        response.content.decode())
+    assert (complaints[0].clock.state, complaints[0].clock.hm) == ("overdue", "1:00")
+    assert (complaints[1].clock.state, complaints[1].clock.hm) == ("on_time", "21:59")
+    assert ('<span class="badge bad" data-testid="time-left" data-state="overdue">已超时 1:00'
+            '</span>') in response.content.decode()
 
 
 def test_only_approved_visits_are_shown_newest_first(login, store_manager, values, store):

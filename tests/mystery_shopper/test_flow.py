@@ -21,8 +21,9 @@ from mystery_shopper.models import (
     VisitStatus,
 )
 from satisfaction.errors import ApplicationError
-from satisfaction.models import Notification
+from satisfaction.models import AppealWindowKind, Notification
 from satisfaction.quarters import Quarter
+from satisfaction.services import appeal_window_set
 from tests.factories import EmployeeFactory, StoreFactory
 from tests.mystery_shopper.factories import (
     ShopperFactory,
@@ -357,8 +358,8 @@ def test_an_upheld_appeal_keeps_the_score(approved, store_manager, hq):
     assert appeal.score_after == 95.0
 
 
-def test_appeals_close_after_the_window(approved, store_manager, settings):
-    settings.MYSTERY_SHOPPER_APPEAL_DAYS = 7
+def test_appeals_close_after_the_window(approved, store_manager, hq):
+    appeal_window_set(kind=AppealWindowKind.MYSTERY_SHOPPER, days=7, user=hq)
     Visit.objects.filter(pk=approved.pk).update(
         approved_at=timezone.now() - timedelta(days=8))
     approved.refresh_from_db()

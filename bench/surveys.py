@@ -39,6 +39,7 @@ from django.utils import timezone  # noqa: E402
 from satisfaction.models import Region, Store  # noqa: E402
 from surveys.models import Campaign, Indicator, Response  # noqa: E402
 from surveys.selectors import campaign_results  # noqa: E402
+from surveys.weights import indicator_weights  # noqa: E402
 
 PREFIX = "BENCHSV"
 BASELINE_SQL = """
@@ -164,7 +165,9 @@ def main() -> None:
         print(f"inserted {args.responses:,} responses + {rows - args.responses:,} answers "
               f"({rows:,} rows) in {insert_seconds:.1f} s: {rows / insert_seconds:,.0f} rows/s, "
               f"{args.responses / insert_seconds:,.0f} responses/s")
-    results_s, results = best_of(args.repeat, lambda: campaign_results(campaign=campaign))
+    weights = indicator_weights(quarter=campaign.quarter).weights
+    results_s, results = best_of(args.repeat, lambda: campaign_results(campaign=campaign,
+                                                                     weights=weights))
     raw_s, raw = best_of(args.repeat, lambda: baseline(campaign))
     raw_nojit_s = None
     if connection.vendor == "postgresql":

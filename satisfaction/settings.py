@@ -421,6 +421,9 @@ SURVEY_MIN_SECONDS_PER_QUESTION = 2  # faster answers are flagged as speeders
 SURVEY_BURST_WINDOW_MINUTES = 10
 SURVEY_BURST_COUNT = 2  # a third answer from one device within the window is flagged
 SURVEY_CLUSTER_WINDOW_MINUTES = 10
+# The scoring scheme owns the indicator weights; the survey results pages read them through
+# this function (wiring: surveys may not import scoring).
+SURVEY_INDICATOR_WEIGHTS = "scoring.survey_weights.indicator_weights_for_quarter"
 
 LOGGING = {
     "version": 1,

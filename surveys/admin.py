@@ -1,5 +1,9 @@
 """Admin of surveys. Indicators and campaigns save through ``surveys.services`` (the same
 validation as the API and the pages); responses are read here and reviewed on the review page.
+
+Indicators have no weight here: the scoring scheme weighs them. The trade-area survey team is
+the permission "Can key in trade-area questionnaires that count at once"
+(``surveys.enter_trade_area_survey``), given to users or groups in the users' and groups' admin.
 """
 
 from django import forms
@@ -15,42 +19,22 @@ from surveys.services import (
     campaign_validate,
     indicator_create,
     indicator_update,
-    indicator_validate,
 )
-
-
-class IndicatorAdminForm(forms.ModelForm):
-    class Meta:
-        model = Indicator
-        fields = ("code", *INDICATOR_FIELDS)
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        if cleaned.get("weight") is not None:
-            try:
-                indicator_validate(Indicator(weight=cleaned["weight"]))
-            except ApplicationError as exc:
-                add_application_error(self, exc)
-        return cleaned
 
 
 @admin.register(Indicator)
 class IndicatorAdmin(admin.ModelAdmin):
-    form = IndicatorAdminForm
-    list_display = ["code", "name_zh", "name_en", "weight", "kano", "group", "order",
-                    "is_active"]
-    list_editable = ["weight", "order", "is_active"]
-
-    def get_changelist_form(self, request, **kwargs):
-        return super().get_changelist_form(request, form=IndicatorAdminForm, **kwargs)
+    fields = ("code", *INDICATOR_FIELDS)
+    list_display = ["code", "name_zh", "name_en", "kano", "group", "order", "is_active"]
+    list_editable = ["order", "is_active"]
 
     def save_model(self, request, obj: Indicator, form, change: bool) -> None:
         if change:
-            indicator_update(indicator=obj, **{name: getattr(obj, name)
-                                               for name in form.changed_data
-                                               if name in INDICATOR_FIELDS})
+            indicator_update(indicator=obj, user=request.user, **{
+                name: getattr(obj, name) for name in form.changed_data
+                if name in INDICATOR_FIELDS})
         else:
-            created = indicator_create(code=obj.code, **{
+            created = indicator_create(code=obj.code, user=request.user, **{
                 name: getattr(obj, name) for name in INDICATOR_FIELDS
                 if name != "is_active"})
             obj.pk = created.pk
@@ -112,10 +96,11 @@ class InvitationAdmin(admin.ModelAdmin):
 @admin.register(Response)
 class ResponseAdmin(admin.ModelAdmin):
     list_display = ["pk", "store", "campaign", "channel", "status", "flag_reasons",
-                    "submitted_at"]
-    list_filter = ["status", "channel"]
-    raw_id_fields = ["store", "employee", "campaign", "invitation", "paper_batch"]
-    readonly_fields = ["device_hash"]
+                    "entered_by", "self_served", "submitted_at"]
+    list_filter = ["status", "channel", "self_served"]
+    raw_id_fields = ["store", "employee", "campaign", "invitation", "paper_batch", "entered_by",
+                     "reviewed_by"]
+    readonly_fields = ["device_hash", "entered_by", "self_served"]
 
 
 @admin.register(StoreFlag)

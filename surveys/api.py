@@ -35,7 +35,9 @@ from surveys.services import (
     indicator_update,
     invitation_create,
     response_create,
+    weight_not_here_error,
 )
+from surveys.weights import indicator_weights
 
 # Reads for anyone who works with store data; setup writes for HQ, answers for store staff.
 HqWritesOthersRead = rule_permission(rules.can_see_surveys, rules.can_manage_campaigns)
@@ -43,10 +45,18 @@ StoreStaff = rule_permission(rules.can_see_surveys, rules.can_collect_responses)
 
 
 class SurveyIndicatorSerializer(serializers.ModelSerializer):
+    """A survey question. Its weight is the scoring scheme's (``/api/v1/scoring/``): a
+    ``weight`` sent here is refused (400) rather than silently ignored."""
+
     class Meta:
         model = Indicator
-        fields = ["id", "code", "name_zh", "name_en", "question_zh", "question_en", "weight",
-                  "kano", "group", "order", "is_active"]
+        fields = ["id", "code", "name_zh", "name_en", "question_zh", "question_en", "kano",
+                  "group", "order", "is_active"]
+
+    def validate(self, attrs: dict) -> dict:
+        if "weight" in getattr(self, "initial_data", {}):
+            raise weight_not_here_error()
+        return super().validate(attrs)
 
 
 class SurveyIndicatorCreateSerializer(SurveyIndicatorSerializer):
@@ -69,14 +79,15 @@ class IndicatorViewSet(RejectHostileInput, mixins.CreateModelMixin, mixins.Updat
     def create(self, request, *args, **kwargs):
         serializer = SurveyIndicatorCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        indicator = indicator_create(**serializer.validated_data)
+        indicator = indicator_create(**serializer.validated_data, user=request.user)
         return ApiResponse(SurveyIndicatorSerializer(indicator).data,
                            status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
         data.pop("code", None)
-        serializer.instance = indicator_update(indicator=serializer.instance, **data)
+        serializer.instance = indicator_update(indicator=serializer.instance,
+                                               user=self.request.user, **data)
 
 
 class SurveyCampaignSerializer(serializers.ModelSerializer):
@@ -100,10 +111,13 @@ class IndicatorResultSerializer(serializers.Serializer):
     mean_expectation = serializers.FloatField(allow_null=True)
     gap = serializers.FloatField(allow_null=True)
     gap_class = serializers.CharField(allow_null=True)
+    weight = serializers.FloatField(help_text="The scoring scheme's weight of this indicator "
+                                              "(0: not counted in weighted_score)")
 
 
 class StoreResultSerializer(serializers.Serializer):
-    """One store's results of a campaign (``CampaignViewSet.results``)."""
+    """One store's results of a campaign (``CampaignViewSet.results``). ``weighted_score``
+    uses the weights of scoring scheme ``scheme_version``, as the store value does."""
 
     store = serializers.CharField()
     n = serializers.IntegerField()
@@ -115,6 +129,7 @@ class StoreResultSerializer(serializers.Serializer):
     sd = serializers.FloatField(allow_null=True)
     invitations = serializers.IntegerField()
     response_rate = serializers.FloatField(allow_null=True)
+    scheme_version = serializers.IntegerField()
     indicators = IndicatorResultSerializer(many=True)
 
 
@@ -143,21 +158,25 @@ class CampaignViewSet(RejectHostileInput, mixins.CreateModelMixin, mixins.Update
         campaign = self.get_object()
         code = request.query_params.get("store")
         stores = [get_visible_store_or_404(request.user, code=code)] if code else None
-        rows = campaign_result_rows(campaign=campaign, user=request.user, stores=stores)
+        weights = indicator_weights(quarter=campaign.quarter)
+        rows = campaign_result_rows(campaign=campaign, user=request.user,
+                                    weights=weights.weights, stores=stores)
         page = self.paginate_queryset(rows)
-        return self.get_paginated_response([_result_json(s, r) for s, r in page])
+        return self.get_paginated_response(
+            [_result_json(s, r, scheme_version=weights.scheme_version) for s, r in page])
 
 
-def _result_json(store, result: StoreResult) -> dict:
+def _result_json(store, result: StoreResult, *, scheme_version: int) -> dict:
     return {
         "store": store.code, "n": result.n, "target": result.target,
         "below_target": result.below_target, "weighted_score": result.weighted_score,
         "ci_low": result.ci_low, "ci_high": result.ci_high, "sd": result.sd,
         "invitations": result.invitations, "response_rate": result.response_rate,
+        "scheme_version": scheme_version,
         "indicators": [{
             "code": i.code, "n": i.n, "mean": i.mean_rating, "score": i.score,
             "bottom_n": i.bottom_n, "mean_expectation": i.mean_expectation, "gap": i.gap,
-            "gap_class": i.gap_class} for i in result.indicators],
+            "gap_class": i.gap_class, "weight": i.weight} for i in result.indicators],
     }
 
 
@@ -171,7 +190,8 @@ class SurveyResponseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Response
         fields = ["id", "campaign", "store", "employee", "channel", "submitted_at",
-                  "duration_seconds", "comment", "status", "flag_reasons", "answers"]
+                  "duration_seconds", "comment", "status", "flag_reasons", "self_served",
+                  "answers"]
 
     def get_answers(self, obj) -> dict:
         return {a.indicator.code: {"rating": a.rating, "expectation": a.expectation}

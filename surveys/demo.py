@@ -1,4 +1,5 @@
-"""Demo data: a running campaign with a few thousand answers, some stores weak somewhere."""
+"""Demo data: a running campaign with a few thousand answers, some stores weak somewhere, and
+three questionnaires clerk1 keyed in for his own store naming himself, held for HQ review."""
 
 from __future__ import annotations
 
@@ -18,18 +19,23 @@ from surveys.models import (
     InvitationChannel,
     Response,
 )
+from surveys.services import ResponseInput, response_create
 
 RESPONSES_PER_STORE = (60, 140)
 
 
-def seed(*, chain: DemoChain) -> str:
+def seed(*, chain: DemoChain, quarter: Quarter | None = None) -> str:
+    """The running quarter's campaign. With ``quarter``, a past quarter's closed campaign
+    (responses only: no open invitations, nothing held), so that the quarter the demo publishes
+    has a sample survey (without one every employee's survey parts read "no data")."""
     rng = chain.rng
-    quarter = Quarter.containing(chain.today)
+    past = quarter is not None
+    quarter = quarter or Quarter.containing(chain.today)
     campaign = Campaign.objects.create(
         name="季度顾客满意度抽样调查", quarter=quarter, scale_max=5, ask_expectation=True,
         target_per_store=80, opens_on=quarter.first_day, closes_on=quarter.last_day)
     indicators = list(Indicator.objects.filter(is_active=True).order_by("order"))
-    days = max(1, (chain.today - quarter.first_day).days + 1)
+    days = max(1, (min(chain.today, quarter.last_day) - quarter.first_day).days + 1)
     zone = chain_zone()
     responses: list[Response] = []
     profiles: list[dict[int, float]] = []
@@ -52,7 +58,7 @@ def seed(*, chain: DemoChain) -> str:
                 submitted_at=min(moment, timezone.now()), duration_seconds=rng.randint(40, 300),
                 language="zh-hans", device_hash=secrets.token_hex(8)))
             profiles.append(profile)
-        sent = rng.randint(40, 120)
+        sent = 0 if past else rng.randint(40, 120)
         now = timezone.now()
         invitations += [Invitation(
             token=secrets.token_urlsafe(16), store=store, campaign=campaign,
@@ -86,5 +92,22 @@ def seed(*, chain: DemoChain) -> str:
             linked.append(response)
     Invitation.objects.bulk_update([r.invitation for r in linked], ["used_at"], batch_size=2000)
     Response.objects.bulk_update(linked, ["invitation"], batch_size=2000)
+    held = 0 if past else _self_entered(chain=chain, campaign=campaign, indicators=indicators)
     return (f"campaign {campaign} with {len(responses)} responses, {len(answers)} ratings, "
-            f"{len(invitations)} invitations")
+            f"{len(invitations)} invitations, {held} held for HQ review")
+
+
+def _self_entered(*, chain: DemoChain, campaign: Campaign, indicators: list[Indicator]) -> int:
+    """clerk1 keys in top marks for his own store, naming himself: the review page's example
+    (held, flagged "entered by the store's own staff" and "names who entered it")."""
+    clerk = chain.users.get("clerk1")
+    if clerk is None or clerk.employee is None:
+        return 0
+    moment = datetime.combine(chain.today, time(12, 0), tzinfo=chain_zone())
+    for _ in range(3):
+        response_create(
+            store=clerk.employee.store, campaign=campaign, channel=Channel.PAPER,
+            entered_by=clerk, now=min(moment, timezone.now()),
+            data=ResponseInput(ratings={i.code: campaign.scale_max for i in indicators},
+                               employee_number=clerk.employee.number))
+    return 3

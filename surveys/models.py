@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+
 from satisfaction.models import Employee, Store
 from satisfaction.quarters import QuarterField
 
@@ -36,24 +37,26 @@ class IndicatorGroup(models.TextChoices):
 
 
 class Indicator(models.Model):
+    """A question of the survey. It has no weight of its own: the scoring scheme weighs each
+    code (``scoring.models.Scheme.indicator_weights``), for the store value and the results
+    pages alike; a new indicator counts once the scheme gives its code a weight."""
+
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name_zh = models.CharField(_("name (Chinese)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=100)
     question_zh = models.CharField(_("question (Chinese)"), max_length=300)
     question_en = models.CharField(_("question (English)"), max_length=300)
-    weight = models.DecimalField(_("weight"), max_digits=6, decimal_places=2, default=1)
     kano = models.CharField(_("Kano tag"), max_length=10, choices=KanoTag.choices)
     group = models.CharField(_("screen group"), max_length=10, choices=IndicatorGroup.choices,
                              default=IndicatorGroup.SERVICE)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
 
+
     class Meta:
         ordering = ["order", "code"]
         verbose_name = _("survey indicator")
         verbose_name_plural = _("survey indicators")
-        constraints = [models.CheckConstraint(condition=Q(weight__gte=0),
-                                              name="survey_indicator_weight_not_negative")]
 
     def __str__(self) -> str:
         return self.name
@@ -174,6 +177,9 @@ class Invitation(models.Model):
 
 
 class ResponseStatus(models.TextChoices):
+    """FLAGGED holds a response back (it does not count) until HQ clears or rejects it: a
+    suspicious public answer, or one keyed in by the store's own staff."""
+
     COUNTED = "counted", _("Counted")
     FLAGGED = "flagged", _("Flagged, waiting for HQ")
     CLEARED = "cleared", _("Cleared by HQ")
@@ -182,12 +188,20 @@ class ResponseStatus(models.TextChoices):
 
 COUNTED_STATUSES = (ResponseStatus.COUNTED, ResponseStatus.CLEARED)
 
+#: A trade-area survey team (商圈调查): users or groups HQ gives this permission in the admin
+#: key in questionnaires that count at once, except at a store they work in
+#: (``surveys.rules.entry_held_for_review``). HQ has it through its role.
+TRADE_AREA_PERMISSION_CODENAME = "enter_trade_area_survey"
+TRADE_AREA_PERMISSION = f"surveys.{TRADE_AREA_PERMISSION_CODENAME}"
+
 
 class FlagReason(models.TextChoices):
     SPEEDER = "speeder", _("Answered too fast")
     UNTIMED = "untimed", _("Answering time unknown")
     BURST = "burst", _("Burst from one device")
     STORE = "store", _("Store looks manufactured")
+    STAFF_ENTERED = "staff_entered", _("Entered by the store's own staff")
+    SELF_SERVED = "self_served", _("Names who entered it as the one who served")
 
 
 class PaperBatch(models.Model):
@@ -233,12 +247,19 @@ class Response(models.Model):
                                     on_delete=models.SET_NULL, related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
     entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+                                   on_delete=models.SET_NULL, related_name="+",
+                                   verbose_name=_("entered by"))
+    # Fixed when the response is keyed in: the person who entered it is the employee it names
+    # as the one who served. It then never counts for that employee (seed 002: 商圈调查真实),
+    # only, once HQ clears it, for the store.
+    self_served = models.BooleanField(_("names who entered it"), default=False)
 
     class Meta:
         ordering = ["-submitted_at"]
         verbose_name = _("survey response")
         verbose_name_plural = _("survey responses")
+        permissions = [(TRADE_AREA_PERMISSION_CODENAME,
+                        _("Can key in trade-area questionnaires that count at once"))]
         indexes = [models.Index(fields=["campaign", "store", "status"]),
                    models.Index(fields=["store", "submitted_at"])]
 

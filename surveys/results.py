@@ -9,12 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-# Two-sided 95% Student t critical values t(0.975, df) for df = 1..30; beyond that the normal
-# 1.96 is within 0.04 of the exact value.
-_T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-          2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-          2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
-Z_975 = 1.96
+from satisfaction.stats import mean_confidence_interval
 
 # Expectation and perception means closer than this (in rating points) count as "met":
 # equal at one decimal place.
@@ -30,27 +25,12 @@ def to_score(mean_rating: float, scale_max: int) -> float:
     return (mean_rating - 1) * 100.0 / (scale_max - 1)
 
 
-def t_critical(df: int) -> float:
-    if df < 1:
-        raise ValueError("Degrees of freedom must be at least 1.")
-    return _T_975[df - 1] if df <= len(_T_975) else Z_975
-
-
 def sample_sd(*, n: int, total: float, sum_squares: float) -> float | None:
     """Sample standard deviation from n, Σx and Σx² (None when n < 2)."""
     if n < 2:
         return None
     variance = (sum_squares - total * total / n) / (n - 1)
     return math.sqrt(max(variance, 0.0))
-
-
-def confidence_interval(*, mean: float | None, sd: float | None, n: int
-                        ) -> tuple[float, float] | None:
-    """The 95% interval mean ± t·sd/√n, clipped to 0–100; None when n < 2."""
-    if mean is None or sd is None or n < 2:
-        return None
-    half = t_critical(n - 1) * sd / math.sqrt(n)
-    return max(0.0, mean - half), min(100.0, mean + half)
 
 
 def gap_class(*, perception: float | None, expectation: float | None) -> str | None:
@@ -64,7 +44,8 @@ def gap_class(*, perception: float | None, expectation: float | None) -> str | N
 
 
 def weighted_score(scores: dict[str, float | None], weights: dict[str, float]) -> float | None:
-    """Σ w·score / Σ w over the indicators that have a score and a positive weight."""
+    """Σ w·score / Σ w over the indicators that have a score and a positive weight: the survey %
+    of the store value (``scoring.engine``), with the scheme's weights."""
     total = weight_sum = 0.0
     for code, score in scores.items():
         weight = weights.get(code, 0.0)
@@ -86,6 +67,7 @@ class IndicatorResult:
     mean_expectation: float | None
     gap: float | None
     gap_class: str | None
+    weight: float = 0.0
 
 
 @dataclass
@@ -125,6 +107,9 @@ class StoreResult:
 
 @dataclass(frozen=True)
 class IndicatorSpec:
+    """An indicator as the results show it; ``weight`` is the scoring scheme's for its code
+    (``surveys.weights``), 0 when the scheme does not weigh it."""
+
     code: str
     name: str
     weight: float
@@ -162,14 +147,15 @@ def store_result(*, aggregate: StoreAggregate, indicators: list[IndicatorSpec], 
         rows.append(IndicatorResult(
             code=spec.code, name=spec.name, n=n, mean_rating=mean, score=score,
             bottom_n=aggregate.bottom_n.get(spec.code, 0), mean_expectation=expectation,
-            gap=gap, gap_class=gap_class(perception=mean, expectation=expectation)))
+            gap=gap, gap_class=gap_class(perception=mean, expectation=expectation),
+            weight=spec.weight))
     weighted = weighted_score(scores, {s.code: s.weight for s in indicators})
     sd = sample_sd(n=aggregate.weighted_n, total=aggregate.weighted_total,
                    sum_squares=aggregate.weighted_sum_squares)
     return StoreResult(
         store_id=aggregate.store_id, n=aggregate.n, target=target, indicators=rows,
         weighted_score=weighted, sd=sd,
-        ci=confidence_interval(mean=weighted, sd=sd, n=aggregate.weighted_n),
+        ci=mean_confidence_interval(mean=weighted, sd=sd, n=aggregate.weighted_n),
         invitations=aggregate.invitations, invited_responses=aggregate.invited_responses)
 
 

@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import Permission
+from django.db.models import Q
 from django.http import HttpRequest
 
 from satisfaction import rules
-from satisfaction.models import Role, User
+from satisfaction.models import Role, Store, User
+from satisfaction.scoping import visible_stores
+from surveys.models import TRADE_AREA_PERMISSION_CODENAME
 
 
 def can_see_surveys(user: User) -> bool:
@@ -19,9 +23,55 @@ def can_manage_campaigns(user: User) -> bool:
     return rules.is_hq(user)
 
 
+def is_trade_area_surveyor(user: User) -> bool:
+    """A trade-area survey team (商圈调查) member: HQ, or a user who works with store data and
+    holds the permission ``surveys.enter_trade_area_survey`` (given in the admin to the user or
+    to one of their groups). Their questionnaires count at once, except at their own store."""
+    if rules.is_hq(user):
+        return True
+    if not rules.sees_store_data(user):
+        return False
+    # The navigation asks on every page: one query (ModelBackend's has_perm takes two), kept
+    # on the user object for the rest of the request.
+    cached = getattr(user, "_trade_area_surveyor", None)
+    if cached is None:
+        cached = Permission.objects.filter(
+            Q(user=user) | Q(group__user=user), codename=TRADE_AREA_PERMISSION_CODENAME,
+            content_type__app_label="surveys").exists()
+        user._trade_area_surveyor = cached  # noqa: SLF001 (a per-request memo, like _perm_cache)
+    return cached
+
+
 def can_collect_responses(user: User) -> bool:
-    """Key in paper questionnaires and hand out receipt invitations: HQ and the store's staff."""
-    return rules.is_hq(user) or rules.has_role(user, Role.STORE_MANAGER, Role.CLERK)
+    """Key in paper questionnaires and hand out receipt invitations: HQ, the store's staff, and
+    trade-area survey teams (for the stores they see)."""
+    return (rules.is_hq(user) or rules.has_role(user, Role.STORE_MANAGER, Role.CLERK)
+            or is_trade_area_surveyor(user))
+
+
+def is_store_staff(user: User, store: Store) -> bool:
+    """The store's own staff: anyone whose stores include it, a clerk or store manager linked
+    to it or employed there, or the regional manager of its region."""
+    return (rules.has_role(user, Role.CLERK, Role.STORE_MANAGER, Role.REGIONAL_MANAGER)
+            and visible_stores(user).filter(pk=store.pk).exists())
+
+
+def entry_held_for_review(user: User, store: Store) -> bool:
+    """Whether questionnaires ``user`` keys in for ``store`` wait for HQ before they count
+    (seed 002: the trade-area survey must be genuine, 商圈调查真实; no one scores themselves).
+
+    - HQ: counted at once;
+    - the store's clerks and store manager: always held, even with the trade-area permission
+      (they serve the customers asked, and the store's value is their pay);
+    - a trade-area survey team member (``is_trade_area_surveyor``), e.g. a regional manager
+      HQ put in the team: counted at once;
+    - anyone else, the regional manager of the store among them: held.
+    """
+    if rules.is_hq(user):
+        return False
+    if rules.has_role(user, Role.CLERK, Role.STORE_MANAGER) and is_store_staff(user, store):
+        return True
+    return not is_trade_area_surveyor(user)
 
 
 def can_review_flags(user: User) -> bool:

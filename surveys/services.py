@@ -7,7 +7,6 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -48,47 +47,43 @@ from surveys.selectors import open_campaign_for_store
 # --- Indicators and campaigns -------------------------------------------------------------
 
 
-INDICATOR_FIELDS = ("name_zh", "name_en", "question_zh", "question_en", "weight", "kano",
-                    "group", "order", "is_active")
+INDICATOR_FIELDS = ("name_zh", "name_en", "question_zh", "question_en", "kano", "group",
+                    "order", "is_active")
 
 
-def indicator_validate(indicator: Indicator) -> None:
-    """The rules an indicator must meet however it is saved (API, admin, setup pages): a
-    weight of 0 or more."""
-    try:
-        weight = Decimal(str(indicator.weight))
-    except InvalidOperation:
-        raise ApplicationError(_("The weight must be a number."),
-                               fields={"weight": [_("Enter a number.")]}) from None
-    if weight < 0:
-        raise ApplicationError(_("The weight cannot be negative."),
-                               fields={"weight": [_("Enter 0 or more.")]})
-    indicator.weight = weight
+def weight_not_here_error() -> ApplicationError:
+    """Indicators carry no weight: the scoring scheme weighs each code (one owner)."""
+    message = _("Indicator weights are set on the scoring scheme: save a new scheme version "
+                "with this code's weight.")
+    return ApplicationError(message, fields={"weight": [message]}, code="weight_on_scheme")
 
 
 def indicator_create(*, code: str, name_zh: str, name_en: str, question_zh: str,
-                     question_en: str, kano: str, weight: Decimal | float = 1,
-                     group: str = "service", order: int = 100) -> Indicator:
+                     question_en: str, kano: str, group: str = "service",
+                     order: int = 100, user: User | None = None) -> Indicator:
+    """A new question. It counts (store value and results pages) once the scoring scheme
+    gives its code a weight. ``user`` is who its history names."""
     if Indicator.objects.filter(code=code).exists():
         raise ApplicationError(_("An indicator with this code exists."),
                                fields={"code": [_("This code is taken.")]}, code="duplicate")
-    indicator = Indicator(code=code, name_zh=name_zh, name_en=name_en, question_zh=question_zh,
-                          question_en=question_en, kano=kano, weight=weight, group=group,
-                          order=order)
-    indicator_validate(indicator)
+    indicator = Indicator(
+        code=code, name_zh=name_zh, name_en=name_en, question_zh=question_zh,
+        question_en=question_en, kano=kano, group=group, order=order)
     indicator.save()
     return indicator
 
 
-def indicator_update(*, indicator: Indicator, **changes) -> Indicator:
-    """Rename, reweight, deactivate (the code stays: it is what results are keyed by)."""
+def indicator_update(*, indicator: Indicator, user: User | None = None, **changes) -> Indicator:
+    """Rename, reorder, deactivate (the code stays: it is what results and the scheme's
+    weights are keyed by). Reweighting is a new scheme version.."""
+    if "weight" in changes:
+        raise weight_not_here_error()
     unknown = set(changes) - set(INDICATOR_FIELDS)
     if unknown:
         raise ApplicationError(_("These fields cannot be changed."),
                                fields={f: [_("Read-only.")] for f in sorted(unknown)})
     for name, value in changes.items():
         setattr(indicator, name, value)
-    indicator_validate(indicator)
     indicator.save()
     return indicator
 
@@ -290,13 +285,34 @@ def _employee(data: ResponseInput, store: Store) -> tuple[Employee | None, dict]
     return employee, {}
 
 
+def entry_flag_reasons(*, entered_by: User | None, store: Store,
+                       employee: Employee | None) -> list[str]:
+    """Why a keyed-in response waits for HQ (no one scores themselves, seed 002 商圈调查真实):
+
+    - ``staff_entered``: keyed in by the store's own staff (``rules.entry_held_for_review``);
+    - ``self_served``: it names the person who entered it as the one who served. Held whoever
+      entered it; once cleared it counts for the store, never for that employee.
+    """
+    if entered_by is None:
+        return []
+    reasons = []
+    if rules.entry_held_for_review(entered_by, store):
+        reasons.append(FlagReason.STAFF_ENTERED.value)
+    if employee is not None and entered_by.employee_id == employee.pk:
+        reasons.append(FlagReason.SELF_SERVED.value)
+    return reasons
+
+
 def response_create(*, store: Store, campaign: Campaign, data: ResponseInput, channel: str,
                     invitation: Invitation | None = None, duration_seconds: int | None = None,
                     device_hash: str = "", language: str = "",
                     entered_by: User | None = None, paper_batch: PaperBatch | None = None,
                     flag_reasons: list[str] | None = None,
                     now: datetime | None = None) -> Response:
-    """Validate and save one response with its answers, all or nothing."""
+    """Validate and save one response with its answers, all or nothing.
+
+    A response keyed in by staff (``entered_by``) records who did; it is held for HQ when
+    ``entry_flag_reasons`` says so (status flagged: it does not count until cleared)."""
     now = now or timezone.now()
     if channel not in Channel.values:
         raise ApplicationError(_("Unknown channel."), fields={"channel": [_("Unknown channel.")]})
@@ -321,6 +337,7 @@ def response_create(*, store: Store, campaign: Campaign, data: ResponseInput, ch
     if errors:
         raise ApplicationError(_("Please correct the answers marked below."), fields=errors)
     reasons = list(flag_reasons or [])
+    reasons += entry_flag_reasons(entered_by=entered_by, store=store, employee=employee)
     with transaction.atomic():
         if invitation is not None:
             claimed = Invitation.objects.filter(
@@ -335,6 +352,7 @@ def response_create(*, store: Store, campaign: Campaign, data: ResponseInput, ch
             invitation=invitation, paper_batch=paper_batch, submitted_at=now,
             duration_seconds=duration_seconds, comment=comment, language=language[:10],
             device_hash=device_hash, entered_by=entered_by,
+            self_served=FlagReason.SELF_SERVED.value in reasons,
             status=ResponseStatus.FLAGGED if reasons else ResponseStatus.COUNTED,
             flag_reasons=",".join(reasons))
         try:
@@ -436,7 +454,9 @@ def _require_hq(user: User) -> None:
 
 @transaction.atomic
 def response_review(*, user: User, response_ids: list[int], clear: bool) -> int:
-    """HQ clears flagged responses (they count again) or rejects them (they never count)."""
+    """HQ clears flagged responses (they count) or rejects them (they never count). This is
+    also the review of questionnaires keyed in by the store's own staff; a cleared
+    self-served one counts for the store only (``surveys.selectors``)."""
     _require_hq(user)
     status = ResponseStatus.CLEARED if clear else ResponseStatus.REJECTED
     return Response.objects.filter(pk__in=response_ids, status=ResponseStatus.FLAGGED).update(

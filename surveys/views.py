@@ -31,7 +31,14 @@ from satisfaction.tabular import (
     write_xlsx,
 )
 from surveys import posters, rules
-from surveys.models import Campaign, Indicator, IndicatorGroup, StoreFlag
+from surveys.models import (
+    Campaign,
+    FlagReason,
+    Indicator,
+    IndicatorGroup,
+    ResponseStatus,
+    StoreFlag,
+)
 from surveys.selectors import (
     campaign_list,
     campaign_result_rows,
@@ -50,6 +57,7 @@ from surveys.services import (
     response_review,
     store_flag_review,
 )
+from surveys.weights import indicator_weights
 
 _STARTED_SALT = "surveys.started"
 PAPER_ROWS = 10
@@ -194,12 +202,14 @@ def campaign_results_view(request: HttpRequest, pk: int) -> HttpResponse:
         stores = stores.filter(code__icontains=query) | stores.filter(name__icontains=query)
     page = Paginator(stores, 50).get_page(request.GET.get("page"))
     indicators = list(Indicator.objects.filter(is_active=True).order_by("order", "code"))
+    weights = indicator_weights(quarter=campaign.quarter)
     rows = [(store, result, [result.indicator(i.code) for i in indicators])
             for store, result in campaign_result_rows(campaign=campaign, user=request.user,
+                                                      weights=weights.weights,
                                                       stores=list(page))]
     return render(request, "surveys/campaign_results.html", {
-        "campaign": campaign, "page": page, "rows": rows, "indicators": indicators,
-        "query": query})
+        "campaign": campaign, "page": page, "rows": rows, "query": query,
+        "indicators": [(i, weights.of(i.code)) for i in indicators], "weights": weights})
 
 
 @role_required(rules.can_see_surveys)
@@ -208,14 +218,16 @@ def store_results_view(request: HttpRequest, pk: int, code: str) -> HttpResponse
     store = get_visible_store_or_404(request.user, code=code)
     if not campaign_covers(campaign, store):
         raise Http404
+    weights = indicator_weights(quarter=campaign.quarter)
     [(store, result)] = campaign_result_rows(campaign=campaign, user=request.user,
-                                             stores=[store])
+                                             weights=weights.weights, stores=[store])
     return render(request, "surveys/store_results.html",
-                  {"campaign": campaign, "store": store, "result": result})
+                  {"campaign": campaign, "store": store, "result": result, "weights": weights})
 
 
 EXPORT_HEADERS = ["store_code", "store_name", "n", "target", "below_target",
-                  "weighted_score", "ci_low", "ci_high", "invitations", "response_rate"]
+                  "weighted_score", "ci_low", "ci_high", "invitations", "response_rate",
+                  "scheme_version"]
 
 
 def _fmt(value: float | None) -> str | float:
@@ -225,21 +237,23 @@ def _fmt(value: float | None) -> str | float:
 @role_required(rules.can_see_surveys)
 def campaign_export_view(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     campaign = _campaign_for(request, pk)
-    rows = campaign_result_rows(campaign=campaign, user=request.user)
+    weights = indicator_weights(quarter=campaign.quarter)
+    rows = campaign_result_rows(campaign=campaign, user=request.user, weights=weights.weights)
     codes = list(Indicator.objects.order_by("order", "code").values_list("code", flat=True))
     headers = EXPORT_HEADERS + [f"{c}_{k}" for c in codes for k in ("mean", "score", "gap")]
     table = []
     for store, result in rows:
         line = [store.code, store.name, result.n, result.target, result.below_target,
                 _fmt(result.weighted_score), _fmt(result.ci_low), _fmt(result.ci_high),
-                result.invitations, _fmt(result.response_rate)]
+                result.invitations, _fmt(result.response_rate), weights.scheme_version]
         for code in codes:
             item = result.indicator(code)
             line += ([_fmt(item.mean_rating), _fmt(item.score), _fmt(item.gap)] if item
                      else ["", "", ""])
         table.append(line)
     name = f"survey-results-{campaign.quarter}-{campaign.pk}"
-    columns = [Column(header, "0.00" if index >= 5 else "", 14 if index == 1 else 10)
+    columns = [Column(header, "0.00" if index >= 5 and header != "scheme_version" else "",
+                      14 if index == 1 else 10)
                for index, header in enumerate(headers)]
     buffer = io.BytesIO()
     if fmt == "xlsx":
@@ -308,8 +322,14 @@ def paper_entry_view(request: HttpRequest) -> HttpResponse:
                 errors = [exc.message, *exc.fields.get("rows", []),
                           *[m for k, v in exc.fields.items() if k != "rows" for m in v]]
             else:
+                held = batch.responses.filter(status=ResponseStatus.FLAGGED).count()
                 messages.success(request, _("%(n)s paper questionnaires saved for %(store)s.") % {
                     "n": batch.responses.count(), "store": store})
+                if held:
+                    messages.warning(request, _(
+                        "%(n)s of them wait for HQ review before they count: questionnaires "
+                        "keyed in by the store's own staff, or naming who keyed them in as "
+                        "the one who served, are checked first.") % {"n": held})
                 return redirect("surveys:paper_entry")
     return render(request, "surveys/paper_entry.html", {
         "stores": stores[:500], "campaigns": campaigns, "indicators": indicators,
@@ -319,10 +339,15 @@ def paper_entry_view(request: HttpRequest) -> HttpResponse:
 
 @role_required(rules.can_review_flags)
 def review_view(request: HttpRequest) -> HttpResponse:
-    page = Paginator(flagged_response_list(user=request.user), 50).get_page(
+    """HQ's queue: suspicious stores, and the held answers (suspicious public ones and those
+    keyed in by the store's own staff) to clear or reject, filtered by reason."""
+    reason = request.GET.get("reason", "")
+    reason = reason if reason in FlagReason.values else ""
+    page = Paginator(flagged_response_list(user=request.user, reason=reason), 50).get_page(
         request.GET.get("page"))
     return render(request, "surveys/review.html", {
-        "page": page, "flags": open_store_flags(user=request.user)[:100]})
+        "page": page, "flags": open_store_flags(user=request.user)[:100],
+        "reasons": FlagReason.choices, "reason": reason})
 
 
 @role_required(rules.can_review_flags)

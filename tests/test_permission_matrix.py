@@ -366,7 +366,7 @@ TABLE: dict[str, Entry] = {
     "survey-indicator-list": Entry(lambda w: "/api/v1/surveys/indicators/", [
         get(STAFF_API), post(HQ_API, json=True)]),
     "survey-indicator-detail": Entry(lambda w: "/api/v1/surveys/indicators/price/", [
-        get(STAFF_API), write("patch", HQ_API, lambda w: {"weight": "1.5"})]),
+        get(STAFF_API), write("patch", HQ_API, lambda w: {"name_en": "Price"})]),
     "survey-campaign-list": Entry(lambda w: "/api/v1/surveys/campaigns/", [
         get(STAFF_API), post(HQ_API, json=True)]),
     "survey-campaign-detail": Entry(lambda w: f"/api/v1/surveys/campaigns/{w.campaign.pk}/", [

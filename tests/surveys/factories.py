@@ -28,7 +28,13 @@ def rate(*, campaign: Campaign, store, ratings: dict[str, int],
          expectations: dict[str, int] | None = None, employee=None,
          status: str = ResponseStatus.COUNTED, channel: str = Channel.QR,
          **extra) -> Response:
-    """Save a response directly (bypassing the service) with the given ratings by code."""
+    """Save a response directly (bypassing the service) with the given ratings by code.
+
+    As the service does, a response naming the person who keyed it in (``entered_by``) is
+    marked ``self_served`` (its status stays the one given)."""
+    entered_by = extra.get("entered_by")
+    extra.setdefault("self_served", entered_by is not None and employee is not None
+                     and entered_by.employee_id == employee.pk)
     response = Response.objects.create(campaign=campaign, store=store, employee=employee,
                                        channel=channel, status=status, **extra)
     indicators = {i.code: i for i in Indicator.objects.all()}

@@ -2,7 +2,6 @@
 
 import csv
 import io
-from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
@@ -36,7 +35,8 @@ def test_store_results_page_shows_hand_computed_numbers(campaign_with_answers, s
     assert result.n == 2
     assert result.below_target
     assert result.weighted_score == pytest.approx(75.0)
-    # response scores 100 and 50: sd = 35.355; half width = 12.706 * 35.355 / sqrt(2) = 317.6
+    # response scores 100 and 50: sd = 35.355; half width = t(0.975, 1) 12.706 * 35.355 / √2
+    # = 317.6, clipped to the score range
     assert result.sd == pytest.approx(35.3553, abs=1e-3)
     assert result.ci == (0.0, 100.0)
     price = result.indicator("price")
@@ -149,22 +149,31 @@ def test_api_invitations_for_the_pos(store, other_store, clerk, login):
                        content_type="application/json").status_code == 404
 
 
-def test_only_hq_renames_reweights_and_adds_indicators(store_manager, hq, login):
+def test_only_hq_renames_and_adds_indicators_and_weights_are_the_schemes(
+        store_manager, hq, login):
     url = "/api/v1/surveys/indicators/price/"
-    assert login(store_manager).patch(url, {"weight": "2"},
+    assert login(store_manager).patch(url, {"name_zh": "价"},
                                       content_type="application/json").status_code == 403
-    changed = login(hq).patch(url, {"weight": "2.5", "name_zh": "价格感知"},
-                              content_type="application/json")
+    changed = login(hq).patch(url, {"name_zh": "价格感知"}, content_type="application/json")
     assert changed.status_code == 200
-    price = Indicator.objects.get(code="price")
-    assert (str(price.weight), price.name_zh) == ("2.50", "价格感知")
+    assert "weight" not in changed.json()
+    assert Indicator.objects.get(code="price").name_zh == "价格感知"
     added = login(hq).post("/api/v1/surveys/indicators/", {
         "code": "waiting", "name_zh": "等候时间", "name_en": "Waiting time",
         "question_zh": "等候时间合理吗？", "question_en": "Was the wait reasonable?",
-        "kano": "time", "weight": "1"}, content_type="application/json")
+        "kano": "time"}, content_type="application/json")
     assert added.status_code == 201
-    negative = login(hq).patch(url, {"weight": "-1"}, content_type="application/json")
-    assert negative.status_code == 400
+    # A weight sent here would do nothing: it is refused, pointing at the scheme.
+    reweigh = login(hq).patch(url, {"weight": "2.5"}, content_type="application/json",
+                              HTTP_ACCEPT_LANGUAGE="en")
+    assert reweigh.status_code == 400
+    assert reweigh.json()["code"] == "weight_on_scheme"
+    assert "scheme" in reweigh.json()["fields"]["weight"][0]
+    assert login(hq).post("/api/v1/surveys/indicators/", {
+        "code": "parking", "name_zh": "停车", "name_en": "Parking", "question_zh": "停车方便吗？",
+        "question_en": "Easy to park?", "kano": "time", "weight": "1"},
+        content_type="application/json").status_code == 400
+    assert not Indicator.objects.filter(code="parking").exists()
 
 
 def test_the_seven_default_indicators_exist_with_both_languages():
@@ -197,21 +206,21 @@ def test_hq_creates_a_campaign_through_the_api(hq, store, login):
     assert "scale_max" in scale.json()["fields"]
 
 
-def test_the_admin_refuses_a_negative_weight_as_the_service_does(login, hq):
+def test_the_admin_edits_indicators_through_the_service_without_a_weight(login, hq):
     indicator = Indicator.objects.get(code="price")
     client = login(hq)
+    form = client.get(f"/admin/surveys/indicator/{indicator.pk}/change/")
+    assert "weight" not in form.context["adminform"].form.fields
     changelist = client.post("/admin/surveys/indicator/", {
         "form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-0-id": indicator.pk,
-        "form-0-weight": "-2", "form-0-order": indicator.order, "form-0-is_active": "on",
-        "_save": "Save"})
-    assert changelist.status_code == 200
-    assert "weight" in changelist.context["cl"].formset.errors[0]
+        "form-0-order": 5, "form-0-is_active": "on", "_save": "Save"})
+    assert changelist.status_code == 302
     indicator.refresh_from_db()
-    assert indicator.weight == 1
+    assert indicator.order == 5
     change = client.post(f"/admin/surveys/indicator/{indicator.pk}/change/", {
         "code": "price", "name_zh": "价格", "name_en": "Price", "question_zh": "价格？",
-        "question_en": "Price?", "weight": "2.5", "kano": indicator.kano,
-        "group": indicator.group, "order": indicator.order, "is_active": "on"})
+        "question_en": "Price?", "kano": indicator.kano, "group": indicator.group,
+        "order": indicator.order, "is_active": "on"})
     assert change.status_code == 302
     indicator.refresh_from_db()
-    assert indicator.weight == Decimal("2.5")
+    assert indicator.name_zh == "价格"

@@ -9,13 +9,11 @@ from surveys.results import (
     IndicatorSpec,
     StoreAbuseStats,
     StoreAggregate,
-    confidence_interval,
     gap_class,
     manufactured_stores,
     max_in_window,
     sample_sd,
     store_result,
-    t_critical,
     to_score,
     weighted_score,
 )
@@ -35,21 +33,6 @@ def test_sample_sd_from_sums_matches_the_textbook_formula():
     assert sample_sd(n=3, total=sum(values), sum_squares=sum(v * v for v in values)) == \
         pytest.approx(expected)
     assert sample_sd(n=1, total=50, sum_squares=2500) is None
-
-
-def test_confidence_interval_uses_student_t_for_small_samples():
-    # n = 4, sd = 10: half width = 3.182 * 10 / 2 = 15.91
-    low, high = confidence_interval(mean=60.0, sd=10.0, n=4)
-    assert low == pytest.approx(44.09)
-    assert high == pytest.approx(75.91)
-    assert t_critical(100) == 1.96
-    assert confidence_interval(mean=60.0, sd=None, n=1) is None
-
-
-def test_confidence_interval_is_clipped_to_the_score_range():
-    low, high = confidence_interval(mean=98.0, sd=10.0, n=4)
-    assert high == 100.0
-    assert low == pytest.approx(82.09)
 
 
 def test_gap_classes_follow_perception_minus_expectation():
@@ -83,9 +66,10 @@ def test_store_result_puts_the_numbers_together():
     assert price.gap == -1.0
     assert price.gap_class == "below"
     assert warm.gap_class == "met"
-    # sd = sqrt(300 / 3) = 10; CI = 78.125 ± 3.182 * 10 / 2
+    # sd = sqrt(300 / 3) = 10; CI = 78.125 ± t(0.975, 3) · 10 / 2 = 78.125 ± 3.18245 · 5
     assert result.sd == pytest.approx(10.0)
-    assert result.ci == pytest.approx((78.125 - 15.91, 78.125 + 15.91))
+    assert result.ci == pytest.approx((78.125 - 15.91223, 78.125 + 15.91223))
+    assert [i.weight for i in result.indicators] == [1.0, 3.0]
     assert result.response_rate == pytest.approx(30.0)
     assert result.below_target
 

@@ -10,7 +10,6 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     Avg,
-    Case,
     Count,
     Exists,
     F,
@@ -21,11 +20,9 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
-    When,
 )
-from django.db.models.functions import Cast, Coalesce, Floor, Least
+from django.db.models.functions import Cast, Floor, Least
 from django.utils import timezone
 
 from complaints.models import OPEN_STATUSES, Complaint
@@ -33,12 +30,11 @@ from complaints.selectors import complaint_figures, pareto, sla_clocks
 from dashboard import calc, rules
 from dashboard.models import ActionStatus, ImprovementAction
 from mystery_shopper import rules as visit_rules
+from mystery_shopper import selectors as visit_selectors
 from mystery_shopper.models import (
     Evidence,
     EvidenceKind,
-    ItemKind,
     Visit,
-    VisitAnswer,
     VisitStatus,
 )
 from satisfaction.models import Employee, Store, User
@@ -479,23 +475,10 @@ def iceberg(*, user: User, quarter: Quarter, region_code: str = "", limit: int =
 
 def weakest_scorecard_items(*, user: User, quarter: Quarter, region_code: str = "",
                             limit: int = 10) -> list[dict]:
-    """Scorecard items of approved visits of the quarter with the lowest share of their
-    points across the chain (not-applicable answers left out). One GROUP BY."""
-    answers = VisitAnswer.objects.filter(
-        visit__status=VisitStatus.APPROVED, visit__quarter=quarter, not_applicable=False,
-        value__isnull=False)
-    answers = scope_to_stores(answers, user, store_field="visit__store")
+    """Scorecard items with the lowest share of their points over the approved visits of the
+    quarter the user may see — the visits the scoring rollup counts — as the mystery-shopper
+    module computes them (``mystery_shopper.selectors.item_point_shares``). One query."""
+    visits = scope_to_stores(visit_selectors.approved_visits_in(quarter=quarter), user)
     if region_code:
-        answers = answers.filter(visit__store__region__code=region_code)
-    # As mystery_shopper.calc.ItemResult.earned: a yes earns the item's maximum.
-    earned = Case(When(item__kind=ItemKind.YES_NO,
-                       then=Case(When(value__gte=1, then=Cast("item__max_points", FloatField())),
-                                 default=Value(0.0))),
-                  default=Cast("value", FloatField()), output_field=FloatField())
-    rows = (answers.values("item__code", "item__text_zh", "item__text_en", "item__part")
-            .annotate(points=Sum(earned), possible=Sum(Cast("item__max_points", FloatField())),
-                      n=Count("id"), failed=Count("id", filter=Q(value=0)))
-            .filter(possible__gt=0)
-            .annotate(pct=Coalesce(F("points"), Value(0.0)) * 100.0 / F("possible"))
-            .order_by("pct", "item__code")[:limit])
-    return list(rows)
+        visits = visits.filter(store__region__code=region_code)
+    return visit_selectors.item_point_shares(visits=visits, limit=limit)

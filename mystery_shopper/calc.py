@@ -1,9 +1,18 @@
-"""Pure computation for mystery-shopper visits: scores, means and the quarter's plan. No ORM.
+"""Pure computation for mystery-shopper visits: scores and the quarter's plan. No ORM.
 
-Visit score = points / points possible × 100, where not-applicable items leave the points
-possible (they neither score nor count). The purchase-evaluation, process and store-image parts
-are reported separately. A failed red-line item fails the whole visit: its score (and each
-part's points) becomes the scorecard's red-line score (0 by default) whatever the points.
+This module owns visit scoring (docs/architecture.md "one owner per rule"): the scoring engine
+and the pages read a visit's figures through :func:`scenario_pct`, never their own copy.
+
+- Visit score (``score_pct``) = points / points possible × 100 over every part, where
+  not-applicable items leave the points possible (they neither score nor count).
+- The purchase-evaluation (购药评定), process (问病卖药流程) and store-image (门店形象) parts are
+  stored separately (points and maximum of each).
+- The mystery-shopper score of seed 002 (神秘顾客分数 = 购药评定分 + 问病卖药流程分) =
+  (purchase points + process points) / (purchase max + process max) × 100: the store-image
+  items are reported beside it, not in it (:func:`scenario_pct`; the scoring scheme may count
+  them in). It is also an employee's purchase-evaluation part, visit by visit.
+- A failed red-line item fails the whole visit: its score, its mystery-shopper score and each
+  part's points become the scorecard's red-line score (0 by default) whatever the points.
 """
 
 from __future__ import annotations
@@ -12,6 +21,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
 
 PARTS = ("purchase", "process", "image")
 
@@ -55,6 +67,21 @@ class VisitScore:
         maximum = self.part_max.get(part, 0.0)
         return None if maximum <= 0 else self.part_points[part] / maximum * 100
 
+    @property
+    def purchase_process_pct(self) -> float | None:
+        """The mystery-shopper score of seed 002 (purchase evaluation + process, no image)."""
+        return as_number(scenario_pct(
+            purchase_points=self.part_points["purchase"],
+            purchase_max=self.part_max["purchase"],
+            process_points=self.part_points["process"], process_max=self.part_max["process"],
+            red_line=self.red_line, red_line_pct=self.score_pct))
+
+    @property
+    def image_pct(self) -> float | None:
+        """The store-image %, reported beside the mystery-shopper score."""
+        return as_number(image_pct(self.part_points["image"], self.part_max["image"],
+                                 red_line=self.red_line, red_line_pct=self.score_pct))
+
 
 def visit_score(items: Iterable[ItemResult], *, red_line_score: float = 0.0) -> VisitScore:
     part_points = dict.fromkeys(PARTS, 0.0)
@@ -77,19 +104,47 @@ def visit_score(items: Iterable[ItemResult], *, red_line_score: float = 0.0) -> 
     return VisitScore(points, possible, pct, part_points, part_max, red_line=False)
 
 
-def mean_score(scores: Iterable[float | None]) -> float | None:
-    """Mean of the visits' percentages (a store's or an employee's quarter); None if none."""
-    values = [s for s in scores if s is not None]
-    return sum(values) / len(values) if values else None
+def scenario_pct(*, purchase_points: Any, purchase_max: Any, process_points: Any,
+                 process_max: Any, image_points: Any = 0.0, image_max: Any = 0.0,
+                 red_line: Any, red_line_pct: Any, count_image: bool = False) -> np.ndarray:
+    """A visit's figure for the scenario survey, from its stored parts (the one implementation).
 
+    (purchase points + process points) / (purchase max + process max) × 100 — seed 002's
+    神秘顾客分数 = 购药评定分 + 问病卖药流程分 — or, with ``count_image``, the store-image points
+    and maximum added to both sums. A red-line visit gives ``red_line_pct`` (the scorecard's
+    red-line score, stored on the visit as its ``score_pct``) whatever its parts; a visit with no
+    applicable item in the counted parts has no figure (NaN).
 
-def purchase_process_pct(visits: Iterable[tuple[float, float, float, float]]) -> float | None:
-    """An employee's purchase evaluation: mean over visits of (purchase + process) / their max.
-
-    Each tuple is (purchase_points, purchase_max, process_points, process_max).
+    Takes numbers or equal-length arrays / pandas Series (the scoring engine passes a quarter's
+    visits at once) and returns a float array of the same shape (0-d for numbers).
     """
-    return mean_score(
-        (pp + rp) / (pm + rm) * 100 if pm + rm > 0 else None for pp, pm, rp, rm in visits)
+    def numbers(values: Any) -> np.ndarray:
+        return np.asarray(values, dtype="float64")
+
+    earned = numbers(purchase_points) + numbers(process_points)
+    possible = numbers(purchase_max) + numbers(process_max)
+    if count_image:
+        earned = earned + numbers(image_points)
+        possible = possible + numbers(image_max)
+    pct = np.divide(earned * 100.0, possible, out=np.full(np.shape(possible), np.nan),
+                    where=possible > 0)
+    return np.where(np.asarray(red_line, dtype=bool), numbers(red_line_pct), pct)
+
+
+def image_pct(image_points: Any, image_max: Any, *, red_line: Any,
+              red_line_pct: Any) -> np.ndarray:
+    """A visit's store-image % (sign, uniform, polite phrases), reported beside its
+    mystery-shopper score: image points / image max × 100, the red-line score on a red-line
+    visit, NaN without image items. Numbers or arrays, as :func:`scenario_pct`."""
+    return scenario_pct(purchase_points=0.0, purchase_max=0.0, process_points=0.0,
+                        process_max=0.0, image_points=image_points, image_max=image_max,
+                        red_line=red_line, red_line_pct=red_line_pct, count_image=True)
+
+
+def as_number(value: np.ndarray) -> float | None:
+    """A 0-d result of :func:`scenario_pct` as a number, None for NaN (no figure)."""
+    number = float(value)
+    return None if np.isnan(number) else number
 
 
 # --- Planning ---------------------------------------------------------------------------------

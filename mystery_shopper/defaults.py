@@ -1,6 +1,14 @@
 """The default scorecard and scenario scripts (from the seeds, 002_*.txt), as plain data.
 
 Used by the data migration (every new database has them) and by tests.
+
+Seed 002: 神秘顾客分数 = 购药评定分 + 问病卖药流程分; the purchase evaluation covers 对症意识
+(现病史, 既往史), 营销意识 and 联合用药 (专业性, 合理性). Each history-taking point is asked once:
+the present and past history are the purchase evaluation's symptom-awareness items, so the
+process section does not ask for the medical history again (migration 0003 made that change
+as a new version of existing databases' card; its 5 points went to the ask-then-dispense item,
+so the process stays at 30 points: purchase 50 + process 30 = the 80 points of the
+mystery-shopper score, store image 20 beside it).
 """
 
 from __future__ import annotations
@@ -43,21 +51,18 @@ DEFAULT_SCORECARD = {
              "max_points": 10, "part": "purchase"},
         ]},
         {"title_zh": "问病卖药流程", "title_en": "Ask-then-dispense process", "items": [
-            {"code": "asks_medical_history", "text_zh": "四步咨询：询问病史",
-             "text_en": "Counselling: asks medical history", "kind": "yes_no",
-             "max_points": 5, "part": "process"},
-            {"code": "asks_allergies", "text_zh": "四步咨询：询问过敏史",
+            {"code": "asks_allergies", "text_zh": "用药咨询：询问过敏史",
              "text_en": "Counselling: asks about allergies", "kind": "yes_no",
              "max_points": 5, "part": "process"},
-            {"code": "checks_combinations", "text_zh": "四步咨询：核对联合用药",
+            {"code": "checks_combinations", "text_zh": "用药咨询：核对联合用药",
              "text_en": "Counselling: checks drug combinations", "kind": "yes_no",
              "max_points": 5, "part": "process"},
-            {"code": "states_contraindications", "text_zh": "四步咨询：说明禁忌",
+            {"code": "states_contraindications", "text_zh": "用药咨询：说明禁忌",
              "text_en": "Counselling: states contraindications", "kind": "yes_no",
              "max_points": 5, "part": "process"},
             {"code": "ask_then_dispense", "text_zh": "先问病、后发药的流程完整",
              "text_en": "Asks first, then dispenses: the process is complete",
-             "kind": "points", "max_points": 10, "part": "process"},
+             "kind": "points", "max_points": 15, "part": "process"},
         ]},
         {"title_zh": "红线项目", "title_en": "Red lines", "items": [
             {"code": "pharmacist_on_duty", "text_zh": "执业药师在岗",

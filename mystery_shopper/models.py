@@ -16,6 +16,8 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+
+from mystery_shopper import calc
 from satisfaction.quarters import QuarterField
 
 
@@ -183,6 +185,7 @@ class StoreVisitFrequency(models.Model):
     quarter = QuarterField(_("quarter"))
     visits = models.PositiveSmallIntegerField(_("visits per quarter"))
 
+
     class Meta:
         verbose_name = _("visit frequency")
         verbose_name_plural = _("visit frequencies")
@@ -276,6 +279,24 @@ class Visit(models.Model):
     @property
     def is_editable_by_shopper(self) -> bool:
         return self.status in SHOPPER_EDITABLE
+
+    @property
+    def purchase_process_pct(self) -> float | None:
+        """The mystery-shopper score of seed 002 (购药评定分 + 问病卖药流程分) as a % of its
+        maximum, from the stored parts: what the store's scenario % and the employee's purchase
+        evaluation count (``calc.scenario_pct``). The red-line score on a red-line visit; None
+        before the visit is scored."""
+        return calc.as_number(calc.scenario_pct(
+            purchase_points=self.purchase_points, purchase_max=self.purchase_max,
+            process_points=self.process_points, process_max=self.process_max,
+            red_line=self.red_line, red_line_pct=self.score_pct))
+
+    @property
+    def image_pct(self) -> float | None:
+        """The store-image %, reported beside the mystery-shopper score (``calc.image_pct``)."""
+        return calc.as_number(calc.image_pct(self.image_points, self.image_max,
+                                             red_line=self.red_line,
+                                             red_line_pct=self.score_pct))
 
 
 class VisitAnswer(models.Model):

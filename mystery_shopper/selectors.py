@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 import pandas as pd
-from django.db.models import Prefetch, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    FloatField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -12,8 +24,10 @@ from mystery_shopper.models import (
     Appeal,
     AppealStatus,
     Evidence,
+    ItemKind,
     ScorecardSection,
     Visit,
+    VisitAnswer,
     VisitStatus,
 )
 from satisfaction.models import User
@@ -169,3 +183,41 @@ def appeal_list(*, user: User, status: str = AppealStatus.OPEN) -> QuerySet[Appe
 
 
 
+
+
+# --- Figures of the scorecard items (the dashboard asks here) ---------------------------------
+
+
+def approved_visits_in(*, quarter: Quarter) -> QuerySet[Visit]:
+    """The approved visits of the quarter (by visit date): the ones the scoring frame counts."""
+    return _approved_in(quarter)
+
+
+def earned_points() -> Case:
+    """An answer's points, in SQL, as ``calc.ItemResult.earned`` gives them in Python: a yes/no
+    item earns its maximum for a yes (value ≥ 1) and 0 for a no; a points item its value.
+
+    A visit's stored part points are these points summed over the part's applicable answers
+    (a red-line visit's parts are then set to its red-line score, ``calc.visit_score``).
+    """
+    return Case(When(item__kind=ItemKind.YES_NO,
+                     then=Case(When(value__gte=1, then=Cast("item__max_points", FloatField())),
+                               default=Value(0.0))),
+                default=Cast("value", FloatField()), output_field=FloatField())
+
+
+def item_point_shares(*, visits: QuerySet[Visit], limit: int | None = 10) -> list[dict]:
+    """Per scorecard item over the answers of ``visits``: points earned (:func:`earned_points`),
+    points possible, answers and answers scored 0, and ``pct`` = earned / possible × 100; the
+    lowest share first (then by item code). Not-applicable and unanswered items are left out,
+    as in the visit's score; items worth 0 points (red lines) have no share. One GROUP BY."""
+    answers = VisitAnswer.objects.filter(visit__in=visits.order_by().values("pk"),
+                                         not_applicable=False, value__isnull=False)
+    rows = (answers.values("item__code", "item__text_zh", "item__text_en", "item__part")
+            .annotate(points=Sum(earned_points()),
+                      possible=Sum(Cast("item__max_points", FloatField())),
+                      n=Count("id"), failed=Count("id", filter=Q(value=0)))
+            .filter(possible__gt=0)
+            .annotate(pct=Coalesce(F("points"), Value(0.0)) * 100.0 / F("possible"))
+            .order_by("pct", "item__code"))
+    return list(rows if limit is None else rows[:limit])

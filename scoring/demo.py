@@ -1,5 +1,11 @@
 """Demo: roll up what the other apps seeded: the previous quarter published, the current one
-provisional (seed_demo runs this last)."""
+provisional (seed_demo runs this last).
+
+The previous quarter is the one HR exports (only published quarters are), so it gets a sample
+survey like a real quarter before it is rolled up: the surveys demo seeds only the running
+campaign, and a quarter without one gave every employee "warm service / efficacy / price: no
+data" and every store "no sample survey".
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,14 @@ from satisfaction.errors import ApplicationError
 from satisfaction.quarters import Quarter
 from scoring.models import AppraisalPoints
 from scoring.services import quarter_publish, rollup_quarter
+from surveys import demo as survey_demo
 
 
 def seed(*, chain: DemoChain) -> str:
     current = Quarter.containing(chain.today)
     previous = current.previous()
     hq = chain.users["hq"]
-    lines = []
+    lines = [f"{previous} sample survey: {survey_demo.seed(chain=chain, quarter=previous)}"]
     rollup_quarter(quarter=previous, user=hq)
     try:
         rollup = quarter_publish(quarter=previous, user=hq)

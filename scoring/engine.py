@@ -6,7 +6,9 @@ every output a DataFrame. The rollup service loads the frames with set-based que
 :func:`compute`, and writes the snapshots; tests call it with hand-made frames.
 
 All inputs are already normalised to 0–100 by the input apps (a rating on a 1..top scale maps
-linearly to 0..100, a visit's score is its points as a percentage of the points possible).
+linearly to 0..100); a visit arrives as its stored parts (points and maximum of purchase
+evaluation, process and store image, red line, ``score_pct``), and its figure comes from the
+module that owns visit scoring, ``mystery_shopper.calc.scenario_pct`` (pure, like this one).
 
 Store value (docs/domain.md "The score")::
 
@@ -16,7 +18,15 @@ Store value (docs/domain.md "The score")::
   (``mean_i`` the indicator's 0–100 mean, ``w_i`` the scheme's weight of its code; codes the
   scheme does not weigh, or weighs 0, do not count);
 - survey points   = survey % × survey_points / 100 (50 by default);
-- scenario %      = mean ``score_pct`` over the store's approved visits;
+- a visit's figure = (purchase points + process points) / (purchase max + process max) × 100,
+  seed 002's 神秘顾客分数 = 购药评定分 + 问病卖药流程分. The store-image items (sign, uniform,
+  polite phrases) are not in it; the scheme's ``scenario_counts_image`` (off by default) adds
+  their points and maximum to both sums. A red-line visit gives its ``score_pct`` — the
+  scorecard's configured red-line score — whatever its parts, with or without the image. A visit
+  with nothing applicable in the counted parts has no figure and does not count;
+- scenario %      = mean visit figure over the store's approved visits (``n_visits``: those
+  with a figure); ``image_pct`` = the mean store-image % of the store's approved visits
+  (red-line visits at their red-line score), reported beside it whether counted or not;
 - scenario points = scenario % × scenario_points / 100 (50 by default);
 - deductions      = Σ grade points over the store's substantiated complaints (A 3, B 2, C 1);
 - value = clip(survey points + scenario points − deductions, 0, 100).
@@ -30,7 +40,8 @@ deductions alone say nothing about satisfaction.
 
 Fewer survey responses than the scheme's minimum flag the value (``small_sample``); they do not
 hide it. The 95% confidence interval beside the value comes from the per-response weighted
-scores (``survey_store_response_frame``): half-width = t(0.975, n − 1) · sd / √n in survey %,
+scores (``survey_store_response_frame``): half-width = t(0.975, n − 1) · sd / √n in survey %
+(``satisfaction.stats.t_half_width``, the one the survey results pages use),
 scaled to points by the share of the value the survey carries; reported as value ± half-width
 (clipped to 0–100), and NaN when n < 2.
 
@@ -51,20 +62,34 @@ Each part is a 0–100 figure × its points / 100 (25 each by default): warm ser
 employee's ``warm_service`` indicator; recommended-product efficacy = the mean of the employee's
 ``recommendation`` and ``efficacy`` indicator means (either alone when only one has data);
 price = the ``price`` indicator; purchase evaluation = the mean over approved visits where the
-employee served of (purchase points + process points) / (purchase max + process max) × 100 (a
-red-line visit counts its ``score_pct``, the configured red-line score). A part with no data of
+employee served of the visit's figure without the store image (seed 002's 推销满意度 names
+购药评定 alone, so ``scenario_counts_image`` does not reach it; a red-line visit counts its
+configured red-line score). A part with no data of
 the employee falls back to the store's figure for that part (``missing_part="store"``, the
 default, flag ``<part>_from_store``) or counts 0 (``missing_part="zero"``, flag
 ``<part>_missing``). A part with no data even at the store follows ``missing_component`` like a
 store component (rescaled across the parts that exist, or 0), flag ``<part>_missing``.
 The value is clipped to 0–100.
 
-A store manager's value is the mean of the values of the store's other staff
-(取门店所有人员的平均值): the manager's own figure is replaced, flag ``staff_mean``; a store with no
-other staff with a value keeps the manager's own figure.
+A store manager's value (管理人员: 取门店所有人员的平均值; his own figure is not averaged into
+itself)::
+
+    manager value = clip(mean of the values of the store's other staff
+                         − the deductions of the complaints attributed to the manager, 0, 100)
+
+so his own complaints cost him what they cost a clerk. His flags describe that value, not his
+discarded own figure (kept as ``own_value``, with its parts): ``staff_mean``, ``staff_n:<N>``
+(N staff averaged, also the ``n_staff`` column), ``manager_deduction`` when complaints
+attributed to him were deducted after the mean, ``clipped``. A store with no other staff with a
+value keeps the manager's own figure (his deductions already in it) and that figure's flags.
 
 Appraisal satisfaction points = employee value × satisfaction_weight / 100 (30 by default).
-Bonus factor = max(0, 1 + k · (value − T) / 100) with the scheme's amplification k and target T.
+Bonus factor = max(0, 1 + k · (value − T) / 100) with the scheme's amplification k and target T
+(:func:`bonus_factor`, the one implementation: the rollup's column and the tests use it).
+
+Beside the stores and employees, :func:`compute` returns each approved visit's figures
+(``EngineResult.visits``: the figure it gave the store's scenario % and the employee's purchase
+evaluation, and its store-image %), so the evidence a revision counted is recorded as counted.
 """
 
 from __future__ import annotations
@@ -74,6 +99,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+# A visit's figure comes from the module that owns visit scoring (pure, like this module).
+from mystery_shopper import calc as visit_calc
+
+# The chain's one confidence interval (pure, like this module); the survey pages use it too.
+from satisfaction.stats import t_half_width
 
 DEFAULT_INDICATOR_WEIGHTS: dict[str, float] = {
     "assortment": 1.0, "environment": 1.0, "recommendation": 1.0, "efficacy": 1.0,
@@ -106,6 +137,10 @@ VISIT_COLUMNS = ["visit_id", "store_id", "employee_id", "score_pct", "purchase_p
 DEDUCTION_COLUMNS = ["complaint_id", "store_id", "employee_id", "grade"]
 STORE_COLUMNS = ["store_id", "region_id"]
 EMPLOYEE_COLUMNS = ["employee_id", "store_id", "role"]
+# Each approved visit's figures (EngineResult.visits): what it gave the store's scenario % and
+# the employee's purchase evaluation (NaN: it had none), and its store-image %.
+VISIT_FIGURE_COLUMNS = ["visit_id", "store_id", "employee_id", "scenario_pct", "purchase_pct",
+                        "image_pct"]
 
 
 @dataclass(frozen=True)
@@ -131,6 +166,7 @@ class SchemeParams:
     bonus_target: float = 70.0
     small_sample_adjustment: bool = False
     shrinkage_m: float | None = None
+    scenario_counts_image: bool = False
 
     def part_points(self) -> dict[str, float]:
         return {"warm_service": self.warm_service_points, "efficacy": self.efficacy_points,
@@ -158,29 +194,46 @@ class EngineInput:
 class EngineResult:
     stores: pd.DataFrame
     employees: pd.DataFrame
+    visits: pd.DataFrame = field(default_factory=lambda: empty_frame(VISIT_FIGURE_COLUMNS))
 
 
 def empty_frame(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({column: pd.Series(dtype="float64") for column in columns})
 
 
-def bonus_factor(value: float, *, k: float, target: float) -> float:
-    """max(0, 1 + k · (value − T) / 100); k = 5, T = 70: 80 → 1.5, 60 → 0.5."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return math.nan
-    return max(0.0, 1.0 + k * (value - target) / 100.0)
+def bonus_factor(values: pd.Series, *, k: float, target: float) -> pd.Series:
+    """max(0, 1 + k · (value − T) / 100) per value; k = 5, T = 70: 80 → 1.5, 60 → 0.5.
+
+    NaN (no value) stays NaN. The rollup's ``bonus_factor`` column is this function's.
+    """
+    values = pd.to_numeric(values, errors="coerce").astype("float64")
+    return (1.0 + k * (values - target) / 100.0).clip(lower=0.0)
 
 
-def t_half_width(n: pd.Series, sd: pd.Series) -> pd.Series:
-    """95% half-width t(0.975, n − 1) · sd / √n; NaN when n < 2 or sd is unknown."""
-    from scipy import stats  # deferred: importing scipy.stats costs a second at start-up
+def visit_figures(visits: pd.DataFrame, scheme: SchemeParams) -> pd.DataFrame:
+    """Each visit's figures (:data:`VISIT_FIGURE_COLUMNS`), by ``mystery_shopper.calc``.
 
-    n = pd.to_numeric(n, errors="coerce").astype("float64")
-    sd = pd.to_numeric(sd, errors="coerce").astype("float64")
-    valid = (n >= 2) & sd.notna()
-    quantile = pd.Series(np.nan, index=n.index)
-    quantile[valid] = stats.t.ppf(0.975, n[valid] - 1)
-    return (quantile * sd / np.sqrt(n)).where(valid)
+    ``scenario_pct`` counts toward the store (with the store image when the scheme says so),
+    ``purchase_pct`` toward the employee who served (never with the image), ``image_pct`` is
+    reported beside. A red-line visit gives its ``score_pct`` (the configured red-line score).
+    """
+    visits = _with_columns(visits, VISIT_COLUMNS)
+    red = visits["red_line"].astype("boolean").fillna(value=False).to_numpy(dtype=bool)
+    parts = {c: pd.to_numeric(visits[c], errors="coerce").fillna(0.0).to_numpy("float64")
+             for c in ("purchase_points", "purchase_max", "process_points", "process_max",
+                       "image_points", "image_max")}
+    red_pct = pd.to_numeric(visits["score_pct"], errors="coerce").to_numpy("float64")
+    seed = visit_calc.scenario_pct(**parts, red_line=red, red_line_pct=red_pct)
+    counted = visit_calc.scenario_pct(**parts, red_line=red, red_line_pct=red_pct,
+                                      count_image=True) if scheme.scenario_counts_image else seed
+    image = visit_calc.image_pct(parts["image_points"], parts["image_max"], red_line=red,
+                                 red_line_pct=red_pct)
+    return pd.DataFrame({
+        "visit_id": _ids(visits["visit_id"]).to_numpy(),
+        "store_id": _ids(visits["store_id"]).to_numpy(),
+        "employee_id": _ids(visits["employee_id"]).to_numpy(),
+        "scenario_pct": counted, "purchase_pct": seed, "image_pct": image,
+    }, index=visits.index)
 
 
 def _ids(series: pd.Series) -> pd.Series:
@@ -217,15 +270,6 @@ def _part_pcts(indicators: pd.DataFrame, key: str) -> pd.DataFrame:
     return out
 
 
-def _visit_purchase_pct(visits: pd.DataFrame) -> pd.Series:
-    possible = visits["purchase_max"].astype("float64") + visits["process_max"].astype("float64")
-    earned = (visits["purchase_points"].astype("float64")
-              + visits["process_points"].astype("float64"))
-    pct = (earned / possible.where(possible > 0) * 100.0)
-    red = visits["red_line"].astype("boolean").fillna(value=False).astype(bool)
-    return pct.where(~red, visits["score_pct"].astype("float64"))
-
-
 def _rank(values: pd.Series, groups: pd.Series | None = None) -> pd.Series:
     if groups is None:
         ranks = values.rank(method="min", ascending=False)
@@ -251,15 +295,19 @@ def _grade_points(deductions: pd.DataFrame, grade_points: dict[str, float]) -> p
     return points.astype("float64")
 
 
-def compute_stores(data: EngineInput, scheme: SchemeParams) -> pd.DataFrame:
-    """One row per store of ``data.stores`` with its value, components, CI, flags and ranks."""
+def compute_stores(data: EngineInput, scheme: SchemeParams,
+                   figures: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per store of ``data.stores`` with its value, components, CI, flags and ranks.
+
+    ``figures``: :func:`visit_figures` of ``data.visits`` when the caller has them already.
+    """
     stores = _with_columns(data.stores, STORE_COLUMNS)[STORE_COLUMNS].copy()
     stores["store_id"] = _ids(stores["store_id"]).astype("int64")
     out = stores.set_index("store_id")
     indicators = _with_columns(data.survey_indicators, STORE_INDICATOR_COLUMNS)
     responses = _with_columns(data.survey_responses, STORE_RESPONSE_COLUMNS)
     adjusted = _store_survey(out, indicators, responses, scheme)
-    _store_scenario(out, _with_columns(data.visits, VISIT_COLUMNS))
+    _store_scenario(out, visit_figures(data.visits, scheme) if figures is None else figures)
     _store_deductions(out, _with_columns(data.deductions, DEDUCTION_COLUMNS), scheme)
     flags = _store_value(out, responses, scheme)
     flags["adjusted"] = adjusted
@@ -302,12 +350,14 @@ def _store_survey(out: pd.DataFrame, indicators: pd.DataFrame, responses: pd.Dat
     return adjusted
 
 
-def _store_scenario(out: pd.DataFrame, visits: pd.DataFrame) -> None:
+def _store_scenario(out: pd.DataFrame, figures: pd.DataFrame) -> None:
+    """Adds scenario_pct (mean counted visit figure), n_visits and image_pct (beside)."""
     keys = out.index.astype("float64")
-    frame = visits[["store_id", "score_pct"]].assign(store_id=_ids(visits["store_id"]))
-    group = frame.groupby("store_id")["score_pct"]
-    out["scenario_pct"] = group.mean().reindex(keys).to_numpy()
-    out["n_visits"] = group.size().reindex(keys).fillna(0).astype("int64").to_numpy()
+    group = figures.groupby("store_id")
+    out["scenario_pct"] = group["scenario_pct"].mean().reindex(keys).to_numpy()
+    out["n_visits"] = group["scenario_pct"].count().reindex(keys).fillna(0).astype(
+        "int64").to_numpy()
+    out["image_pct"] = group["image_pct"].mean().reindex(keys).to_numpy()
 
 
 def _store_deductions(out: pd.DataFrame, deductions: pd.DataFrame,
@@ -368,9 +418,12 @@ def _indicator_dicts(indicators: pd.DataFrame, index: pd.Index) -> pd.Series:
     return pd.Series([by_store.get(int(i), {}) for i in index], index=index, dtype=object)
 
 
-def compute_employees(data: EngineInput, scheme: SchemeParams,
-                      store_values: pd.DataFrame) -> pd.DataFrame:
-    """One row per employee of ``data.employees``: parts, deductions, value, flags, ranks."""
+def compute_employees(data: EngineInput, scheme: SchemeParams, store_values: pd.DataFrame,
+                      figures: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per employee of ``data.employees``: parts, deductions, value, flags, ranks.
+
+    ``figures``: :func:`visit_figures` of ``data.visits`` when the caller has them already.
+    """
     employees = _with_columns(data.employees, EMPLOYEE_COLUMNS)[EMPLOYEE_COLUMNS].copy()
     employees["employee_id"] = _ids(employees["employee_id"]).astype("int64")
     employees["store_id"] = _ids(employees["store_id"]).astype("int64")
@@ -378,49 +431,67 @@ def compute_employees(data: EngineInput, scheme: SchemeParams,
         pd.Series(dtype="float64"))
     employees["region_id"] = employees["store_id"].map(region_of)
     out = employees.set_index("employee_id")
-    own, store_parts = _employee_part_sources(out, data)
+    own, store_parts = _employee_part_sources(
+        out, data, visit_figures(data.visits, scheme) if figures is None else figures)
     flags, earned, no_data = _employee_parts(out, own, store_parts, scheme)
     _employee_deductions(out, _with_columns(data.deductions, DEDUCTION_COLUMNS), scheme)
     raw = earned - out["deductions"]
     out["own_value"] = raw.clip(0.0, 100.0).where(~no_data)
     clipped = ~no_data & ((raw < 0) | (raw > 100))
 
-    is_manager = out["role"] == STORE_MANAGER_ROLE
-    staff = out.loc[~is_manager & out["own_value"].notna()]
-    staff_mean = staff.groupby("store_id")["own_value"].mean()
-    manager_mean = pd.Series(out["store_id"].map(staff_mean).to_numpy(), index=out.index)
-    replaced = is_manager & manager_mean.notna()
-    out["value"] = out["own_value"].where(~replaced, manager_mean)
+    replaced = _store_managers(out)
+    # A manager whose value is the staff mean is described by that value, not by the flags of
+    # his discarded own figure (its fallbacks, its gaps).
+    flags = {name: mask & ~replaced for name, mask in flags.items()}
     flags["staff_mean"] = replaced
+    flags["manager_deduction"] = replaced & (out["deductions"] > 0)
     flags["no_data"] = no_data & ~replaced
-    flags["clipped"] = clipped & ~replaced
-    out["flags"] = _flag_lists(flags, out.index)
+    flags["clipped"] = (clipped & ~replaced) | (replaced & out.pop("manager_raw").lt(0))
+    # A replaced manager's flags start with staff_mean (his own figure's are masked out):
+    # staff_n:<N> follows it.
+    out["flags"] = pd.Series(
+        [[lst[0], f"staff_n:{n}", *lst[1:]] if mean else lst for lst, n, mean in zip(
+            _flag_lists(flags, out.index), out["n_staff"], replaced, strict=True)],
+        index=out.index, dtype=object)
 
     out["satisfaction_points"] = out["value"] * scheme.satisfaction_weight / 100.0
-    out["bonus_factor"] = (1.0 + scheme.bonus_k * (out["value"] - scheme.bonus_target)
-                           / 100.0).clip(lower=0.0)
+    out["bonus_factor"] = bonus_factor(out["value"], k=scheme.bonus_k,
+                                       target=scheme.bonus_target)
     out["rank_store"] = _rank(out["value"], out["store_id"])
     out["rank_region"] = _rank(out["value"], out["region_id"])
     return out.reset_index()
 
 
-def _employee_part_sources(out: pd.DataFrame, data: EngineInput
+def _store_managers(out: pd.DataFrame) -> pd.Series:
+    """Sets a store manager's value to the mean of his store's other staff less his own
+    deductions (clipped); adds ``n_staff`` and ``manager_raw``. Returns where that applied."""
+    is_manager = out["role"] == STORE_MANAGER_ROLE
+    staff = out.loc[~is_manager & out["own_value"].notna()].groupby("store_id")["own_value"]
+    staff_mean = pd.Series(out["store_id"].map(staff.mean()).to_numpy(), index=out.index,
+                           dtype="float64")
+    staff_n = pd.Series(out["store_id"].map(staff.count()).to_numpy(), index=out.index,
+                        dtype="float64")
+    replaced = is_manager & staff_mean.notna()
+    out["manager_raw"] = (staff_mean - out["deductions"]).where(replaced)
+    out["value"] = out["own_value"].where(~replaced, out["manager_raw"].clip(0.0, 100.0))
+    out["n_staff"] = staff_n.where(replaced).fillna(0).astype("int64")
+    return replaced
+
+
+def _employee_part_sources(out: pd.DataFrame, data: EngineInput, figures: pd.DataFrame
                            ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each part's 0–100 figure per employee (own) and per store (the fallback)."""
     emp_ind = _with_columns(data.survey_employees, EMPLOYEE_INDICATOR_COLUMNS)
     emp_ind = emp_ind.assign(employee_id=_ids(emp_ind["employee_id"]))
     store_ind = _with_columns(data.survey_indicators, STORE_INDICATOR_COLUMNS)
-    visits = _with_columns(data.visits, VISIT_COLUMNS)
     keys = out.index.astype("float64")
     own = _part_pcts(emp_ind, "employee_id")
     store_parts = _part_pcts(store_ind.assign(store_id=_ids(store_ind["store_id"])), "store_id")
     out["n_responses"] = emp_ind.groupby("employee_id")["n"].max().reindex(keys).fillna(
         0).astype("int64").to_numpy()
 
-    visits = visits.assign(pct=_visit_purchase_pct(visits),
-                           employee_id=_ids(visits["employee_id"]),
-                           store_id=_ids(visits["store_id"]))
-    scored = visits[visits["pct"].notna()]
+    scored = figures.rename(columns={"purchase_pct": "pct"})
+    scored = scored[scored["pct"].notna()]
     served = scored[scored["employee_id"].notna()]
     own_purchase = served.groupby("employee_id")["pct"].mean()
     own = own.reindex(own.index.union(own_purchase.index))
@@ -482,7 +553,10 @@ def _employee_deductions(out: pd.DataFrame, deductions: pd.DataFrame,
 
 
 def compute(data: EngineInput, scheme: SchemeParams) -> EngineResult:
-    """Store values, then employee values (which fall back to their store's parts)."""
-    store_values = compute_stores(data, scheme)
-    employee_values = compute_employees(data, scheme, store_values)
-    return EngineResult(stores=store_values, employees=employee_values)
+    """Store values, then employee values (which fall back to their store's parts), and each
+    visit's figures."""
+    figures = visit_figures(data.visits, scheme)
+    store_values = compute_stores(data, scheme, figures)
+    employee_values = compute_employees(data, scheme, store_values, figures)
+    return EngineResult(stores=store_values, employees=employee_values,
+                        visits=figures.reset_index(drop=True))

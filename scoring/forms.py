@@ -82,7 +82,7 @@ class SchemeForm(forms.ModelForm):
                   "missing_component", "warm_service_points", "efficacy_points", "price_points",
                   "purchase_points", "missing_part", "financial_weight", "satisfaction_weight",
                   "other_weight", "bonus_k", "bonus_target", "small_sample_adjustment",
-                  "shrinkage_m"]
+                  "shrinkage_m", "scenario_counts_image"]
 
     def _post_clean(self) -> None:
         # The service validates the whole new version (and assigns it a number).

@@ -12,6 +12,9 @@ FLAG_LABELS = {
     "adjusted": _("small sample shrunk toward the region mean"),
     "clipped": _("clipped to 0–100"),
     "staff_mean": _("store manager: mean of the staff"),
+    # "staff_n:<N>": how many staff the manager's mean is over.
+    "staff_n": _("mean of %(n)s staff"),
+    "manager_deduction": _("store manager: own complaints deducted after the staff mean"),
     "warm_service_from_store": _("warm service: store's value"),
     "efficacy_from_store": _("efficacy: store's value"),
     "price_from_store": _("price: store's value"),
@@ -40,4 +43,9 @@ def indicator_label(code: str) -> str:
 
 
 def flag_label(flag: str) -> str:
-    return FLAG_LABELS.get(flag, flag)
+    """The label of a flag code; a flag ``code:<n>`` (``staff_n:3``) fills ``n`` in."""
+    code, _sep, argument = flag.partition(":")
+    label = FLAG_LABELS.get(code)
+    if label is None:
+        return flag
+    return str(label) % {"n": argument} if argument else label

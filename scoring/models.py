@@ -83,6 +83,11 @@ class Scheme(models.Model):
     shrinkage_m = models.PositiveIntegerField(
         _("shrinkage weight m"), null=True, blank=True,
         help_text=_("Empty: the minimum sample."))
+    scenario_counts_image = models.BooleanField(
+        _("count the store-image items in the scenario survey"), default=False,
+        help_text=_("The mystery-shopper score is the purchase evaluation plus the "
+                    "ask-then-dispense process; the store-image items (signboard, uniform, "
+                    "polite phrases) are reported beside it. Tick to count them in."))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+",
@@ -149,7 +154,7 @@ class Scheme(models.Model):
             satisfaction_weight=self.satisfaction_weight, other_weight=self.other_weight,
             bonus_k=self.bonus_k, bonus_target=self.bonus_target,
             small_sample_adjustment=self.small_sample_adjustment,
-            shrinkage_m=self.shrinkage_m)
+            shrinkage_m=self.shrinkage_m, scenario_counts_image=self.scenario_counts_image)
 
 
 class RollupStatus(models.TextChoices):

@@ -40,7 +40,7 @@ SCHEME_FIELDS = (
     "grade_c_points", "min_sample", "missing_component", "warm_service_points",
     "efficacy_points", "price_points", "purchase_points", "missing_part", "financial_weight",
     "satisfaction_weight", "other_weight", "bonus_k", "bonus_target", "small_sample_adjustment",
-    "shrinkage_m",
+    "shrinkage_m", "scenario_counts_image",
 )
 
 

@@ -1,16 +1,18 @@
 """Pure computation: visit scores and the plan, against hand-computed numbers (no database)."""
 
 import itertools
+import math
 from datetime import date
 
+import numpy as np
 import pytest
 
 from mystery_shopper.calc import (
     ItemResult,
     PlanStore,
-    mean_score,
+    image_pct,
     plan_visits,
-    purchase_process_pct,
+    scenario_pct,
     spread_dates,
     visit_score,
 )
@@ -68,11 +70,66 @@ def test_a_passed_red_line_changes_nothing():
     assert visit_score(items).score_pct == pytest.approx(60.0)
 
 
-def test_store_mean_and_employee_purchase_evaluation():
-    assert mean_score([80.0, 60.0, None]) == pytest.approx(70.0)
-    assert mean_score([]) is None
-    # visit 1: (8 + 4) / (10 + 10) = 60 %, visit 2: (10 + 5) / (10 + 5) = 100 % -> 80 %
-    assert purchase_process_pct([(8, 10, 4, 10), (10, 10, 5, 5)]) == pytest.approx(80.0)
+def test_the_mystery_shopper_score_is_purchase_and_process_over_their_maximum():
+    items = [
+        ItemResult("image", 5, 1, yes_no=True),   # 5 of 5, reported beside
+        ItemResult("image", 15, 0, yes_no=True),  # 0 of 15
+        ItemResult("purchase", 10, 7),
+        ItemResult("purchase", 10, 4),
+        ItemResult("process", 10, 9),
+    ]
+    score = visit_score(items)
+    # seed 002: (7 + 4 + 9) / (10 + 10 + 10) = 20 / 30; the image (5 of 20) is not in it
+    assert score.purchase_process_pct == pytest.approx(200 / 3)
+    assert score.image_pct == pytest.approx(25.0)
+    # ... while the score of every item is (5 + 20) / (20 + 30) = 50 %
+    assert score.score_pct == pytest.approx(50.0)
+
+
+def test_the_scenario_figure_counts_the_image_only_when_asked():
+    # purchase 8/10, process 6/10, image 5/20
+    parts = {"purchase_points": 8, "purchase_max": 10, "process_points": 6, "process_max": 10,
+             "image_points": 5, "image_max": 20}
+    assert float(scenario_pct(**parts, red_line=False, red_line_pct=50.0)) == (
+        pytest.approx(70.0))  # 14 / 20
+    assert float(scenario_pct(**parts, red_line=False, red_line_pct=50.0,
+                              count_image=True)) == pytest.approx(47.5)  # 19 / 40
+
+
+def test_a_red_line_visit_gives_the_configured_score_whatever_its_parts():
+    items = [ItemResult("purchase", 10, 10), ItemResult("process", 10, 10),
+             ItemResult("image", 20, 1, yes_no=True),
+             ItemResult("process", 0, 0, yes_no=True, is_red_line=True)]
+    score = visit_score(items, red_line_score=20)
+    assert score.purchase_process_pct == 20
+    assert score.image_pct == 20
+    # From the stored parts too, with or without the image, even with nothing applicable:
+    # the red-line score wins over a full 10 of 10.
+    for count_image in (False, True):
+        assert float(scenario_pct(purchase_points=10, purchase_max=10, process_points=0,
+                                  process_max=0, image_points=20, image_max=20, red_line=True,
+                                  red_line_pct=20.0, count_image=count_image)) == 20.0
+    assert float(scenario_pct(purchase_points=0, purchase_max=0, process_points=0,
+                              process_max=0, red_line=True, red_line_pct=0.0)) == 0.0
+
+
+def test_a_visit_without_applicable_purchase_or_process_items_has_no_figure():
+    assert math.isnan(scenario_pct(purchase_points=0, purchase_max=0, process_points=0,
+                                   process_max=0, red_line=False, red_line_pct=None))
+    assert math.isnan(image_pct(0, 0, red_line=False, red_line_pct=None))
+    items = [ItemResult("image", 5, 1, yes_no=True)]
+    assert visit_score(items).purchase_process_pct is None
+
+
+def test_the_scenario_figure_takes_a_quarters_visits_at_once():
+    figures = scenario_pct(purchase_points=np.array([8.0, 10.0, 9.0]),
+                           purchase_max=np.array([10.0, 10.0, 10.0]),
+                           process_points=np.array([4.0, 5.0, 9.0]),
+                           process_max=np.array([10.0, 5.0, 10.0]),
+                           red_line=np.array([False, False, True]),
+                           red_line_pct=np.array([60.0, 100.0, 0.0]))
+    # (8 + 4) / 20 = 60 %, (10 + 5) / 15 = 100 %, the red-line visit 0
+    assert figures.tolist() == pytest.approx([60.0, 100.0, 0.0])
 
 
 def test_due_dates_spread_over_the_quarter():

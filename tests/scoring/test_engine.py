@@ -29,11 +29,11 @@ def indicators(rows):
 
 
 def visit(visit_id, store_id, score_pct, employee_id=None, purchase=(0, 0), process=(0, 0),
-          red_line=False):
+          red_line=False, image=(0, 0)):
     return {"visit_id": visit_id, "store_id": store_id, "employee_id": employee_id,
             "score_pct": score_pct, "purchase_points": purchase[0], "purchase_max": purchase[1],
-            "process_points": process[0], "process_max": process[1], "image_points": 0,
-            "image_max": 0, "red_line": red_line}
+            "process_points": process[0], "process_max": process[1], "image_points": image[0],
+            "image_max": image[1], "red_line": red_line}
 
 
 def store1_input(**overrides) -> EngineInput:
@@ -85,8 +85,9 @@ def one(frame, key, value):
 def test_a_store_with_responses_visits_and_complaints_gets_the_hand_computed_value():
     result = compute(store1_input(), SchemeParams())
     row = one(result.stores, "store_id", 1)
-    # survey: (80 + 60 + 70 + 50) / 4 = 65 % -> 32.5 points; scenario: (90 + 70) / 2 = 80 %
-    # -> 40 points; deductions A 3 + C 1 + B 2 (the employee's complaint is the store's too).
+    # survey: (80 + 60 + 70 + 50) / 4 = 65 % -> 32.5 points; scenario: visit 1 (8 + 6) / 20
+    # = 70 %, visit 2 (9 + 9) / 20 = 90 %, mean 80 % -> 40 points; deductions A 3 + C 1 + B 2
+    # (the employee's complaint is the store's too).
     assert row["survey_points"] == pytest.approx(32.5)
     assert row["scenario_points"] == pytest.approx(40.0)
     assert row["deductions"] == pytest.approx(6.0)
@@ -236,9 +237,56 @@ def test_a_store_managers_value_is_the_mean_of_the_staff():
     employees = compute(store1_input(), SchemeParams()).employees
     manager = one(employees, "employee_id", 102)
     assert manager["value"] == pytest.approx((68.0 + 67.5) / 2)
-    assert "staff_mean" in manager["flags"]
+    assert manager["flags"] == ["staff_mean", "staff_n:2"]
+    assert manager["n_staff"] == 2
     ranks = employees.set_index("employee_id")["rank_store"]
     assert list(ranks.loc[[100, 102, 101]]) == [1, 2, 3]
+
+
+def test_a_complaint_against_the_store_manager_is_deducted_after_the_staff_mean():
+    deductions = pd.DataFrame([
+        {"complaint_id": 3, "store_id": 1, "employee_id": 100, "grade": "B"},
+        {"complaint_id": 4, "store_id": 1, "employee_id": 102, "grade": "A"},
+    ], columns=DEDUCTION_COLUMNS)
+    result = compute(store1_input(deductions=deductions), SchemeParams())
+    manager = one(result.employees, "employee_id", 102)
+    # staff: clerk 68, pharmacist 67.5 (the manager's A is not theirs) -> mean 67.75;
+    # the manager's own A: 67.75 - 3 = 64.75
+    assert manager["value"] == pytest.approx(64.75)
+    assert manager["deductions"] == pytest.approx(3.0)
+    assert manager["n_complaints"] == 1
+    assert manager["flags"] == ["staff_mean", "staff_n:2", "manager_deduction"]
+    assert one(result.employees, "employee_id", 101)["value"] == pytest.approx(67.5)
+    # the store loses both complaints: 32.5 + 40 - 2 - 3
+    assert one(result.stores, "store_id", 1)["value"] == pytest.approx(67.5)
+
+
+def test_a_managers_deduction_below_zero_is_clipped_and_flagged():
+    deductions = pd.DataFrame([
+        {"complaint_id": i, "store_id": 1, "employee_id": 102, "grade": "A"}
+        for i in range(25)], columns=DEDUCTION_COLUMNS)
+    manager = one(compute(store1_input(deductions=deductions), SchemeParams()).employees,
+                  "employee_id", 102)
+    # staff mean (70 + 67.5) / 2 = 68.75 - 25 x 3 = -6.25 -> 0
+    assert manager["value"] == 0.0
+    assert manager["flags"] == ["staff_mean", "staff_n:2", "manager_deduction", "clipped"]
+
+
+def test_a_managers_flags_describe_his_value_not_his_discarded_own_figure():
+    # The manager has no survey data and served no visit: his own figure would take every part
+    # from the store (four *_from_store flags). His value is the staff mean, and says only so.
+    manager = one(compute(store1_input(), SchemeParams()).employees, "employee_id", 102)
+    assert manager["own_value"] == pytest.approx(
+        (80 + 60 + 60 + 80) / 4)  # store parts: warm 80, efficacy mean(70, 50), price 60, 80
+    assert not any(f.endswith(("_from_store", "_missing")) for f in manager["flags"])
+    # A manager alone (no other staff with a value) keeps his own figure and its flags.
+    alone = store1_input(employees=pd.DataFrame({"employee_id": [102], "store_id": [1],
+                                                 "role": ["store_manager"]}))
+    manager = one(compute(alone, SchemeParams()).employees, "employee_id", 102)
+    assert manager["value"] == pytest.approx(70.0)
+    assert manager["n_staff"] == 0
+    assert set(manager["flags"]) == {"warm_service_from_store", "efficacy_from_store",
+                                     "price_from_store", "purchase_from_store"}
 
 
 def test_a_red_line_visit_counts_its_red_line_score_for_purchase_evaluation():
@@ -249,14 +297,77 @@ def test_a_red_line_visit_counts_its_red_line_score_for_purchase_evaluation():
     assert row["value"] == pytest.approx(22.5 + 17.5 + 12.5 - 2.0)
 
 
+def image_visits():
+    """Visit 1: purchase 40/50, process 20/30, image 5/20 (score of every item 65 %);
+    visit 2: a red-line failure with full parts, configured red-line score 20 %."""
+    return pd.DataFrame([
+        visit(1, 1, 65.0, employee_id=100, purchase=(40, 50), process=(20, 30), image=(5, 20)),
+        visit(2, 1, 20.0, purchase=(10, 50), process=(6, 30), image=(4, 20), red_line=True),
+    ], columns=VISIT_COLUMNS)
+
+
+def test_the_scenario_survey_is_purchase_and_process_without_the_store_image():
+    result = compute(store1_input(visits=image_visits()), SchemeParams())
+    store = one(result.stores, "store_id", 1)
+    # visit 1: (40 + 20) / (50 + 30) = 75 %; visit 2 (red line): 20 % -> mean 47.5 %
+    assert store["scenario_pct"] == pytest.approx(47.5)
+    assert store["scenario_points"] == pytest.approx(23.75)
+    assert store["n_visits"] == 2
+    # the image beside it: 5 / 20 = 25 % and the red-line 20 % -> 22.5 %
+    assert store["image_pct"] == pytest.approx(22.5)
+    assert store["value"] == pytest.approx(32.5 + 23.75 - 6.0)
+    # the clerk served visit 1: purchase evaluation 75 % -> 18.75 points
+    clerk = one(result.employees, "employee_id", 100)
+    assert clerk["purchase_pct"] == pytest.approx(75.0)
+    assert list(result.visits["scenario_pct"]) == pytest.approx([75.0, 20.0])
+    assert list(result.visits["purchase_pct"]) == pytest.approx([75.0, 20.0])
+
+
+def test_the_scheme_may_count_the_store_image_in_the_scenario_survey():
+    result = compute(store1_input(visits=image_visits()),
+                     SchemeParams(scenario_counts_image=True))
+    store = one(result.stores, "store_id", 1)
+    # visit 1: (40 + 20 + 5) / (50 + 30 + 20) = 65 %; visit 2 still its red-line 20 % -> 42.5
+    assert store["scenario_pct"] == pytest.approx(42.5)
+    assert store["value"] == pytest.approx(32.5 + 21.25 - 6.0)
+    # the employee's purchase evaluation never counts the image
+    assert one(result.employees, "employee_id", 100)["purchase_pct"] == pytest.approx(75.0)
+    assert list(result.visits["scenario_pct"]) == pytest.approx([65.0, 20.0])
+
+
+def test_a_red_line_visit_gives_the_store_its_configured_score():
+    visits = pd.DataFrame([visit(1, 1, 30.0, purchase=(50, 50), process=(30, 30),
+                                 image=(20, 20), red_line=True)], columns=VISIT_COLUMNS)
+    for counts_image in (False, True):
+        store = one(compute(store1_input(visits=visits),
+                            SchemeParams(scenario_counts_image=counts_image)).stores,
+                    "store_id", 1)
+        assert store["scenario_pct"] == pytest.approx(30.0)
+
+
+def test_a_visit_with_only_image_items_does_not_count_for_the_seed_score():
+    visits = pd.DataFrame([visit(1, 1, 50.0, image=(10, 20))], columns=VISIT_COLUMNS)
+    store = one(compute(store1_input(visits=visits), SchemeParams()).stores, "store_id", 1)
+    assert math.isnan(store["scenario_pct"])
+    assert store["n_visits"] == 0
+    assert "missing_scenario" in store["flags"]
+    store = one(compute(store1_input(visits=visits), SchemeParams(scenario_counts_image=True))
+                .stores, "store_id", 1)
+    assert store["scenario_pct"] == pytest.approx(50.0)
+
+
 def test_bonus_factor_and_appraisal_points_follow_the_scheme():
     scheme = SchemeParams(bonus_k=5.0, bonus_target=70.0)
-    assert bonus_factor(80.0, k=5, target=70) == pytest.approx(1.5)
-    assert bonus_factor(60.0, k=5, target=70) == pytest.approx(0.5)
-    assert bonus_factor(40.0, k=5, target=70) == 0.0
-    row = one(compute(store1_input(), scheme).employees, "employee_id", 100)
+    factors = bonus_factor(pd.Series([80.0, 60.0, 40.0, math.nan]), k=5, target=70)
+    assert factors[:3].tolist() == pytest.approx([1.5, 0.5, 0.0])
+    assert math.isnan(factors[3])
+    result = compute(store1_input(), scheme).employees
+    row = one(result, "employee_id", 100)
     assert row["bonus_factor"] == pytest.approx(0.9)  # 1 + 5 * (68 - 70) / 100
     assert row["satisfaction_points"] == pytest.approx(20.4)  # 68 * 30 / 100
+    # the rollup's column is the one function's
+    assert result["bonus_factor"].tolist() == pytest.approx(
+        bonus_factor(result["value"], k=5, target=70).tolist())
 
 
 def test_empty_inputs_give_no_values_not_errors():

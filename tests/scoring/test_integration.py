@@ -52,12 +52,14 @@ def real_rows(store, staff, hq):
 def test_a_quarter_rolls_up_from_real_responses_visits_and_complaints(real_rows, store, staff):
     rollup = rollup_quarter(quarter=PAST).rollup
     score = StoreScore.objects.get(rollup=rollup, store=store)
-    # survey: each indicator the mean of 100 and 50 = 75 % -> 37.5; scenario 80 % -> 40;
-    # the substantiated B complaint -2 (the unfounded A and the ungraded one deduct nothing)
+    # survey: each indicator the mean of 100 and 50 = 75 % -> 37.5; scenario: seed 002's
+    # purchase + process (8 + 6) / (10 + 10) = 70 % -> 35 (the visit's 10/10 store image is
+    # reported beside it, not counted); the substantiated B complaint -2 (the unfounded A and
+    # the ungraded one deduct nothing)
     assert score.survey_points == pytest.approx(37.5)
-    assert score.scenario_points == pytest.approx(40.0)
+    assert score.scenario_points == pytest.approx(35.0)
     assert score.deductions == pytest.approx(2.0)
-    assert score.value == pytest.approx(75.5)
+    assert score.value == pytest.approx(70.5)
     assert (score.n_responses, score.n_visits, score.n_complaints) == (2, 1, 1)
     # CI: per-response scores 100 and 50, sd 35.36, t(0.975, 1) = 12.71: half-width
     # 12.71 x 35.36 / sqrt(2) x 50 / 100 = 158.8 points, clipped to 0..100

@@ -13,7 +13,12 @@ first), then times:
 2. the store part of the rollup in process: the store frames' loads + ``engine.compute_stores``
    + writing the store snapshot rows (rolled back);
 3. a hand-written SQL rollup of the store values (``INSERT … SELECT … GROUP BY`` over the same
-   tables), in the same run, and the ratio of 2 to 3; the two results are compared.
+   tables), in the same run, and the ratio of 2 to 3; the two results are compared;
+4. the evidence each revision freezes (``scoring.models.RevisionInput``, issue 12): its rows
+   and bytes (table + indexes on PostgreSQL), the rollup's ``evidence`` stage, the per-response
+   load against the per-store aggregate it replaces, and, with the quarter published and some
+   data arriving late, the reads that use it: a store's trace with its late items, the
+   chain-wide late count of the quarter page, a comparison of two revisions.
 """
 
 from __future__ import annotations
@@ -264,7 +269,12 @@ WITH w(code, weight) AS (VALUES {weights}
     WHERE w.weight > 0
     GROUP BY ind.store_id
 ), scenario AS (
-    SELECT store_id, AVG(score_pct) AS pct
+    -- seed 002 (the default scheme): purchase + process over their maximum; a red line gives
+    -- the stored red-line score (mystery_shopper.calc.scenario_pct)
+    SELECT store_id, AVG(CASE WHEN red_line THEN score_pct
+                              WHEN purchase_max + process_max > 0
+                              THEN (purchase_points + process_points) * 100.0
+                                   / (purchase_max + process_max) END) AS pct
     FROM mystery_shopper_visit
     WHERE status = 'approved' AND visited_on BETWEEN %(first)s AND %(last)s
     GROUP BY store_id
@@ -347,9 +357,7 @@ def time_store_part() -> tuple[float, dict[str, float]]:
     stores, employees = loader.chain_frames()
     stages["load"] = time.perf_counter() - t
     t = time.perf_counter()
-    data = loader.select_members(stores, employees, engine.EngineInput(
-        stores=stores, employees=employees,
-        survey_employees=engine.empty_frame(engine.EMPLOYEE_INDICATOR_COLUMNS), **frames))
+    data = loader.engine_input(frames, stores, employees)
     result = engine.compute_stores(data, params)
     stages["compute"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -361,6 +369,92 @@ def time_store_part() -> tuple[float, dict[str, float]]:
         stages["write"] = time.perf_counter() - t
         transaction.set_rollback(True)
     return time.perf_counter() - started, stages
+
+
+def evidence_figures() -> None:
+    """Issue 12: the size of the frozen evidence and the cost of the reads that use it."""
+    from scoring import evidence
+    from scoring.models import RevisionInput, Rollup, RollupStatus
+    from scoring.services import scheme_current
+    from surveys import selectors as survey_selectors
+
+    rollup = Rollup.objects.get(quarter=QUARTER, status=RollupStatus.PROVISIONAL)
+    rows = RevisionInput.objects.filter(rollup=rollup).count()
+    by_kind = dict(RevisionInput.objects.filter(rollup=rollup).values_list("kind").annotate(
+        n=models.Count("object_id")).values_list("kind", "n"))
+    log(f"evidence: {rows} rows in r{rollup.revision} (responses {by_kind.get(1, 0)}, "
+        f"visits {by_kind.get(2, 0)}, complaints {by_kind.get(3, 0)})")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE scoring_revisioninput")
+            cursor.execute("SELECT pg_relation_size('scoring_revisioninput'), "
+                           "pg_indexes_size('scoring_revisioninput')")
+            table, indexes = cursor.fetchone()
+        log(f"evidence size: table {table / 2**20:.1f} MiB + indexes {indexes / 2**20:.1f} MiB"
+            f" = {(table + indexes) / max(rows, 1):.0f} bytes per counted input")
+    weights = scheme_current().to_params().indicator_weights
+    t = time.perf_counter()
+    survey_selectors.survey_store_response_frame(quarter=QUARTER, weights=weights)
+    aggregate = time.perf_counter() - t
+    t = time.perf_counter()
+    frame = survey_selectors.survey_response_score_frame(quarter=QUARTER, weights=weights)
+    evidence.response_stats(frame)
+    per_response = time.perf_counter() - t
+    log(f"survey response load: per-store aggregate {aggregate:.2f}s, per-response rows + "
+        f"statistics {per_response:.2f}s ({len(frame)} rows)")
+
+    evidence_reads(rollup)
+
+
+def evidence_reads(rollup) -> None:
+    """Publish, then data arrives late (1 % more responses, 100 regrades, 100 changed visits):
+    time the reads of the evidence, a new revision and a nightly recompute in place."""
+    from scoring import selectors
+    from scoring.models import RollupStatus, StoreScore
+    from scoring.services import rollup_quarter
+    from surveys.models import Response
+
+    type(rollup).objects.filter(pk=rollup.pk).update(status=RollupStatus.PUBLISHED,
+                                                     published_at=timezone.now())
+    rollup.refresh_from_db()
+    with transaction.atomic():
+        late = list(Response.objects.filter(campaign__quarter=QUARTER).order_by("pk")
+                    .values_list("campaign_id", "store_id")[:10000])
+        copy_rows(Response, ["campaign_id", "store_id", "channel", "submitted_at", "status"],
+                  ((campaign, store, "paper", moment_in_quarter(), "counted")
+                   for campaign, store in late))
+        from complaints.models import Complaint
+        from mystery_shopper.models import Visit
+
+        regraded = list(Complaint.objects.filter(substantiated=True, grade="A")
+                        .order_by("pk").values_list("pk", flat=True)[:100])
+        Complaint.objects.filter(pk__in=regraded).update(grade="C")
+        moved = list(Visit.objects.order_by("pk").values_list("pk", flat=True)[:100])
+        Visit.objects.filter(pk__in=moved).update(purchase_points=0)
+    store = StoreScore.objects.filter(rollup=rollup).order_by("-n_responses").first()
+    t = time.perf_counter()
+    trace = selectors.revision_trace(rollup=rollup, store_id=store.store_id)
+    log(f"a store's trace with its late items: {time.perf_counter() - t:.3f}s "
+        f"({sum(p['count'] for p in trace['parts'].values())} counted, "
+        f"{len(trace['late'])} late)")
+    t = time.perf_counter()
+    counts = selectors.late_counts([rollup])
+    log(f"chain-wide late count (quarter page): {time.perf_counter() - t:.2f}s "
+        f"({counts.get(rollup.pk, 0)} inputs)")
+    outcome = rollup_quarter(quarter=QUARTER, reason="bench: late data")
+    log(f"revision {outcome.rollup.revision} with a reason: {outcome.seconds:.2f}s "
+        f"{outcome.stages}, {outcome.inputs} counted inputs")
+    old = StoreScore.objects.select_related("rollup", "rollup__scheme", "store").get(
+        rollup=rollup, store_id=store.store_id)
+    new = StoreScore.objects.select_related("rollup", "rollup__scheme", "store").get(
+        rollup=outcome.rollup, store_id=store.store_id)
+    t = time.perf_counter()
+    comparison = selectors.revision_compare(old=old, new=new)
+    log(f"comparison of the two revisions of one store: {time.perf_counter() - t:.3f}s "
+        f"(value {comparison['value_delta']:+.2f})")
+    again = rollup_quarter(quarter=QUARTER)
+    log(f"nightly recompute of revision {again.rollup.revision} in place (its evidence "
+        f"deleted and written again): {again.seconds:.2f}s {again.stages}")
 
 
 def compare_with_hand_sql() -> tuple[int, float]:
@@ -376,7 +470,8 @@ def compare_with_hand_sql() -> tuple[int, float]:
 
 
 # The data the bench builds (configuration such as indicators, scorecards and schemes stays).
-DATA_TABLES = ["scoring_exportlog", "scoring_appraisalpoints", "scoring_rollup",
+DATA_TABLES = ["scoring_exportlog", "scoring_appraisalpoints", "scoring_revisioninput",
+               "scoring_rollup",
                "complaints_complaint", "mystery_shopper_visit", "surveys_answer",
                "surveys_response", "surveys_campaign", "satisfaction_employee",
                "satisfaction_store", "satisfaction_region"]
@@ -441,6 +536,7 @@ def main() -> None:
         f"{store_seconds / hand_seconds:.2f}")
     count, max_diff = compare_with_hand_sql()
     log(f"compared {count} store values with the hand SQL: max |difference| {max_diff:.6f}")
+    evidence_figures()
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-
 from mystery_shopper import calc
 from satisfaction.quarters import QuarterField
 

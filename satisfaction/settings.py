@@ -315,6 +315,7 @@ SPECTACULAR_SETTINGS = {
         "ScorecardItemKindEnum": "mystery_shopper.models.ItemKind",
         "ScorecardEvidenceEnum": "mystery_shopper.models.EvidenceKind",
         "EvidenceFileKindEnum": ["photo", "audio"],
+        "TraceInputKindEnum": ["responses", "visits", "complaints"],
         "RollupStatusEnum": "scoring.models.RollupStatus",
         "EmployeeRoleEnum": "satisfaction.models.EmployeeRole",
         "ImprovementActionStatusEnum": "dashboard.models.ActionStatus",

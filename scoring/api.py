@@ -18,7 +18,7 @@ from satisfaction.api_errors import RejectHostileInput
 from satisfaction.api_schema import QuarterField, quarter_parameter
 from satisfaction.errors import ApplicationError
 from satisfaction.permissions import rule_permission
-from satisfaction.quarters import Quarter, quarter_param
+from satisfaction.quarters import quarter_param
 from scoring import rules, selectors
 from scoring.labels import flag_label
 from scoring.models import EmployeeScore, Rollup, StoreScore
@@ -93,6 +93,12 @@ class TraceRowSerializer(serializers.Serializer):
     date = serializers.CharField(help_text="The day (YYYY-MM-DD), or empty")
     detail = serializers.CharField()
     employee = serializers.CharField(help_text="Employee number, or empty")
+    figure = serializers.FloatField(
+        allow_null=True, help_text="What it counted as: a response's weighted 0–100 score, a "
+        "visit's scenario %, a complaint's deduction points")
+    employee_figure = serializers.FloatField(
+        allow_null=True, help_text="A visit's purchase-evaluation % (the employee's part)")
+    counted_as = serializers.CharField()
 
 
 class TracePartSerializer(serializers.Serializer):
@@ -100,12 +106,107 @@ class TracePartSerializer(serializers.Serializer):
     rows = TraceRowSerializer(many=True)
 
 
-class TraceSerializer(serializers.Serializer):
-    """The rows behind a value, by kind."""
+class LateRowSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["responses", "visits", "complaints"])
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+    date = serializers.CharField()
+    detail = serializers.CharField()
+    change = serializers.ChoiceField(
+        choices=["added", "changed", "withdrawn"],
+        help_text="added: arrived after publishing, not counted; changed: counted as it was "
+        "then; withdrawn: no longer counts, still counted in this revision")
+    change_label = serializers.CharField()
+    counted_employee = serializers.CharField()
+    employee = serializers.CharField()
+    counted_figure = serializers.FloatField(allow_null=True)
+    figure = serializers.FloatField(allow_null=True)
+    counted_as = serializers.CharField()
+    now_as = serializers.CharField()
 
+
+class TraceSerializer(serializers.Serializer):
+    """The rows a revision counted for a value, by kind, and apart what arrived or changed
+    after it (``late``, never counted by it)."""
+
+    revision = serializers.IntegerField()
+    recorded = serializers.BooleanField(
+        help_text="False for a revision computed before its inputs were recorded: the rows "
+        "are the quarter's as they are now")
     responses = TracePartSerializer()
     visits = TracePartSerializer()
     complaints = TracePartSerializer()
+    late = LateRowSerializer(many=True)
+
+
+class CompareItemSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["responses", "visits", "complaints"])
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+    date = serializers.CharField()
+    detail = serializers.CharField()
+    employee = serializers.CharField()
+    change = serializers.ChoiceField(choices=["added", "removed", "changed"])
+    change_label = serializers.CharField()
+    old_figure = serializers.FloatField(allow_null=True)
+    new_figure = serializers.FloatField(allow_null=True)
+    old_as = serializers.CharField()
+    new_as = serializers.CharField()
+    effect = serializers.FloatField(help_text="Points of the value this item moved")
+
+
+class CompareComponentSerializer(serializers.Serializer):
+    key = serializers.ChoiceField(choices=["survey", "scenario", "deductions"])
+    label = serializers.CharField()
+    old_pct = serializers.FloatField(allow_null=True)
+    new_pct = serializers.FloatField(allow_null=True)
+    old_points = serializers.FloatField(allow_null=True)
+    new_points = serializers.FloatField(allow_null=True)
+    delta = serializers.FloatField(help_text="Points of the value the component moved")
+    items = CompareItemSerializer(many=True)
+    explained = serializers.FloatField()
+    other = serializers.FloatField(help_text="Not from single items: weighting, rescaling, "
+                                   "a scheme change")
+
+
+class CompareRevisionSerializer(serializers.Serializer):
+    revision = serializers.IntegerField()
+    status = serializers.CharField()
+    status_label = serializers.CharField()
+    scheme_version = serializers.IntegerField()
+    reason = serializers.CharField()
+    computed_at = serializers.DateTimeField()
+    published_at = serializers.DateTimeField(allow_null=True)
+    value = serializers.FloatField(allow_null=True)
+    survey_pct = serializers.FloatField(allow_null=True)
+    scenario_pct = serializers.FloatField(allow_null=True)
+    survey_points = serializers.FloatField()
+    scenario_points = serializers.FloatField()
+    deductions = serializers.FloatField()
+    n_responses = serializers.IntegerField()
+    n_visits = serializers.IntegerField()
+    n_complaints = serializers.IntegerField()
+
+
+class CompareCountsSerializer(serializers.Serializer):
+    responses = serializers.IntegerField()
+    visits = serializers.IntegerField()
+    complaints = serializers.IntegerField()
+
+
+class CompareSerializer(serializers.Serializer):
+    """Two revisions of a store's value: what was added, removed or changed, and how much each
+    moved the value (components plus clipping add up to ``value_delta``)."""
+
+    store = serializers.CharField()
+    quarter = serializers.CharField()
+    old = CompareRevisionSerializer()
+    new = CompareRevisionSerializer()
+    recorded = serializers.BooleanField()
+    components = CompareComponentSerializer(many=True)
+    value_delta = serializers.FloatField(allow_null=True)
+    clipping = serializers.FloatField(allow_null=True)
+    unchanged = CompareCountsSerializer()
 
 
 class StoreScoreFilter(filters.FilterSet):
@@ -144,11 +245,12 @@ def _rollup_from(request: Request) -> Rollup:
     return rollup
 
 
-def _trace_payload(quarter: Quarter, store_id: int, employee_id: int | None) -> dict:
-    trace = selectors.score_trace(quarter=quarter, store_id=store_id, employee_id=employee_id)
-    return {kind: {"count": part["count"],
-                   "rows": [selectors.trace_item(obj) for obj in part["rows"]]}
-            for kind, part in trace.items()}
+def _trace_payload(rollup: Rollup, store_id: int, employee_id: int | None, *,
+                   employee_value: bool = False) -> dict:
+    trace = selectors.revision_trace(rollup=rollup, store_id=store_id, employee_id=employee_id,
+                                     employee_value=employee_value)
+    return {"revision": rollup.revision, "recorded": trace["recorded"], **trace["parts"],
+            "late": trace["late"]}
 
 
 QUARTER_PARAMETERS = [
@@ -159,9 +261,18 @@ QUARTER_PARAMETERS = [
 ]
 _quarter_schema = extend_schema(parameters=QUARTER_PARAMETERS)
 _trace_schema = extend_schema(parameters=QUARTER_PARAMETERS, responses=TraceSerializer)
+_compare_schema = extend_schema(parameters=[
+    quarter_parameter("Quarter like 2026Q4 (default: the latest quarter with values)."),
+    OpenApiParameter("old", {"type": "integer", "minimum": 0, "maximum": 999999},
+                     description="The earlier revision (default: the one before ``new``)."),
+    OpenApiParameter("new", {"type": "integer", "minimum": 0, "maximum": 999999},
+                     description="The later revision (default: the published one, else the "
+                     "provisional one)."),
+], responses=CompareSerializer)
 
 
-@extend_schema_view(list=_quarter_schema, retrieve=_quarter_schema, score_trace=_trace_schema)
+@extend_schema_view(list=_quarter_schema, retrieve=_quarter_schema, score_trace=_trace_schema,
+                    score_compare=_compare_schema)
 class StoreScoreViewSet(RejectHostileInput, viewsets.ReadOnlyModelViewSet):
     """Store values of a quarter: ``?quarter=2026Q4&region=EAST&store=S0001``."""
 
@@ -182,7 +293,27 @@ class StoreScoreViewSet(RejectHostileInput, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, url_path="trace", url_name="trace")
     def score_trace(self, request, store=None):
         score = self.get_object()
-        return Response(_trace_payload(score.quarter, score.store_id, None))
+        return Response(_trace_payload(score.rollup, score.store_id,
+                                       selectors.trace_employee_scope(request.user)))
+
+    @action(detail=True, url_path="compare", url_name="compare")
+    def score_compare(self, request, store=None):
+        """Two revisions of the store's value compared item by item (not for a clerk)."""
+        if not rules.can_compare_revisions(request.user):
+            raise Http404
+        quarter = quarter_param(request.query_params, default=None, strict=True)
+        if quarter is None:
+            latest = selectors.latest_rollup()
+            if latest is None:
+                raise Http404
+            quarter = latest.quarter
+        old, new = selectors.revision_pair(
+            quarter=quarter, old=selectors.revision_param(request.query_params, "old"),
+            new=selectors.revision_param(request.query_params, "new"))
+        old_score = selectors.store_score_get(user=request.user, rollup=old, store_code=store)
+        new_score = selectors.store_score_get(user=request.user, rollup=new, store_code=store)
+        return Response(CompareSerializer(
+            selectors.revision_compare(old=old_score, new=new_score)).data)
 
 
 @extend_schema_view(list=_quarter_schema, retrieve=_quarter_schema, score_trace=_trace_schema)
@@ -205,7 +336,8 @@ class EmployeeScoreViewSet(RejectHostileInput, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, url_path="trace", url_name="trace")
     def score_trace(self, request, employee=None):
         score = self.get_object()
-        return Response(_trace_payload(score.quarter, score.store_id, score.employee_id))
+        return Response(_trace_payload(score.rollup, score.store_id, score.employee_id,
+                                       employee_value=True))
 
 
 class RollupViewSet(RejectHostileInput, mixins.ListModelMixin, viewsets.GenericViewSet):

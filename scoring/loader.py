@@ -8,17 +8,19 @@ never "no data".
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import pandas as pd
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from complaints import selectors as complaint_selectors
 from mystery_shopper import selectors as visit_selectors
 from satisfaction.models import Employee, Store
 from satisfaction.quarters import Quarter
-from scoring import engine
+from scoring import engine, evidence
 from surveys import selectors as survey_selectors
 
 
@@ -57,9 +59,10 @@ def store_frame_calls(*, quarter: Quarter, weights: dict[str, float]) -> dict[st
     return {
         "survey_indicators": (survey_selectors.survey_store_indicator_frame,
                               engine.STORE_INDICATOR_COLUMNS, {"quarter": quarter}),
-        "survey_responses": (survey_selectors.survey_store_response_frame,
-                             engine.STORE_RESPONSE_COLUMNS,
-                             {"quarter": quarter, "weights": weights}),
+        # One row per counted response: the evidence a revision freezes, and the source of
+        # the store's response statistics (``evidence.response_stats``), so the two agree.
+        "responses": (survey_selectors.survey_response_score_frame, evidence.RESPONSE_COLUMNS,
+                      {"quarter": quarter, "weights": weights}),
         "visits": (visit_selectors.approved_visit_frame, engine.VISIT_COLUMNS,
                    {"quarter": quarter}),
         "deductions": (complaint_selectors.deduction_frame, engine.DEDUCTION_COLUMNS,
@@ -67,15 +70,57 @@ def store_frame_calls(*, quarter: Quarter, weights: dict[str, float]) -> dict[st
     }
 
 
-def _load_in_thread(call: FrameCall) -> pd.DataFrame:
+@dataclass
+class LoadedInput(engine.EngineInput):
+    """The engine's frames plus the counted responses one by one (the revision's evidence)."""
+
+    responses: pd.DataFrame | None = None
+
+
+def engine_input(frames: dict[str, pd.DataFrame], stores: pd.DataFrame,
+                 employees: pd.DataFrame) -> LoadedInput:
+    """The engine's input from the loaded frames: the store response statistics are derived
+    from the per-response rows."""
+    frames = dict(frames)
+    responses = frames.pop("responses")
+    frames.setdefault("survey_employees",
+                      engine.empty_frame(engine.EMPLOYEE_INDICATOR_COLUMNS))
+    return select_members(stores, employees, LoadedInput(
+        stores=stores, employees=employees,
+        survey_responses=evidence.response_stats(responses), responses=responses, **frames))
+
+
+def _load_in_thread(call: FrameCall, snapshot: str | None = None) -> pd.DataFrame:
     try:
-        return load_frame(call[0], call[1], **call[2])
+        if snapshot is None:
+            return load_frame(call[0], call[1], **call[2])
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Every frame reads the same committed state: what the values count is exactly
+            # what the revision's evidence lists, even while rows keep arriving.
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+            return load_frame(call[0], call[1], **call[2])
     finally:
         connections.close_all()
 
 
-def load_frames(calls: dict[str, FrameCall], *, parallel: bool | None = None
-                ) -> dict[str, pd.DataFrame]:
+@contextmanager
+def _one_snapshot(parallel: bool) -> Iterator[str | None]:
+    """A read transaction whose snapshot the parallel loads share (PostgreSQL): every frame,
+    and so the values and the evidence the revision freezes, reads one committed state while
+    rows keep arriving. Sequential loads (SQLite, or inside a caller's transaction) use the
+    caller's connection as it is."""
+    if not parallel or connection.in_atomic_block:
+        yield None
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        cursor.execute("SELECT pg_export_snapshot()")
+        yield cursor.fetchone()[0]
+
+
+def load_frames(calls: dict[str, FrameCall], *, parallel: bool | None = None,
+                snapshot: str | None = None) -> dict[str, pd.DataFrame]:
     """Run the selector calls; in parallel (one connection each) on PostgreSQL outside a
     transaction, since the survey aggregates are independent scans that two cores can share.
 
@@ -87,7 +132,8 @@ def load_frames(calls: dict[str, FrameCall], *, parallel: bool | None = None
     if not parallel:
         return {name: load_frame(c[0], c[1], **c[2]) for name, c in calls.items()}
     with ThreadPoolExecutor(max_workers=PARALLEL_LOADS) as pool:
-        futures = {name: pool.submit(_load_in_thread, call) for name, call in calls.items()}
+        futures = {name: pool.submit(_load_in_thread, call, snapshot)
+                   for name, call in calls.items()}
         return {name: future.result() for name, future in futures.items()}
 
 
@@ -100,10 +146,12 @@ def load(*, quarter: Quarter, weights: dict[str, float],
     calls = store_frame_calls(quarter=quarter, weights=weights)
     calls["survey_employees"] = (survey_selectors.survey_employee_indicator_frame,
                                  engine.EMPLOYEE_INDICATOR_COLUMNS, {"quarter": quarter})
-    frames = load_frames(calls, parallel=parallel)
-    stores, employees = chain_frames()
-    return select_members(stores, employees, engine.EngineInput(
-        stores=stores, employees=employees, **frames))
+    if parallel is None:
+        parallel = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with _one_snapshot(parallel) as snapshot:
+        frames = load_frames(calls, parallel=parallel, snapshot=snapshot)
+        stores, employees = chain_frames()
+    return engine_input(frames, stores, employees)
 
 
 def select_members(stores: pd.DataFrame, employees: pd.DataFrame,
@@ -122,6 +170,42 @@ def select_members(stores: pd.DataFrame, employees: pd.DataFrame,
     data.stores = stores[["store_id", "region_id"]].reset_index(drop=True)
     data.employees = employees[["employee_id", "store_id", "role"]].reset_index(drop=True)
     return data
+
+
+def _frame(queryset, columns: list[str], fields: list[str]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(list(queryset.values_list(*fields)), columns=columns)
+
+
+def current_inputs(*, quarter: Quarter, weights: dict[str, float], store_id: int | None = None
+                   ) -> engine.EngineInput | LoadedInput:
+    """What a rollup run now would count (one store, or the chain without the responses, which
+    are compared in the database): the frames the evidence is compared with to find what
+    arrived or changed after a revision."""
+    empty_store = engine.empty_frame(engine.STORE_COLUMNS)
+    empty_employee = engine.empty_frame(engine.EMPLOYEE_COLUMNS)
+    if store_id is None:
+        return engine.EngineInput(
+            stores=empty_store, employees=empty_employee,
+            survey_indicators=engine.empty_frame(engine.STORE_INDICATOR_COLUMNS),
+            survey_employees=engine.empty_frame(engine.EMPLOYEE_INDICATOR_COLUMNS),
+            survey_responses=engine.empty_frame(engine.STORE_RESPONSE_COLUMNS),
+            visits=load_frame(visit_selectors.approved_visit_frame, engine.VISIT_COLUMNS,
+                              quarter=quarter),
+            deductions=load_frame(complaint_selectors.deduction_frame,
+                                  engine.DEDUCTION_COLUMNS, quarter=quarter))
+    where = {"quarter": quarter, "store_id": store_id}
+    visit_fields = ["pk", *engine.VISIT_COLUMNS[1:]]
+    return LoadedInput(
+        stores=empty_store, employees=empty_employee,
+        survey_indicators=engine.empty_frame(engine.STORE_INDICATOR_COLUMNS),
+        survey_employees=engine.empty_frame(engine.EMPLOYEE_INDICATOR_COLUMNS),
+        survey_responses=engine.empty_frame(engine.STORE_RESPONSE_COLUMNS),
+        visits=_frame(visit_selectors.visit_trace(**where), engine.VISIT_COLUMNS,
+                      visit_fields),
+        deductions=_frame(complaint_selectors.complaint_trace(**where),
+                          engine.DEDUCTION_COLUMNS, ["pk", "store_id", "employee_id", "grade"]),
+        responses=load_frame(survey_selectors.survey_response_score_frame,
+                             evidence.RESPONSE_COLUMNS, weights=weights, **where))
 
 
 def trace(*, quarter: Quarter, store_id: int, employee_id: int | None = None) -> dict:

@@ -184,6 +184,9 @@ class Rollup(models.Model):
     store_count = models.PositiveIntegerField(_("stores"), default=0)
     employee_count = models.PositiveIntegerField(_("employees"), default=0)
     seconds = models.FloatField(_("duration (s)"), default=0)
+    # Revisions computed before issue 12 have no counted inputs recorded (RevisionInput):
+    # their trace can only show the quarter's rows as they are now, and says so.
+    evidence_recorded = models.BooleanField(_("counted inputs recorded"), default=False)
 
     class Meta:
         ordering = ["-quarter", "-revision"]
@@ -327,3 +330,54 @@ class ExportLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quarter} {self.file_format} {self.at:%Y-%m-%d %H:%M}"
+
+
+class InputKind(models.IntegerChoices):
+    RESPONSE = 1, _("Survey response")
+    VISIT = 2, _("Mystery-shopper visit")
+    COMPLAINT = 3, _("Complaint")
+
+
+class RevisionInput(models.Model):
+    """One input a revision counted, frozen with the figure it contributed.
+
+    Written by the rollup with its snapshot rows (COPY on PostgreSQL), one row per counted
+    survey response, approved visit and substantiated graded complaint, so the trace of a value
+    lists what *that revision* counted whatever arrives later. Narrow on purpose (chain scale:
+    about a million rows a revision): a composite primary key instead of a surrogate id, no
+    database foreign-key checks (the rows are written in bulk from rows just read).
+
+    - ``store``: the store whose value counted it; ``employee``: the employee whose value
+      counted it (empty: the store's value only, e.g. a response naming no one);
+    - ``figure``: what it gave the store's component: a response's weighted 0–100 score
+      (empty when it rated no weighted indicator), a visit's scenario %, a complaint's
+      deduction points;
+    - ``employee_figure``: what it gave the employee's part where that differs in kind (a
+      visit's purchase-evaluation %); empty otherwise.
+    """
+
+    # The key is the one index a store's trace needs (rollup, store), then kind and record;
+    # the employee's trace has a partial index of its own.
+    pk = models.CompositePrimaryKey("rollup", "store", "kind", "object_id")
+    # No index of their own: the primary key and the employee index lead with them.
+    rollup = models.ForeignKey(Rollup, on_delete=models.CASCADE, db_constraint=False,
+                               db_index=False, related_name="inputs", verbose_name=_("rollup"))
+    kind = models.PositiveSmallIntegerField(_("kind"), choices=InputKind.choices)
+    object_id = models.BigIntegerField(_("record"))
+    store = models.ForeignKey("satisfaction.Store", on_delete=models.DO_NOTHING,
+                              db_constraint=False, db_index=False, related_name="+",
+                              verbose_name=_("store"))
+    employee = models.ForeignKey("satisfaction.Employee", null=True, on_delete=models.DO_NOTHING,
+                                 db_constraint=False, db_index=False, related_name="+",
+                                 verbose_name=_("employee"))
+    figure = models.FloatField(_("figure"), null=True)
+    employee_figure = models.FloatField(_("figure for the employee"), null=True)
+
+    class Meta:
+        verbose_name = _("counted input")
+        verbose_name_plural = _("counted inputs")
+        indexes = [models.Index(fields=["rollup", "employee"], name="scoring_input_employee",
+                                condition=models.Q(employee__isnull=False))]
+
+    def __str__(self) -> str:
+        return f"r{self.rollup_id} {self.get_kind_display()} #{self.object_id}"

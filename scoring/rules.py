@@ -20,6 +20,19 @@ def sees_only_own_value(user: User) -> bool:
     return rules.has_role(user, Role.CLERK) and not user.is_superuser
 
 
+def sees_only_own_inputs(user: User) -> bool:
+    """In a trace, a clerk or pharmacist sees only the inputs that name them (their responses,
+    visits, complaints), never a colleague's; store managers see their store's, regional
+    managers their region's, HQ and HR all (issue 12)."""
+    return sees_only_own_value(user)
+
+
+def can_compare_revisions(user: User) -> bool:
+    """Compare two revisions of a store's value item by item: who sees the store's inputs
+    (not a clerk, who sees only their own)."""
+    return can_see_values(user) and not sees_only_own_inputs(user)
+
+
 def can_see_quarters(user: User) -> bool:
     """The quarters with their revisions and publish state: HQ and HR."""
     return rules.is_hq(user) or rules.is_hr(user)

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
 
-from django.db.models import F, Q, QuerySet
+import pandas as pd
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from complaints.models import Complaint
 from mystery_shopper.models import Visit
 from satisfaction.errors import ApplicationError
-from satisfaction.models import User
+from satisfaction.models import Employee, Store, User
 from satisfaction.quarters import Quarter, chain_zone
 from satisfaction.scoping import scope_to_stores
-from scoring import loader, rules
-from scoring.models import EmployeeScore, Rollup, RollupStatus, StoreScore
-from surveys.models import Response
+from scoring import evidence, loader, rules
+from scoring.models import (
+    EmployeeScore,
+    RevisionInput,
+    Rollup,
+    RollupStatus,
+    StoreScore,
+)
+from surveys.models import COUNTED_STATUSES, Response
 
 
 def rollup_list(*, quarter: Quarter | None = None) -> QuerySet[Rollup]:
@@ -112,21 +121,16 @@ def employee_score_get(*, user: User, rollup: Rollup, number: str) -> EmployeeSc
 
 
 TRACE_LIMIT = 200
+KIND_NAMES = evidence.KINDS  # 1 -> "responses", 2 -> "visits", 3 -> "complaints"
+KIND_OF = {name: kind for kind, name in KIND_NAMES.items()}
 
 
-def score_trace(*, quarter: Quarter, store_id: int, employee_id: int | None = None,
-                limit: int = TRACE_LIMIT) -> dict[str, dict]:
-    """The responses, visits and complaints behind a value: ``{kind: {"count", "rows"}}``.
-
-    Callers have already checked that the user may see the store (or the employee).
-    """
-    result = {}
-    for kind, queryset in loader.trace(quarter=quarter, store_id=store_id,
-                                       employee_id=employee_id).items():
-        rows = list(queryset[:limit])
-        result[kind] = {"count": queryset.count() if len(rows) == limit else len(rows),
-                        "rows": rows}
-    return result
+def trace_employee_scope(user: User) -> int | None:
+    """Whose inputs a user may see in a trace: a clerk only their own (their employee record;
+    0, matching nothing, without one); everyone else who sees the value, all of them."""
+    if rules.sees_only_own_inputs(user):
+        return user.employee_id or 0
+    return None
 
 
 def _local_date(moment: datetime | date | None) -> str:
@@ -137,17 +141,396 @@ def _local_date(moment: datetime | date | None) -> str:
     return moment.isoformat()
 
 
-def trace_item(obj: Response | Visit | Complaint) -> dict:
-    """A plain description of a traced row: a response (date, channel), a visit (date, score)
-    or a complaint (date, grade), with the employee who served."""
-    if isinstance(obj, Response):
-        when, detail = obj.submitted_at, str(obj.get_channel_display())
-    elif isinstance(obj, Visit):
-        when = obj.visited_on
-        detail = "" if obj.score_pct is None else f"{obj.score_pct:.1f}%"
+def _number(value) -> float | None:
+    if value is None or value is pd.NA:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def _objects(kind: int, ids: list[int]) -> dict[int, Response | Visit | Complaint]:
+    """The rows of one kind of input by id: one query."""
+    if not ids:
+        return {}
+    if kind == evidence.RESPONSE:
+        rows = Response.objects.filter(pk__in=ids)
+    elif kind == evidence.VISIT:
+        rows = Visit.objects.filter(pk__in=ids)
     else:
-        when = obj.received_at
-        detail = " · ".join(part for part in (obj.grade, str(obj.get_channel_display())) if part)
+        rows = Complaint.objects.filter(pk__in=ids)
+    return {obj.pk: obj for obj in rows}
+
+
+def _describe(kind: int, object_id: int, obj) -> dict:
+    """Date, label and detail of an input (a response: channel; a visit: its date; a
+    complaint: ticket, grade, channel); a row no longer on file says so."""
+    if obj is None:
+        return {"text": f"#{object_id}", "date": "", "detail": _("no longer on file")}
+    if kind == evidence.RESPONSE:
+        return {"text": f"#{obj.pk}", "date": _local_date(obj.submitted_at),
+                "detail": str(obj.get_channel_display())}
+    if kind == evidence.VISIT:
+        return {"text": f"#{obj.pk}", "date": _local_date(obj.visited_on), "detail": ""}
+    detail = " · ".join(part for part in (obj.grade, str(obj.get_channel_display())) if part)
+    return {"text": obj.ticket_no, "date": _local_date(obj.received_at), "detail": detail}
+
+
+def figure_text(kind: int, figure: float | None, employee_figure: float | None = None) -> str:
+    """What an input contributed, as a person reads it."""
+    if kind == evidence.RESPONSE:
+        return "–" if figure is None else _("score %(s)s") % {"s": f"{figure:.1f}"}
+    if kind == evidence.VISIT:
+        text = "–" if figure is None else _("scenario %(p)s%%") % {"p": f"{figure:.1f}"}
+        if employee_figure is not None:
+            text += " · " + _("purchase evaluation %(p)s%%") % {"p": f"{employee_figure:.1f}"}
+        return text
+    return "–" if figure is None else f"−{figure:g}"
+
+
+def _employee_numbers(ids) -> dict[int, str]:
+    wanted = {int(i) for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return dict(Employee.objects.filter(pk__in=wanted).values_list("pk", "number"))
+
+
+def _inputs(rollup: Rollup, store_id: int | None, employee_id: int | None
+            ) -> QuerySet[RevisionInput]:
+    inputs = RevisionInput.objects.filter(rollup=rollup)
+    if store_id is not None:
+        inputs = inputs.filter(store_id=store_id)
+    if employee_id is not None:
+        inputs = inputs.filter(employee_id=employee_id)
+    return inputs
+
+
+def revision_trace(*, rollup: Rollup, store_id: int, employee_id: int | None = None,
+                   employee_value: bool = False, limit: int = TRACE_LIMIT) -> dict:
+    """What the revision counted for a value: ``{"recorded", "parts": {kind: {"count",
+    "rows"}}, "late": [...]}``.
+
+    A store's value (``employee_value`` false): the inputs of the store, or only those of
+    ``employee_id`` (a clerk's view of their store). An employee's value: the inputs that
+    counted for the employee, wherever they are. ``late``: what arrived or changed after a
+    locked revision and is not counted by it (``late_inputs``).
+
+    A revision computed before its inputs were recorded shows the quarter's rows as they are
+    now (``recorded`` false, and the page says so). Callers have already checked that the user
+    may see the value.
+    """
+    if not rollup.evidence_recorded:
+        return {"recorded": False, "parts": _live_trace(rollup.quarter, store_id, employee_id,
+                                                        limit), "late": []}
+    inputs = _inputs(rollup, None if employee_value else store_id, employee_id)
+    counts = dict(inputs.values_list("kind").annotate(n=Count("object_id")).values_list(
+        "kind", "n"))
+    parts = {}
+    shown: dict[int, list[RevisionInput]] = {}
+    for kind in KIND_NAMES:
+        shown[kind] = list(inputs.filter(kind=kind).select_related("employee")
+                           .order_by("object_id")[:limit]) if counts.get(kind) else []
+    for kind, name in KIND_NAMES.items():
+        found = _objects(kind, [row.object_id for row in shown[kind]])
+        rows = []
+        for row in shown[kind]:
+            figure, employee_figure = _number(row.figure), _number(row.employee_figure)
+            rows.append({"id": row.object_id, "url": "",
+                         **_describe(kind, row.object_id, found.get(row.object_id)),
+                         "employee": row.employee.number if row.employee else "",
+                         "figure": figure, "employee_figure": employee_figure,
+                         "counted_as": figure_text(kind, figure, employee_figure)})
+        rows.sort(key=lambda r: (r["date"], r["id"]))
+        parts[name] = {"count": counts.get(kind, 0), "rows": rows}
+    late = (late_inputs(rollup=rollup, store_id=store_id, employee_id=employee_id,
+                        employee_value=employee_value)
+            if rollup.is_locked else [])
+    return {"recorded": True, "parts": parts, "late": late}
+
+
+def _live_trace(quarter: Quarter, store_id: int, employee_id: int | None,
+                limit: int) -> dict[str, dict]:
+    result = {}
+    for kind, queryset in loader.trace(quarter=quarter, store_id=store_id,
+                                       employee_id=employee_id).items():
+        rows = list(queryset[:limit])
+        count = queryset.count() if len(rows) == limit else len(rows)
+        result[kind] = {"count": count, "rows": [trace_item(obj) for obj in rows]}
+    return result
+
+
+def trace_item(obj: Response | Visit | Complaint) -> dict:
+    """A plain description of a row as it is now (revisions without recorded inputs)."""
+    kind = (evidence.RESPONSE if isinstance(obj, Response) else evidence.VISIT
+            if isinstance(obj, Visit) else evidence.COMPLAINT)
+    figure = obj.score_pct if kind == evidence.VISIT else None
     employee = obj.employee
-    return {"id": obj.pk, "text": str(obj), "url": "", "date": _local_date(when),
-            "detail": detail, "employee": employee.number if employee is not None else ""}
+    return {"id": obj.pk, "url": "", **_describe(kind, obj.pk, obj),
+            "employee": employee.number if employee is not None else "",
+            "figure": figure, "employee_figure": None,
+            "counted_as": figure_text(kind, figure) if figure is not None else ""}
+
+
+# --- What arrived or changed after a revision -------------------------------------------------
+
+CHANGE_LABELS = {
+    "added": gettext_lazy("arrived after publishing, not counted"),
+    "changed": gettext_lazy("changed after publishing: counted as it was"),
+    "withdrawn": gettext_lazy("no longer counts since publishing: still counted in this revision"),
+}
+
+
+def _frozen_frame(inputs: QuerySet[RevisionInput]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(list(inputs.values_list(*evidence.INPUT_COLUMNS)),
+                                     columns=evidence.INPUT_COLUMNS)
+
+
+def late_inputs(*, rollup: Rollup, store_id: int, employee_id: int | None = None,
+                employee_value: bool = False) -> list[dict]:
+    """Inputs of the store (or of the employee) that count now and differ from what the
+    revision counted: arrived or approved after it, changed by an appeal, or withdrawn. Items
+    are dated inside the quarter (the input apps' quarter rules); none of them changes the
+    revision's values."""
+    params = rollup.scheme.to_params()
+    now_data = loader.current_inputs(quarter=rollup.quarter, weights=params.indicator_weights,
+                                     store_id=store_id)
+    now = evidence.counted_inputs(now_data, params, getattr(now_data, "responses", None),
+                                  members=False)
+    counted = _frozen_frame(_inputs(rollup, None if employee_value else store_id, employee_id))
+    if employee_id is not None:
+        now = now[now["employee_id"] == employee_id]
+        if not employee_value:
+            counted = counted[counted["store_id"] == store_id]
+    else:
+        counted = counted[counted["store_id"] == store_id]
+    changes = evidence.diff_inputs(counted, now)
+    if changes.empty:
+        return []
+    numbers = _employee_numbers(
+        [*changes["employee_id_counted"].dropna(), *changes["employee_id_now"].dropna()])
+    found = {kind: _objects(kind, changes.loc[changes["kind"] == kind, "object_id"]
+                            .astype(int).tolist()) for kind in KIND_NAMES}
+    rows = []
+    for record in changes.to_dict("records"):
+        kind, object_id = int(record["kind"]), int(record["object_id"])
+        counted_employee = record["employee_id_counted"]
+        now_employee = record["employee_id_now"]
+        counted_figure = (_number(record["figure_counted"]),
+                          _number(record["employee_figure_counted"]))
+        now_figure = (_number(record["figure_now"]), _number(record["employee_figure_now"]))
+        rows.append({
+            "kind": KIND_NAMES[kind], "id": object_id, "change": record["change"],
+            "change_label": str(CHANGE_LABELS[record["change"]]),
+            **_describe(kind, object_id, found[kind].get(object_id)),
+            "counted_employee": "" if pd.isna(counted_employee) else numbers.get(
+                int(counted_employee), ""),
+            "employee": "" if pd.isna(now_employee) else numbers.get(int(now_employee), ""),
+            "counted_figure": counted_figure[0], "figure": now_figure[0],
+            "counted_as": ("" if record["change"] == "added"
+                           else figure_text(kind, *counted_figure)),
+            "now_as": ("" if record["change"] == "withdrawn"
+                       else figure_text(kind, *now_figure)),
+        })
+    rows.sort(key=lambda r: (r["kind"], r["date"], r["id"]))
+    return rows
+
+
+def late_by_store(*, rollup: Rollup) -> dict[int, dict[str, int]]:
+    """Chain-wide, per store: how many inputs arrived (``added``), ``changed`` or were
+    ``withdrawn`` since the revision. Responses are compared in the database (two anti-joins
+    over the quarter's responses); visits and complaints in memory with the figures the
+    rollup would give them now."""
+    by_store: dict[int, dict[str, int]] = {}
+
+    def add(store_id: int, change: str, n: int) -> None:
+        counts = by_store.setdefault(int(store_id), {"added": 0, "changed": 0, "withdrawn": 0})
+        counts[change] += int(n)
+
+    if not rollup.evidence_recorded:
+        return by_store
+    frozen_responses = RevisionInput.objects.filter(rollup=rollup, kind=evidence.RESPONSE)
+    arrived = (Response.objects.filter(campaign__quarter=rollup.quarter,
+                                       status__in=COUNTED_STATUSES)
+               .filter(~Exists(frozen_responses.filter(object_id=OuterRef("pk"))))
+               .values("store_id").annotate(n=Count("pk")).values_list("store_id", "n"))
+    for store_id, n in arrived:
+        add(store_id, "added", n)
+    gone = (frozen_responses.filter(~Exists(Response.objects.filter(
+        pk=OuterRef("object_id"), campaign__quarter=rollup.quarter,
+        status__in=COUNTED_STATUSES))).values("store_id").annotate(n=Count("object_id"))
+        .values_list("store_id", "n"))
+    for store_id, n in gone:
+        add(store_id, "withdrawn", n)
+    params = rollup.scheme.to_params()
+    now = evidence.counted_inputs(
+        loader.current_inputs(quarter=rollup.quarter, weights=params.indicator_weights),
+        params, None, members=False)
+    counted = _frozen_frame(RevisionInput.objects.filter(
+        rollup=rollup, kind__in=[evidence.VISIT, evidence.COMPLAINT]))
+    changes = evidence.diff_inputs(counted, now)
+    if not changes.empty:
+        for (store_id, change), n in changes.groupby(["store_id", "change"]).size().items():
+            add(store_id, change, n)
+    return by_store
+
+
+def late_counts(rollups: list[Rollup]) -> dict[int, int]:
+    """Per locked revision with recorded inputs: how many inputs arrived or changed since."""
+    return {rollup.pk: sum(sum(c.values()) for c in late_by_store(rollup=rollup).values())
+            for rollup in rollups if rollup.is_locked and rollup.evidence_recorded}
+
+
+def late_store_rows(*, rollup: Rollup) -> list[dict]:
+    """The stores with late inputs, most first: store, counts, total."""
+    counts = late_by_store(rollup=rollup)
+    stores = Store.objects.in_bulk(list(counts))
+    rows = [{"store": stores.get(store_id), "store_id": store_id, **c,
+             "total": sum(c.values())} for store_id, c in counts.items()]
+    rows.sort(key=lambda r: (-r["total"], r["store"].code if r["store"] else ""))
+    return rows
+
+
+# --- Comparing two revisions of a store -------------------------------------------------------
+
+COMPONENTS = ("survey", "scenario", "deductions")
+
+
+def revision_pair(*, quarter: Quarter, old: int | None, new: int | None
+                  ) -> tuple[Rollup, Rollup]:
+    """Two revisions of a quarter: ``new`` (default: the one displayed) and ``old`` (default:
+    the revision before it). A 404 when either is missing (a revision compared with itself
+    is allowed: nothing moved)."""
+    rollups = {r.revision: r for r in Rollup.objects.select_related("scheme")
+               .filter(quarter=quarter)}
+    newer = rollups.get(new) if new is not None else rollup_for_display(quarter=quarter)
+    if newer is None:
+        raise Http404
+    if old is None:
+        older_numbers = [n for n in rollups if n < newer.revision]
+        old = max(older_numbers) if older_numbers else None
+    older = rollups.get(old) if old is not None else None
+    if older is None:
+        raise Http404
+    return older, newer
+
+
+def _share(score: StoreScore, component: str, default: float) -> float:
+    """The points one % of the component is worth in this value (50/100 by default; the whole
+    100 when the other component is missing and rescaled)."""
+    pct = score.survey_pct if component == "survey" else score.scenario_pct
+    points = score.survey_points if component == "survey" else score.scenario_points
+    if pct:
+        return points / pct * 100.0
+    return default
+
+
+def _items(rollup: Rollup | None, store_id: int) -> dict[int, dict[int, evidence.Item]]:
+    items: dict[int, dict[int, evidence.Item]] = {kind: {} for kind in KIND_NAMES}
+    if rollup is None or not rollup.evidence_recorded:
+        return items
+    for kind, object_id, employee_id, figure in RevisionInput.objects.filter(
+            rollup=rollup, store_id=store_id).values_list("kind", "object_id", "employee_id",
+                                                          "figure"):
+        items[kind][object_id] = evidence.Item(kind, object_id, employee_id, _number(figure))
+    return items
+
+
+def revision_compare(*, old: StoreScore, new: StoreScore) -> dict:
+    """What moved a store's value from one revision to another, item by item.
+
+    Per component: its % and points in each revision, the inputs added, removed or changed
+    with what each counted as and the points it moved (``evidence.mean_changes`` /
+    ``sum_changes``), and what the items do not explain (``other``: indicator weighting, a
+    rescaled component, a scheme change). The components' movements plus clipping add up to
+    the value's movement exactly.
+    """
+    recorded = old.rollup.evidence_recorded and new.rollup.evidence_recorded
+    # Without the inputs of both revisions the items cannot be told apart: figures only.
+    old_items = _items(old.rollup, old.store_id) if recorded else _items(None, 0)
+    new_items = _items(new.rollup, new.store_id) if recorded else _items(None, 0)
+    same = {kind: {i for i in set(old_items[kind]) & set(new_items[kind])
+                   if evidence.same_item(old_items[kind][i], new_items[kind][i])}
+            for kind in KIND_NAMES}
+    changed_ids = {kind: sorted((set(old_items[kind]) | set(new_items[kind])) - same[kind])
+                   for kind in KIND_NAMES}
+    found = {kind: _objects(kind, ids) for kind, ids in changed_ids.items()}
+    described = {kind: {i: _describe(kind, i, found[kind].get(i)) for i in ids}
+                 for kind, ids in changed_ids.items()}
+    order = {kind: sorted(ids, key=lambda i, k=kind: (described[k][i]["date"], i))
+             for kind, ids in changed_ids.items()}
+    numbers = _employee_numbers(
+        item.employee_id for kind in KIND_NAMES for source in (old_items, new_items)
+        for i, item in source[kind].items() if i in described[kind])
+    scheme = new.rollup.scheme
+    survey_share = _share(new, "survey", _share(old, "survey", scheme.survey_points))
+    scenario_share = _share(new, "scenario", _share(old, "scenario", scheme.scenario_points))
+    changes = {
+        "survey": evidence.mean_changes(old_items[evidence.RESPONSE],
+                                        new_items[evidence.RESPONSE], evidence.RESPONSE,
+                                        survey_share, order[evidence.RESPONSE]),
+        "scenario": evidence.mean_changes(old_items[evidence.VISIT], new_items[evidence.VISIT],
+                                          evidence.VISIT, scenario_share,
+                                          order[evidence.VISIT]),
+        "deductions": evidence.sum_changes(old_items[evidence.COMPLAINT],
+                                           new_items[evidence.COMPLAINT], evidence.COMPLAINT,
+                                           order[evidence.COMPLAINT]),
+    }
+    figures = {
+        "survey": (old.survey_pct, new.survey_pct, old.survey_points, new.survey_points),
+        "scenario": (old.scenario_pct, new.scenario_pct, old.scenario_points,
+                     new.scenario_points),
+        "deductions": (None, None, -old.deductions, -new.deductions),
+    }
+    labels = {"survey": _("Sample survey"), "scenario": _("Scenario survey (mystery shopper)"),
+              "deductions": _("Complaint deductions")}
+    change_labels = {"added": _("added"), "removed": _("removed"), "changed": _("changed")}
+    components = []
+    for key in COMPONENTS:
+        old_pct, new_pct, old_points, new_points = figures[key]
+        delta = (new_points or 0.0) - (old_points or 0.0)
+        items = []
+        for change in changes[key]:
+            kind = change.kind
+            item_old, item_new = change.old, change.new
+            employee = (item_new or item_old).employee_id
+            items.append({
+                "kind": KIND_NAMES[kind], "id": change.object_id,
+                **described[kind][change.object_id],
+                "employee": numbers.get(employee, "") if employee else "",
+                "change": change.change, "change_label": str(change_labels[change.change]),
+                "old_figure": item_old.figure if item_old else None,
+                "new_figure": item_new.figure if item_new else None,
+                "old_as": figure_text(kind, item_old.figure) if item_old else "",
+                "new_as": figure_text(kind, item_new.figure) if item_new else "",
+                "effect": round(change.effect, 4)})
+        explained = sum(c.effect for c in changes[key])
+        components.append({
+            "key": key, "label": str(labels[key]), "old_pct": old_pct, "new_pct": new_pct,
+            "old_points": old_points, "new_points": new_points, "delta": round(delta, 4),
+            "items": items, "explained": round(explained, 4),
+            "other": round(delta - explained, 4)})
+    value_delta = (None if old.value is None or new.value is None
+                   else round(new.value - old.value, 4))
+    component_sum = sum(c["delta"] for c in components)
+    unchanged = {KIND_NAMES[kind]: len(same[kind]) for kind in KIND_NAMES}
+    return {
+        "store": new.store.code, "quarter": str(new.quarter),
+        "old": _revision_summary(old), "new": _revision_summary(new),
+        "recorded": recorded,
+        "components": components, "value_delta": value_delta,
+        "clipping": (None if value_delta is None
+                     else round(value_delta - component_sum, 4)),
+        "unchanged": unchanged,
+    }
+
+
+def _revision_summary(score: StoreScore) -> dict:
+    rollup = score.rollup
+    return {"revision": rollup.revision, "status": rollup.status,
+            "status_label": str(rollup.get_status_display()),
+            "scheme_version": rollup.scheme.version, "reason": rollup.reason,
+            "computed_at": rollup.computed_at, "published_at": rollup.published_at,
+            "value": score.value, "survey_pct": score.survey_pct,
+            "scenario_pct": score.scenario_pct, "survey_points": score.survey_points,
+            "scenario_points": score.scenario_points, "deductions": score.deductions,
+            "n_responses": score.n_responses, "n_visits": score.n_visits,
+            "n_complaints": score.n_complaints}

@@ -7,9 +7,11 @@ import io
 import json
 import logging
 import math
+import struct
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -22,11 +24,12 @@ from satisfaction.models import Employee, Role, User
 from satisfaction.notifications import notification_send
 from satisfaction.quarters import Quarter
 from satisfaction.tabular import RowErrors, read_tables
-from scoring import engine, export, loader, rules
+from scoring import engine, evidence, export, loader, rules
 from scoring.models import (
     AppraisalPoints,
     EmployeeScore,
     ExportLog,
+    RevisionInput,
     Rollup,
     RollupStatus,
     Scheme,
@@ -154,6 +157,60 @@ def _write_rows(model, *, rollup: Rollup, key: str, frame: pd.DataFrame,
     return len(rows)
 
 
+INPUT_TABLE = "scoring_revisioninput"
+INPUT_FIELDS = ("kind", "object_id", "store_id", "employee_id", "figure", "employee_figure")
+# PostgreSQL's binary COPY: each field is its length (int32) and big-endian value.
+INPUT_BINARY_TYPES = (">i2", ">i8", ">i8", ">i8", ">f8", ">f8")
+
+
+def _pg_binary_copy(frame: pd.DataFrame, rollup_id: int) -> bytes:
+    """The frame as one PostgreSQL binary COPY stream, built by numpy (a million rows in under
+    a second, no Python loop per row). Rows with the same empty columns share a record layout,
+    so each such group is one structured array."""
+    out = [b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)]
+    empty = {name: frame[name].isna().to_numpy() for name in INPUT_FIELDS}
+    pattern = np.zeros(len(frame), dtype=np.int64)
+    for bit, name in enumerate(INPUT_FIELDS):
+        pattern |= empty[name].astype(np.int64) << bit
+    for layout in np.unique(pattern):
+        rows = frame[pattern == layout]
+        fields = [("n", ">i2"), ("rollup_len", ">i4"), ("rollup", ">i8")]
+        for bit, (name, kind) in enumerate(zip(INPUT_FIELDS, INPUT_BINARY_TYPES, strict=True)):
+            fields.append((f"{name}_len", ">i4"))
+            if not (layout >> bit) & 1:
+                fields.append((name, kind))
+        records = np.empty(len(rows), dtype=fields)
+        records["n"] = 1 + len(INPUT_FIELDS)
+        records["rollup_len"], records["rollup"] = 8, rollup_id
+        for bit, (name, kind) in enumerate(zip(INPUT_FIELDS, INPUT_BINARY_TYPES, strict=True)):
+            if (layout >> bit) & 1:
+                records[f"{name}_len"] = -1
+            else:
+                records[f"{name}_len"] = np.dtype(kind).itemsize
+                records[name] = rows[name].to_numpy(
+                    dtype="float64" if kind == ">f8" else "int64")
+        out.append(records.tobytes())
+    out.append(struct.pack(">h", -1))
+    return b"".join(out)
+
+
+def _write_inputs(*, rollup: Rollup, frame: pd.DataFrame) -> int:
+    """Freeze the inputs the revision counted: one binary COPY on PostgreSQL, in key order (the
+    primary key's index is filled from left to right), bulk_create elsewhere."""
+    if connection.vendor == "postgresql":
+        ordered = frame.sort_values(["store_id", "kind", "object_id"])
+        with connection.cursor() as cursor, cursor.cursor.copy(
+                f"COPY {INPUT_TABLE} (rollup_id, {', '.join(INPUT_FIELDS)}) "
+                "FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(_pg_binary_copy(ordered, rollup.pk))
+        return len(frame)
+    columns = [_python_values(frame[f]) for f in INPUT_FIELDS]
+    RevisionInput.objects.bulk_create(
+        (RevisionInput(rollup=rollup, **dict(zip(INPUT_FIELDS, row, strict=True)))
+         for row in zip(*columns, strict=True)), batch_size=5000)
+    return len(frame)
+
+
 def _rollup_to_fill(*, quarter: Quarter, scheme: Scheme, user: User | None,
                     reason: str) -> Rollup:
     """The quarter's provisional revision, locked; created (next revision) when there is none.
@@ -196,11 +253,14 @@ class RollupOutcome:
     employees: int
     seconds: float
     stages: dict[str, float]
+    inputs: int = 0
 
 
 def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = "",
                    data: engine.EngineInput | None = None) -> RollupOutcome:
-    """Compute the quarter's store and employee values and store them as its snapshot.
+    """Compute the quarter's store and employee values and store them as its snapshot, with
+    the inputs each value counted and what each contributed (``RevisionInput``, frozen: the
+    trace of the revision lists them whatever arrives later).
 
     Idempotent: the quarter's provisional revision is recomputed in place (its rows replaced
     under a row lock), so running it twice, or twice at once, leaves one set of rows.
@@ -215,10 +275,16 @@ def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = 
     loaded = time.perf_counter()
     result = engine.compute(data, params)
     computed = time.perf_counter()
+    inputs = evidence.counted_inputs(data, params, getattr(data, "responses", None))
+    evidence_seconds = time.perf_counter() - computed
     with transaction.atomic():
         rollup = _rollup_to_fill(quarter=quarter, scheme=scheme, user=user, reason=reason)
         StoreScore.objects.filter(rollup=rollup).delete()
         EmployeeScore.objects.filter(rollup=rollup).delete()
+        started_evidence = time.perf_counter()
+        RevisionInput.objects.filter(rollup=rollup).delete()
+        input_count = _write_inputs(rollup=rollup, frame=inputs)
+        evidence_seconds += time.perf_counter() - started_evidence
         stores = result.stores
         region_of = stores.set_index("store_id")["region_id"]
         store_count = _write_rows(StoreScore, rollup=rollup, key="store_id", frame=stores,
@@ -235,14 +301,17 @@ def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = 
         rollup.computed_by = user
         rollup.store_count = store_count
         rollup.employee_count = employee_count
+        rollup.evidence_recorded = True
         rollup.seconds = round(time.perf_counter() - started, 3)
         rollup.save()
     stages = {"load": round(loaded - started, 3), "compute": round(computed - loaded, 3),
-              "write": round(time.perf_counter() - computed, 3)}
-    logger.info("scoring: rolled up %s r%s: %s stores, %s employees in %.2fs %s", quarter,
-                rollup.revision, store_count, employee_count, rollup.seconds, stages)
+              "write": round(time.perf_counter() - computed - evidence_seconds, 3),
+              "evidence": round(evidence_seconds, 3)}
+    logger.info("scoring: rolled up %s r%s: %s stores, %s employees, %s counted inputs in "
+                "%.2fs %s", quarter, rollup.revision, store_count, employee_count, input_count,
+                rollup.seconds, stages)
     return RollupOutcome(rollup=rollup, stores=store_count, employees=employee_count,
-                         seconds=rollup.seconds, stages=stages)
+                         seconds=rollup.seconds, stages=stages, inputs=input_count)
 
 
 def quarter_publish(*, quarter: Quarter, user: User | None) -> Rollup:

@@ -6,10 +6,12 @@ app_name = "scoring"
 
 urlpatterns = [
     path("stores/<str:code>/", views.store_value_trace, name="store_trace"),
+    path("stores/<str:code>/compare/", views.store_compare, name="store_compare"),
     path("employees/<str:number>/", views.employee_score_detail, name="employee_detail"),
     path("me/", views.my_score, name="my_score"),
     path("quarters/", views.quarter_list, name="quarters"),
     path("quarters/rollup/", views.quarter_rollup, name="quarter_rollup"),
+    path("quarters/<str:quarter>/late/", views.quarter_late, name="quarter_late"),
     path("quarters/publish/", views.quarter_publish_view, name="quarter_publish"),
     path("schemes/", views.scheme_edit, name="schemes"),
     path("hr/", views.hr_page, name="hr"),

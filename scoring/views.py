@@ -13,11 +13,11 @@ from django.views.decorators.http import require_POST
 from satisfaction.errors import ApplicationError
 from satisfaction.forms import add_application_error
 from satisfaction.permissions import role_required
-from satisfaction.quarters import Quarter, quarter_param
+from satisfaction.quarters import InvalidQuarterError, Quarter, quarter_param
 from scoring import rules, selectors
 from scoring.forms import AppraisalImportForm, ExportForm, PublishForm, RollupForm, SchemeForm
 from scoring.labels import flag_label, indicator_label
-from scoring.models import ExportLog, Rollup, Scheme
+from scoring.models import ExportLog, Rollup, RollupStatus, Scheme
 from scoring.services import (
     SCHEME_FIELDS,
     appraisal_import,
@@ -43,32 +43,45 @@ def _labelled(flags: list[str]) -> list[dict]:
 
 
 TRACE_ROWS_ON_PAGE = 50
+LATE_STORES_ON_PAGE = 200
 
 
-def _trace_context(quarter: Quarter, store_id: int, employee_id: int | None) -> list[dict]:
-    trace = selectors.score_trace(quarter=quarter, store_id=store_id, employee_id=employee_id,
-                                  limit=TRACE_ROWS_ON_PAGE)
+def _trace_context(rollup: Rollup, store_id: int, employee_id: int | None, *,
+                   employee_value: bool = False) -> dict:
+    """The trace of a value as the page shows it: what the revision counted, by kind
+    (``trace``), and apart from it what arrived or changed since, not counted (``late``)."""
+    trace = selectors.revision_trace(rollup=rollup, store_id=store_id, employee_id=employee_id,
+                                     employee_value=employee_value, limit=TRACE_ROWS_ON_PAGE)
     titles = {"responses": _("Survey responses"), "visits": _("Mystery-shopper visits"),
               "complaints": _("Substantiated complaints")}
-    return [{"kind": kind, "title": titles[kind], "count": part["count"],
-             "rows": [selectors.trace_item(obj) for obj in part["rows"]]}
-            for kind, part in trace.items()]
+    return {"trace_recorded": trace["recorded"], "late": trace["late"],
+            "own_only": employee_id is not None and not employee_value,
+            "trace": [{"kind": kind, "title": titles[kind], "count": part["count"],
+                       "rows": part["rows"]} for kind, part in trace["parts"].items()]}
 
 
 @role_required(rules.can_see_values)
 def store_value_trace(request: HttpRequest, code: str) -> HttpResponse:
     """How a store's value of a revision was computed: its parts, the indicators, and the
-    responses, visits and complaints it counted (the store's page is the dashboard's)."""
+    responses, visits and complaints that revision counted (a clerk: only their own), with
+    what arrived after it apart (the store's page is the dashboard's)."""
     rollup, quarters = _rollup(request)
     if rollup is None:
         raise Http404
     score = selectors.store_score_get(user=request.user, rollup=rollup, store_code=code)
     indicators = [{"code": code, "label": indicator_label(code), "n": values[0],
                    "score": values[1]} for code, values in sorted(score.indicators.items())]
+    others = [number for number in selectors.rollup_list(quarter=rollup.quarter)
+              .values_list("revision", flat=True) if number != rollup.revision]
+    compare = None
+    if others and rules.can_compare_revisions(request.user):
+        # This revision against the newest other one, the older of the two first.
+        other = max(others)
+        compare = {"old": min(other, rollup.revision), "new": max(other, rollup.revision)}
     return render(request, "scoring/store_trace.html", {
         "rollup": rollup, "quarters": quarters, "score": score,
-        "flags": _labelled(score.flags), "indicators": indicators,
-        "trace": _trace_context(rollup.quarter, score.store_id, None)})
+        "flags": _labelled(score.flags), "indicators": indicators, "compare": compare,
+        **_trace_context(rollup, score.store_id, selectors.trace_employee_scope(request.user))})
 
 
 @role_required(rules.can_see_values)
@@ -80,7 +93,27 @@ def employee_score_detail(request: HttpRequest, number: str) -> HttpResponse:
     return render(request, "scoring/employee_detail.html", {
         "rollup": rollup, "quarters": quarters, "score": score, "scheme": rollup.scheme,
         "flags": _labelled(score.flags),
-        "trace": _trace_context(rollup.quarter, score.store_id, score.employee_id)})
+        **_trace_context(rollup, score.store_id, score.employee_id, employee_value=True)})
+
+
+@role_required(rules.can_compare_revisions)
+def store_compare(request: HttpRequest, code: str) -> HttpResponse:
+    """Two revisions of a store's value side by side: what was added, removed or changed, and
+    how much each moved the value (``?quarter=&old=1&new=2``; default: the displayed revision
+    and the one before it)."""
+    quarters = selectors.quarters_with_values()
+    quarter = quarter_param(request.GET, default=quarters[0] if quarters else None)
+    if quarter is None:
+        raise Http404
+    old, new = selectors.revision_pair(quarter=quarter,
+                                       old=selectors.revision_param(request.GET, "old"),
+                                       new=selectors.revision_param(request.GET, "new"))
+    old_score = selectors.store_score_get(user=request.user, rollup=old, store_code=code)
+    new_score = selectors.store_score_get(user=request.user, rollup=new, store_code=code)
+    return render(request, "scoring/store_compare.html", {
+        "score": new_score, "rollup": new, "quarters": quarters,
+        "revisions": selectors.rollup_list(quarter=quarter),
+        "comparison": selectors.revision_compare(old=old_score, new=new_score)})
 
 
 @login_required
@@ -91,13 +124,50 @@ def my_score(request: HttpRequest) -> HttpResponse:
     return redirect("scoring:employee_detail", number=employee.number)
 
 
+# Counting what arrived after publishing reads the quarter's inputs (about 3 s at the chain's
+# scale, bench/rollup.py): the page counts it for the latest published quarters, where late
+# data and appeals still come in; an older quarter's count is one click away.
+LATE_COUNT_QUARTERS = 4
+
+
+def _quarters_context(**forms) -> dict:
+    """The revisions (newest first) with, for each published one of the latest quarters, how
+    many inputs arrived or changed since it was published (``selectors.late_counts``)."""
+    rollups = list(selectors.rollup_list()[:40])
+    published = [r for r in rollups if r.status == RollupStatus.PUBLISHED]
+    late = selectors.late_counts(published[:LATE_COUNT_QUARTERS])
+    for rollup in rollups:
+        rollup.late_count = late.get(rollup.pk)
+        rollup.has_late_list = rollup.status == RollupStatus.PUBLISHED
+    return {"rollups": rollups, "current": Quarter.current(),
+            "rollup_form": forms.get("rollup_form") or RollupForm(prefix="rollup"),
+            "publish_form": forms.get("publish_form") or PublishForm(prefix="publish")}
+
+
 @role_required(rules.can_see_quarters)
 def quarter_list(request: HttpRequest) -> HttpResponse:
-    rollup_form = RollupForm(prefix="rollup")
-    publish_form = PublishForm(prefix="publish")
-    return render(request, "scoring/quarters.html", {
-        "rollups": selectors.rollup_list()[:40], "rollup_form": rollup_form,
-        "publish_form": publish_form, "current": Quarter.current()})
+    return render(request, "scoring/quarters.html", _quarters_context())
+
+
+@role_required(rules.can_see_quarters)
+def quarter_late(request: HttpRequest, quarter: str) -> HttpResponse:
+    """What arrived or changed after a quarter's published revision, per store (not counted by
+    it); HQ starts a new revision with a reason from here."""
+    try:
+        parsed = Quarter.parse(quarter)
+    except InvalidQuarterError:
+        raise Http404 from None
+    rollups = list(selectors.rollup_list(quarter=parsed))
+    if not rollups:
+        raise Http404
+    rollup = next((r for r in rollups if r.status == RollupStatus.PUBLISHED), None)
+    rows = selectors.late_store_rows(rollup=rollup) if rollup is not None else []
+    form = RollupForm(prefix="rollup", initial={"quarter": str(parsed)})
+    return render(request, "scoring/quarter_late.html", {
+        "quarter": parsed, "rollup": rollup, "rows": rows[:LATE_STORES_ON_PAGE],
+        "store_count": len(rows), "total": sum(r["total"] for r in rows), "rollup_form": form,
+        "provisional": next((r for r in rollups if r.status == RollupStatus.PROVISIONAL),
+                            None)})
 
 
 @role_required(rules.can_compute_and_publish)
@@ -117,10 +187,8 @@ def quarter_rollup(request: HttpRequest) -> HttpResponse:
                 "q": outcome.rollup.quarter, "r": outcome.rollup.revision,
                 "s": outcome.stores, "e": outcome.employees})
             return redirect("scoring:quarters")
-    return render(request, "scoring/quarters.html", {
-        "rollups": selectors.rollup_list()[:40], "rollup_form": form,
-        "publish_form": PublishForm(prefix="publish"), "current": Quarter.current()},
-        status=400)
+    return render(request, "scoring/quarters.html", _quarters_context(rollup_form=form),
+                  status=400)
 
 
 @role_required(rules.can_compute_and_publish)
@@ -137,9 +205,8 @@ def quarter_publish_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("%(q)s revision %(r)s is published and locked.")
                              % {"q": rollup.quarter, "r": rollup.revision})
             return redirect("scoring:quarters")
-    return render(request, "scoring/quarters.html", {
-        "rollups": selectors.rollup_list()[:40], "rollup_form": RollupForm(prefix="rollup"),
-        "publish_form": form, "current": Quarter.current()}, status=400)
+    return render(request, "scoring/quarters.html", _quarters_context(publish_form=form),
+                  status=400)
 
 
 @role_required(rules.can_edit_scheme)

@@ -9,7 +9,6 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-
 from satisfaction.models import Employee, Store
 from satisfaction.quarters import QuarterField
 

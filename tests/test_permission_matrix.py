@@ -516,6 +516,10 @@ TABLE: dict[str, Entry] = {
     "scoring:store_trace": Entry(lambda w: f"/scoring/stores/S0001/?quarter={w.quarter}",
                                  [get(OWN_PAGE)]),
     # The store manager's employee value: a clerk sees only their own.
+    # Comparing revisions: who sees the store's inputs (a clerk sees only their own: no).
+    "scoring:store_compare": Entry(
+        lambda w: f"/scoring/stores/S0001/compare/?quarter={w.quarter}&old=1&new=1",
+        [get(page(ok=(HQ, HR, RM, SM), missing=FOREIGN))]),
     "scoring:employee_detail": Entry(
         lambda w: f"/scoring/employees/E00001/?quarter={w.quarter}",
         [get(page(ok=(HQ, HR, RM, SM), missing=(*FOREIGN, CLERK)))]),
@@ -525,6 +529,8 @@ TABLE: dict[str, Entry] = {
     "scoring:quarters": Entry(lambda w: "/scoring/quarters/", [get(page(ok=(HQ, HR)))]),
     "scoring:quarter_rollup": Entry(lambda w: "/scoring/quarters/rollup/", [post(HQ_PAGE)]),
     "scoring:quarter_publish": Entry(lambda w: "/scoring/quarters/publish/", [post(HQ_PAGE)]),
+    "scoring:quarter_late": Entry(lambda w: f"/scoring/quarters/{w.quarter}/late/",
+                                  [get(page(ok=(HQ, HR)))]),
     "scoring:schemes": Entry(lambda w: "/scoring/schemes/", [get(HQ_PAGE), post(HQ_PAGE)]),
     "scoring:hr": Entry(lambda w: "/scoring/hr/", [get(page(ok=(HQ, HR))),
                                                    post(page(ok=(HQ, HR)))]),
@@ -537,6 +543,9 @@ TABLE: dict[str, Entry] = {
     "store-score-trace": Entry(
         lambda w: f"/api/v1/scoring/store-scores/S0001/trace/?quarter={w.quarter}",
         [get(OWN_API)]),
+    "store-score-compare": Entry(
+        lambda w: f"/api/v1/scoring/store-scores/S0001/compare/?quarter={w.quarter}&old=1&new=1",
+        [get(api(ok=(HQ, HR, RM, SM), missing=(*FOREIGN, CLERK)))]),
     "employee-score-list": Entry(
         lambda w: f"/api/v1/scoring/employee-scores/?quarter={w.quarter}", [get(STAFF_API)]),
     "employee-score-detail": Entry(

@@ -141,28 +141,22 @@ def test_the_store_page_is_a_404_for_another_managers_store(rolled_up, other_sto
     assert client.get("/scoring/stores/S0011/?quarter=2026Q2").status_code == 200
 
 
-def test_the_store_page_traces_the_value_to_its_rows(rolled_up, store_manager, staff, login,
-                                                     monkeypatch):
-    from surveys.models import Response
-    from tests.dashboard.factories import make_campaign, make_response
-
-    served = make_response(make_campaign(PAST), staff["clerk"].store, {"price": 4},
-                           employee=staff["clerk"])
-    seen = {}
-
-    def fake_trace(*, quarter, store_id, employee_id=None):
-        seen.update(quarter=quarter, store_id=store_id, employee_id=employee_id)
-        return {"responses": Response.objects.filter(pk=served.pk).select_related("employee")}
-
-    monkeypatch.setattr(loader, "trace", fake_trace)
-    response = login(store_manager).get("/scoring/stores/S0001/?quarter=2026Q2")
+def test_the_store_page_traces_the_value_to_what_the_revision_counted(
+        rolled_up, store_manager, staff, login):
+    """The worked example's frames count visits 1 and 2 and complaints 1, 2 and 3 (no rows of
+    those ids exist here: the trace says so), and no single responses."""
+    client = login(store_manager)
+    response = client.get("/scoring/stores/S0001/?quarter=2026Q2")
     assert response.status_code == 200
+    counts = {part["kind"]: part["count"] for part in response.context["trace"]}
+    assert counts == {"responses": 0, "visits": 2, "complaints": 3}
+    visits = next(p for p in response.context["trace"] if p["kind"] == "visits")
+    assert [(r["id"], r["employee"], r["figure"]) for r in visits["rows"]] == [
+        (1, "E10001", 70.0), (2, "", 90.0)]
     assert "E10001" in response.content.decode()
-    assert seen == {"quarter": PAST, "store_id": staff["clerk"].store_id, "employee_id": None}
-    body = login(store_manager).get(
-        "/api/v1/scoring/employee-scores/E10001/trace/?quarter=2026Q2").json()
-    assert body["responses"]["count"] == 1
-    assert seen["employee_id"] == staff["clerk"].pk
+    body = client.get("/api/v1/scoring/employee-scores/E10001/trace/?quarter=2026Q2").json()
+    assert (body["visits"]["count"], body["complaints"]["count"]) == (1, 1)
+    assert body["complaints"]["rows"][0]["figure"] == 2.0  # the clerk's grade B
 
 
 def test_hq_pages_render_and_others_are_kept_out(rolled_up, hq, store_manager, login):

@@ -145,7 +145,7 @@ def test_an_invalid_scheme_is_refused_and_the_current_one_stays(hq):
     assert Scheme.objects.get(is_current=True).version == 1
 
 
-def test_a_frame_without_the_contract_s_columns_is_an_error_not_no_data(monkeypatch):
+def test_a_frame_without_the_contract_s_columns_is_an_error_not_no_data(db, monkeypatch):
     import surveys.selectors
 
     def survey_store_indicator_frame(**kwargs):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -245,26 +246,54 @@ def write_csv(buffer: io.BytesIO, columns: list[Column], rows) -> None:
     buffer.write(text.getvalue().encode("utf-8-sig"))
 
 
+@dataclass
+class Sheet:
+    """One sheet of a workbook: its name (Excel keeps 31 characters), columns and rows (an
+    iterable of cells in column order, consumed once)."""
+
+    name: str
+    columns: list[Column]
+    rows: Iterable[Sequence[object]]
+    frozen_columns: int = 0
+
+
 def write_xlsx(buffer: io.BytesIO, columns: list[Column], rows, *, sheet: str,
                frozen_columns: int = 0) -> int:
     """One sheet: a bold frozen header, number formats and widths, a filter; returns the
-    number of rows written. Text is always written as text, never as a formula.
+    number of rows written. Text is always written as text, never as a formula."""
+    return write_workbook(buffer, [Sheet(sheet, columns, rows, frozen_columns)])[0]
+
+
+def write_workbook(buffer: io.BytesIO, sheets: list[Sheet], *, active: int = 0) -> list[int]:
+    """Several sheets, each written as ``write_xlsx`` writes one; ``active`` is the sheet
+    Excel opens on. Returns the number of rows written to each sheet.
 
     XlsxWriter in constant-memory mode streams rows to disk: 100,000 rows in a few seconds
-    without holding the sheet in memory.
+    without holding the sheet in memory (each sheet is written in full before the next).
     """
     workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True, "in_memory": False})
-    worksheet = workbook.add_worksheet(sheet[:31])
     header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "text_wrap": True,
                                   "valign": "vcenter", "border": 1})
+    counts = []
+    for position, sheet in enumerate(sheets):
+        worksheet = workbook.add_worksheet(sheet.name[:31])
+        counts.append(_write_sheet(workbook, worksheet, sheet, header))
+        if position == active:
+            worksheet.activate()
+    workbook.close()
+    return counts
+
+
+def _write_sheet(workbook, worksheet, sheet: Sheet, header) -> int:
+    columns = sheet.columns
     for index, column in enumerate(columns):
         number_format = workbook.add_format({"num_format": column.number_format}) if (
             column.number_format) else None
         worksheet.set_column(index, index, column.width, number_format)
     worksheet.write_row(0, 0, [column.header for column in columns], header)
-    worksheet.freeze_panes(1, frozen_columns)
+    worksheet.freeze_panes(1, sheet.frozen_columns)
     count = 0
-    for count, row in enumerate(rows, start=1):
+    for count, row in enumerate(sheet.rows, start=1):
         for index, value in enumerate(row):
             if isinstance(value, bool):
                 worksheet.write_boolean(count, index, value)
@@ -273,5 +302,4 @@ def write_xlsx(buffer: io.BytesIO, columns: list[Column], rows, *, sheet: str,
             elif value is not None and value != "":
                 worksheet.write_string(count, index, str(value))
     worksheet.autofilter(0, 0, count, len(columns) - 1)
-    workbook.close()
     return count

@@ -3,9 +3,11 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from satisfaction.quarters import InvalidQuarterError, Quarter
+from satisfaction.quarters import InvalidQuarterError, Quarter, chain_zone
+from scoring import export
 from scoring.models import Scheme
 
 
@@ -35,10 +37,34 @@ class AppraisalImportForm(forms.Form):
 
 
 class ExportForm(forms.Form):
-    quarter = QuarterField(label=_("Quarter"), max_length=8)
-    format = forms.ChoiceField(label=_("Format"), choices=[("xlsx", "XLSX"), ("csv", "CSV")])
-    language = forms.ChoiceField(label=_("Headers"),
+    """The HR export: a published quarter (the latest by default), a format, a language.
+
+    Only published quarters are offered; any other (a crafted request) is a form error naming
+    it. ``published`` lists the offered revisions; empty, the page says nothing can be exported
+    yet instead of showing the form.
+    """
+
+    quarter = forms.TypedChoiceField(
+        label=_("Quarter"), coerce=Quarter.parse,
+        error_messages={"invalid_choice": _(
+            "%(value)s is not a published quarter: only a published quarter can be exported.")})
+    format = forms.ChoiceField(label=_("Format"), choices=[("xlsx", "XLSX"), ("csv", "CSV")],
+                               help_text=_("XLSX: employees, stores and what the export is. "
+                                           "CSV: the employee sheet alone."))
+    language = forms.ChoiceField(label=_("Language of the export"),
                                  choices=[("zh-hans", "中文"), ("en", "English")])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.published = export.published_rollups()
+        self.fields["quarter"].choices = [
+            (str(rollup.quarter), _("%(quarter)s (revision %(revision)s, published %(date)s)")
+             % {"quarter": rollup.quarter, "revision": rollup.revision,
+                "date": timezone.localtime(rollup.published_at, chain_zone()).date()
+                if rollup.published_at else "–"})
+            for rollup in self.published]
+        if self.published:
+            self.fields["quarter"].initial = str(self.published[0].quarter)
 
 
 class WeightsField(forms.CharField):

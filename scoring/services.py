@@ -3,7 +3,6 @@ HR export (which writes its log)."""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import math
@@ -456,27 +455,27 @@ def appraisal_import(*, user: User, file_name: str, content: bytes) -> int:
 # --- HR export ----------------------------------------------------------------------------
 
 
+@transaction.atomic
 def hr_export(*, user: User, quarter: Quarter, file_format: str, language: str) -> tuple[
         str, bytes, str]:
-    """The bonus sheet of the quarter's published revision; every export is logged."""
+    """The bonus sheet of the quarter's published revision (``scoring.export``); every export
+    is logged, and the sheet states the log's time as its export time."""
     if not rules.can_use_hr_tools(user):
         raise ApplicationError(_("Only HR and HQ may export scores."),
                                code="permission_denied", status=403)
-    if file_format not in ("xlsx", "csv"):
+    if file_format not in export.FORMATS:
         raise ApplicationError(_("Choose XLSX or CSV."), fields={"format": [_("xlsx or csv")]})
-    rollup = Rollup.objects.filter(quarter=quarter, status=RollupStatus.PUBLISHED).first()
+    if language not in export.LANGUAGES:
+        raise ApplicationError(_("Choose Chinese or English."),
+                               fields={"language": [_("zh-hans or en")]})
+    rollup = (Rollup.objects.select_related("scheme", "published_by")
+              .filter(quarter=quarter, status=RollupStatus.PUBLISHED).first())
     if rollup is None:
         raise ApplicationError(_("%(q)s is not published yet.") % {"q": quarter},
                                code="not_published", status=409)
     rows = export.bonus_rows(rollup=rollup)
-    buffer = io.BytesIO()
-    if file_format == "xlsx":
-        export.write_xlsx(buffer, rows, language=language, quarter=quarter)
-        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    else:
-        export.write_csv(buffer, rows, language=language)
-        content_type = "text/csv; charset=utf-8"
-    ExportLog.objects.create(user=user, quarter=quarter, rollup=rollup,
-                             file_format=file_format, language=language, row_count=len(rows))
-    name = f"satisfaction-bonus-{quarter}-r{rollup.revision}.{file_format}"
-    return name, buffer.getvalue(), content_type
+    log = ExportLog.objects.create(user=user, quarter=quarter, rollup=rollup,
+                                   file_format=file_format, language=language,
+                                   row_count=len(rows))
+    return export.export_file(rollup=rollup, rows=rows, file_format=file_format,
+                              language=language, exported_by=user, exported_at=log.at)

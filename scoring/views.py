@@ -230,6 +230,19 @@ def scheme_edit(request: HttpRequest) -> HttpResponse:
         status=400 if form.errors else 200)
 
 
+def _hr_page(request: HttpRequest, *, import_form: AppraisalImportForm,
+             export_form: ExportForm, row_errors: list[str], status: int) -> HttpResponse:
+    return render(request, "scoring/hr.html", {
+        "import_form": import_form, "row_errors": row_errors, "export_form": export_form,
+        "exports": ExportLog.objects.select_related("user", "rollup")[:20]}, status=status)
+
+
+def _export_form(data=None) -> ExportForm:
+    """Offers the published quarters, the latest first and chosen; the page's language."""
+    language = "en" if (get_language() or "").startswith("en") else "zh-hans"
+    return ExportForm(data, initial={"format": "xlsx", "language": language})
+
+
 @role_required(rules.can_use_hr_tools)
 def hr_page(request: HttpRequest) -> HttpResponse:
     import_form = AppraisalImportForm(request.POST or None, request.FILES or None)
@@ -248,30 +261,28 @@ def hr_page(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("%(n)s appraisal rows imported.") % {"n": count})
             return redirect("scoring:hr")
-    latest = selectors.latest_rollup()
-    language = "en" if (get_language() or "").startswith("en") else "zh-hans"
-    export_form = ExportForm(initial={
-        "quarter": str(latest.quarter) if latest else "", "format": "xlsx",
-        "language": language})
-    return render(request, "scoring/hr.html", {
-        "import_form": import_form, "row_errors": row_errors, "export_form": export_form,
-        "exports": ExportLog.objects.select_related("user", "rollup")[:20]},
-        status=400 if import_form.errors else 200)
+    return _hr_page(request, import_form=import_form, export_form=_export_form(),
+                    row_errors=row_errors, status=400 if import_form.errors else 200)
 
 
 @role_required(rules.can_use_hr_tools)
 def hr_export_view(request: HttpRequest) -> HttpResponse:
-    form = ExportForm(request.GET)
-    if not form.is_valid():
-        messages.error(request, _("Choose a quarter, a format and a language."))
+    """POST (it writes the export log, behind the CSRF check); a GET goes to the HR page.
+    A quarter that is not published, or any other bad choice, is a form error on the page."""
+    if request.method != "POST":
         return redirect("scoring:hr")
-    try:
-        name, content, content_type = hr_export(
-            user=request.user, quarter=form.cleaned_data["quarter"],
-            file_format=form.cleaned_data["format"], language=form.cleaned_data["language"])
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return redirect("scoring:hr")
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    form = _export_form(request.POST)
+    if form.is_valid():
+        try:
+            name, content, content_type = hr_export(
+                user=request.user, quarter=form.cleaned_data["quarter"],
+                file_format=form.cleaned_data["format"],
+                language=form.cleaned_data["language"])
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            response = HttpResponse(content, content_type=content_type)
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+    return _hr_page(request, import_form=AppraisalImportForm(), export_form=form,
+                    row_errors=[], status=400)

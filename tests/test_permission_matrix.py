@@ -534,8 +534,9 @@ TABLE: dict[str, Entry] = {
     "scoring:schemes": Entry(lambda w: "/scoring/schemes/", [get(HQ_PAGE), post(HQ_PAGE)]),
     "scoring:hr": Entry(lambda w: "/scoring/hr/", [get(page(ok=(HQ, HR))),
                                                    post(page(ok=(HQ, HR)))]),
+    # A POST downloads the sheet (it writes the export log); a GET goes back to the HR page.
     "scoring:hr_export": Entry(lambda w: f"/scoring/hr/export/?quarter={w.quarter}",
-                               [get(page(ok=(HQ, HR)))]),
+                               [get(page(ok=(HQ, HR))), post(page(ok=(HQ, HR)))]),
     "store-score-list": Entry(lambda w: f"/api/v1/scoring/store-scores/?quarter={w.quarter}",
                               [get(STAFF_API)]),
     "store-score-detail": Entry(

@@ -6,7 +6,7 @@ import io
 
 from openpyxl import load_workbook
 
-from satisfaction.tabular import Column, csv_cell, write_csv, write_xlsx
+from satisfaction.tabular import Column, Sheet, csv_cell, write_csv, write_workbook, write_xlsx
 
 COLUMNS = [Column("门店"), Column("评估值", "0.00"), Column("达标", "")]
 ROWS = [['=HYPERLINK("http://x")', 71.256, True], ["+1", None, False], ["\t-2", 3, True]]
@@ -45,3 +45,18 @@ def test_xlsx_writes_text_as_text_numbers_with_their_format_and_freezes_the_head
     assert sheet["C2"].value is True
     assert sheet["B3"].value is None
     assert sheet.freeze_panes == "B2"
+
+
+def test_a_workbook_has_several_sheets_and_opens_on_the_active_one():
+    buffer = io.BytesIO()
+    counts = write_workbook(buffer, [
+        Sheet("about", [Column("item"), Column("value")], [["quarter", "2026Q2"]]),
+        Sheet("rows", COLUMNS, ROWS, frozen_columns=1),
+    ], active=1)
+    assert counts == [1, 3]
+    workbook = load_workbook(io.BytesIO(buffer.getvalue()))
+    assert workbook.sheetnames == ["about", "rows"]
+    assert workbook.active.title == "rows"
+    assert workbook["about"]["B2"].value == "2026Q2"
+    assert workbook["rows"]["A2"].data_type == "s"  # each sheet escapes formulas alike
+    assert workbook["rows"].freeze_panes == "B2"

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from satisfaction.admin import PolicyHistoryAdmin
+
 from .models import (
     Appeal,
     Complaint,
@@ -14,19 +16,19 @@ from .models import (
 
 
 @admin.register(ComplaintPolicy)
-class ComplaintPolicyAdmin(admin.ModelAdmin):
+class ComplaintPolicyAdmin(PolicyHistoryAdmin):  # History: who changed what (policy history)
     list_display = ["__str__", "backdate_days", "recurrence_check_days",
                     "pause_while_waiting", "business_hours_clock", "warn_fraction"]
 
 
 @admin.register(GradePolicy)
-class GradePolicyAdmin(admin.ModelAdmin):
+class GradePolicyAdmin(PolicyHistoryAdmin):
     list_display = ["grade", "resolution_hours", "first_response_hours",
                     "escalation_interval_hours", "requires_8d"]
 
 
 @admin.register(StoreHours)
-class StoreHoursAdmin(admin.ModelAdmin):
+class StoreHoursAdmin(PolicyHistoryAdmin):
     list_display = ["store", "opens_at", "closes_at", "open_24h"]
     search_fields = ["store__code", "store__name"]
     autocomplete_fields = ["store"]

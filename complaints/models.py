@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from satisfaction.models import Employee, Store
 
@@ -91,6 +92,7 @@ class ComplaintPolicy(models.Model):
     warn_fraction = models.FloatField(_("warn at this share of the time"), default=0.75)
     ungraded_resolution_hours = models.PositiveIntegerField(
         _("resolution deadline before grading (hours)"), default=24)
+    history = HistoricalRecords()  # who changed what (satisfaction/history.py)
 
     class Meta:
         verbose_name = _("complaint policy")
@@ -113,6 +115,7 @@ class GradePolicy(models.Model):
     escalation_interval_hours = models.PositiveIntegerField(
         _("interval between escalation levels (hours)"), default=4)
     requires_8d = models.BooleanField(_("8D report required before closing"), default=False)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["grade"]
@@ -131,6 +134,7 @@ class StoreHours(models.Model):
     opens_at = models.TimeField(_("opens at"), default="08:00")
     closes_at = models.TimeField(_("closes at"), default="22:00")
     open_24h = models.BooleanField(_("open 24 hours"), default=False)
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("store opening hours")

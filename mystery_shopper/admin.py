@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from mystery_shopper import selectors
 from mystery_shopper.models import (
     Appeal,
     Scenario,
@@ -11,6 +13,8 @@ from mystery_shopper.models import (
     Visit,
     VisitEvent,
 )
+from satisfaction import history
+from satisfaction.admin import PolicyHistoryAdmin
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -34,7 +38,14 @@ class ScorecardTemplateAdmin(admin.ModelAdmin):
     """Read-only: a new version is made through the API so visits keep the version they used."""
 
     list_display = ["code", "version", "name_zh", "is_current", "created_at"]
+    readonly_fields = ["changes_from_previous"]
     inlines = [SectionInline]
+
+    @admin.display(description=_("Changes from the previous version"))
+    def changes_from_previous(self, obj: ScorecardTemplate) -> str:
+        """Versions are the scorecard's history (policy history)."""
+        found = selectors.scorecard_changes(code=obj.code, up_to_version=obj.version, limit=1)
+        return history.as_html(found[0].fields if found else ())
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
@@ -45,10 +56,19 @@ class ScorecardTemplateAdmin(admin.ModelAdmin):
 
 @admin.register(ScorecardItem)
 class ScorecardItemAdmin(admin.ModelAdmin):
+    """Read-only like its template: an item added or removed here would change a version
+    visits were scored on, with no new version to show it (policy history)."""
+
     list_display = ["code", "text_zh", "kind", "max_points", "part", "evidence", "is_red_line"]
     list_filter = ["section__template", "part"]
 
+    def has_add_permission(self, request) -> bool:
+        return False
+
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 
@@ -64,7 +84,7 @@ class ShopperCityAdmin(admin.ModelAdmin):
 
 
 @admin.register(StoreVisitFrequency)
-class StoreVisitFrequencyAdmin(admin.ModelAdmin):
+class StoreVisitFrequencyAdmin(PolicyHistoryAdmin):  # History: who changed what
     list_display = ["store", "quarter", "visits"]
     raw_id_fields = ["store"]
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from mystery_shopper import calc
 from satisfaction.quarters import QuarterField
@@ -183,7 +184,7 @@ class StoreVisitFrequency(models.Model):
                               related_name="+", verbose_name=_("store"))
     quarter = QuarterField(_("quarter"))
     visits = models.PositiveSmallIntegerField(_("visits per quarter"))
-
+    history = HistoricalRecords()  # who changed what (satisfaction/history.py)
 
     class Meta:
         verbose_name = _("visit frequency")

@@ -18,6 +18,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mystery_shopper import rules
 from mystery_shopper.models import (
@@ -25,11 +26,15 @@ from mystery_shopper.models import (
     AppealStatus,
     Evidence,
     ItemKind,
+    ScorecardItem,
     ScorecardSection,
+    ScorecardTemplate,
+    StoreVisitFrequency,
     Visit,
     VisitAnswer,
     VisitStatus,
 )
+from satisfaction import history
 from satisfaction.models import User
 from satisfaction.quarters import Quarter, chain_zone
 from satisfaction.scoping import scope_to_stores
@@ -221,3 +226,71 @@ def item_point_shares(*, visits: QuerySet[Visit], limit: int | None = 10) -> lis
             .annotate(pct=Coalesce(F("points"), Value(0.0)) * 100.0 / F("possible"))
             .order_by("pct", "item__code"))
     return list(rows if limit is None else rows[:limit])
+
+
+# --- Policy history (satisfaction/history.py) -------------------------------------------------
+
+SCORECARD_FIELDS = ("name_zh", "name_en", "red_line_score")
+SCORECARD_ITEM_FIELDS = ("text_zh", "text_en", "kind", "max_points", "part", "evidence",
+                         "is_red_line", "allows_na")
+
+
+def _item_summary(item: ScorecardItem) -> str:
+    parts = [item.text,
+             history.display(history.model_field(ScorecardItem, "max_points"), item.max_points),
+             str(item.get_part_display())]
+    if item.is_red_line:
+        parts.append(history.label(history.model_field(ScorecardItem, "is_red_line")))
+    return " · ".join(parts)
+
+
+def _item_changes(older: dict[str, ScorecardItem] | None, newer: dict[str, ScorecardItem]
+                  ) -> tuple[history.FieldChange, ...]:
+    """Item by item (keyed by code): added, removed, and each changed field or section."""
+    if older is None:  # the first version: its items are the scorecard shown on the page
+        return ()
+    result: list[history.FieldChange] = []
+    for code in [*newer, *(c for c in older if c not in newer)]:
+        name = _("Item %(code)s") % {"code": code}
+        before, after = older.get(code), newer.get(code)
+        if before is None or after is None:
+            result.append(history.FieldChange(
+                name, _item_summary(before) if before else None,
+                _item_summary(after) if after else "—"))
+            continue
+        if before.section.title != after.section.title:
+            section = history.label(history.model_field(ScorecardItem, "section"))
+            result.append(history.FieldChange(f"{name} · {section}", before.section.title,
+                                              after.section.title))
+        result += [history.FieldChange(f"{name} · {change.field}", change.old, change.new)
+                   for change in history.field_changes(ScorecardItem, before, after,
+                                                       SCORECARD_ITEM_FIELDS)]
+    return tuple(result)
+
+
+def scorecard_changes(*, code: str, limit: int = history.HISTORY_LIMIT,
+                      up_to_version: int | None = None) -> list[history.Change]:
+    """What each version of scorecard ``code`` (up to ``up_to_version``) changed from the one
+    before, newest first: its name, red-line score and items (a scorecard is versioned, so its
+    versions are its history). Two queries whatever the limit."""
+    versions = ScorecardTemplate.objects.filter(code=code).select_related("created_by")
+    if up_to_version is not None:
+        versions = versions.filter(version__lte=up_to_version)
+    versions = list(versions.order_by("-version")[:limit + 1])
+    items: dict[int, dict[str, ScorecardItem]] = {v.pk: {} for v in versions}
+    for item in (ScorecardItem.objects.filter(section__template__in=versions)
+                 .select_related("section").order_by("section__position", "position", "pk")):
+        items[item.section.template_id][item.code] = item
+    return history.version_changes(
+        versions, fields=SCORECARD_FIELDS, limit=limit,
+        extra=lambda older, newer: _item_changes(items[older.pk] if older else None,
+                                                 items[newer.pk]))
+
+
+def visit_frequency_changes(*, quarter: Quarter, limit: int = history.HISTORY_LIMIT
+                            ) -> list[history.Change]:
+    """Who set which store's visits in ``quarter``, from what, newest first (two queries)."""
+    return history.changes(
+        StoreVisitFrequency.history.filter(quarter=quarter).select_related("store"),
+        limit=limit,
+        describe=lambda record: record.store.code if record.store else str(record.store_id))

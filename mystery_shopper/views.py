@@ -224,7 +224,8 @@ def plan(request: HttpRequest) -> HttpResponse:
     page = Paginator(visits, 50).get_page(request.GET.get("page"))
     return render(request, "mystery_shopper/plan.html", {
         "quarter": quarter, "page": page, "status": status, "statuses": VisitStatus.choices,
-        "quarters": [quarter.previous(), quarter, quarter.next()]})
+        "quarters": [quarter.previous(), quarter, quarter.next()],
+        "changes": selectors.visit_frequency_changes(quarter=quarter)})
 
 
 @role_required(rules.can_plan_visits)
@@ -275,7 +276,8 @@ def scorecards(request: HttpRequest) -> HttpResponse:
     versions = ScorecardTemplate.objects.filter(code=template.code).annotate(
         n_visits=Count("visits"))
     return render(request, "mystery_shopper/scorecards.html", {
-        "template": template, "versions": versions, "text": text, "errors": errors})
+        "template": template, "versions": versions, "text": text, "errors": errors,
+        "changes": selectors.scorecard_changes(code=template.code)})
 
 
 # --- HQ: review -------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
 
 from satisfaction.errors import ApplicationError
 from satisfaction.forms import add_application_error
@@ -61,6 +63,17 @@ class EmployeeAdmin(ChainImportAdminMixin, admin.ModelAdmin):
 
 
 
+class PolicyHistoryAdmin(SimpleHistoryAdmin):
+    """The admin of a policy with history: its History view lists every change with its diff.
+    A historical version can be viewed, never saved back ("revert" would bypass the service
+    that validates a change; ``SIMPLE_HISTORY_REVERT_DISABLED`` only hides its button)."""
+
+    def history_form_view(self, request: HttpRequest, object_id: str, version_id: str,
+                          extra_context: dict | None = None) -> HttpResponse:
+        if request.method not in {"GET", "HEAD"}:
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
 
 class AppealWindowAdminForm(forms.ModelForm):
     class Meta:
@@ -79,7 +92,7 @@ class AppealWindowAdminForm(forms.ModelForm):
 
 
 @admin.register(AppealWindow)
-class AppealWindowAdmin(admin.ModelAdmin):
+class AppealWindowAdmin(PolicyHistoryAdmin):  # History: who changed what (policy history)
     """The appeal windows of complaints and mystery-shopper reports: one row per kind (seeded
     by the migration), changed through ``appeal_window_set``."""
 

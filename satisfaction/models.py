@@ -13,6 +13,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from simple_history.models import HistoricalRecords
 
 #: Store codes and employee numbers (and the POS API's store and cashier fields): 1-32 ASCII
 #: letters, digits, ``-``, ``_`` and ``.``, starting with a letter or digit; no ``/``, no
@@ -191,7 +192,8 @@ class AppealWindow(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", verbose_name=_("updated by"))
-
+    # The history's own user and date say who and when (satisfaction/history.py).
+    history = HistoricalRecords(excluded_fields=["updated_at", "updated_by"])
 
     class Meta:
         ordering = ["kind"]

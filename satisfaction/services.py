@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from satisfaction import rules
 from satisfaction.errors import ApplicationError
+from satisfaction.history import attribute
 from satisfaction.models import (
     CODE_PATTERN,
     CODE_RULE,
@@ -332,6 +333,6 @@ def appeal_window_set(*, kind: str, days: int, user: User) -> AppealWindow:
     window = (AppealWindow.objects.select_for_update().filter(kind=kind).first()
               or AppealWindow(kind=kind))
     window.days, window.updated_by = days, user
-
+    attribute(window, user=user)  # its history names the user, in a request or not
     window.save()
     return window

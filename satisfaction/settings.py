@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "scoring",
     "dashboard",
     "pos",
+    # After the project's apps: their translations take precedence over its catalogue.
+    "simple_history",
 ]
 
 MIDDLEWARE = [
@@ -72,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A login ends after SESSION_IDLE_TIMEOUT_SECONDS idle or SESSION_COOKIE_AGE in all.
     "satisfaction.security.SessionIdleTimeoutMiddleware",
+    # Policy history (satisfaction/history.py) records the user of the request that saves.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "satisfaction.middleware.ApplicationErrorMiddleware",
@@ -425,6 +429,11 @@ SURVEY_CLUSTER_WINDOW_MINUTES = 10
 # The scoring scheme owns the indicator weights; the survey results pages read them through
 # this function (wiring: surveys may not import scoring).
 SURVEY_INDICATOR_WEIGHTS = "scoring.survey_weights.indicator_weights_for_quarter"
+
+# --- Policy history (django-simple-history; satisfaction/history.py) -----------------------
+# The admin's history shows the changes but never "reverts" one: that would save a policy past
+# its service's validation. A change is made again through the admin or the page.
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 LOGGING = {
     "version": 1,

@@ -1,8 +1,11 @@
 """Read-mostly admin: schemes are versioned through the scheme page, snapshots are computed."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from satisfaction import history
 from scoring.models import AppraisalPoints, EmployeeScore, ExportLog, Rollup, Scheme, StoreScore
+from scoring.selectors import SCHEME_VERSION_META
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -18,7 +21,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Scheme)
 class SchemeAdmin(ReadOnlyAdmin):
+    """Versions are the scheme's history (policy history): each shows who saved it, when, and
+    what it changed from the version before."""
+
     list_display = ["version", "is_current", "note", "created_at", "created_by"]
+    readonly_fields = ["changes_from_previous"]
+
+    @admin.display(description=_("Changes from the previous version"))
+    def changes_from_previous(self, obj: Scheme) -> str:
+        previous = Scheme.objects.filter(version__lt=obj.version).order_by("-version").first()
+        return history.as_html(history.field_changes(
+            Scheme, previous, obj, history.editable_fields(Scheme, exclude=SCHEME_VERSION_META)))
 
 
 @admin.register(Rollup)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from complaints.models import Complaint
 from mystery_shopper.models import Visit
+from satisfaction import history
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Employee, Store, User
 from satisfaction.quarters import Quarter, chain_zone
@@ -26,6 +27,7 @@ from scoring.models import (
     RevisionInput,
     Rollup,
     RollupStatus,
+    Scheme,
     StoreScore,
 )
 from surveys.models import COUNTED_STATUSES, Response
@@ -534,3 +536,19 @@ def _revision_summary(score: StoreScore) -> dict:
             "scenario_points": score.scenario_points, "deductions": score.deductions,
             "n_responses": score.n_responses, "n_visits": score.n_visits,
             "n_complaints": score.n_complaints}
+
+
+# --- Policy history (satisfaction/history.py) -------------------------------------------------
+
+# A scheme version is never edited, so the versions are the scheme's history (no
+# django-simple-history table): each version names who saved it, when and why (its note).
+SCHEME_VERSION_META = ("version", "is_current", "note", "created_by")
+
+
+def scheme_changes(*, limit: int = history.HISTORY_LIMIT) -> list[history.Change]:
+    """What each scheme version changed from the one before, newest first: every value that
+    differs, an indicator weight per code (one query)."""
+    versions = Scheme.objects.select_related("created_by").order_by("-version")[:limit + 1]
+    return history.version_changes(
+        versions, fields=history.editable_fields(Scheme, exclude=SCHEME_VERSION_META),
+        limit=limit)

@@ -226,7 +226,8 @@ def scheme_edit(request: HttpRequest) -> HttpResponse:
                              % {"v": scheme.version})
             return redirect("scoring:schemes")
     return render(request, "scoring/schemes.html", {
-        "form": form, "current": current, "versions": Scheme.objects.all()[:20]},
+        "form": form, "current": current, "versions": Scheme.objects.all()[:20],
+        "changes": selectors.scheme_changes()},
         status=400 if form.errors else 200)
 
 

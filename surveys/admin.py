@@ -9,6 +9,7 @@ the permission "Can key in trade-area questionnaires that count at once"
 from django import forms
 from django.contrib import admin
 
+from satisfaction.admin import PolicyHistoryAdmin
 from satisfaction.errors import ApplicationError
 from satisfaction.forms import add_application_error
 from surveys.models import Campaign, Indicator, Invitation, PaperBatch, Response, StoreFlag
@@ -23,7 +24,7 @@ from surveys.services import (
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(admin.ModelAdmin):
+class IndicatorAdmin(PolicyHistoryAdmin):  # History: who changed what (policy history)
     fields = ("code", *INDICATOR_FIELDS)
     list_display = ["code", "name_zh", "name_en", "kano", "group", "order", "is_active"]
     list_editable = ["order", "is_active"]

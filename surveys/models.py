@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from satisfaction.models import Employee, Store
 from satisfaction.quarters import QuarterField
@@ -50,7 +51,7 @@ class Indicator(models.Model):
                              default=IndicatorGroup.SERVICE)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
-
+    history = HistoricalRecords()  # who changed what (satisfaction/history.py)
 
     class Meta:
         ordering = ["order", "code"]

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from satisfaction import ratelimit
 from satisfaction.errors import ApplicationError
+from satisfaction.history import attribute
 from satisfaction.models import Employee, Role, Store, User
 from satisfaction.notifications import notification_send
 from satisfaction.quarters import InvalidQuarterError, Quarter
@@ -69,13 +70,15 @@ def indicator_create(*, code: str, name_zh: str, name_en: str, question_zh: str,
     indicator = Indicator(
         code=code, name_zh=name_zh, name_en=name_en, question_zh=question_zh,
         question_en=question_en, kano=kano, group=group, order=order)
+    attribute(indicator, user=user)
     indicator.save()
     return indicator
 
 
 def indicator_update(*, indicator: Indicator, user: User | None = None, **changes) -> Indicator:
     """Rename, reorder, deactivate (the code stays: it is what results and the scheme's
-    weights are keyed by). Reweighting is a new scheme version.."""
+    weights are keyed by). Reweighting is a new scheme version. ``user`` is who its history
+    names."""
     if "weight" in changes:
         raise weight_not_here_error()
     unknown = set(changes) - set(INDICATOR_FIELDS)
@@ -84,6 +87,7 @@ def indicator_update(*, indicator: Indicator, user: User | None = None, **change
                                fields={f: [_("Read-only.")] for f in sorted(unknown)})
     for name, value in changes.items():
         setattr(indicator, name, value)
+    attribute(indicator, user=user)
     indicator.save()
     return indicator
 

@@ -140,7 +140,7 @@ def test_deliveries_survive_a_dead_broker_and_a_killed_worker(store, store_manag
         first = _start_worker(env, "outbox-first")
         try:
             send_due_deliveries.delay()
-            assert _wait_for(lambda: len(robot.keys) >= 4, timeout=60, every=0.05)
+            assert _wait_for(lambda: len(robot.keys) >= 4, timeout=180, every=0.05)
             os.kill(first.pid, signal.SIGKILL)
             first.wait(10)
         finally:

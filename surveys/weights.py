@@ -36,7 +36,7 @@ WeightsReader = Callable[[Quarter], IndicatorWeights]
 
 
 def _reader() -> WeightsReader:
-    path = getattr(settings, "SURVEY_INDICATOR_WEIGHTS", "")
+    path = settings.SURVEY_INDICATOR_WEIGHTS
     if not path:
         raise ImproperlyConfigured(
             "SURVEY_INDICATOR_WEIGHTS names the function that reads the scheme's indicator "

@@ -29,7 +29,7 @@ from satisfaction.celery import app
 from satisfaction.models import Delivery, DeliveryChannel, DeliveryState
 from satisfaction.tasks import send_due_deliveries
 from tests.complaints.factories import make_complaint
-from tests.satisfaction.test_outbox import KEY_HEADER, WebhookReceiver
+from tests.webhooks import KEY_HEADER, WebhookReceiver
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 

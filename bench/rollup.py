@@ -394,14 +394,11 @@ def evidence_figures() -> None:
             f" = {(table + indexes) / max(rows, 1):.0f} bytes per counted input")
     weights = scheme_current().to_params().indicator_weights
     t = time.perf_counter()
-    survey_selectors.survey_store_response_frame(quarter=QUARTER, weights=weights)
-    aggregate = time.perf_counter() - t
-    t = time.perf_counter()
     frame = survey_selectors.survey_response_score_frame(quarter=QUARTER, weights=weights)
     evidence.response_stats(frame)
     per_response = time.perf_counter() - t
-    log(f"survey response load: per-store aggregate {aggregate:.2f}s, per-response rows + "
-        f"statistics {per_response:.2f}s ({len(frame)} rows)")
+    log(f"survey response load: per-response rows + statistics {per_response:.2f}s "
+        f"({len(frame)} rows)")
 
     evidence_reads(rollup)
 

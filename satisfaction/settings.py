@@ -319,7 +319,7 @@ SPECTACULAR_SETTINGS = {
         "ScorecardItemKindEnum": "mystery_shopper.models.ItemKind",
         "ScorecardEvidenceEnum": "mystery_shopper.models.EvidenceKind",
         "EvidenceFileKindEnum": ["photo", "audio"],
-        "TraceInputKindEnum": ["responses", "visits", "complaints"],
+        "TraceInputKindEnum": "scoring.evidence.KIND_NAMES",
         "RollupStatusEnum": "scoring.models.RollupStatus",
         "EmployeeRoleEnum": "satisfaction.models.EmployeeRole",
         "ImprovementActionStatusEnum": "dashboard.models.ActionStatus",

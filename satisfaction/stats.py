@@ -42,13 +42,12 @@ def t_half_width(n, sd, *, level: float = DEFAULT_LEVEL):
 
 
 def mean_confidence_interval(*, mean: float | None, sd: float | None, n: int,
-                             level: float = DEFAULT_LEVEL, lowest: float = 0.0,
-                             highest: float = 100.0) -> tuple[float, float] | None:
-    """The ``level`` interval mean ± :func:`t_half_width`, clipped to the score range
-    [``lowest``, ``highest``]; None when it is undefined (no mean, no sd, n < 2)."""
+                             level: float = DEFAULT_LEVEL) -> tuple[float, float] | None:
+    """The ``level`` interval mean ± :func:`t_half_width`, clipped to the 0–100 score range;
+    None when it is undefined (no mean, no sd, n < 2)."""
     if mean is None or sd is None:
         return None
     half = t_half_width(n, sd, level=level)
     if math.isnan(half):
         return None
-    return max(lowest, mean - half), min(highest, mean + half)
+    return max(0.0, mean - half), min(100.0, mean + half)

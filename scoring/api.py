@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
 from django.http import Http404
-from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
@@ -16,10 +13,9 @@ from rest_framework.response import Response
 from satisfaction.api import ValueFilter
 from satisfaction.api_errors import RejectHostileInput
 from satisfaction.api_schema import QuarterField, quarter_parameter
-from satisfaction.errors import ApplicationError
 from satisfaction.permissions import rule_permission
 from satisfaction.quarters import quarter_param
-from scoring import rules, selectors
+from scoring import evidence, rules, selectors
 from scoring.labels import flag_label
 from scoring.models import EmployeeScore, Rollup, StoreScore
 from scoring.services import quarter_publish, rollup_quarter
@@ -107,7 +103,7 @@ class TracePartSerializer(serializers.Serializer):
 
 
 class LateRowSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["responses", "visits", "complaints"])
+    kind = serializers.ChoiceField(choices=evidence.KIND_NAMES)
     id = serializers.IntegerField()
     text = serializers.CharField()
     date = serializers.CharField()
@@ -140,7 +136,7 @@ class TraceSerializer(serializers.Serializer):
 
 
 class CompareItemSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["responses", "visits", "complaints"])
+    kind = serializers.ChoiceField(choices=evidence.KIND_NAMES)
     id = serializers.IntegerField()
     text = serializers.CharField()
     date = serializers.CharField()
@@ -233,11 +229,7 @@ class EmployeeScoreFilter(filters.FilterSet):
 def _rollup_from(request: Request) -> Rollup:
     """``?quarter=2026Q4`` (default: the latest quarter with values) and ``?revision=``."""
     quarter = quarter_param(request.query_params, default=None, strict=True)
-    revision = request.query_params.get("revision") or ""
-    if revision and not re.fullmatch(r"[0-9]{1,6}", revision):
-        raise ApplicationError(_("Give the revision as a whole number."),
-                               fields={"revision": [_("A whole number such as 2.")]})
-    number = selectors.revision_param(request.query_params)
+    number = selectors.revision_param(request.query_params, strict=True)
     rollup = (selectors.rollup_for_display(quarter=quarter, revision=number) if quarter
               else selectors.latest_rollup())
     if rollup is None:
@@ -281,7 +273,6 @@ class StoreScoreViewSet(RejectHostileInput, viewsets.ReadOnlyModelViewSet):
     filterset_class = StoreScoreFilter
     lookup_field = "store__code"
     lookup_url_kwarg = "store"
-    lookup_value_regex = "[^/]+"  # any code reaches the view: unknown ones are a JSON 404
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -301,19 +292,12 @@ class StoreScoreViewSet(RejectHostileInput, viewsets.ReadOnlyModelViewSet):
         """Two revisions of the store's value compared item by item (not for a clerk)."""
         if not rules.can_compare_revisions(request.user):
             raise Http404
-        quarter = quarter_param(request.query_params, default=None, strict=True)
-        if quarter is None:
-            latest = selectors.latest_rollup()
-            if latest is None:
-                raise Http404
-            quarter = latest.quarter
-        old, new = selectors.revision_pair(
-            quarter=quarter, old=selectors.revision_param(request.query_params, "old"),
+        compared = selectors.store_revision_comparison(
+            user=request.user, code=store,
+            quarter=quarter_param(request.query_params, default=None, strict=True),
+            old=selectors.revision_param(request.query_params, "old"),
             new=selectors.revision_param(request.query_params, "new"))
-        old_score = selectors.store_score_get(user=request.user, rollup=old, store_code=store)
-        new_score = selectors.store_score_get(user=request.user, rollup=new, store_code=store)
-        return Response(CompareSerializer(
-            selectors.revision_compare(old=old_score, new=new_score)).data)
+        return Response(CompareSerializer(compared.comparison).data)
 
 
 @extend_schema_view(list=_quarter_schema, retrieve=_quarter_schema, score_trace=_trace_schema)
@@ -325,7 +309,6 @@ class EmployeeScoreViewSet(RejectHostileInput, viewsets.ReadOnlyModelViewSet):
     filterset_class = EmployeeScoreFilter
     lookup_field = "employee__number"
     lookup_url_kwarg = "employee"
-    lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

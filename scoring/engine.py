@@ -40,7 +40,7 @@ deductions alone say nothing about satisfaction.
 
 Fewer survey responses than the scheme's minimum flag the value (``small_sample``); they do not
 hide it. The 95% confidence interval beside the value comes from the per-response weighted
-scores (``survey_store_response_frame``): half-width = t(0.975, n − 1) · sd / √n in survey %
+scores (``evidence.response_stats``): half-width = t(0.975, n − 1) · sd / √n in survey %
 (``satisfaction.stats.t_half_width``, the one the survey results pages use),
 scaled to points by the share of the value the survey carries; reported as value ± half-width
 (clipped to 0–100), and NaN when n < 2.
@@ -287,8 +287,10 @@ def _flag_lists(flags: dict[str, pd.Series], index: pd.Index) -> pd.Series:
     return pd.Series(lists, index=index, dtype=object)
 
 
-def _grade_points(deductions: pd.DataFrame, grade_points: dict[str, float]) -> pd.Series:
-    points = deductions["grade"].map(grade_points)
+def grade_points(deductions: pd.DataFrame, points_by_grade: dict[str, float]) -> pd.Series:
+    """Each complaint's deduction points (its grade's, under the scheme); an unknown grade
+    raises."""
+    points = deductions["grade"].map(points_by_grade)
     unknown = deductions.loc[points.isna(), "grade"]
     if len(unknown):
         raise ValueError(f"no points for complaint grade(s) {sorted(set(unknown))}")
@@ -364,7 +366,7 @@ def _store_deductions(out: pd.DataFrame, deductions: pd.DataFrame,
                       scheme: SchemeParams) -> None:
     keys = out.index.astype("float64")
     frame = pd.DataFrame({"store_id": _ids(deductions["store_id"]),
-                          "points": _grade_points(deductions, scheme.grade_points)})
+                          "points": grade_points(deductions, scheme.grade_points)})
     group = frame.groupby("store_id")["points"]
     out["deductions"] = group.sum().reindex(keys).fillna(0.0).to_numpy()
     out["n_complaints"] = group.size().reindex(keys).fillna(0).astype("int64").to_numpy()
@@ -546,7 +548,7 @@ def _employee_deductions(out: pd.DataFrame, deductions: pd.DataFrame,
                          scheme: SchemeParams) -> None:
     keys = out.index.astype("float64")
     frame = pd.DataFrame({"employee_id": _ids(deductions["employee_id"]),
-                          "points": _grade_points(deductions, scheme.grade_points)})
+                          "points": grade_points(deductions, scheme.grade_points)})
     group = frame[frame["employee_id"].notna()].groupby("employee_id")["points"]
     out["deductions"] = group.sum().reindex(keys).fillna(0.0).to_numpy()
     out["n_complaints"] = group.size().reindex(keys).fillna(0).astype("int64").to_numpy()

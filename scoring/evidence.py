@@ -12,7 +12,7 @@ RevisionInput``), so a value can be defended months later whatever arrives since
 - a substantiated graded complaint: its store, the employee it names, its deduction points
   under the revision's scheme.
 
-The figures are the engine's own (``engine.visit_figures``, ``engine._grade_points``):
+The figures are the engine's own (``engine.visit_figures``, ``engine.grade_points``):
 this module decides nothing about the values, it records what the engine used. No ORM, no I/O.
 """
 
@@ -26,18 +26,20 @@ import pandas as pd
 
 from scoring import engine
 
+# The kinds of input (``scoring.models.InputKind``'s values) and their names in the trace.
 RESPONSE = 1
 VISIT = 2
 COMPLAINT = 3
 KINDS = {RESPONSE: "responses", VISIT: "visits", COMPLAINT: "complaints"}
+KIND_NAMES = tuple(KINDS.values())  # the API's kinds (OpenAPI enum ``TraceInputKindEnum``)
 
 RESPONSE_COLUMNS = ["response_id", "store_id", "employee_id", "score"]
 INPUT_COLUMNS = ["kind", "object_id", "store_id", "employee_id", "figure", "employee_figure"]
 
 
 def response_stats(responses: pd.DataFrame) -> pd.DataFrame:
-    """Per store: n, mean and sample sd of the responses' weighted scores (the contract's
-    ``survey_store_response_frame``), from the same rows the revision freezes."""
+    """Per store: n, mean and sample sd of the responses' weighted scores (the engine's
+    ``survey_responses`` frame), from the same rows the revision freezes."""
     scored = responses.loc[responses["score"].notna(), ["store_id", "score"]]
     scored = scored.astype({"store_id": "int64", "score": "float64"})
     group = scored.groupby("store_id")["score"]
@@ -47,26 +49,18 @@ def response_stats(responses: pd.DataFrame) -> pd.DataFrame:
         {"store_id": "int64", "n": "int64", "mean_score": "float64", "sd_score": "float64"})
 
 
-def visit_figures(visits: pd.DataFrame, scheme: engine.SchemeParams
-                  ) -> tuple[pd.Series, pd.Series]:
-    """Per visit: (scenario % the store's scenario averages, purchase-evaluation % the served
-    employee's purchase part averages; NaN when the visit has none) — ``engine.visit_figures``
-    under the revision's scheme."""
-    figures = engine.visit_figures(visits, scheme)
-    return figures["scenario_pct"], figures["purchase_pct"]
-
-
-def deduction_points(complaints: pd.DataFrame, grade_points: dict[str, float]) -> pd.Series:
-    return engine._grade_points(complaints, grade_points)  # noqa: SLF001 - the engine's own rule
-
-
 def _int_or_none(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series, errors="coerce").astype("Int64")
 
 
 def counted_inputs(data: engine.EngineInput, scheme: engine.SchemeParams,
-                   responses: pd.DataFrame | None, *, members: bool = True) -> pd.DataFrame:
+                   responses: pd.DataFrame | None, figures: pd.DataFrame, *,
+                   members: bool = True) -> pd.DataFrame:
     """One row per input the values of ``data`` count (columns ``INPUT_COLUMNS``).
+
+    ``figures``: the visits' figures under ``scheme`` (``engine.visit_figures`` of
+    ``data.visits``, or ``EngineResult.visits``): per visit the scenario % the store's scenario
+    averages and the purchase-evaluation % the served employee's purchase part averages.
 
     With ``members`` only the stores and employees that get a value are named: an input of a
     store outside ``data.stores`` counts for nothing; an employee outside ``data.employees`` is
@@ -78,22 +72,21 @@ def counted_inputs(data: engine.EngineInput, scheme: engine.SchemeParams,
             "kind": RESPONSE, "object_id": responses["response_id"],
             "store_id": responses["store_id"], "employee_id": responses["employee_id"],
             "figure": responses["score"], "employee_figure": np.nan}))
-    visits = data.visits
-    if visits is not None and len(visits):
-        scenario, purchase = visit_figures(visits, scheme)
+    if figures is not None and len(figures):
+        scenario, purchase = figures["scenario_pct"], figures["purchase_pct"]
         # A visit without a figure counts for no one (the engine's n_visits leaves it out);
         # without a purchase figure it does not count for the employee who served.
         counted = scenario.notna().to_numpy()
         parts.append(pd.DataFrame({
-            "kind": VISIT, "object_id": visits["visit_id"], "store_id": visits["store_id"],
-            "employee_id": visits["employee_id"].where(purchase.notna()),
+            "kind": VISIT, "object_id": figures["visit_id"], "store_id": figures["store_id"],
+            "employee_id": figures["employee_id"].where(purchase.notna()),
             "figure": scenario, "employee_figure": purchase})[counted])
     complaints = data.deductions
     if complaints is not None and len(complaints):
         parts.append(pd.DataFrame({
             "kind": COMPLAINT, "object_id": complaints["complaint_id"],
             "store_id": complaints["store_id"], "employee_id": complaints["employee_id"],
-            "figure": deduction_points(complaints, scheme.grade_points),
+            "figure": engine.grade_points(complaints, scheme.grade_points),
             "employee_figure": np.nan}))
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in INPUT_COLUMNS})

@@ -35,8 +35,9 @@ from satisfaction.tabular import Column, Sheet
 from scoring.labels import flag_label
 from scoring.models import AppraisalPoints, EmployeeScore, Rollup, RollupStatus, StoreScore
 
-FORMATS = ("xlsx", "csv")
-LANGUAGES = ("zh-hans", "en")
+# The formats and languages of the export, with their names in the HR page's form.
+FORMATS = {"xlsx": "XLSX", "csv": "CSV"}
+LANGUAGES = {"zh-hans": "中文", "en": "English"}
 # Decimals written and shown: points and percentages 2, the bonus factor 3 (as on the
 # employee's page; it multiplies a bonus amount).
 DECIMALS = 2
@@ -163,11 +164,10 @@ def published_rollups() -> list[Rollup]:
 def bonus_rows(*, rollup: Rollup) -> list[BonusRow]:
     """One row per employee of the revision, with the imported appraisal points (2 queries).
 
-    Satisfaction points are the stored value × the scheme's satisfaction weight / 100, then
-    every figure is rounded to the decimals it is shown with; the total adds the rounded
-    points of the row, so that the row adds up in Excel.
+    Satisfaction points are the stored ones (the engine's value × the scheme's satisfaction
+    weight / 100); every figure is rounded to the decimals it is shown with; the total adds
+    the rounded points of the row, so that the row adds up in Excel.
     """
-    weight = rollup.scheme.satisfaction_weight
     points = {
         employee_id: (financial, other)
         for employee_id, financial, other in AppraisalPoints.objects.filter(
@@ -178,12 +178,13 @@ def bonus_rows(*, rollup: Rollup) -> list[BonusRow]:
               .order_by("region__code", "store__code", F("rank_store").asc(nulls_last=True),
                         "employee__number")
               .values_list("employee_id", "employee__number", "employee__name", "store__code",
-                           "store__name", "region__name", "role", "value", "bonus_factor",
-                           "rank_store", "rank_region", "flags"))
-    for (employee_id, number, name, store_code, store_name, region, role, value, bonus,
-         rank_store, rank_region, flags) in scores.iterator(chunk_size=5000):
+                           "store__name", "region__name", "role", "value",
+                           "satisfaction_points", "bonus_factor", "rank_store", "rank_region",
+                           "flags"))
+    for (employee_id, number, name, store_code, store_name, region, role, value, stored_points,
+         bonus, rank_store, rank_region, flags) in scores.iterator(chunk_size=5000):
         financial, other = (rounded(p) for p in points.get(employee_id, (None, None)))
-        satisfaction = None if value is None else rounded(value * weight / 100.0)
+        satisfaction = rounded(stored_points)
         parts = (satisfaction, financial, other)
         total = None if any(p is None for p in parts) else rounded(sum(parts))
         rows.append(BonusRow(

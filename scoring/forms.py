@@ -48,11 +48,11 @@ class ExportForm(forms.Form):
         label=_("Quarter"), coerce=Quarter.parse,
         error_messages={"invalid_choice": _(
             "%(value)s is not a published quarter: only a published quarter can be exported.")})
-    format = forms.ChoiceField(label=_("Format"), choices=[("xlsx", "XLSX"), ("csv", "CSV")],
+    format = forms.ChoiceField(label=_("Format"), choices=list(export.FORMATS.items()),
                                help_text=_("XLSX: employees, stores and what the export is. "
                                            "CSV: the employee sheet alone."))
     language = forms.ChoiceField(label=_("Language of the export"),
-                                 choices=[("zh-hans", "中文"), ("en", "English")])
+                                 choices=list(export.LANGUAGES.items()))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -16,7 +16,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from satisfaction.quarters import QuarterField
-from scoring import engine
+from scoring import engine, evidence
 
 _POINTS = [MinValueValidator(0), MaxValueValidator(100)]
 
@@ -333,9 +333,11 @@ class ExportLog(models.Model):
 
 
 class InputKind(models.IntegerChoices):
-    RESPONSE = 1, _("Survey response")
-    VISIT = 2, _("Mystery-shopper visit")
-    COMPLAINT = 3, _("Complaint")
+    """The kinds of a revision's inputs (the values are ``scoring.evidence``'s)."""
+
+    RESPONSE = evidence.RESPONSE, _("Survey response")
+    VISIT = evidence.VISIT, _("Mystery-shopper visit")
+    COMPLAINT = evidence.COMPLAINT, _("Complaint")
 
 
 class RevisionInput(models.Model):

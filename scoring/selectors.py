@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
@@ -21,7 +22,7 @@ from satisfaction.errors import ApplicationError
 from satisfaction.models import Employee, Store, User
 from satisfaction.quarters import Quarter, chain_zone
 from satisfaction.scoping import scope_to_stores
-from scoring import evidence, loader, rules
+from scoring import engine, evidence, loader, rules
 from scoring.models import (
     EmployeeScore,
     RevisionInput,
@@ -53,9 +54,12 @@ def rollup_for_display(*, quarter: Quarter, revision: int | None = None) -> Roll
     return published or rollups.filter(status=RollupStatus.PROVISIONAL).first()
 
 
-def revision_param(params: Mapping[str, str], name: str = "revision") -> int | None:
-    """``?revision=2`` of a page or an API call: a whole number, or None when not given."""
-    text = (params.get(name) or "").strip()
+def revision_param(params: Mapping[str, str], name: str = "revision", *,
+                   strict: bool = False) -> int | None:
+    """``?revision=2`` of a page or an API call: a whole number, or None when not given.
+    ``strict`` (the API): the value as given, no surrounding spaces allowed."""
+    raw = params.get(name) or ""
+    text = raw if strict else raw.strip()
     if not text:
         return None
     # str.isdigit() accepts '²' and other digits int() refuses: only ASCII 0-9 will do.
@@ -124,7 +128,6 @@ def employee_score_get(*, user: User, rollup: Rollup, number: str) -> EmployeeSc
 
 TRACE_LIMIT = 200
 KIND_NAMES = evidence.KINDS  # 1 -> "responses", 2 -> "visits", 3 -> "complaints"
-KIND_OF = {name: kind for kind, name in KIND_NAMES.items()}
 
 
 def trace_employee_scope(user: User) -> int | None:
@@ -286,6 +289,14 @@ def _frozen_frame(inputs: QuerySet[RevisionInput]) -> pd.DataFrame:
                                      columns=evidence.INPUT_COLUMNS)
 
 
+def _counted_now(rollup: Rollup, params: engine.SchemeParams, store_id: int) -> pd.DataFrame:
+    """The store's inputs as a rollup run now would count them (``evidence.INPUT_COLUMNS``)."""
+    now_data = loader.current_inputs(quarter=rollup.quarter, weights=params.indicator_weights,
+                                     store_id=store_id)
+    return evidence.counted_inputs(now_data, params, getattr(now_data, "responses", None),
+                                   engine.visit_figures(now_data.visits, params), members=False)
+
+
 def late_inputs(*, rollup: Rollup, store_id: int, employee_id: int | None = None,
                 employee_value: bool = False) -> list[dict]:
     """Inputs of the store (or of the employee) that count now and differ from what the
@@ -293,11 +304,13 @@ def late_inputs(*, rollup: Rollup, store_id: int, employee_id: int | None = None
     are dated inside the quarter (the input apps' quarter rules); none of them changes the
     revision's values."""
     params = rollup.scheme.to_params()
-    now_data = loader.current_inputs(quarter=rollup.quarter, weights=params.indicator_weights,
-                                     store_id=store_id)
-    now = evidence.counted_inputs(now_data, params, getattr(now_data, "responses", None),
-                                  members=False)
     counted = _frozen_frame(_inputs(rollup, None if employee_value else store_id, employee_id))
+    stores = [store_id]
+    if employee_value and employee_id is not None:
+        # An employee's value counts their inputs at any store (one who moved during the
+        # quarter has some at the store they left): what counts now is read at each of them.
+        stores += sorted({int(s) for s in counted["store_id"].dropna()} - {store_id})
+    now = pd.concat([_counted_now(rollup, params, s) for s in stores], ignore_index=True)
     if employee_id is not None:
         now = now[now["employee_id"] == employee_id]
         if not employee_value:
@@ -363,9 +376,9 @@ def late_by_store(*, rollup: Rollup) -> dict[int, dict[str, int]]:
     for store_id, n in gone:
         add(store_id, "withdrawn", n)
     params = rollup.scheme.to_params()
-    now = evidence.counted_inputs(
-        loader.current_inputs(quarter=rollup.quarter, weights=params.indicator_weights),
-        params, None, members=False)
+    now_data = loader.current_inputs(quarter=rollup.quarter, weights=params.indicator_weights)
+    now = evidence.counted_inputs(now_data, params, None,
+                                  engine.visit_figures(now_data.visits, params), members=False)
     counted = _frozen_frame(RevisionInput.objects.filter(
         rollup=rollup, kind__in=[evidence.VISIT, evidence.COMPLAINT]))
     changes = evidence.diff_inputs(counted, now)
@@ -434,6 +447,34 @@ def _items(rollup: Rollup | None, store_id: int) -> dict[int, dict[int, evidence
                                                           "figure"):
         items[kind][object_id] = evidence.Item(kind, object_id, employee_id, _number(figure))
     return items
+
+
+@dataclass(frozen=True)
+class StoreComparison:
+    """Two revisions of a store's value (the scores, as the user may see them) and what moved
+    it (:func:`revision_compare`); ``rollup``: the later revision."""
+
+    old: StoreScore
+    new: StoreScore
+    rollup: Rollup
+    comparison: dict
+
+
+def store_revision_comparison(*, user: User, code: str, quarter: Quarter | None,
+                              old: int | None, new: int | None) -> StoreComparison:
+    """The store's value in revisions ``old`` and ``new`` of ``quarter`` (default: the latest
+    quarter with values; revisions as :func:`revision_pair`), compared item by item. A 404
+    when the quarter, either revision or the store (for this user) is missing."""
+    if quarter is None:
+        quarters = quarters_with_values()
+        if not quarters:
+            raise Http404
+        quarter = quarters[0]
+    older, newer = revision_pair(quarter=quarter, old=old, new=new)
+    old_score = store_score_get(user=user, rollup=older, store_code=code)
+    new_score = store_score_get(user=user, rollup=newer, store_code=code)
+    return StoreComparison(old=old_score, new=new_score, rollup=newer,
+                           comparison=revision_compare(old=old_score, new=new_score))
 
 
 def revision_compare(*, old: StoreScore, new: StoreScore) -> dict:

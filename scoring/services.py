@@ -274,7 +274,8 @@ def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = 
     loaded = time.perf_counter()
     result = engine.compute(data, params)
     computed = time.perf_counter()
-    inputs = evidence.counted_inputs(data, params, getattr(data, "responses", None))
+    inputs = evidence.counted_inputs(data, params, getattr(data, "responses", None),
+                                     result.visits)
     evidence_seconds = time.perf_counter() - computed
     with transaction.atomic():
         rollup = _rollup_to_fill(quarter=quarter, scheme=scheme, user=user, reason=reason)

@@ -26,6 +26,5 @@ def indicator_weights_for_quarter(quarter: Quarter) -> IndicatorWeights:
     scheme = (Scheme.objects.annotate(locked=Exists(published))
               .filter(Q(locked=True) | Q(is_current=True))
               .order_by("-locked").first()) or scheme_current()
-    return IndicatorWeights(
-        weights={str(code): float(weight) for code, weight in scheme.indicator_weights.items()},
-        scheme_version=scheme.version)
+    return IndicatorWeights(weights=scheme.to_params().indicator_weights,
+                            scheme_version=scheme.version)

@@ -102,18 +102,16 @@ def store_compare(request: HttpRequest, code: str) -> HttpResponse:
     how much each moved the value (``?quarter=&old=1&new=2``; default: the displayed revision
     and the one before it)."""
     quarters = selectors.quarters_with_values()
-    quarter = quarter_param(request.GET, default=quarters[0] if quarters else None)
-    if quarter is None:
-        raise Http404
-    old, new = selectors.revision_pair(quarter=quarter,
-                                       old=selectors.revision_param(request.GET, "old"),
-                                       new=selectors.revision_param(request.GET, "new"))
-    old_score = selectors.store_score_get(user=request.user, rollup=old, store_code=code)
-    new_score = selectors.store_score_get(user=request.user, rollup=new, store_code=code)
+    compared = selectors.store_revision_comparison(
+        user=request.user, code=code,
+        quarter=quarter_param(request.GET, default=quarters[0] if quarters else None),
+        old=selectors.revision_param(request.GET, "old"),
+        new=selectors.revision_param(request.GET, "new"))
+    rollup = compared.rollup
     return render(request, "scoring/store_compare.html", {
-        "score": new_score, "rollup": new, "quarters": quarters,
-        "revisions": selectors.rollup_list(quarter=quarter),
-        "comparison": selectors.revision_compare(old=old_score, new=new_score)})
+        "score": compared.new, "rollup": rollup, "quarters": quarters,
+        "revisions": selectors.rollup_list(quarter=rollup.quarter),
+        "comparison": compared.comparison})
 
 
 @login_required
@@ -125,14 +123,14 @@ def my_score(request: HttpRequest) -> HttpResponse:
 
 
 # Counting what arrived after publishing reads the quarter's inputs (about 3 s at the chain's
-# scale, bench/rollup.py): the page counts it for the latest published quarters, where late
-# data and appeals still come in; an older quarter's count is one click away.
-LATE_COUNT_QUARTERS = 4
+# scale, bench/rollup.py): the page counts it for the latest published quarter only, where late
+# data and appeals still come in; an older quarter's count is one click away ("count").
+LATE_COUNT_QUARTERS = 1
 
 
 def _quarters_context(**forms) -> dict:
-    """The revisions (newest first) with, for each published one of the latest quarters, how
-    many inputs arrived or changed since it was published (``selectors.late_counts``)."""
+    """The revisions (newest first) with, for the latest published one, how many inputs
+    arrived or changed since it was published (``selectors.late_counts``)."""
     rollups = list(selectors.rollup_list()[:40])
     published = [r for r in rollups if r.status == RollupStatus.PUBLISHED]
     late = selectors.late_counts(published[:LATE_COUNT_QUARTERS])

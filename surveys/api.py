@@ -73,7 +73,6 @@ class IndicatorViewSet(RejectHostileInput, mixins.CreateModelMixin, mixins.Updat
     serializer_class = SurveyIndicatorSerializer
     permission_classes = [HqWritesOthersRead]
     lookup_field = "code"
-    lookup_value_regex = "[^/]+"  # any code reaches the view: unknown ones are a JSON 404
     queryset = Indicator.objects.order_by("order", "code")
 
     def create(self, request, *args, **kwargs):
@@ -137,7 +136,6 @@ class CampaignViewSet(RejectHostileInput, mixins.CreateModelMixin, mixins.Update
                       viewsets.ReadOnlyModelViewSet):
     serializer_class = SurveyCampaignSerializer
     permission_classes = [HqWritesOthersRead]
-    lookup_value_regex = "[^/]+"  # any id reaches the view: a malformed one is a JSON 404
 
     def get_queryset(self):
         return campaign_list(user=self.request.user).prefetch_related("stores").order_by("-pk")
@@ -224,7 +222,6 @@ class ResponseQuerySerializer(serializers.Serializer):
                                          responses={201: SurveyResponseSerializer}))
 class ResponseViewSet(RejectHostileInput, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = [StoreStaff]
-    lookup_value_regex = "[^/]+"
 
     def get_serializer_class(self):
         if self.action == "create":
@@ -291,7 +288,6 @@ class SurveyInvitationCreateSerializer(serializers.Serializer):
 class InvitationViewSet(RejectHostileInput, mixins.CreateModelMixin,
                         viewsets.ReadOnlyModelViewSet):
     permission_classes = [StoreStaff]
-    lookup_value_regex = "[^/]+"
 
     def get_serializer_class(self):
         if self.action == "create":

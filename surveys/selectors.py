@@ -10,7 +10,6 @@ contract (``docs/architecture.md``).
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -37,14 +36,12 @@ from surveys.results import (
     StoreAggregate,
     StoreResult,
     empty_aggregate,
-    sample_sd,
     store_result,
 )
 
 STORE_INDICATOR_COLUMNS = ["store_id", "indicator_code", "n", "mean_score", "bottom_n",
                            "mean_expectation_score"]
 EMPLOYEE_INDICATOR_COLUMNS = ["employee_id", "store_id", "indicator_code", "n", "mean_score"]
-STORE_RESPONSE_COLUMNS = ["store_id", "n", "mean_score", "sd_score"]
 
 
 _SPAN = "CAST(c.scale_max - 1 AS DOUBLE PRECISION)"
@@ -95,19 +92,32 @@ def _indicator_rows(*, source: _Source, by_employee: bool = False) -> list[tuple
     return _fetch(sql, source.params)
 
 
+def _weights_by_pk(weights: Mapping[str, float], codes: Mapping[int, str] | None = None
+                   ) -> dict[int, float]:
+    """The scheme's weights (indicator code → weight) per indicator pk (``codes``: pk → code,
+    every indicator's when not given); an indicator the scheme does not weigh weighs 0."""
+    codes = _codes() if codes is None else codes
+    return {pk: float(weights.get(code, 0.0)) for pk, code in codes.items()}
+
+
+def _weighted_score_sql(weights: dict[int, float], span: str) -> tuple[str, list]:
+    """The SQL of one response's weighted 0–100 score over its answers ``a`` (Σ w·score / Σ w
+    over the indicators it rated with a weight > 0; NULL when none) and its parameters.
+    ``weights``: indicator pk → weight."""
+    positive = [(pk, w) for pk, w in weights.items() if w > 0]
+    if not positive:
+        return "CAST(NULL AS DOUBLE PRECISION)", []
+    case = ("CASE a.indicator_id " + " ".join("WHEN %s THEN %s" for _ in positive)
+            + " ELSE 0 END")
+    case_params = [v for pair in positive for v in pair]
+    score = f"SUM({case} * (a.rating - 1) * 100 / {span}) / NULLIF(SUM({case}), 0)"
+    return score, case_params + case_params
+
+
 def _response_rows(*, source: _Source, weights: dict[int, float]) -> list[tuple]:
     """Per store: responses, and n, Σ, Σ² of each response's weighted 0–100 score
     (Σ w·score / Σ w over the indicators it rated), grouped per response inside the database."""
-    positive = [(pk, w) for pk, w in weights.items() if w > 0]
-    if positive:
-        case = ("CASE a.indicator_id " + " ".join("WHEN %s THEN %s" for _ in positive)
-                + " ELSE 0 END")
-        case_params = [v for pair in positive for v in pair]
-        score = (f"SUM({case} * (a.rating - 1) * 100 / {source.span}) / "
-                 f"NULLIF(SUM({case}), 0)")
-        score_params = case_params + case_params
-    else:
-        score, score_params = "CAST(NULL AS DOUBLE PRECISION)", []
+    score, score_params = _weighted_score_sql(weights, source.span)
     sql = ("SELECT store_id, COUNT(*), COUNT(ws), SUM(ws), SUM(ws * ws) FROM ("  # noqa: S608
            f"SELECT r.store_id AS store_id, {score} AS ws {source.from_}{source.where} "
            "GROUP BY r.id, r.store_id) per_response GROUP BY store_id")
@@ -150,45 +160,19 @@ def survey_employee_indicator_frame(*, quarter: Quarter) -> pd.DataFrame:
                          "n": "int64", "mean_score": "float64"})
 
 
-def survey_store_response_frame(*, quarter: Quarter, weights: dict[str, float]) -> pd.DataFrame:
-    by_pk = {pk: float(weights.get(code, 0.0)) for pk, code in _codes().items()}
-    records = []
-    for store_id, _responses, n, total, squares in _response_rows(
-            source=_quarter_source(quarter), weights=by_pk):
-        if not n:
-            continue
-        sd = sample_sd(n=n, total=float(total), sum_squares=float(squares))
-        records.append((store_id, n, float(total) / n, math.nan if sd is None else sd))
-    frame = pd.DataFrame.from_records(records, columns=STORE_RESPONSE_COLUMNS)
-    return frame.astype({"store_id": "int64", "n": "int64", "mean_score": "float64",
-                         "sd_score": "float64"})
-
-
-RESPONSE_SCORE_COLUMNS = ["response_id", "store_id", "employee_id", "score"]
-
-
 def survey_response_score_frame(*, quarter: Quarter, weights: dict[str, float],
                                 store_id: int | None = None) -> pd.DataFrame:
     """One row per counted response of the quarter: its store, the employee it counts for, and
     its weighted 0–100 score (Σ w·score / Σ w over the weighted indicators it rated; NaN when it
     rated none). The rollup freezes these as a revision's evidence and derives the store's
-    response statistics (n, mean, sd: as ``survey_store_response_frame``) from them.
+    response statistics (n, mean, sd: ``scoring.evidence.response_stats``) from them.
 
     ``employee_id`` is empty when the response names no one, or names the person who keyed it
     in (``self_served``, fixed at entry: nobody scores themselves; it counts for the store,
     never for that person).
     ``store_id`` limits it to one store (a trace).
     """
-    by_pk = {pk: float(weights.get(code, 0.0)) for pk, code in _codes().items()}
-    positive = [(pk, w) for pk, w in by_pk.items() if w > 0]
-    if positive:
-        case = ("CASE a.indicator_id " + " ".join("WHEN %s THEN %s" for _ in positive)
-                + " ELSE 0 END")
-        case_params = [v for pair in positive for v in pair]
-        score = f"SUM({case} * (a.rating - 1) * 100 / {_SPAN}) / NULLIF(SUM({case}), 0)"
-        score_params = case_params + case_params
-    else:
-        score, score_params = "CAST(NULL AS DOUBLE PRECISION)", []
+    score, score_params = _weighted_score_sql(_weights_by_pk(weights), _SPAN)
     sql = ("SELECT r.id, r.store_id, "  # noqa: S608 - constants and placeholders only
            "CASE WHEN r.self_served THEN NULL ELSE r.employee_id END, "
            f"{score} FROM surveys_response r "
@@ -276,9 +260,8 @@ def campaign_results(*, campaign: Campaign, weights: Mapping[str, float],
         agg.mean_rating[code] = _float(mean)
         agg.bottom_n[code] = bottom
         agg.mean_expectation[code] = _expectation_rating(_float(expectation), campaign.scale_max)
-    by_pk = {i.pk: float(weights.get(i.code, 0.0)) for i in indicators}
-    for store_id, responses, n, total, squares in _response_rows(source=source,
-                                                                  weights=by_pk):
+    for store_id, responses, n, total, squares in _response_rows(
+            source=source, weights=_weights_by_pk(weights, codes)):
         agg = aggregates.setdefault(store_id, empty_aggregate(store_id))
         agg.n, agg.weighted_n = responses, n
         agg.weighted_total, agg.weighted_sum_squares = float(total or 0), float(squares or 0)

@@ -255,3 +255,21 @@ def test_the_store_manager_s_trace_says_which_of_his_inputs_count(published, sto
     assert 'data-testid="manager-trace-note"' in response.content.decode()
     clerk = login(store_manager).get(f"/scoring/employees/E10001/?quarter={PAST}")
     assert 'data-testid="manager-trace-note"' not in clerk.content.decode()
+
+
+def test_an_employee_who_moved_store_has_the_inputs_at_the_store_left_still_counting(
+        quarter_rows, store, sibling_store, staff, hq, store_manager):
+    # The clerk moved to S0002 before the rollup: their value counts R1, V1 and C1 at S0001.
+    clerk = staff["clerk"]
+    clerk.store = sibling_store
+    clerk.save()
+    published = publish(hq)
+    score = EmployeeScore.objects.get(rollup=published, employee=clerk)
+    assert score.store_id == sibling_store.pk
+    assert selectors.late_inputs(rollup=published, store_id=score.store_id,
+                                 employee_id=clerk.pk, employee_value=True) == []
+    late_arrivals(quarter_rows, store, hq, store_manager)
+    changes = {(row["kind"], row["id"]): row["change"] for row in selectors.late_inputs(
+        rollup=published, store_id=score.store_id, employee_id=clerk.pk, employee_value=True)}
+    assert changes[("complaints", quarter_rows["c1"].pk)] == "changed"
+    assert "withdrawn" not in changes.values()

@@ -240,7 +240,8 @@ def test_the_xlsx_export_is_made_for_excel_and_logged(published, hr):
 def test_values_are_stored_rounded_to_the_decimals_shown(published, hr, staff):
     # A value with full float precision, as the engine writes them.
     EmployeeScore.objects.filter(employee=staff["clerk"]).update(
-        value=73.66666666666667, bonus_factor=1.1833333333333333)
+        value=73.66666666666667, satisfaction_points=73.66666666666667 * 30 / 100,
+        bonus_factor=1.1833333333333333)
     AppraisalPoints.objects.filter(employee=staff["clerk"]).update(financial_points=40.005)
     StoreScore.objects.filter(rollup=published, store__code="S0001").update(
         survey_pct=66.66666666666667, ci_low=61.234567)

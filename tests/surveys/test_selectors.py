@@ -3,6 +3,7 @@ import math
 import pytest
 
 from satisfaction.quarters import Quarter
+from scoring import evidence
 from surveys import selectors
 from surveys.models import ResponseStatus
 from tests.factories import EmployeeFactory
@@ -39,8 +40,8 @@ def test_store_response_frame_weights_each_response_and_gives_sample_sd(store):
     campaign = CampaignFactory(scale_max=5)
     rate(campaign=campaign, store=store, ratings={**all_rated(5), "price": 1})
     rate(campaign=campaign, store=store, ratings=all_rated(3))
-    frame = selectors.survey_store_response_frame(
-        quarter=campaign.quarter, weights={"warm_service": 3.0, "price": 1.0})
+    frame = evidence.response_stats(selectors.survey_response_score_frame(
+        quarter=campaign.quarter, weights={"warm_service": 3.0, "price": 1.0}))
     row = frame.iloc[0]
     # response 1: (3*100 + 1*0) / 4 = 75; response 2: (3*50 + 1*50) / 4 = 50
     assert row.n == 2
@@ -63,7 +64,7 @@ def test_empty_quarter_gives_empty_frames_with_the_contract_columns():
     quarter = Quarter.parse("2001Q1")
     assert list(selectors.survey_store_indicator_frame(quarter=quarter).columns) == \
         selectors.STORE_INDICATOR_COLUMNS
-    assert selectors.survey_store_response_frame(quarter=quarter, weights={}).empty
+    assert selectors.survey_response_score_frame(quarter=quarter, weights={}).empty
     assert selectors.survey_employee_indicator_frame(quarter=quarter).empty
 
 

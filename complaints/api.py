@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from satisfaction.api_errors import RejectHostileInput
-from satisfaction.api_schema import QuarterField
+from satisfaction.api_schema import QuarterField, RequestDateField
 from satisfaction.errors import ApplicationError
 from satisfaction.masking import mask_name, mask_phone
 from satisfaction.models import Employee, User
@@ -82,7 +82,7 @@ class ComplaintCreateSerializer(serializers.Serializer):
     received_at = serializers.DateTimeField(
         required=False, allow_null=True, default=None,
         help_text="When the chain received it (default now): not in the future, and at most "
-                  "the complaint policy's days back (7) unless HQ records it.")
+                  "the complaint policy's days back unless HQ records it.")
     employee = serializers.CharField(required=False, allow_blank=True, default="",
                                      help_text="Employee number")
     previous_ticket = serializers.CharField(required=False, allow_blank=True, default="")
@@ -169,7 +169,6 @@ class ComplaintViewSet(RejectHostileInput, mixins.ListModelMixin, mixins.Retriev
     serializer_class = ComplaintSerializer
     # Reads for store staff; who may record, triage or handle is checked per action.
     permission_classes = [rule_permission(rules.can_see_complaints)]
-    lookup_value_regex = "[^/]+"  # any id reaches the view: a malformed one is a JSON 404
 
     def get_queryset(self):
         query = ComplaintQuerySerializer(data=self.request.query_params)
@@ -323,20 +322,12 @@ class ComplaintViewSet(RejectHostileInput, mixins.ListModelMixin, mixins.Retriev
         return self._out(complaint)
 
 
-DATE_PATTERN = r"^(20[0-9][0-9]|2100)-[0-9][0-9]-[0-9][0-9]$"  # REQUEST_YEARS
-
-
-@extend_schema_field({"type": "string", "format": "date", "pattern": DATE_PATTERN})
-class _FigureDateField(serializers.DateField):
-    """A day of the figures' period, from 2000-01-01 to 2100-12-31."""
-
-
 class FigureQuerySerializer(serializers.Serializer):
     quarter = QuarterField(required=False, allow_null=True, default=None,
                            help_text="Quarter such as 2026Q4 (default: the current one).")
-    start = _FigureDateField(required=False, allow_null=True, default=None,
+    start = RequestDateField(required=False, allow_null=True, default=None,
                              help_text="First day; with end instead of a quarter.")
-    end = _FigureDateField(required=False, allow_null=True, default=None,
+    end = RequestDateField(required=False, allow_null=True, default=None,
                            help_text="Last day (included), not before start.")
     level = serializers.ChoiceField(choices=["store", "region", "chain"], required=False,
                                     default="store")
@@ -381,9 +372,8 @@ class ComplaintFiguresView(RejectHostileInput, APIView):
         query = FigureQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        start, end = selectors.figure_period(
-            quarter=str(data["quarter"]) if data["quarter"] else "", start=data["start"],
-            end=data["end"])
+        start, end = selectors.figure_period(quarter=data["quarter"], start=data["start"],
+                                             end=data["end"])
         figures = selectors.complaint_figures(user=request.user, start=start, end=end,
                                               level=data["level"])
         return Response({"start": start, "end": end, "level": figures.level,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from satisfaction.errors import ApplicationError
 from satisfaction.models import User
-from satisfaction.quarters import REQUEST_YEARS, Quarter, chain_zone, quarter_param
+from satisfaction.quarters import REQUEST_YEARS, Quarter, chain_zone
 from satisfaction.scoping import get_scoped_or_404, scope_to_stores
 
 from . import sla
@@ -38,6 +38,9 @@ DEDUCTION_COLUMNS = ["complaint_id", "store_id", "employee_id", "grade"]
 def complaint_list(*, user: User, status: str = "", grade: str = "", category: str = "",
                    store_code: str = "", overdue: bool = False, mine: bool = False,
                    query: str = "") -> QuerySet[Complaint]:
+    """The user's complaints, newest first, filtered. ``overdue`` means open, running and past
+    its due time: a paused clock that has spent its budget shows "Overdue by" (``sla_clocks``)
+    but is not in this filter."""
     qs = scope_to_stores(Complaint.objects.all(), user).select_related("store", "owner")
     if status == "open":
         qs = qs.filter(status__in=OPEN_STATUSES)
@@ -109,17 +112,15 @@ def opening_hours(*, store_ids: Iterable[int], policy: ComplaintPolicy
     return result
 
 
-@dataclass(frozen=True)
-class SlaClock:
-    """An open complaint's clock as the pages show it: on time / warning / overdue by h:mm."""
+class SlaClock(sla.ClockState):
+    """An open complaint's clock (``sla.ClockState``) as the pages show it: on time / warning /
+    overdue by h:mm."""
 
-    state: str
-    left_seconds: float
-    paused: bool
+    __slots__ = ()
 
-    @property
-    def overdue(self) -> bool:
-        return self.state == sla.OVERDUE
+    @classmethod
+    def of(cls, state: sla.ClockState) -> SlaClock:
+        return cls(*astuple(state))
 
     @property
     def hm(self) -> str:
@@ -164,7 +165,7 @@ def sla_clocks(*, complaints: Iterable[Complaint], now: datetime | None = None
             due_at=complaint.due_at, warn_at=complaint.warn_at,
             budget_seconds=budget_seconds(complaint.grade, policy, grades),
             warn_fraction=policy.warn_fraction, hours=hours[complaint.store_id], now=now)
-        clocks[complaint.pk] = SlaClock(state.state, state.left_seconds, state.paused)
+        clocks[complaint.pk] = SlaClock.of(state)
     return clocks
 
 
@@ -283,9 +284,9 @@ def complaint_counts_by_store(*, start: datetime, end: datetime,
                 .values_list("store_id", "n"))
 
 
-def figure_period(*, quarter: str = "", start: date | None = None,
+def figure_period(*, quarter: Quarter | None = None, start: date | None = None,
                   end: date | None = None) -> tuple[datetime, datetime]:
-    """[start, end) of the figures: a quarter (default the current one) or a date range."""
+    """[start, end) of the figures: a date range, else a quarter (default the current one)."""
     if start or end:
         if not (start and end) or end < start:
             raise ApplicationError(_("Give both dates, the second not before the first."),
@@ -299,7 +300,7 @@ def figure_period(*, quarter: str = "", start: date | None = None,
         zone = chain_zone()
         return (datetime.combine(start, time.min, tzinfo=zone),
                 datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone))
-    chosen = quarter_param({"quarter": quarter}, default=Quarter.current())
+    chosen = quarter or Quarter.current()
     return chosen.start(), chosen.end()
 
 

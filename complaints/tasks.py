@@ -7,24 +7,18 @@ from django.db import OperationalError
 
 from complaints import services
 
-DELIVERY_BATCH = 200
-
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def sla_sweep() -> dict:
-    """Run every minute by beat: record due SLA alerts and recurrence checks, and hand them over
-    for delivery in batches of 200 (in-app rows + e-mail / webhook outbox rows, a few bulk
-    INSERTs per batch), plus any recorded alert whose hand-over never completed.
+    """Run every minute by beat: ``services.sla_sweep`` records due SLA alerts and recurrence
+    checks and hands them over for delivery in batches (in-app rows + e-mail / webhook outbox
+    rows, a few bulk INSERTs per batch), plus any recorded alert whose hand-over never completed.
 
     Idempotent: alerts are recorded under a unique key and handed over under a row lock, so a
     retried, duplicated or concurrent run sends nothing twice. It needs no broker beyond its own
     start: the e-mails and webhooks are sent by the outbox sweep
     (``satisfaction.tasks.send_due_deliveries``)."""
-    result = services.sla_sweep(deliver=False)
-    ids = sorted(set(result.alert_ids) | set(services.sla_alerts_unsent()))
-    for start in range(0, len(ids), DELIVERY_BATCH):
-        result.delivered += services.sla_alerts_deliver(alert_ids=ids[start:start + DELIVERY_BATCH])
-    return result.as_dict()
+    return services.sla_sweep().as_dict()
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)

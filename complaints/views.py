@@ -21,6 +21,7 @@ from satisfaction.forms import add_application_error
 from satisfaction.masking import mask_name, mask_phone
 from satisfaction.models import Store
 from satisfaction.permissions import role_required
+from satisfaction.quarters import quarter_param
 from satisfaction.ratelimit import client_ip
 from satisfaction.scoping import get_visible_store_or_404
 
@@ -292,8 +293,11 @@ def figures(request: HttpRequest) -> HttpResponse:
     result, error = None, ""
     data = form.cleaned_data if form.is_valid() else {}
     try:
-        start, end = selectors.figure_period(quarter=data.get("quarter", ""),
-                                             start=data.get("start"), end=data.get("end"))
+        # A date range, if given, is the period: the quarter is then not read.
+        dated = data.get("start") or data.get("end")
+        quarter = None if dated else quarter_param(data, default=None)
+        start, end = selectors.figure_period(quarter=quarter, start=data.get("start"),
+                                             end=data.get("end"))
         result = selectors.complaint_figures(user=request.user, start=start, end=end,
                                              level=data.get("level") or "store")
     except ApplicationError as exc:

@@ -42,7 +42,6 @@ from pos.auth import (
 )
 from pos.schema import (
     ERROR_400,
-    ERROR_401,
     ERROR_403,
     ERROR_404,
     ERROR_429,
@@ -129,7 +128,7 @@ class TransactionListCreateView(PosApiView):
                        "survey.")),
                    200: OpenApiResponse(TransactionOutSerializer, description=gettext_lazy(
                        "Already stored with the same contents (a retry): the stored result.")),
-                   400: ERROR_400, 401: ERROR_401, 403: ERROR_403,
+                   400: ERROR_400, 403: ERROR_403,
                    409: OpenApiResponse(ConflictSerializer, description=gettext_lazy(
                        "Same receipt already stored with different contents.")),
                    429: ERROR_429, 503: ERROR_503},
@@ -161,7 +160,7 @@ class TransactionListCreateView(PosApiView):
                     OpenApiParameter("since", OpenApiTypes.DATETIME),
                     OpenApiParameter("until", OpenApiTypes.DATETIME),
                     OpenApiParameter("cursor", OpenApiTypes.STR)],
-        responses={200: TransactionPageSerializer, 400: ERROR_400, 401: ERROR_401,
+        responses={200: TransactionPageSerializer, 400: ERROR_400,
                    404: OpenApiResponse(ErrorSerializer, description=gettext_lazy(
                        "Invalid cursor.")), 429: ERROR_429},
     )
@@ -199,7 +198,7 @@ class TransactionBatchView(PosApiView):
                        "At least one receipt was stored now.")),
                    200: OpenApiResponse(BatchOutSerializer, description=gettext_lazy(
                        "Every receipt was already stored (a retried batch).")),
-                   400: ERROR_400, 401: ERROR_401, 403: ERROR_403,
+                   400: ERROR_400, 403: ERROR_403,
                    409: OpenApiResponse(BatchConflictSerializer), 429: ERROR_429,
                    503: ERROR_503},
         examples=[OpenApiExample("batch", request_only=True, value={"items": [
@@ -234,8 +233,7 @@ class TransactionBatchView(PosApiView):
 class TransactionDetailView(PosApiView):
     @extend_schema(operation_id="pos_transaction_retrieve", tags=["POS"],
                    summary="Read one stored receipt",
-                   responses={200: TransactionOutSerializer, 401: ERROR_401, 404: ERROR_404,
-                              429: ERROR_429})
+                   responses={200: TransactionOutSerializer, 404: ERROR_404, 429: ERROR_429})
     def get(self, request: Request, store: str, receipt_number: str) -> Response:
         queryset = pos_transaction_list(store_ids=pos_client_store_ids(request))
         obj = queryset.filter(store__code=store, receipt_number=receipt_number).first()
@@ -247,8 +245,7 @@ class TransactionDetailView(PosApiView):
 class PosStoreListView(PosApiView):
     @extend_schema(operation_id="pos_store_list", tags=["POS"],
                    summary="The stores this key acts for",
-                   responses={200: PosStorePageSerializer, 401: ERROR_401,
-                              429: ERROR_429})
+                   responses={200: PosStorePageSerializer, 429: ERROR_429})
     def get(self, request: Request) -> Response:
         queryset = Store.objects.select_related("region").order_by("code")
         store_ids = pos_client_store_ids(request)
@@ -275,7 +272,7 @@ class StoreMetricsView(RejectHostileInput, APIView):
             "stores the user may see."),
         parameters=[QUARTER_PARAM, OpenApiParameter("store", OpenApiTypes.STR),
                     OpenApiParameter("page", OpenApiTypes.INT)],
-        responses={200: StoreMetricsPageSerializer, 400: ERROR_400, 401: ERROR_401,
+        responses={200: StoreMetricsPageSerializer, 400: ERROR_400,
                    404: ERROR_404, 429: ERROR_429},
     )
     def get(self, request: Request) -> Response:
@@ -305,7 +302,7 @@ class StoreScoresView(RejectHostileInput, APIView):
         summary="A store's published satisfaction scores by quarter",
         parameters=[quarter_parameter(gettext_lazy("Only this quarter."))],
         responses={200: StoreScoresSerializer,
-                   400: ERROR_400, 401: ERROR_401, 404: ERROR_404, 429: ERROR_429},
+                   400: ERROR_400, 404: ERROR_404, 429: ERROR_429},
     )
     def get(self, request: Request, store: str) -> Response:
         store_obj = _readable_store_or_404(request, store)
@@ -322,7 +319,7 @@ class PosComplaintCreateView(PosApiView):
             "Creates the complaint through the complaints app (source: other system), which "
             "starts its 24-hour handling clock. The key must cover the store (403 otherwise)."),
         request=ComplaintCreateSerializer,
-        responses={201: PosComplaintOutSerializer, 400: ERROR_400, 401: ERROR_401,
+        responses={201: PosComplaintOutSerializer, 400: ERROR_400,
                    403: ERROR_403, 429: ERROR_429},
         examples=[OpenApiExample("call centre", request_only=True, value={
             "store": "S0001", "channel": "phone", "category": "service_attitude",

@@ -23,17 +23,13 @@ EXAMPLE_OUT = {"id": 1201, "store": "S0001", "receipt_number": "R20261124-000123
                               "expires_at": "2026-12-01T18:05:01+08:00"}}
 
 # --- error responses (body: ErrorSerializer) -------------------------------------------------
+# 401 is the core's: ``satisfaction.api_schema.ApiAutoSchema`` adds it to every keyed view.
 
 ERROR_400 = OpenApiResponse(ErrorSerializer, description=gettext_lazy("Invalid fields."),
                             examples=[OpenApiExample("invalid", response_only=True, value={
                                 "code": "invalid",
                                 "detail": "The request has invalid fields; nothing was stored.",
                                 "fields": {"amount": ["At most 2 decimal places."]}})])
-ERROR_401 = OpenApiResponse(ErrorSerializer, description=gettext_lazy(
-    "No key, or an invalid, revoked or expired key."), examples=[OpenApiExample(
-        "not_authenticated", response_only=True, value={
-            "code": "not_authenticated",
-            "detail": "Authentication credentials were not provided.", "fields": {}})])
 ERROR_403 = OpenApiResponse(ErrorSerializer, description=gettext_lazy(
     "The key may not post for that store."), examples=[OpenApiExample(
         "forbidden_store", response_only=True, value={

@@ -39,7 +39,7 @@ from rest_framework_api_key.crypto import KeyGenerator
 from pos.models import PosApiKey, PosTransaction
 from satisfaction.errors import ApplicationError
 from satisfaction.models import CODE_PATTERN, Employee, Store
-from satisfaction.quarters import chain_zone
+from satisfaction.quarters import chain_zone, earliest_request_moment
 from surveys.selectors import stores_with_running_campaign
 from surveys.services import invitation_create
 
@@ -50,7 +50,6 @@ RECEIPT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\Z")
 # definition, which the chain import and the models' validators check too.
 MAX_AMOUNT = Decimal("9999999999.99")
 MAX_ITEM_COUNT = 100_000
-EARLIEST = datetime(2000, 1, 1, tzinfo=chain_zone())
 COMPARED_FIELDS = ("occurred_at", "amount", "item_count", "member_hash", "cashier_number")
 # What each compared field is called in the API.
 API_NAMES = {"occurred_at": "occurred_at", "amount": "amount", "item_count": "item_count",
@@ -121,7 +120,7 @@ def _parse_time(value: object, errors: dict[str, list[str]], now: datetime) -> d
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=chain_zone())  # a POS clock without offset: chain time
-    if moment < EARLIEST:
+    if moment < earliest_request_moment():
         errors["occurred_at"] = [_("The time is before 2000.")]
     elif moment > now + timedelta(seconds=settings.POS_MAX_CLOCK_SKEW_SECONDS):
         errors["occurred_at"] = [_("The time is in the future.")]

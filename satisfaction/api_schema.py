@@ -32,7 +32,12 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.permissions import SAFE_METHODS
 
-from satisfaction.quarters import QUARTER_PATTERN, InvalidQuarterError, parse_request_quarter
+from satisfaction.quarters import (
+    DATE_PATTERN,
+    QUARTER_PATTERN,
+    InvalidQuarterError,
+    parse_request_quarter,
+)
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -175,6 +180,12 @@ class QuarterField(serializers.CharField):
 
     def to_representation(self, value):
         return str(value)
+
+
+@extend_schema_field({"type": "string", "format": "date", "pattern": DATE_PATTERN})
+class RequestDateField(serializers.DateField):
+    """A day in a body or a query, as the API documents it: ``2026-11-24`` in
+    ``REQUEST_YEARS`` (``DATE_PATTERN``); what reads the day checks its year."""
 
 
 def quarter_parameter(description: str = "", **kwargs) -> OpenApiParameter:

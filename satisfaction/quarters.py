@@ -139,9 +139,18 @@ class QuarterField(models.CharField):
 # ``quarter``): any the chain can have data for, and away from the ends of ``Quarter``'s range,
 # where a neighbour (the quarter after 9999Q4, its end) does not exist.
 REQUEST_YEARS = (2000, 2100)
-# The form the API documents and accepts: ``2026Q4``, ASCII digits, nothing around it.
-QUARTER_PATTERN = r"^(20[0-9][0-9]|2100)Q[1-4]$"
+_REQUEST_YEAR = r"(20[0-9][0-9]|2100)"  # REQUEST_YEARS as a pattern
+# The forms the API documents and accepts: ``2026Q4`` and ``2026-11-24``, ASCII digits,
+# nothing around them.
+QUARTER_PATTERN = rf"^{_REQUEST_YEAR}Q[1-4]$"
+DATE_PATTERN = rf"^{_REQUEST_YEAR}-[0-9][0-9]-[0-9][0-9]$"
 _STRICT = re.compile(QUARTER_PATTERN)
+
+
+def earliest_request_moment() -> datetime:
+    """The earliest time a caller may date something (a complaint's receipt, a POS
+    transaction): the start of ``REQUEST_YEARS``, in the chain's zone."""
+    return datetime(REQUEST_YEARS[0], 1, 1, tzinfo=chain_zone())
 
 
 def parse_request_quarter(text: str, *, strict: bool = False) -> Quarter:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from complaints import sla
 from complaints.models import Complaint, ComplaintEvent, ComplaintPolicy, GradePolicy
-from complaints.selectors import budget_seconds, grade_policies, opening_hours
+from complaints.selectors import budget_seconds, opening_hours
 from satisfaction.errors import ApplicationError
 from satisfaction.models import User
 
@@ -37,11 +37,8 @@ def _conflict() -> ApplicationError:
 
 # --- Policy and the clock -----------------------------------------------------------------------
 
-# The policy reads are the selectors' (``complaints.selectors``: the pages show the clock with
-# the same ones); these names keep the service modules' imports short.
-_grade_policies = grade_policies
-_budget_seconds = budget_seconds
-
+# The policy reads (``grade_policies``, ``budget_seconds``) are the selectors': the pages show
+# the clock with the same ones, and the service modules import them from there.
 
 def _escalation_interval(grade: str, grades: dict[str, GradePolicy]) -> timedelta:
     if grade:
@@ -64,7 +61,7 @@ def _clock_fields(complaint: Complaint, *, now: datetime, running: bool, grade: 
     if complaint.clock_started_at is not None and not restart:
         spent += sla.work_seconds_between(complaint.clock_started_at, now, hours)
     started = now if running else None
-    budget = _budget_seconds(grade, policy, grades)
+    budget = budget_seconds(grade, policy, grades)
     due = sla.deadlines(spent_seconds=spent, running_since=started, budget_seconds=budget,
                         warn_fraction=policy.warn_fraction, hours=hours)
     first_response_due = None

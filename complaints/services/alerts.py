@@ -14,9 +14,10 @@ from django.utils.translation import gettext as _
 
 from complaints import sla
 from complaints.models import OPEN_STATUSES, AlertKind, Complaint, RecurrenceCheck, SlaAlert
+from complaints.selectors import grade_policies
 from satisfaction.notifications import Message, notifications_send
 
-from ._common import _escalation_interval, _grade_policies
+from ._common import _escalation_interval
 from .recipients import _detail_url, _recipients
 
 # --- Alert messages ----------------------------------------------------------------------------
@@ -59,18 +60,19 @@ DELIVERY_BATCH = 200
 
 
 def sla_sweep(*, now: datetime | None = None, deliver: bool = True) -> SweepResult:
-    """Record every alert that has come due, each exactly once; then deliver them.
+    """Record every alert that has come due, each exactly once; then deliver them, plus any
+    recorded alert whose hand-over never completed (``sla_alerts_unsent``).
 
     Set-based: one indexed scan of ``next_alert_at``, one INSERT .. ON CONFLICT DO NOTHING of
     the due alerts (the unique key (complaint, cycle, kind, level) makes a second sweep, a
     retried task or a restarted worker a no-op), one read-back of the rows THIS sweep inserted
     (by its token). Alerts that came due while no sweep ran are all found by the scan
     (catch-up). Delivery (``sla_alerts_deliver``: in-app rows and outbox rows) runs in batches
-    after the recording commits.
+    of ``DELIVERY_BATCH`` after the recording commits.
     """
     now = now or timezone.now()
     token = uuid.uuid4().hex
-    grades = _grade_policies()
+    grades = grade_policies()
     result = SweepResult()
     with transaction.atomic():
         rows = list(Complaint.objects.select_for_update()
@@ -107,9 +109,9 @@ def sla_sweep(*, now: datetime | None = None, deliver: bool = True) -> SweepResu
                                     .order_by("pk").values_list("pk", flat=True))
         result.recorded = len(result.alert_ids)
     if deliver:
-        for start in range(0, len(result.alert_ids), DELIVERY_BATCH):
-            result.delivered += sla_alerts_deliver(
-                alert_ids=result.alert_ids[start:start + DELIVERY_BATCH])
+        ids = sorted(set(result.alert_ids) | set(sla_alerts_unsent()))
+        for start in range(0, len(ids), DELIVERY_BATCH):
+            result.delivered += sla_alerts_deliver(alert_ids=ids[start:start + DELIVERY_BATCH])
     return result
 
 

@@ -17,12 +17,13 @@ from complaints.models import (
     ComplaintPolicy,
     Grade,
 )
+from complaints.selectors import grade_policies
 from satisfaction.errors import ApplicationError
 from satisfaction.models import AppealWindowKind, User
 from satisfaction.notifications import notification_send
 from satisfaction.selectors import appeal_window_days
 
-from ._common import _clock_fields, _forbidden, _grade_policies, _log, _save
+from ._common import _clock_fields, _forbidden, _log, _save
 from .recipients import _detail_url, _hq_users
 
 # --- Appeals --------------------------------------------------------------------------------
@@ -107,7 +108,7 @@ def appeal_decide(*, appeal: Appeal, user: User, accept: bool, reason: str) -> A
             fields.update(_clock_fields(complaint, now=now, running=True,
                                         grade=appeal.requested_grade,
                                         policy=ComplaintPolicy.current(),
-                                        grades=_grade_policies()))
+                                        grades=grade_policies()))
     elif accept:
         fields["substantiated"] = appeal.requested_substantiated
     _save(complaint, version=complaint.version, actor=user,

@@ -21,19 +21,12 @@ from complaints.models import (
     Responsibility,
     Status,
 )
+from complaints.selectors import budget_seconds, grade_policies
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Role, User
 from satisfaction.notifications import notification_send
 
-from ._common import (
-    _budget_seconds,
-    _clock_fields,
-    _conflict,
-    _forbidden,
-    _grade_policies,
-    _log,
-    _save,
-)
+from ._common import _clock_fields, _conflict, _forbidden, _log, _save
 from .recipients import _detail_url, _hq_users, _regional_managers
 
 # --- Triage and handling --------------------------------------------------------------------
@@ -68,7 +61,7 @@ def complaint_triage(*, complaint: Complaint, user: User, version: int, grade: s
         fields["status"] = Status.ASSIGNED
     if grade != complaint.grade and complaint.clock_started_at is not None:
         fields.update(_clock_fields(complaint, now=timezone.now(), running=True, grade=grade,
-                                    policy=ComplaintPolicy.current(), grades=_grade_policies()))
+                                    policy=ComplaintPolicy.current(), grades=grade_policies()))
     previous_owner = complaint.owner_id
     _save(complaint, version=version, actor=user, action="triaged", fields=fields)
     url = _detail_url(complaint)
@@ -124,7 +117,7 @@ def complaint_start(*, complaint: Complaint, user: User, version: int,
     if complaint.first_response_due_at is not None:
         complaint.first_response_at = now
         fields.update(_clock_fields(complaint, now=now, running=True, grade=complaint.grade,
-                                    policy=ComplaintPolicy.current(), grades=_grade_policies()))
+                                    policy=ComplaintPolicy.current(), grades=grade_policies()))
         complaint.first_response_at = None
     return _save(complaint, version=version, actor=user, action="start", fields=fields,
                  note=note)
@@ -139,7 +132,7 @@ def complaint_wait_for_customer(*, complaint: Complaint, user: User, version: in
     fields = {"status": target, **_handling_fields(complaint, now)}
     if policy.pause_while_waiting:
         fields.update(_clock_fields(complaint, now=now, running=False, grade=complaint.grade,
-                                    policy=policy, grades=_grade_policies()))
+                                    policy=policy, grades=grade_policies()))
     return _save(complaint, version=version, actor=user, action="wait", fields=fields,
                  note=note)
 
@@ -152,7 +145,7 @@ def complaint_resume(*, complaint: Complaint, user: User, version: int,
     if complaint.clock_started_at is None:
         fields.update(_clock_fields(complaint, now=timezone.now(), running=True,
                                     grade=complaint.grade, policy=ComplaintPolicy.current(),
-                                    grades=_grade_policies()))
+                                    grades=grade_policies()))
     return _save(complaint, version=version, actor=user, action="resume", fields=fields,
                  note=note)
 
@@ -169,11 +162,11 @@ def complaint_resolve(*, complaint: Complaint, user: User, version: int, remedy:
     if errors:
         raise ApplicationError(_("The resolution has invalid fields."), fields=errors)
     policy = ComplaintPolicy.current()
-    grades = _grade_policies()
+    grades = grade_policies()
     now = timezone.now()
     clock = _clock_fields(complaint, now=now, running=False, grade=complaint.grade,
                           policy=policy, grades=grades)
-    on_time = clock["sla_spent_seconds"] <= _budget_seconds(complaint.grade, policy, grades)
+    on_time = clock["sla_spent_seconds"] <= budget_seconds(complaint.grade, policy, grades)
     fields = {"status": target, "remedy": remedy.strip(),
               "customer_satisfied": customer_satisfied, "resolved_at": now,
               "resolved_on_time": on_time, **_handling_fields(complaint, now), **clock}
@@ -182,7 +175,7 @@ def complaint_resolve(*, complaint: Complaint, user: User, version: int, remedy:
 
 
 def eight_d_required(complaint: Complaint) -> bool:
-    return bool(complaint.grade) and _grade_policies()[complaint.grade].requires_8d
+    return bool(complaint.grade) and grade_policies()[complaint.grade].requires_8d
 
 
 @transaction.atomic
@@ -222,7 +215,7 @@ def complaint_reopen(*, complaint: Complaint, user: User, version: int,
     now = timezone.now()
     complaint.cycle += 1
     clock = _clock_fields(complaint, now=now, running=True, grade=complaint.grade,
-                          policy=ComplaintPolicy.current(), grades=_grade_policies(),
+                          policy=ComplaintPolicy.current(), grades=grade_policies(),
                           restart=True)
     complaint.cycle -= 1
     fields = {"status": target, "is_second": True, "cycle": complaint.cycle + 1,

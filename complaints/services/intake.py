@@ -26,18 +26,18 @@ from complaints.models import (
     Source,
     Status,
 )
+from complaints.selectors import grade_policies
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Employee, Store, User
 from satisfaction.notifications import notification_send
-from satisfaction.quarters import REQUEST_YEARS, chain_zone
+from satisfaction.quarters import chain_zone, earliest_request_moment
 from satisfaction.uploads import AUDIO, PDF, PHOTO, VIDEO, sniff
 
-from ._common import _clock_fields, _grade_policies, _log
+from ._common import _clock_fields, _log
 from .recipients import _detail_url, _hq_users, _store_managers
 
 TICKET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CLOCK_SKEW = timedelta(minutes=5)  # a receiving system's clock may run a little ahead
-EARLIEST_YEAR = REQUEST_YEARS[0]
 MAX_ATTACHMENTS = 5
 ATTACHMENT_KINDS = frozenset({PHOTO, AUDIO, PDF, VIDEO})
 
@@ -117,8 +117,9 @@ def _received_at_error(*, received_at: datetime, now: datetime, policy: Complain
     inside a published quarter is still accepted; it never changes the published values."""
     if received_at > now + CLOCK_SKEW:
         return _("The receipt time cannot be in the future.")
-    if received_at < datetime(EARLIEST_YEAR, 1, 1, tzinfo=chain_zone()):
-        return _("The receipt time cannot be before %(year)s.") % {"year": EARLIEST_YEAR}
+    earliest = earliest_request_moment()
+    if received_at < earliest:
+        return _("The receipt time cannot be before %(year)s.") % {"year": earliest.year}
     if (received_at < now - timedelta(days=policy.backdate_days)
             and not (received_by is not None and rules.can_backdate(received_by))):
         return _("The receipt time may be at most %(days)s days back; HQ records complaints "
@@ -171,7 +172,7 @@ def complaint_create(*, store: Store, channel: str, category: str, description: 
                      received_at=received_at, now=now, employee=employee, source=source,
                      attachment_count=len(attachments), policy=policy,
                      received_by=received_by)
-    grades = _grade_policies()
+    grades = grade_policies()
     previous, recurrence_of = _find_related(
         store=store, category=category, phone=customer_phone.strip(), now=now, policy=policy,
         previous_ticket=previous_ticket)

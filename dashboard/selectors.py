@@ -208,8 +208,8 @@ def open_complaints(*, store: Store, limit: int = 20) -> list:
 
 def approved_visits(*, store: Store, with_photos: bool, limit: int = 3) -> list:
     """The latest approved mystery-shopper reports (never the shopper), with their photos when
-    ``with_photos`` (``mystery_shopper.rules.can_see_store_evidence``; else ``photos`` is
-    empty)."""
+    ``with_photos`` (``mystery_shopper.rules.can_see_store_evidence``, the store side of
+    ``visit_files_seen``; else ``photos`` is empty)."""
     photos = Evidence.objects.filter(kind=EvidenceKind.PHOTO, appeal__isnull=True).only(
         "public_id", "visit_id", "kind", "uploaded_at")
     if not with_photos:

@@ -10,7 +10,12 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import (
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -93,7 +98,6 @@ class TemplateViewSet(RejectHostileInput, mixins.CreateModelMixin,
     """Scorecard versions. POST makes a new version of ``code`` (old visits keep theirs)."""
 
     serializer_class = TemplateSerializer
-    lookup_value_regex = "[^/]+"  # any id reaches the view: a malformed one is a JSON 404
 
     def get_queryset(self) -> QuerySet[ScorecardTemplate]:
         return ScorecardTemplate.objects.prefetch_related("sections__items").order_by(
@@ -154,46 +158,29 @@ class VisitDetailSerializer(VisitSerializer):
     class Meta(VisitSerializer.Meta):
         fields = [*VisitSerializer.Meta.fields, "answers", "evidence"]
 
+    @extend_schema_field(EvidenceSerializer(many=True, read_only=True))
     def get_evidence(self, obj: Visit) -> list[dict]:
-        # HR and clerks read the report without its photos and audio (as on the pages); the
-        # visit's own shopper always sees what they uploaded.
-        user = getattr(self.context.get("request"), "user", None)
-        if user is not None and not (rules.can_see_store_evidence(user)
-                                     or obj.shopper_id == user.pk):
-            return []
-        return EvidenceSerializer(obj.evidence.all(), many=True).data
+        # As on the pages: HR and clerks read the report without its photos and audio, the
+        # shopper sees their report's files but not the store's appeal files.
+        report_files, appeal_files = selectors.visit_evidence_for(
+            user=self.context["request"].user, visit=obj)
+        return EvidenceSerializer([*report_files, *appeal_files], many=True).data
 
 
-class HQVisitSerializer(VisitDetailSerializer):
-    shopper = serializers.SlugRelatedField(slug_field="username", read_only=True)
-
-    class Meta(VisitDetailSerializer.Meta):
-        fields = [*VisitDetailSerializer.Meta.fields, "shopper", "latitude", "longitude",
-                  "review_comment"]
-
-
-class HQVisitListSerializer(VisitSerializer):
-    shopper = serializers.SlugRelatedField(slug_field="username", read_only=True)
-
-    class Meta(VisitSerializer.Meta):
-        fields = [*VisitSerializer.Meta.fields, "shopper"]
-
-
-# What the schema documents: HQ and the visit's shopper see the shopper and the check-in place,
-# a store's staff never do, so those fields are optional in the documented shape.
+# HQ and the visit's shopper see the shopper and the check-in place, a store's staff never do
+# (``VisitViewSet._visit_serializer_class``): the schema documents the HQ shape, with those
+# fields optional.
 _SHOPPER_ONLY = "Only for HQ and the visit's shopper."
 
 
-class VisitListOutSerializer(VisitSerializer):
-    shopper = serializers.CharField(required=False, allow_null=True, help_text=_SHOPPER_ONLY)
-
-    class Meta(VisitSerializer.Meta):
-        fields = [*VisitSerializer.Meta.fields, "shopper"]
+def _shopper_field() -> serializers.CharField:
+    return serializers.CharField(source="shopper.username", required=False, allow_null=True,
+                                 help_text=_SHOPPER_ONLY)
 
 
-class VisitOutSerializer(VisitDetailSerializer):
-    evidence = EvidenceSerializer(many=True, read_only=True)
-    shopper = serializers.CharField(required=False, allow_null=True, help_text=_SHOPPER_ONLY)
+@extend_schema_serializer(component_name="VisitOut")
+class HQVisitSerializer(VisitDetailSerializer):
+    shopper = _shopper_field()
     latitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False,
                                         allow_null=True, help_text=_SHOPPER_ONLY)
     longitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False,
@@ -203,6 +190,14 @@ class VisitOutSerializer(VisitDetailSerializer):
     class Meta(VisitDetailSerializer.Meta):
         fields = [*VisitDetailSerializer.Meta.fields, "shopper", "latitude", "longitude",
                   "review_comment"]
+
+
+@extend_schema_serializer(component_name="VisitListOut")
+class HQVisitListSerializer(VisitSerializer):
+    shopper = _shopper_field()
+
+    class Meta(VisitSerializer.Meta):
+        fields = [*VisitSerializer.Meta.fields, "shopper"]
 
 
 class DraftSerializer(serializers.Serializer):
@@ -263,7 +258,7 @@ class VisitFilter(filters.FilterSet):
             raise serializers.ValidationError({"quarter": exc.detail}) from None
 
 
-_VISIT = {200: VisitOutSerializer}
+_VISIT = {200: HQVisitSerializer}
 
 
 def _valid(serializer_class, request) -> dict:
@@ -272,11 +267,10 @@ def _valid(serializer_class, request) -> dict:
     return serializer.validated_data
 
 
-@extend_schema_view(list=extend_schema(responses=VisitListOutSerializer(many=True)),
-                    retrieve=extend_schema(responses=VisitOutSerializer))
+@extend_schema_view(list=extend_schema(responses=HQVisitListSerializer(many=True)),
+                    retrieve=extend_schema(responses=HQVisitSerializer))
 class VisitViewSet(RejectHostileInput, viewsets.ReadOnlyModelViewSet):
     filterset_class = VisitFilter
-    lookup_value_regex = "[^/]+"
 
     def get_queryset(self) -> QuerySet[Visit]:
         if getattr(self, "swagger_fake_view", False):
@@ -284,10 +278,8 @@ class VisitViewSet(RejectHostileInput, viewsets.ReadOnlyModelViewSet):
         return selectors.visit_list_for(user=self.request.user)
 
     def get_serializer_class(self):
-        if self.action == "draft":
-            return DraftSerializer
-        if self.action in ("approve", "send_back"):
-            return CommentSerializer
+        if self.serializer_class is not None:  # an action's own: ``@action(serializer_class=)``
+            return self.serializer_class
         return self._visit_serializer_class()
 
     def _visit_serializer_class(self):
@@ -339,20 +331,13 @@ class VisitViewSet(RejectHostileInput, viewsets.ReadOnlyModelViewSet):
     def evidence(self, request, pk=None):
         """Upload a photo or audio file (multipart ``file``, optional ``item`` id)."""
         visit = self._mine()
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise serializers.ValidationError({"file": ["Upload a file."]})
-        fields = {"file": upload}
-        if request.data.get("item"):
-            fields["item"] = request.data["item"]
-        data = EvidenceUploadSerializer(data=fields)
-        data.is_valid(raise_exception=True)
+        data = _valid(EvidenceUploadSerializer, request)
         item = None
-        if data.validated_data.get("item") is not None:
-            item = get_object_or_404(ScorecardItem, pk=data.validated_data["item"],
+        if data.get("item") is not None:
+            item = get_object_or_404(ScorecardItem, pk=data["item"],
                                      section__template=visit.template_id)
-        evidence = services.visit_evidence_add(visit=visit, shopper=request.user, upload=upload,
-                                               item=item)
+        evidence = services.visit_evidence_add(visit=visit, shopper=request.user,
+                                               upload=data["file"], item=item)
         return Response(EvidenceSerializer(evidence).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=CommentSerializer, responses=_VISIT)

@@ -18,7 +18,7 @@ and the pages read a visit's figures through :func:`scenario_pct`, never their o
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -70,17 +70,14 @@ class VisitScore:
     @property
     def purchase_process_pct(self) -> float | None:
         """The mystery-shopper score of seed 002 (purchase evaluation + process, no image)."""
-        return as_number(scenario_pct(
-            purchase_points=self.part_points["purchase"],
-            purchase_max=self.part_max["purchase"],
-            process_points=self.part_points["process"], process_max=self.part_max["process"],
-            red_line=self.red_line, red_line_pct=self.score_pct))
+        return part_figures(self.part_points, self.part_max, red_line=self.red_line,
+                            red_line_pct=self.score_pct).purchase_process_pct
 
     @property
     def image_pct(self) -> float | None:
         """The store-image %, reported beside the mystery-shopper score."""
-        return as_number(image_pct(self.part_points["image"], self.part_max["image"],
-                                 red_line=self.red_line, red_line_pct=self.score_pct))
+        return part_figures(self.part_points, self.part_max, red_line=self.red_line,
+                            red_line_pct=self.score_pct).image_pct
 
 
 def visit_score(items: Iterable[ItemResult], *, red_line_score: float = 0.0) -> VisitScore:
@@ -145,6 +142,26 @@ def as_number(value: np.ndarray) -> float | None:
     """A 0-d result of :func:`scenario_pct` as a number, None for NaN (no figure)."""
     number = float(value)
     return None if np.isnan(number) else number
+
+
+@dataclass(frozen=True, slots=True)
+class PartFigures:
+    purchase_process_pct: float | None  # seed 002's mystery-shopper score
+    image_pct: float | None  # the store-image %, reported beside it
+
+
+def part_figures(part_points: Mapping[str, Any], part_max: Mapping[str, Any], *,
+                 red_line: Any, red_line_pct: Any) -> PartFigures:
+    """One visit's reported figures from its parts' points and maxima (keyed by ``PARTS``):
+    :func:`scenario_pct` and :func:`image_pct` as numbers (None: no figure). What a scored
+    visit (``models.Visit``) and a score being computed (:class:`VisitScore`) both show."""
+    return PartFigures(
+        purchase_process_pct=as_number(scenario_pct(
+            purchase_points=part_points["purchase"], purchase_max=part_max["purchase"],
+            process_points=part_points["process"], process_max=part_max["process"],
+            red_line=red_line, red_line_pct=red_line_pct)),
+        image_pct=as_number(image_pct(part_points["image"], part_max["image"],
+                                      red_line=red_line, red_line_pct=red_line_pct)))
 
 
 # --- Planning ---------------------------------------------------------------------------------

@@ -286,17 +286,20 @@ class Visit(models.Model):
         maximum, from the stored parts: what the store's scenario % and the employee's purchase
         evaluation count (``calc.scenario_pct``). The red-line score on a red-line visit; None
         before the visit is scored."""
-        return calc.as_number(calc.scenario_pct(
-            purchase_points=self.purchase_points, purchase_max=self.purchase_max,
-            process_points=self.process_points, process_max=self.process_max,
-            red_line=self.red_line, red_line_pct=self.score_pct))
+        return self._part_figures().purchase_process_pct
 
     @property
     def image_pct(self) -> float | None:
         """The store-image %, reported beside the mystery-shopper score (``calc.image_pct``)."""
-        return calc.as_number(calc.image_pct(self.image_points, self.image_max,
-                                             red_line=self.red_line,
-                                             red_line_pct=self.score_pct))
+        return self._part_figures().image_pct
+
+    def _part_figures(self) -> calc.PartFigures:
+        return calc.part_figures(
+            {"purchase": self.purchase_points, "process": self.process_points,
+             "image": self.image_points},
+            {"purchase": self.purchase_max, "process": self.process_max,
+             "image": self.image_max},
+            red_line=self.red_line, red_line_pct=self.score_pct)
 
 
 class VisitAnswer(models.Model):

@@ -43,8 +43,21 @@ def can_see_store_evidence(user: User) -> bool:
     """The photos and recordings of the approved visits of the stores they see (with the
     stores' appeal files): HQ, the regional manager and the store manager, who coach and
     appeal. HR and clerks read the reports without them: the files are personal data of staff
-    and customers. (The shopper sees their own visit's files: ``can_report``.)"""
+    and customers. (The shopper sees their own visit's files: ``visit_files_seen``.)"""
     return rules.is_hq(user) or rules.has_role(user, Role.REGIONAL_MANAGER, Role.STORE_MANAGER)
+
+
+def visit_files_seen(user: User, visit: Visit) -> tuple[bool, bool]:
+    """Which files of ``visit`` (a visit ``user`` may read) they see: (the report's photos and
+    recordings, the store's appeal files). HQ, the regional manager and the store manager see
+    both (``can_see_store_evidence``); the visit's own shopper sees their report's files, never
+    the store's appeal files; HR and clerks see none."""
+    if can_review_visits(user):
+        return True, True
+    if can_report_visits(user):
+        return can_report(user, visit), False
+    store_side = can_see_store_evidence(user)
+    return store_side, store_side
 
 
 def can_follow_up(user: User) -> bool:

@@ -44,7 +44,9 @@ FRAME_COLUMNS = ["visit_id", "store_id", "employee_id", "score_pct", "purchase_p
                  "red_line"]
 
 
-def _approved_in(quarter: Quarter) -> QuerySet[Visit]:
+def approved_visits_in(*, quarter: Quarter) -> QuerySet[Visit]:
+    """The approved visits of the quarter (by visit date): the ones the scoring frame counts
+    (and the dashboard's item figures)."""
     return Visit.objects.filter(status=VisitStatus.APPROVED,
                                 visited_on__gte=quarter.first_day,
                                 visited_on__lte=quarter.last_day)
@@ -55,7 +57,7 @@ def _approved_in(quarter: Quarter) -> QuerySet[Visit]:
 
 def approved_visit_frame(*, quarter: Quarter) -> pd.DataFrame:
     """One row per approved visit of the quarter, scores after appeal decisions."""
-    rows = list(_approved_in(quarter).order_by("pk").values_list(
+    rows = list(approved_visits_in(quarter=quarter).order_by("pk").values_list(
         "pk", "store_id", "employee_id", "score_pct", "purchase_points", "purchase_max",
         "process_points", "process_max", "image_points", "image_max", "red_line"))
     frame = pd.DataFrame.from_records(rows, columns=FRAME_COLUMNS)
@@ -69,7 +71,7 @@ def approved_visit_frame(*, quarter: Quarter) -> pd.DataFrame:
 
 def visit_trace(*, quarter: Quarter, store_id: int,
                 employee_id: int | None = None) -> QuerySet[Visit]:
-    visits = _approved_in(quarter).filter(store_id=store_id)
+    visits = approved_visits_in(quarter=quarter).filter(store_id=store_id)
     if employee_id is not None:
         visits = visits.filter(employee_id=employee_id)
     return visits.order_by("visited_on", "pk")
@@ -157,27 +159,31 @@ def review_list(*, status: str = VisitStatus.SUBMITTED,
     return visits.order_by("due_on", "pk")
 
 
-def evidence_get_for(*, user: User, public_id) -> Evidence:
-    """An evidence file if ``user`` may see its visit, else 404.
+def visit_evidence_for(*, user: User, visit: Visit) -> tuple[list[Evidence], list[Evidence]]:
+    """The files of ``visit`` that ``user`` sees, the visit read through a scoped selector
+    (``visit_list_for``, ``store_visit_get``, ``shopper_visit_get``): (the report's photos
+    and recordings, the store's appeal files), as ``rules.visit_files_seen`` says. One query,
+    none when nothing is seen."""
+    report_files, appeal_files = rules.visit_files_seen(user, visit)
+    if not (report_files or appeal_files):
+        return [], []
+    evidence = list(visit.evidence.all())
+    return ([e for e in evidence if e.appeal_id is None] if report_files else [],
+            [e for e in evidence if e.appeal_id is not None] if appeal_files else [])
 
-    HQ: any; the shopper: their own visit's files (not the store's appeal files); regional and
-    store managers: approved visits of their stores, with the store's own appeal files
-    (``rules.can_see_store_evidence``). HR and clerks read the reports, not the files.
-    """
+
+def evidence_get_for(*, user: User, public_id) -> Evidence:
+    """An evidence file if ``user`` may read its visit (``visit_list_for``) and see the file
+    (``rules.visit_files_seen``, as :func:`visit_evidence_for`), else 404."""
     evidence = (Evidence.objects.select_related("visit").filter(public_id=public_id).first())
     if evidence is None or not user.is_authenticated:
         raise Http404
-    visit = evidence.visit
-    if rules.can_review_visits(user):
-        return evidence
-    if rules.can_report_visits(user):
-        if rules.can_report(user, visit) and evidence.appeal_id is None:
-            return evidence
+    report_files, appeal_files = rules.visit_files_seen(user, evidence.visit)
+    if not (appeal_files if evidence.appeal_id is not None else report_files):
         raise Http404
-    if (rules.can_see_store_evidence(user)
-            and store_visit_list(user=user).filter(pk=visit.pk).exists()):
-        return evidence
-    raise Http404
+    if not visit_list_for(user=user).filter(pk=evidence.visit_id).exists():
+        raise Http404
+    return evidence
 
 
 def appeal_list(*, user: User, status: str = AppealStatus.OPEN) -> QuerySet[Appeal]:
@@ -187,15 +193,7 @@ def appeal_list(*, user: User, status: str = AppealStatus.OPEN) -> QuerySet[Appe
     return scope_to_stores(appeals, user, "visit__store").order_by("raised_at")
 
 
-
-
-
 # --- Figures of the scorecard items (the dashboard asks here) ---------------------------------
-
-
-def approved_visits_in(*, quarter: Quarter) -> QuerySet[Visit]:
-    """The approved visits of the quarter (by visit date): the ones the scoring frame counts."""
-    return _approved_in(quarter)
 
 
 def earned_points() -> Case:
@@ -211,7 +209,7 @@ def earned_points() -> Case:
                 default=Cast("value", FloatField()), output_field=FloatField())
 
 
-def item_point_shares(*, visits: QuerySet[Visit], limit: int | None = 10) -> list[dict]:
+def item_point_shares(*, visits: QuerySet[Visit], limit: int = 10) -> list[dict]:
     """Per scorecard item over the answers of ``visits``: points earned (:func:`earned_points`),
     points possible, answers and answers scored 0, and ``pct`` = earned / possible × 100; the
     lowest share first (then by item code). Not-applicable and unanswered items are left out,
@@ -225,7 +223,7 @@ def item_point_shares(*, visits: QuerySet[Visit], limit: int | None = 10) -> lis
             .filter(possible__gt=0)
             .annotate(pct=Coalesce(F("points"), Value(0.0)) * 100.0 / F("possible"))
             .order_by("pct", "item__code"))
-    return list(rows if limit is None else rows[:limit])
+    return list(rows[:limit])
 
 
 # --- Policy history (satisfaction/history.py) -------------------------------------------------

@@ -141,14 +141,19 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
     })
 
 
-def _review_rows(visit: Visit, errors: dict | None = None) -> list[dict]:
+def _report_files(request: HttpRequest, visit: Visit) -> list:
+    """The report's photos and recordings the user sees (``selectors.visit_evidence_for``)."""
+    return selectors.visit_evidence_for(user=request.user, visit=visit)[0]
+
+
+def _review_rows(visit: Visit, report_files: list, errors: dict | None = None) -> list[dict]:
+    """The report section by section, each item with its files among ``report_files``."""
     answers = _answer_map(visit)
-    evidence = list(visit.evidence.all())
     result = []
     for number, section in enumerate(selectors.sections_with_items(visit), start=1):
         result.append({"section": section, "step": number, "rows": [
             {"item": item, "answer": answers.get(item.pk),
-             "evidence": [e for e in evidence if e.item_id == item.pk and e.appeal_id is None],
+             "evidence": [e for e in report_files if e.item_id == item.pk],
              "errors": (errors or {}).get(f"item_{item.pk}", [])}
             for item in section.items.all()]})
     return result
@@ -160,8 +165,9 @@ def _submit(request: HttpRequest, visit: Visit) -> HttpResponse:
     except ApplicationError as exc:
         visit.refresh_from_db()
         return render(request, "mystery_shopper/report_check.html", {
-            "visit": visit, "groups": _review_rows(visit, exc.fields), "errors": exc.fields,
-            "fixable": True, "message": exc.message}, status=400)
+            "visit": visit, "errors": exc.fields, "fixable": True, "message": exc.message,
+            "groups": _review_rows(visit, _report_files(request, visit), exc.fields)},
+            status=400)
     messages.success(request, _("Report submitted. Thank you!"))
     return redirect("mystery_shopper:my_visits")
 
@@ -171,7 +177,8 @@ def _submit(request: HttpRequest, visit: Visit) -> HttpResponse:
 def report_view(request: HttpRequest, pk: int) -> HttpResponse:
     visit = selectors.shopper_visit_get(shopper=request.user, pk=pk)
     return render(request, "mystery_shopper/report_readonly.html", {
-        "visit": visit, "groups": _review_rows(visit), "show_shopper": True})
+        "visit": visit, "groups": _review_rows(visit, _report_files(request, visit)),
+        "show_shopper": True})
 
 
 # --- Evidence ---------------------------------------------------------------------------------
@@ -190,7 +197,6 @@ def evidence_file(request: HttpRequest, public_id) -> FileResponse:
     response = FileResponse(handle, content_type=evidence.content_type,
                             filename=evidence.download_name,
                             as_attachment=evidence.kind != EvidenceKind.PHOTO)
-    response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return response
@@ -309,7 +315,8 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, exc.message)
     score = services.visit_compute_score(visit)
     return render(request, "mystery_shopper/review_detail.html", {
-        "visit": visit, "groups": _review_rows(visit), "score": score, "show_shopper": True,
+        "visit": visit, "groups": _review_rows(visit, _report_files(request, visit)),
+        "score": score, "show_shopper": True,
         "events": visit.events.select_related("actor"),
         "parts": [(_("Purchase evaluation"), score.part_points["purchase"],
                    score.part_max["purchase"]),
@@ -354,13 +361,11 @@ def store_visit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, exc.message)
     deadline = services.appeal_deadline(visit)
     appeals = list(visit.appeals.all())
+    report_files, appeal_files = selectors.visit_evidence_for(user=request.user, visit=visit)
     return render(request, "mystery_shopper/store_visit.html", {
-        "visit": visit, "groups": _review_rows(visit), "can_follow_up": can_follow_up,
-        "appeals": appeals, "deadline": deadline,
-        # HR and clerks read the report without the staff's and customers' photos and audio.
-        "hide_evidence": not rules.can_see_store_evidence(request.user),
-        "appeal_evidence": (list(visit.evidence.filter(appeal__isnull=False))
-                            if rules.can_see_store_evidence(request.user) else []),
+        "visit": visit, "groups": _review_rows(visit, report_files),
+        "can_follow_up": can_follow_up, "appeals": appeals, "deadline": deadline,
+        "appeal_evidence": appeal_files,
         "can_appeal": can_follow_up and not appeals and deadline is not None
         and timezone.now() <= deadline,
     })
@@ -381,7 +386,7 @@ def appeal_list(request: HttpRequest) -> HttpResponse:
 def appeal_decide(request: HttpRequest, pk: int) -> HttpResponse:
     appeal = get_object_or_404(Appeal.objects.select_related("visit", "visit__store"), pk=pk)
     visit = appeal.visit
-    groups = _review_rows(visit)
+    groups = _review_rows(visit, _report_files(request, visit))
     if request.method == "POST":
         items = [row["item"] for group in groups for row in group["rows"]]
         corrections = {}

@@ -298,6 +298,24 @@ def test_another_stores_manager_gets_404_for_the_report_and_its_evidence(
     assert client.get(f"/api/v1/mystery-shopper/visits/{approved.pk}/").status_code == 404
 
 
+def test_the_api_lists_the_files_each_one_may_fetch(login, approved, store_manager, hq):
+    """The API lists the files ``evidence_get_for`` serves: the shopper their report's, not
+    the store's appeal files; the store's manager and HQ both."""
+    services.appeal_raise(visit=approved, user=store_manager, reason="不同意",
+                          uploads=[jpeg_upload()])
+    appeal_file = approved.evidence.get(appeal__isnull=False)
+    report_files = {str(e.public_id) for e in approved.evidence.filter(appeal__isnull=True)}
+    for user, expected in ((approved.shopper, report_files),
+                           (store_manager, report_files | {str(appeal_file.public_id)}),
+                           (hq, report_files | {str(appeal_file.public_id)})):
+        client = login(user)
+        listed = client.get(f"/api/v1/mystery-shopper/visits/{approved.pk}/").json()["evidence"]
+        assert {e["id"] for e in listed} == expected, user.username
+        for public_id in report_files | {str(appeal_file.public_id)}:
+            assert client.get(f"/mystery-shopper/evidence/{public_id}/").status_code == (
+                200 if public_id in expected else 404)
+
+
 def test_store_users_see_nothing_before_approval(login, visit, store_manager):
     _complete(visit)
     evidence = visit.evidence.first()

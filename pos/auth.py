@@ -17,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.core.cache.backends.locmem import LocMemCache
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -30,7 +29,7 @@ from rest_framework_api_key.permissions import KeyParser
 
 from pos.models import PosApiKey
 from satisfaction.models import Store
-from satisfaction.ratelimit import CACHE_DOWN_ERRORS, CacheDownWarning
+from satisfaction.ratelimit import CACHE_DOWN_ERRORS, LOCAL_CACHE, CacheDownWarning
 from satisfaction.scoping import sees_all_stores, visible_stores
 
 logger = logging.getLogger(__name__)
@@ -70,8 +69,6 @@ class HasPosApiKey(BasePermission):
         return isinstance(request.auth, PosApiKey)
 
 
-#: Each process's own request history per key while the shared cache is unreachable.
-LOCAL_THROTTLE_CACHE = LocMemCache("pos-throttle-fallback", {"MAX_ENTRIES": 10_000})
 warn_cache_down = CacheDownWarning(logger=logger, what="POS throttle")
 
 
@@ -81,8 +78,9 @@ class PosKeyThrottle(SimpleRateThrottle):
 
     The request history lives in the shared cache (Redis). When the cache cannot be reached the
     throttle degrades instead of failing the request: each process limits each key in its own
-    memory (``LOCAL_THROTTLE_CACHE``, so N processes allow up to N times the rate) and logs one
-    warning a minute (``warn_cache_down``). Each request tries the shared cache again first.
+    memory (``satisfaction.ratelimit.LOCAL_CACHE``, the public pages' fallback too, under keys
+    of its own; N processes allow up to N times the rate) and logs one warning a minute
+    (``warn_cache_down``). Each request tries the shared cache again first.
     """
 
     scope = "pos_key"
@@ -101,7 +99,7 @@ class PosKeyThrottle(SimpleRateThrottle):
             return super().allow_request(request, view)
         except CACHE_DOWN_ERRORS as exc:
             warn_cache_down(exc)
-            self.cache = LOCAL_THROTTLE_CACHE  # this request's throttle instance only
+            self.cache = LOCAL_CACHE  # this request's throttle instance only
             return super().allow_request(request, view)
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:

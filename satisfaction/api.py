@@ -107,7 +107,6 @@ class RegionViewSet(RejectHostileInput, viewsets.ReadOnlyModelViewSet):
     serializer_class = RegionSerializer
     permission_classes = [SeesStoreData]
     lookup_field = "code"
-    lookup_value_regex = "[^/]+"  # any code reaches the view: unknown ones are a JSON 404
 
     def get_queryset(self):
         return region_list(user=self.request.user).order_by("code")
@@ -117,7 +116,6 @@ class StoreViewSet(RejectHostileInput, viewsets.ReadOnlyModelViewSet):
     serializer_class = StoreSerializer
     permission_classes = [SeesStoreData]
     lookup_field = "code"
-    lookup_value_regex = "[^/]+"  # any code reaches the view: unknown ones are a JSON 404
     filterset_class = StoreFilter
 
     def get_queryset(self):
@@ -128,7 +126,6 @@ class EmployeeViewSet(RejectHostileInput, viewsets.ReadOnlyModelViewSet):
     serializer_class = EmployeeSerializer
     permission_classes = [SeesStoreData]
     lookup_field = "number"
-    lookup_value_regex = "[^/]+"
     filterset_class = EmployeeFilter
 
     def get_queryset(self):

@@ -7,14 +7,18 @@ A nested field is named by its path: ``items[3].amount``, ``sections[0].items[1]
 
 The guards: ``LimitedJSONParser`` (the API's only default parser) refuses bodies larger than
 ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (413) and JSON nested deeper than ``MAX_JSON_DEPTH`` (400);
-``RejectHostileInput`` (mixed into every API view) refuses NUL bytes in the query and the path
-(400), which PostgreSQL cannot store or compare.
+``RejectHostileInput`` (mixed into every API view) refuses a body of a media type the view does
+not read (415) and lets any lookup value reach the view, so an unknown or malformed one is a JSON
+404. NUL bytes in the path and the query (which PostgreSQL cannot store or compare) never reach
+the API: ``satisfaction.middleware.HostileInputMiddleware`` answers them with a 400 site-wide.
 """
 
 from __future__ import annotations
 
 import codecs
 
+from csp.constants import SELF as CSP_SELF
+from csp.constants import UNSAFE_INLINE as CSP_UNSAFE_INLINE
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -27,6 +31,10 @@ from rest_framework.response import Response
 from rest_framework.utils import json
 
 from satisfaction.errors import ApplicationError
+
+# DRF's browsable API (its HTML answers to a browser) styles its templates inline (style=""
+# attributes, the code highlighting's <style>); its scripts stay as strict as everywhere.
+BROWSABLE_API_CSP = {"style-src": [CSP_SELF, CSP_UNSAFE_INLINE]}
 
 # Deeper than any body of the API (a scorecard template is 5 levels), far below the recursion
 # limit that would turn a hostile body into a server error.
@@ -118,12 +126,24 @@ class RejectHostileInput:
     """Mixin for every API view: a body of a media type the view does not read is a 415 (when
     read: a foreign object is still a 404 first). NUL bytes in the path and the query never get
     this far: ``satisfaction.middleware.HostileInputMiddleware`` answers them with a 400 for
-    the whole site."""
+    the whole site. The browsable API's HTML answers get ``BROWSABLE_API_CSP``."""
+
+    # Any lookup value reaches the view (the router's default refuses dots): an unknown or
+    # malformed code or id is then the API's JSON 404, not Django's HTML one.
+    lookup_value_regex = "[^/]+"
 
     def initialize_request(self, request, *args, **kwargs):
         drf_request = super().initialize_request(request, *args, **kwargs)  # viewsets: action
         drf_request.__class__ = _StrictRequest  # the same request, stricter parsing only
         return drf_request
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        renderer = getattr(request, "accepted_renderer", None)
+        if renderer is not None and renderer.format == "api":
+            # What django-csp's csp_replace decorator sets, read by its middleware.
+            response._csp_replace = BROWSABLE_API_CSP  # noqa: SLF001
+        return response
 
 
 
@@ -148,7 +168,7 @@ def _flatten(detail, path: str = "") -> dict[str, list[str]]:
     return {path or "non_field_errors": [str(message) for message in messages]}
 
 
-def _as_api_exception(exc):  # noqa: PLR0911 - one return per kind of exception
+def _as_api_exception(exc):
     """The DRF exception that stands for ``exc``, or ``exc`` itself."""
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {
@@ -161,8 +181,6 @@ def _as_api_exception(exc):  # noqa: PLR0911 - one return per kind of exception
         return RequestTooLargeError()
     if isinstance(exc, SuspiciousOperation):  # too many form fields or files, a bad boundary
         return exceptions.ParseError(str(exc) or None)
-    if isinstance(exc, RecursionError):
-        return exceptions.ParseError(_("The request is nested too deeply."))
     return exc
 
 

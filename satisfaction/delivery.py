@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import Count, F, Min
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from satisfaction.models import Delivery, DeliveryChannel, DeliveryState, Notification
@@ -120,9 +120,11 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.DELIVERY_RETRY_MAX_SECONDS))
 
 
-def deliveries_send_due(*, limit: int = 500, now: datetime | None = None) -> SendResult:
-    """Send up to ``limit`` due pending deliveries; safe to run in any number of workers at
-    once (each row is claimed by one of them). ``now`` fixes the clock (tests)."""
+def deliveries_send_due(*, limit: int | None = None, now: datetime | None = None) -> SendResult:
+    """Send up to ``limit`` (``DELIVERY_SWEEP_LIMIT``) due pending deliveries; safe to run in
+    any number of workers at once (each row is claimed by one of them). ``now`` fixes the clock
+    (tests)."""
+    limit = settings.DELIVERY_SWEEP_LIMIT if limit is None else limit
     result = SendResult()
     clock = (lambda: now) if now is not None else timezone.now
     timeout = settings.DELIVERY_SEND_TIMEOUT_SECONDS
@@ -209,23 +211,24 @@ def _failed(row: Delivery, error: str, now: datetime, result: SendResult) -> Non
 # --- Reads: HQ's page and /healthz ------------------------------------------------------------
 
 def deliveries_summary(*, now: datetime | None = None) -> dict:
-    """Pending and failed counts per channel, and the age of the oldest pending row."""
+    """Pending and failed counts per channel, and the age of the oldest pending row (one
+    query: HQ's page and ``/healthz`` read it)."""
     now = now or timezone.now()
-    counts = {channel: {"channel": channel, "label": label, "pending": 0, "failed": 0}
-              for channel, label in DeliveryChannel.choices}
-    oldest = None
-    for state in (DeliveryState.PENDING, DeliveryState.FAILED):
-        for row in (Delivery.objects.filter(state=state).order_by().values("channel")
-                    .annotate(n=Count("pk"), oldest=Min("created_at"))):
-            entry = counts.setdefault(row["channel"], {
-                "channel": row["channel"], "label": row["channel"], "pending": 0, "failed": 0})
-            entry[str(state)] = row["n"]
-            if state == DeliveryState.PENDING and (oldest is None or row["oldest"] < oldest):
-                oldest = row["oldest"]
+    pending, failed = Q(state=DeliveryState.PENDING), Q(state=DeliveryState.FAILED)
+    rows = {row["channel"]: row for row in (
+        Delivery.objects.filter(pending | failed).order_by().values("channel")
+        .annotate(pending=Count("pk", filter=pending), failed=Count("pk", filter=failed),
+                  oldest=Min("created_at", filter=pending)))}
+    none = {"pending": 0, "failed": 0}
+    channels = [{"channel": channel, "label": label, "pending": rows.get(channel, none)["pending"],
+                 "failed": rows.get(channel, none)["failed"]}
+                for channel, label in DeliveryChannel.choices]
+    oldest = min((row["oldest"] for row in rows.values() if row["oldest"] is not None),
+                 default=None)
     return {
-        "channels": list(counts.values()),
-        "pending": sum(c["pending"] for c in counts.values()),
-        "failed": sum(c["failed"] for c in counts.values()),
+        "channels": channels,
+        "pending": sum(c["pending"] for c in channels),
+        "failed": sum(c["failed"] for c in channels),
         "oldest_pending_at": oldest,
         "oldest_pending_seconds": max(0, int((now - oldest).total_seconds())) if oldest else 0,
     }

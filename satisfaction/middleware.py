@@ -111,13 +111,23 @@ def _form_is_clean(request: HttpRequest) -> bool:
 
 
 def _bad_request(request: HttpRequest, part: str, message: str) -> HttpResponse:
-    if request.path_info.startswith("/api/"):
-        return JsonResponse({"code": "invalid_characters", "detail": message,
-                             "fields": {part: [message]}}, status=400)
     # No session or user middleware ran: the error page is rendered for an anonymous visitor
     # (a hostile session cookie is never looked up in the database).
     request.user = AnonymousUser()
-    return render(request, "error.html", {"message": message}, status=400)
+    return application_error_response(request, ApplicationError(
+        message, fields={part: [message]}, code="invalid_characters"))
+
+
+def application_error_response(request: HttpRequest, error: ApplicationError) -> HttpResponse:
+    """The answer to ``error`` outside DRF's views: under ``/api/`` the API's JSON error shape,
+    elsewhere the error page with the message and its field messages (those that do not repeat
+    it)."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse(error.as_dict(), status=error.status)
+    details = [message for field in error.fields.values() for message in field
+               if message != error.message]
+    return render(request, "error.html", {"message": error.message, "details": details},
+                  status=error.status)
 
 
 class ApplicationErrorMiddleware:
@@ -135,6 +145,4 @@ class ApplicationErrorMiddleware:
                           ) -> HttpResponse | None:
         if not isinstance(exception, ApplicationError):
             return None
-        messages = [message for field in exception.fields.values() for message in field]
-        return render(request, "error.html", {"message": exception.message,
-                                              "details": messages}, status=exception.status)
+        return application_error_response(request, exception)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from django.contrib.auth.models import AbstractUser
@@ -189,11 +190,8 @@ class AppealWindow(models.Model):
     kind = models.CharField(_("appeal against"), max_length=20,
                             choices=AppealWindowKind.choices, unique=True)
     days = models.PositiveSmallIntegerField(_("days to appeal"), default=DEFAULT_APPEAL_DAYS)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-    updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", verbose_name=_("updated by"))
-    # The history's own user and date say who and when (satisfaction/history.py).
-    history = HistoricalRecords(excluded_fields=["updated_at", "updated_by"])
+    # The history's own user and date say who changed it and when (satisfaction/history.py).
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["kind"]
@@ -202,6 +200,19 @@ class AppealWindow(models.Model):
 
     def __str__(self) -> str:
         return str(self.get_kind_display())
+
+    def _updated_by(self) -> User | None:
+        last = self.history.first()  # the newest change
+        return last.history_user if last is not None else None
+
+    def _updated_at(self) -> datetime | None:
+        last = self.history.first()
+        return last.history_date if last is not None else None
+
+    _updated_by.short_description = _("updated by")  # the admin's column and field labels
+    _updated_at.short_description = _("updated at")
+    updated_by = property(_updated_by)
+    updated_at = property(_updated_at)
 
 
 class DeliveryChannel(models.TextChoices):

@@ -80,12 +80,7 @@ def notifications_send(*, messages: Iterable[Message]) -> list[int]:
         Delivery.objects.bulk_create(deliveries, batch_size=BATCH_SIZE)
     if deliveries:
         transaction.on_commit(_kick_sweep)
-    ids = [row.pk for row in rows if row.pk]
-    if notes and not ids:  # backends without RETURNING ids on bulk insert
-        ids = list(Notification.objects.filter(
-            user__in={n.user_id for n in notes}, title__in={n.title for n in notes},
-            created_at__gte=now, read_at__isnull=True).values_list("pk", flat=True))
-    return ids
+    return [row.pk for row in rows]  # PostgreSQL and SQLite return the ids of bulk inserts
 
 
 def _kick_sweep() -> None:

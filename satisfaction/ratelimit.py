@@ -209,14 +209,9 @@ def _give_back(key: str) -> None:
     _on_cache(uncount)
 
 
-def rate_hit(*, key: str, limit: int, window_seconds: int) -> bool:
-    """Count one hit on ``key``; True while it stays within ``limit`` hits per window."""
-    return _incr(key, window_seconds) <= limit
-
-
 def hit(rule: Rule, *parts: object) -> bool:
     """Count one event for ``parts``; True while the window stays within the rule's limit."""
-    return rate_hit(key=rule.key(*parts), limit=rule.max_count, window_seconds=rule.window_seconds)
+    return _incr(rule.key(*parts), rule.window_seconds) <= rule.max_count
 
 
 def exceeded(rule: Rule, *parts: object) -> bool:

@@ -1,11 +1,9 @@
-"""Security wiring: response caching, session lifetime, the Content-Security-Policy and login
-throttling.
+"""Security wiring: response caching, session lifetime and login throttling (the
+Content-Security-Policy is django-csp's middleware, configured in settings).
 
 - ``PrivateCacheMiddleware``: every dynamic response is ``Cache-Control: private, no-store``;
 - ``SessionIdleTimeoutMiddleware``: a login ends after ``SESSION_IDLE_TIMEOUT_SECONDS`` without a
   request, and ``SESSION_COOKIE_AGE`` after it began, however active;
-- ``ContentSecurityPolicyMiddleware``: django-csp's middleware with a relaxed policy on the
-  paths named in ``CONTENT_SECURITY_POLICY_RELAXED`` only;
 - ``LoginThrottleHandler``: django-axes' database handler with one failure limit per
   combination of its lockout parameters.
 
@@ -17,15 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from axes.attempts import get_cool_off_threshold
 from axes.handlers.database import AxesDatabaseHandler
-from axes.helpers import get_client_username
-from axes.models import AccessAttempt
-from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
 from django.db.models import Sum
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
@@ -110,27 +104,6 @@ class SessionIdleTimeoutMiddleware:
             session[SESSION_LAST_ACTIVITY] = stamp
 
 
-# --- Content-Security-Policy ----------------------------------------------------------------
-
-
-class ContentSecurityPolicyMiddleware(CSPMiddleware):
-    """django-csp's middleware; the paths in ``CONTENT_SECURITY_POLICY_RELAXED`` (path prefix
-    to the directives it replaces) get their relaxed directives instead. The API browsers'
-    views belong to drf-spectacular, so the relaxation is tied to their URLs here rather than
-    to a decorator on the views."""
-
-    def get_policy_parts(self, request: HttpRequest, response: HttpResponseBase,
-                         report_only: bool = False) -> PolicyParts:
-        parts = super().get_policy_parts(request, response, report_only)
-        if report_only:
-            return parts
-        for prefix, directives in settings.CONTENT_SECURITY_POLICY_RELAXED.items():
-            if request.path_info.startswith(prefix):
-                parts.replace = {**directives, **(parts.replace or {})}
-                break
-        return parts
-
-
 # --- Login throttling -----------------------------------------------------------------------
 
 
@@ -162,7 +135,8 @@ class LoginThrottleHandler(AxesDatabaseHandler):
             start_session_clock(session)
 
     def get_failures(self, request, credentials: dict | None = None) -> int:
-        user_and_client, client = self._attempts(request, credentials)
+        # One queryset per AXES_LOCKOUT_PARAMETERS entry, in its order, within the cool-off.
+        user_and_client, client = self.get_user_attempts(request, credentials)
 
         def total(attempts) -> int:
             return attempts.aggregate(n=Sum("failures_since_start"))["n"] or 0
@@ -173,15 +147,6 @@ class LoginThrottleHandler(AxesDatabaseHandler):
         return limit - left
 
     def reset_user_attempts(self, request, credentials: dict | None = None) -> int:
-        user_and_client, _client = self._attempts(request, credentials)
+        user_and_client, _client = self.get_user_attempts(request, credentials)
         count, _ = user_and_client.delete()
         return count
-
-    @staticmethod
-    def _attempts(request, credentials):
-        """The recent attempts of (username, client) and of the client, within the cool-off."""
-        client = AccessAttempt.objects.filter(ip_address=request.axes_ip_address)
-        if settings.AXES_COOLOFF_TIME is not None:
-            client = client.filter(attempt_time__gte=get_cool_off_threshold(request))
-        return client.filter(username=get_client_username(request, credentials)), client
-

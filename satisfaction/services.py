@@ -332,7 +332,7 @@ def appeal_window_set(*, kind: str, days: int, user: User) -> AppealWindow:
     appeal_window_validate(kind=kind, days=days)
     window = (AppealWindow.objects.select_for_update().filter(kind=kind).first()
               or AppealWindow(kind=kind))
-    window.days, window.updated_by = days, user
-    attribute(window, user=user)  # its history names the user, in a request or not
+    window.days = days
+    attribute(window, user=user)  # its history names the user (updated_by), in a request or not
     window.save()
     return window

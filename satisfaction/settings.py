@@ -15,7 +15,6 @@ import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE as CSP_NONE
 from csp.constants import SELF as CSP_SELF
-from csp.constants import UNSAFE_INLINE as CSP_UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from satisfaction.env import env_bool, env_float, env_int, env_list, env_str
@@ -65,7 +64,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Content-Security-Policy (django-csp), and Cache-Control: private, no-store on every
     # dynamic answer (satisfaction.security; static files are served above them).
-    "satisfaction.security.ContentSecurityPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "satisfaction.security.PrivateCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -162,6 +161,8 @@ LOGOUT_REDIRECT_URL = "login"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", default=5, minimum=1)
 AXES_CLIENT_FAILURE_LIMIT = env_int("AXES_CLIENT_FAILURE_LIMIT", default=20, minimum=1)
 AXES_COOLOFF_TIME = 0.25  # hours
+# The order matters: LoginThrottleHandler reads axes' attempts per entry in this order (the
+# first against AXES_FAILURE_LIMIT, the second against AXES_CLIENT_FAILURE_LIMIT).
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_HANDLER = "satisfaction.security.LoginThrottleHandler"
 # The client's address behind TRUSTED_PROXY_COUNT proxies (the same one the rate limits use).
@@ -248,7 +249,8 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- Content-Security-Policy (django-csp) ---------------------------------------------------
 # No inline script or style: every page's code and styles are static files, data for scripts
-# travels in <script type="application/json"> blocks and data-* attributes.
+# travels in <script type="application/json"> blocks and data-* attributes. Only the API
+# browsers get a relaxed policy (csp_replace: satisfaction.urls, satisfaction.api_errors).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [CSP_SELF],
@@ -259,26 +261,6 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": [CSP_SELF],
         "frame-ancestors": [CSP_NONE],
         "form-action": [CSP_SELF],
-    },
-}
-# Path prefix -> the directives replaced there (satisfaction.security). Only the API browsers,
-# whose pages and code are drf-spectacular's and the vendors' (Swagger UI, ReDoc), not ours.
-CONTENT_SECURITY_POLICY_RELAXED: dict[str, dict[str, list[str]]] = {
-    # drf-spectacular's page starts Swagger UI with an inline script and an inline <style>.
-    "/api/docs/": {
-        "script-src": [CSP_SELF, CSP_UNSAFE_INLINE],
-        "style-src": [CSP_SELF, CSP_UNSAFE_INLINE],
-    },
-    # ReDoc injects its styles as <style> elements and runs its search in a blob: worker. (Its
-    # Google Fonts and CDN logo stay blocked: nothing is loaded from outside.)
-    "/api/redoc/": {
-        "style-src": [CSP_SELF, CSP_UNSAFE_INLINE],
-        "worker-src": [CSP_SELF, "blob:"],
-    },
-    # DRF's browsable API (its HTML answers to a browser) styles its templates inline (style=""
-    # attributes, the code highlighting's <style>); its scripts stay as strict as everywhere.
-    "/api/v1/": {
-        "style-src": [CSP_SELF, CSP_UNSAFE_INLINE],
     },
 }
 

@@ -8,7 +8,6 @@ old, the heartbeat writes a time.
 import uuid
 
 from celery import shared_task
-from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -29,7 +28,7 @@ def beat_heartbeat() -> str:
 def send_due_deliveries() -> dict:
     """Every minute (beat), and kicked after a notification commits: send the outbox's due
     e-mails and webhook calls (``satisfaction.delivery.deliveries_send_due``)."""
-    return deliveries_send_due(limit=settings.DELIVERY_SWEEP_LIMIT).as_dict()
+    return deliveries_send_due().as_dict()
 
 
 @shared_task

@@ -117,4 +117,4 @@ def deliveries_view(request: HttpRequest) -> HttpResponse:
                 count) % {"n": count})
         return redirect("deliveries")
     return render(request, "satisfaction/deliveries.html",
-                  {"summary": deliveries_summary(), "failed": deliveries_failed(limit=100)})
+                  {"summary": deliveries_summary(), "failed": deliveries_failed()})

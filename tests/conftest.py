@@ -120,6 +120,15 @@ def store_manager(store, store_manager_employee):
 
 
 @pytest.fixture
+def emails(store_manager, region_manager, hq):
+    """The store manager, the regional manager and HQ have e-mail addresses (the outbox)."""
+    for user, address in ((store_manager, "store1@example.com"),
+                          (region_manager, "region1@example.com"), (hq, "hq@example.com")):
+        user.email = address
+        user.save(update_fields=["email"])
+
+
+@pytest.fixture
 def other_store_manager(other_store):
     return UserFactory(username="store11", role=Role.STORE_MANAGER, stores=[other_store])
 
@@ -222,13 +231,10 @@ def redis_down(monkeypatch):
     from satisfaction import ratelimit
     from tests.caches import UNREACHABLE
 
-    fallbacks = (ratelimit.LOCAL_CACHE, auth.LOCAL_THROTTLE_CACHE)
-    for fallback in fallbacks:
-        fallback.clear()
+    ratelimit.LOCAL_CACHE.clear()
     for warning in (ratelimit.warn_cache_down, auth.warn_cache_down):
         monkeypatch.setattr(warning, "_next_at", 0.0)
         monkeypatch.setattr(warning, "_suppressed", 0)
     with override_settings(CACHES=UNREACHABLE):
         yield
-    for fallback in fallbacks:
-        fallback.clear()
+    ratelimit.LOCAL_CACHE.clear()

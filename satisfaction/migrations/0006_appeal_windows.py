@@ -1,8 +1,6 @@
 # The appeal windows (satisfaction.models.AppealWindow): one HQ-editable row per kind, seeded
 # with 7 days each. complaints 0003 carries the complaint policy's old value over.
 
-import django.db.models.deletion
-from django.conf import settings
 from django.db import migrations, models
 
 
@@ -25,8 +23,6 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(choices=[('complaint', 'Complaint grading'), ('mystery_shopper', 'Mystery-shopper report')], max_length=20, unique=True, verbose_name='appeal against')),
                 ('days', models.PositiveSmallIntegerField(default=7, verbose_name='days to appeal')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='updated by')),
             ],
             options={
                 'verbose_name': 'appeal window',

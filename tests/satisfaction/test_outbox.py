@@ -71,14 +71,6 @@ def robot(settings):
         yield receiver
 
 
-@pytest.fixture
-def emails(store_manager, region_manager, hq):
-    for user, address in ((store_manager, "store1@example.com"),
-                          (region_manager, "region1@example.com"), (hq, "hq@example.com")):
-        user.email = address
-        user.save(update_fields=["email"])
-
-
 # --- Writing: the outbox rows come with the in-app rows -------------------------------------
 
 @pytest.mark.django_db

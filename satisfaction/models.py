@@ -276,3 +276,77 @@ class Delivery(models.Model):
         if self.channel == DeliveryChannel.WEBHOOK:
             return urlsplit(self.address).hostname or "-"
         return self.address
+
+
+class JobState(models.TextChoices):
+    QUEUED = "queued", pgettext_lazy("job", "Waiting")
+    RUNNING = "running", pgettext_lazy("job", "Running")
+    DONE = "done", pgettext_lazy("job", "Done")
+    FAILED = "failed", pgettext_lazy("job", "Failed")
+
+
+ACTIVE_JOB_STATES = (JobState.QUEUED, JobState.RUNNING)
+
+
+def job_file_path(instance: Job, file_name: str) -> str:
+    return f"jobs/{instance.public_id}/{file_name}"
+
+
+class Job(models.Model):
+    """Work too long for a request (a rollup, publishing, an import, a large export), run by
+    Celery (or at once in eager mode) and watched on its page: who started it, its progress,
+    its result or its error (``satisfaction.jobs``).
+
+    ``key`` names what the job works on (a quarter, a campaign): a database constraint keeps
+    one queued-or-running job per (kind, key), so a double click or a second user gets the
+    running one. Uploaded input and the result file are kept for ``JOB_FILE_HOURS``."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=50)
+    key = models.CharField(_("works on"), max_length=100, blank=True)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL,
+                                   related_name="jobs", verbose_name=_("started by"))
+    created_at = models.DateTimeField(_("started at"), default=timezone.now)
+    language = models.CharField(max_length=10, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=JobState.choices,
+                             default=JobState.QUEUED)
+    started_at = models.DateTimeField(_("running since"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    input_file = models.FileField(upload_to=job_file_path, max_length=200, blank=True)
+    input_name = models.CharField(max_length=200, blank=True)
+    output_file = models.FileField(upload_to=job_file_path, max_length=200, blank=True)
+    output_name = models.CharField(max_length=200, blank=True)
+    files_deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key"], name="one_active_job_per_key",
+                                    condition=models.Q(state__in=ACTIVE_JOB_STATES)),
+        ]
+        indexes = [models.Index(fields=["created_by", "-created_at"], name="job_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}".strip()
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("job", kwargs={"public_id": self.public_id})
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_JOB_STATES
+
+    @property
+    def percent(self) -> int:
+        if self.state == JobState.DONE:
+            return 100
+        return int(100 * self.done / self.total) if self.total else 0

@@ -359,6 +359,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "satisfaction.tasks.purge_sent_deliveries",
         "schedule": crontab(minute=40, hour=3),
     },
+    # satisfaction: background jobs' uploads and result files are kept for a day.
+    "satisfaction-delete-old-job-files": {
+        "task": "satisfaction.tasks.delete_old_job_files",
+        "schedule": crontab(minute=25),
+    },
     # surveys: flag stores whose answers look manufactured (each store once per campaign).
     "surveys-scan-open-campaigns": {
         "task": "surveys.tasks.scan_open_campaigns",

@@ -9,8 +9,10 @@ import uuid
 
 from celery import shared_task
 from django.core.cache import cache
+from django.db import OperationalError
 from django.utils import timezone
 
+from satisfaction import jobs
 from satisfaction.delivery import deliveries_purge_sent, deliveries_send_due, legacy_task_enqueue
 
 BEAT_HEARTBEAT_KEY = "satisfaction:beat-heartbeat"
@@ -55,3 +57,20 @@ def notification_email(self, notification_id: int) -> None:
 @shared_task(bind=True)
 def notification_webhook(self, title: str, body: str, url: str) -> None:
     legacy_task_enqueue(key=_task_key(self), title=title, body=body, url=url)
+
+
+@shared_task(bind=True, max_retries=3)
+def job_run(self, job_id: int) -> str | None:
+    """Run a background job (``satisfaction.jobs.job_run``). A database that is briefly
+    unreachable before the job is claimed retries; the job itself records its own failure."""
+    try:
+        job = jobs.job_run(job_id=job_id)
+    except OperationalError as exc:
+        raise self.retry(exc=exc, countdown=10) from exc
+    return job.state if job is not None else None
+
+
+@shared_task
+def delete_old_job_files() -> int:
+    """Hourly (beat): remove job uploads and result files older than a day."""
+    return jobs.jobs_delete_old_files()

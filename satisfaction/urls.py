@@ -13,7 +13,7 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from dashboard import views as dashboard_views
-from satisfaction import views
+from satisfaction import job_views, views
 
 # The API browsers' pages and code are drf-spectacular's and the vendors' (Swagger UI, ReDoc), not
 # ours: only they get a relaxed Content-Security-Policy (the browsable API: RejectHostileInput).
@@ -46,6 +46,11 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
     path("chain/import/", views.chain_import_view, name="chain_import"),
+    path("jobs/", job_views.job_list, name="jobs"),
+    path("jobs/<uuid:public_id>/", job_views.job_detail, name="job"),
+    path("jobs/<uuid:public_id>/status", job_views.job_status, name="job_status"),
+    path("jobs/<uuid:public_id>/download", job_views.job_download, name="job_download"),
+    path("jobs/<uuid:public_id>/import", job_views.job_import, name="job_import"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", swagger_ui, name="swagger-ui"),

@@ -60,3 +60,34 @@ def test_a_bad_quarter_is_a_clear_400_on_pages_and_in_the_api(login, hq):
     revision = client.get("/api/v1/scoring/store-scores/?quarter=2026Q4&revision=two")
     assert revision.status_code == 400
     assert list(revision.json()["fields"]) == ["revision"]
+
+
+# --- The quarter picker (satisfaction.forms.QuarterChoiceField) -------------------------------
+
+def test_the_quarter_picker_offers_only_its_quarters_and_cleans_to_a_quarter():
+    from django import forms as django_forms
+
+    from satisfaction.forms import QuarterChoiceField
+
+    class Picker(django_forms.Form):
+        quarter = QuarterChoiceField(quarters=[(Quarter(2026, 4), "2026Q4 · running"),
+                                               (Quarter(2026, 3), "2026Q3 · published r1")])
+
+    good = Picker({"quarter": "2026Q3"})
+    assert good.is_valid()
+    assert good.cleaned_data["quarter"] == Quarter(2026, 3)
+    for value in ("2025Q1", "2026Q9", "nonsense"):
+        bad = Picker({"quarter": value})
+        assert not bad.is_valid()
+        assert "quarter" in bad.errors
+    assert '<option value="2026Q4">2026Q4 · running</option>' in str(Picker()["quarter"])
+
+
+def test_quarters_around_today_are_newest_first_with_the_current_one_marked(settings):
+    from satisfaction.forms import quarter_choices_around
+
+    choices = quarter_choices_around(before=1, after=2, extra=[Quarter(2020, 1)])
+    current = Quarter.current()
+    assert [q for q, _label in choices] == [current.next().next(), current.next(), current,
+                                            current.previous(), Quarter(2020, 1)]
+    assert dict(choices)[current] != str(current)

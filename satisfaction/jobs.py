@@ -34,13 +34,16 @@ from django.core.cache import cache
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from satisfaction.errors import ApplicationError
 from satisfaction.models import ACTIVE_JOB_STATES, Job, JobState, User
 from satisfaction.rules import is_active, is_hq
+from satisfaction.services import chain_import
 
 logger = logging.getLogger(__name__)
 
@@ -292,3 +295,26 @@ def jobs_delete_old_files(*, now=None) -> int:
         cleaned += 1
     return cleaned
 
+
+# --- The core's own kind of job ----------------------------------------------------------------
+
+@job_kind("satisfaction.chain_import", label=gettext_lazy("Import of stores and employees"))
+def chain_import_job(ctx: JobContext) -> dict:
+    """The chain file: a dry run (counts and the first changes), then the import itself."""
+    dry_run = bool(ctx.params.get("dry_run", True))
+    result = chain_import(file_name=ctx.input_name, content=ctx.input_bytes(), dry_run=dry_run,
+                          progress=ctx.progress)
+    return {
+        "message": (_("Nothing is written yet: check the counts, then import.") if dry_run
+                    else result.summary()),
+        "dry_run": dry_run, "errors": [],
+        "summary": [[_("Regions to create") if dry_run else _("Regions created"),
+                     result.regions.created],
+                    [_("Stores"), _("%(c)d new, %(u)d changed, %(n)d unchanged") % {
+                        "c": result.stores.created, "u": result.stores.updated,
+                        "n": result.stores.unchanged}],
+                    [_("Employees"), _("%(c)d new, %(u)d changed, %(n)d unchanged") % {
+                        "c": result.employees.created, "u": result.employees.updated,
+                        "n": result.employees.unchanged}]],
+        "rows": result.preview, "next_url": reverse("chain_import"),
+    }

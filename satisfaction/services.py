@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from satisfaction import rules
 from satisfaction.errors import ApplicationError
@@ -22,7 +26,15 @@ from satisfaction.models import (
     Store,
     User,
 )
-from satisfaction.tabular import RowErrors, Table, parse_bool, parse_date, read_tables
+from satisfaction.tabular import (
+    RowErrors,
+    Table,
+    TemplateColumn,
+    parse_bool,
+    parse_date,
+    read_tables,
+    template_aliases,
+)
 
 STORE_COLUMNS_REQUIRED = ("store_code", "store_name", "region_code", "city")
 EMPLOYEE_COLUMNS_REQUIRED = ("employee_number", "employee_name", "store_code", "role")
@@ -41,6 +53,54 @@ HEADER_ALIASES = {
     "岗位": "role", "角色": "role",
     "入职日期": "hired_on", "hired": "hired_on", "离职日期": "left_on", "left": "left_on",
 }
+STORE_TEMPLATE = [
+    TemplateColumn("store_code", gettext_lazy("Store code"), "S0001",
+                   gettext_lazy("1-32 letters, digits, '-', '_' or '.'"), required=True),
+    TemplateColumn("store_name", gettext_lazy("Store name"), "人民路店", required=True),
+    TemplateColumn("region_code", gettext_lazy("Region code"), "EAST", required=True),
+    TemplateColumn("region_name", gettext_lazy("Region name"), "华东区",
+                   gettext_lazy("Needed only for a region that does not exist yet.")),
+    TemplateColumn("city", gettext_lazy("City"), "上海", required=True),
+    TemplateColumn("address", gettext_lazy("Address"), "人民路 1 号"),
+    TemplateColumn("opened_on", gettext_lazy("Opened on"), "2020-01-15",
+                   gettext_lazy("A date: YYYY-MM-DD")),
+    TemplateColumn("closed_on", gettext_lazy("Closed on"), "",
+                   gettext_lazy("A date: YYYY-MM-DD; a store with a closing date is inactive")),
+    TemplateColumn("active", pgettext_lazy("store", "Active"), "是",
+                   gettext_lazy("yes/no or 1/0")),
+]
+EMPLOYEE_TEMPLATE = [
+    TemplateColumn("employee_number", gettext_lazy("Employee number"), "E0001", required=True),
+    TemplateColumn("employee_name", gettext_lazy("Employee name"), "张三", required=True),
+    TemplateColumn("store_code", gettext_lazy("Store code"), "S0001", required=True),
+    TemplateColumn("role", gettext_lazy("Role"), "店员",
+                   gettext_lazy("clerk / pharmacist / store_manager (店员 / 药师 / 店长)"),
+                   required=True),
+    TemplateColumn("hired_on", gettext_lazy("Hired on"), "2024-03-01",
+                   gettext_lazy("A date: YYYY-MM-DD")),
+    TemplateColumn("left_on", gettext_lazy("Left on"), "",
+                   gettext_lazy("A date: YYYY-MM-DD; an employee who left is inactive")),
+    TemplateColumn("active", pgettext_lazy("employee", "Active"), "是",
+                   gettext_lazy("yes/no or 1/0")),
+]
+
+
+@functools.cache
+def chain_header_aliases() -> dict[str, str]:
+    """``HEADER_ALIASES`` and the template's headers in every language of the site (the
+    import reads back the template it hands out, whatever the user's language)."""
+    return HEADER_ALIASES | template_aliases(STORE_TEMPLATE + EMPLOYEE_TEMPLATE,
+                                             [code for code, _name in settings.LANGUAGES])
+
+
+def _column_header(column: str) -> str:
+    """A column's header as the template names it in the user's language (for a missing one)."""
+    for template_column in STORE_TEMPLATE + EMPLOYEE_TEMPLATE:
+        if template_column.key == column:
+            return str(template_column.header)
+    return column
+
+
 _ROLE_WORDS = {
     "clerk": EmployeeRole.CLERK, "店员": EmployeeRole.CLERK, "营业员": EmployeeRole.CLERK,
     "pharmacist": EmployeeRole.PHARMACIST, "药师": EmployeeRole.PHARMACIST,
@@ -62,6 +122,7 @@ class ChainImportResult:
     regions: ImportCounts = field(default_factory=ImportCounts)
     stores: ImportCounts = field(default_factory=ImportCounts)
     employees: ImportCounts = field(default_factory=ImportCounts)
+    preview: list[list[str]] = field(default_factory=list)
 
     def summary(self) -> str:
         return _(
@@ -86,9 +147,9 @@ def _check_code(table: Table, number: int, column: str, value: str,
                 errors: RowErrors) -> None:
     """A store code or employee number: required, and ``CODE_PATTERN`` (it is part of URLs)."""
     if not value:
-        errors.add(table.name, number, column, _("this field is required"))
+        errors.add(table, number, column, _("this field is required"))
     elif not CODE_PATTERN.match(value):
-        errors.add(table.name, number, column,
+        errors.add(table, number, column,
                    _("%(value)s is not a valid code: use %(rule)s")
                    % {"value": value[:40], "rule": CODE_RULE})
 
@@ -98,7 +159,7 @@ def _check_lengths(table: Table, number: int, row: dict, errors: RowErrors,
     """Text longer than its database column (PostgreSQL would refuse the whole import)."""
     for column, limit in limits.items():
         if len(_text(row, column)) > limit:
-            errors.add(table.name, number, column,
+            errors.add(table, number, column,
                        _("at most %(n)d characters") % {"n": limit})
 
 
@@ -131,19 +192,19 @@ def _read_dates_and_active(table: Table, number: int, row: dict, record: dict,
         try:
             record[column] = parse_date(row.get(column, ""))
         except ValueError:
-            errors.add(table.name, number, column, _("not a date (use YYYY-MM-DD)"))
+            errors.add(table, number, column, _("not a date (use YYYY-MM-DD)"))
     try:
         record["is_active"] = parse_bool(row.get("active", ""), default=not record.get(end))
     except ValueError:
-        errors.add(table.name, number, "active", _("use yes/no or 1/0"))
+        errors.add(table, number, "active", _("use yes/no or 1/0"))
 
 
-def _validate_stores(table: Table, errors: RowErrors, regions: dict[str, Region],
+def _validate_stores(table: Table, errors: RowErrors, regions: dict[str, int],
                      new_regions: dict[str, str]) -> dict[str, dict]:
     records: dict[str, dict] = {}
     for column in STORE_COLUMNS_REQUIRED:
         if column not in table.headers:
-            errors.add(table.name, 1, column, _("required column is missing"))
+            errors.add(table, 1, _column_header(column), _("required column is missing"))
     if errors:
         return records
     for number, row in table.rows:
@@ -154,10 +215,10 @@ def _validate_stores(table: Table, errors: RowErrors, regions: dict[str, Region]
         for column, key in (("store_name", "name"), ("city", "city"), ("region_code", "region")):
             value = _text(row, column)
             if not value:
-                errors.add(table.name, number, column, _("this field is required"))
+                errors.add(table, number, column, _("this field is required"))
             record[key] = value
         if code and code in records:
-            errors.add(table.name, number, "store_code",
+            errors.add(table, number, "store_code",
                        _("store code %(code)s appears twice in the file") % {"code": code})
         region_code = record["region"]
         if region_code and region_code not in regions:
@@ -165,7 +226,7 @@ def _validate_stores(table: Table, errors: RowErrors, regions: dict[str, Region]
             if region_name:
                 new_regions.setdefault(region_code, region_name)
             elif region_code not in new_regions:
-                errors.add(table.name, number, "region_name",
+                errors.add(table, number, "region_name",
                            _("region %(code)s is new: give its name") % {"code": region_code})
         record["address"] = _text(row, "address")
         _read_dates_and_active(table, number, row, record, errors,
@@ -179,7 +240,7 @@ def _validate_employees(table: Table, errors: RowErrors, known_store_codes: set[
     records: dict[str, dict] = {}
     for column in EMPLOYEE_COLUMNS_REQUIRED:
         if column not in table.headers:
-            errors.add(table.name, 1, column, _("required column is missing"))
+            errors.add(table, 1, _column_header(column), _("required column is missing"))
     if errors:
         return records
     for number, row in table.rows:
@@ -190,18 +251,18 @@ def _validate_employees(table: Table, errors: RowErrors, known_store_codes: set[
         for column, key in (("employee_name", "name"), ("store_code", "store")):
             value = _text(row, column)
             if not value:
-                errors.add(table.name, number, column, _("this field is required"))
+                errors.add(table, number, column, _("this field is required"))
             record[key] = value
         if emp_number and emp_number in records:
-            errors.add(table.name, number, "employee_number",
+            errors.add(table, number, "employee_number",
                        _("employee number %(n)s appears twice in the file") % {"n": emp_number})
         if record["store"] and record["store"] not in known_store_codes:
-            errors.add(table.name, number, "store_code",
+            errors.add(table, number, "store_code",
                        _("unknown store %(code)s") % {"code": record["store"]})
         role_word = _text(row, "role").lower()
         record["role"] = _ROLE_WORDS.get(role_word)
         if record["role"] is None:
-            errors.add(table.name, number, "role",
+            errors.add(table, number, "role",
                        _("unknown role %(role)s (clerk, pharmacist, store_manager)")
                        % {"role": role_word})
         _read_dates_and_active(table, number, row, record, errors,
@@ -210,8 +271,10 @@ def _validate_employees(table: Table, errors: RowErrors, known_store_codes: set[
     return records
 
 
-def _upsert(model, key: str, records: dict[str, dict], fields: list[str],
-            counts: ImportCounts) -> None:
+def _plan(model, key: str, records: dict[str, dict], fields: list[str], counts: ImportCounts,
+          ) -> tuple[list, list]:
+    """The rows of ``model`` to create and to update for ``records`` (by ``key``), counting
+    each kind; ``fields`` are attribute names (``region_id``), so no related row is loaded."""
     existing = model.objects.in_bulk(list(records), field_name=key)
     to_create, to_update = [], []
     for record_key, values in records.items():
@@ -228,32 +291,49 @@ def _upsert(model, key: str, records: dict[str, dict], fields: list[str],
             to_update.append(current)
         else:
             counts.unchanged += 1
-    model.objects.bulk_create(to_create, batch_size=1000)
-    model.objects.bulk_update(to_update, fields, batch_size=1000)
     counts.created += len(to_create)
     counts.updated += len(to_update)
+    return to_create, to_update
 
 
-def chain_import(*, file_name: str, content: bytes) -> ChainImportResult:
+def _save_plan(model, fields: list[str], to_create: list, to_update: list) -> None:
+    model.objects.bulk_create(to_create, batch_size=1000)
+    model.objects.bulk_update(to_update, fields, batch_size=1000)
+
+
+STORE_FIELDS = ["name", "region_id", "city", "address", "opened_on", "closed_on", "is_active"]
+EMPLOYEE_FIELDS = ["name", "store_id", "role", "hired_on", "left_on", "is_active"]
+PREVIEW_ROWS = 200
+
+
+def chain_import(*, file_name: str, content: bytes, dry_run: bool = False,
+                 progress: Callable[[int, int], None] | None = None) -> ChainImportResult:
     """Load stores and employees from a CSV or XLSX file, all or nothing.
 
     Every row is validated before anything is written; a file with any bad row raises
-    ``ApplicationError`` listing each error by sheet, row and column, and changes nothing.
-    Rows are upserted by store code and employee number, so importing the same file again
-    changes nothing. An XLSX file may carry a stores sheet, an employees sheet, or both; a CSV
-    file is one of the two, told apart by its headers.
+    ``ApplicationError`` listing each bad cell by sheet, row and the header the file used,
+    and changes nothing. Rows are upserted by store code and employee number, so importing the
+    same file again changes nothing. An XLSX file may carry a stores sheet, an employees sheet,
+    or both; a CSV file is one of the two, told apart by its headers. A ``dry_run`` validates
+    and counts what would be created, updated and left unchanged, and writes nothing.
     """
-    tables = read_tables(file_name, content, HEADER_ALIASES)
+    report = progress or (lambda done, total: None)
+    report(0, 4)
+    tables = read_tables(file_name, content, chain_header_aliases())
     errors = RowErrors()
     store_tables = [t for t in tables if _classify(t) == "stores"]
     employee_tables = [t for t in tables if _classify(t) == "employees"]
     if not store_tables and not employee_tables:
         errors.add(tables[0].name if tables else file_name, 1, "",
-                   _("no store or employee columns found (store_code, store_name / "
-                     "employee_number, employee_name)"))
+                   _("no store or employee columns found (%(store)s, %(name)s / "
+                     "%(number)s, %(employee)s)") % {
+                       "store": _column_header("store_code"), "name": _column_header("store_name"),
+                       "number": _column_header("employee_number"),
+                       "employee": _column_header("employee_name")})
         errors.raise_if_any(_("Nothing was imported."))
+    report(1, 4)
 
-    regions = Region.objects.in_bulk(field_name="code")
+    regions = dict(Region.objects.values_list("code", "pk"))
     new_regions: dict[str, str] = {}
     store_records: dict[str, dict] = {}
     for table in store_tables:
@@ -263,27 +343,44 @@ def chain_import(*, file_name: str, content: bytes) -> ChainImportResult:
     for table in employee_tables:
         employee_records.update(_validate_employees(table, errors, known_codes))
     errors.raise_if_any(_("Nothing was imported: fix these rows and upload the file again."))
+    report(2, 4)
 
     result = ChainImportResult()
     with transaction.atomic():
-        if new_regions:
+        result.regions.created = len(new_regions)
+        if new_regions and not dry_run:
             Region.objects.bulk_create([Region(code=c, name=n) for c, n in new_regions.items()])
-            result.regions.created = len(new_regions)
-            regions = Region.objects.in_bulk(field_name="code")
+            regions = dict(Region.objects.values_list("code", "pk"))
         for record in store_records.values():
-            record["region"] = regions[record["region"]]
-        _upsert(Store, "code", store_records,
-                ["name", "region", "city", "address", "opened_on", "closed_on", "is_active"],
-                result.stores)
+            record["region_id"] = regions.get(record.pop("region"))  # None: new in a dry run
+        store_plan = _plan(Store, "code", store_records, STORE_FIELDS, result.stores)
+        if not dry_run:
+            _save_plan(Store, STORE_FIELDS, *store_plan)
+        report(3, 4)
+        employee_plan: tuple[list, list] = ([], [])
         if employee_records:
-            stores = Store.objects.in_bulk(
-                {r["store"] for r in employee_records.values()}, field_name="code")
+            stores = dict(Store.objects.filter(code__in={r["store"] for r in
+                                                        employee_records.values()})
+                          .values_list("code", "pk"))
             for record in employee_records.values():
-                record["store"] = stores[record["store"]]
-            _upsert(Employee, "number", employee_records,
-                    ["name", "store", "role", "hired_on", "left_on", "is_active"],
-                    result.employees)
+                record["store_id"] = stores.get(record.pop("store"))
+            employee_plan = _plan(Employee, "number", employee_records, EMPLOYEE_FIELDS,
+                                  result.employees)
+            if not dry_run:
+                _save_plan(Employee, EMPLOYEE_FIELDS, *employee_plan)
+        report(4, 4)
+    result.preview = _preview(store_plan, employee_plan)
     return result
+
+
+def _preview(store_plan: tuple[list, list], employee_plan: tuple[list, list]) -> list[list[str]]:
+    """The first rows an import creates or changes, for the dry run's page."""
+    rows = []
+    for label, (created, updated), key in ((_("Store"), store_plan, "code"),
+                                           (_("Employee"), employee_plan, "number")):
+        rows += [[label, _("create"), getattr(row, key), row.name] for row in created]
+        rows += [[label, _("update"), getattr(row, key), row.name] for row in updated]
+    return rows[:PREVIEW_ROWS]
 
 
 def user_create(*, username: str, password: str | None, role: str, email: str = "",
@@ -336,3 +433,4 @@ def appeal_window_set(*, kind: str, days: int, user: User) -> AppealWindow:
     attribute(window, user=user)  # its history names the user (updated_by), in a request or not
     window.save()
     return window
+

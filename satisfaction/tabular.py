@@ -14,9 +14,11 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import IO
 
 import filetype
 import xlsxwriter
+from django.utils import translation
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 
@@ -28,6 +30,13 @@ class Table:
     name: str
     headers: list[str]
     rows: list[tuple[int, dict[str, object]]]  # (row number as the user sees it, values)
+    # Each column's header as the user wrote it in the file (``headers`` are the normalised
+    # keys): error messages name the column the user sees, not the key the code reads.
+    source_headers: dict[str, str] = field(default_factory=dict)
+
+    def header_label(self, column: str) -> str:
+        """The header the user used for ``column``; the column itself when the file has none."""
+        return self.source_headers.get(column) or column
 
 
 @dataclass
@@ -48,7 +57,11 @@ class RowError:
 class RowErrors:
     errors: list[RowError] = field(default_factory=list)
 
-    def add(self, table: str, row: int, column: str, message: str) -> None:
+    def add(self, table: str | Table, row: int, column: str, message: str) -> None:
+        """One bad cell. Given the ``Table``, the message names the column by the header the
+        user wrote (``Table.header_label``)."""
+        if isinstance(table, Table):
+            table, column = table.name, table.header_label(column) if column else column
         self.errors.append(RowError(table, row, column, str(message)))
 
     def __bool__(self) -> bool:
@@ -118,6 +131,7 @@ def _read_csv(file_name: str, content: bytes, aliases: dict[str, str]) -> Table:
     except csv.Error as exc:  # a header cell over the csv module's field size limit
         raise _unreadable_csv() from exc
     headers = [_normalise_header(h, aliases) for h in raw_headers]
+    source = _source_headers(headers, raw_headers)
     rows = []
     try:
         for number, values in enumerate(reader, start=2):
@@ -127,7 +141,13 @@ def _read_csv(file_name: str, content: bytes, aliases: dict[str, str]) -> Table:
                                   for i, h in enumerate(headers) if h}))
     except csv.Error as exc:  # a cell over the csv module's field size limit, a stray quote
         raise _unreadable_csv() from exc
-    return Table(name=file_name.rsplit("/", 1)[-1], headers=headers, rows=rows)
+    return Table(name=file_name.rsplit("/", 1)[-1], headers=headers, rows=rows,
+                 source_headers=source)
+
+
+def _source_headers(headers: list[str], raw_headers) -> dict[str, str]:
+    return {key: str(raw).strip() for key, raw in zip(headers, raw_headers, strict=False)
+            if key and raw is not None}
 
 
 def _unreadable_csv() -> ApplicationError:
@@ -161,6 +181,7 @@ def _read_sheet(sheet, aliases: dict[str, str]) -> Table | None:
     except StopIteration:
         return None
     headers = [_normalise_header(h, aliases) for h in raw_headers]
+    source = _source_headers(headers, raw_headers)
     rows = []
     errors = RowErrors()
     for number, values in enumerate(iterator, start=2):
@@ -170,10 +191,11 @@ def _read_sheet(sheet, aliases: dict[str, str]) -> Table | None:
                for i, h in enumerate(headers) if h}
         for column, value in row.items():
             if isinstance(value, str) and "\x00" in value:  # written as _x0000_ in the XML
-                errors.add(sheet.title, number, column, _("contains a NUL character"))
+                errors.add(sheet.title, number, source.get(column, column),
+                           _("contains a NUL character"))
         rows.append((number, row))
     errors.raise_if_any(_("Nothing was imported: fix these rows and upload the file again."))
-    return Table(name=sheet.title, headers=headers, rows=rows)
+    return Table(name=sheet.title, headers=headers, rows=rows, source_headers=source)
 
 
 def _cell(value: object) -> object:
@@ -237,13 +259,19 @@ def csv_cell(value: object) -> object:
     return value
 
 
-def write_csv(buffer: io.BytesIO, columns: list[Column], rows) -> None:
-    """UTF-8 with a BOM, so that Excel opens Chinese text correctly."""
-    text = io.StringIO()
+def write_csv(buffer: IO[bytes], columns: list[Column], rows) -> int:
+    """UTF-8 with a BOM, so that Excel opens Chinese text correctly. Rows are written as they
+    come (an iterator of 100,000 rows is never held in memory). Returns the rows written."""
+    text = io.TextIOWrapper(buffer, encoding="utf-8-sig", newline="", write_through=True)
     writer = csv.writer(text)
     writer.writerow([column.header for column in columns])
-    writer.writerows([csv_cell(value) for value in row] for row in rows)
-    buffer.write(text.getvalue().encode("utf-8-sig"))
+    count = 0
+    for row in rows:
+        writer.writerow([csv_cell(value) for value in row])
+        count += 1
+    text.flush()
+    text.detach()  # the caller's buffer stays open
+    return count
 
 
 @dataclass
@@ -303,3 +331,56 @@ def _write_sheet(workbook, worksheet, sheet: Sheet, header) -> int:
                 worksheet.write_string(count, index, str(value))
     worksheet.autofilter(0, 0, count, len(columns) - 1)
     return count
+
+
+# --- Import templates ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TemplateColumn:
+    """A column of an import's template: the key the import reads, the header written in the
+    user's language (the import accepts it through its aliases), an example value and a note."""
+
+    key: str
+    header: str
+    example: object = ""
+    note: str = ""
+    required: bool = False
+
+
+def template_file(columns: list[TemplateColumn], fmt: str, *, sheet: str = "data",
+                  more: dict[str, list[TemplateColumn]] | None = None) -> tuple[bytes, str]:
+    """The empty template of an import, as CSV or XLSX: the headers in the user's language,
+    one example row. The XLSX has a sheet per table (``more``: further sheets by name, e.g. the
+    chain's employees beside its stores) and a last sheet explaining each column. Returns the
+    bytes and the content type."""
+    buffer = io.BytesIO()
+    if fmt == "csv":
+        write_csv(buffer, [Column(str(column.header)) for column in columns],
+                  [[column.example for column in columns]])
+        return buffer.getvalue(), CSV_CONTENT_TYPE
+    if fmt != "xlsx":
+        raise ApplicationError(_("Choose CSV or XLSX."), fields={"format": [
+            _("Choose CSV or XLSX.")]}, code="bad_format")
+    tables = {sheet: columns, **(more or {})}
+    sheets = [Sheet(str(name), [Column(str(column.header),
+                                       width=max(12, len(str(column.header)) * 1.6))
+                           for column in table], [[column.example for column in table]])
+              for name, table in tables.items()]
+    notes = [[str(name), str(column.header), _("required") if column.required else _("optional"),
+              str(column.note)] for name, table in tables.items() for column in table]
+    sheets.append(Sheet(_("How to fill in"), [
+        Column(_("Sheet"), width=14), Column(_("Column"), width=24),
+        Column(_("Required"), width=10), Column(_("What to enter"), width=80)], notes))
+    write_workbook(buffer, sheets)
+    return buffer.getvalue(), XLSX_CONTENT_TYPE
+
+
+def template_aliases(columns: Iterable[TemplateColumn], languages: Iterable[str]) -> dict[str, str]:
+    """The header of each template column in each of ``languages``, normalised as a file's
+    headers are, to its key: an import reads back the template it hands out, in any language."""
+    aliases = {}
+    for language in languages:
+        with translation.override(language):
+            aliases.update({_normalise_header(str(column.header), {}): column.key
+                            for column in columns})
+    return aliases

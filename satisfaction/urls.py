@@ -46,6 +46,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
     path("chain/import/", views.chain_import_view, name="chain_import"),
+    path("chain/import/template", views.chain_import_template, name="chain_import_template"),
     path("jobs/", job_views.job_list, name="jobs"),
     path("jobs/<uuid:public_id>/", job_views.job_detail, name="job"),
     path("jobs/<uuid:public_id>/status", job_views.job_status, name="job_status"),

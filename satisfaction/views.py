@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -20,27 +21,53 @@ from satisfaction.celery import app as celery_app
 from satisfaction.delivery import deliveries_failed, deliveries_summary
 from satisfaction.errors import ApplicationError
 from satisfaction.forms import ChainImportForm
+from satisfaction.jobs import job_start
 from satisfaction.notifications import delivery_resend, notification_mark_read
 from satisfaction.permissions import role_required
-from satisfaction.services import chain_import
+from satisfaction.services import EMPLOYEE_TEMPLATE, STORE_TEMPLATE
+from satisfaction.tabular import template_file
 from satisfaction.tasks import BEAT_HEARTBEAT_KEY
 
 
 @role_required(rules.can_import_chain)
+@require_http_methods(["GET", "POST"])
 def chain_import_view(request: HttpRequest) -> HttpResponse:
+    """Upload the chain file: a dry run starts (a background job), whose page shows what would
+    change and offers the import itself."""
     form = ChainImportForm(request.POST or None, request.FILES or None)
-    errors: list[str] = []
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        try:
-            result = chain_import(file_name=upload.name, content=upload.read())
-        except ApplicationError as exc:
-            form.add_error(None, exc.message)
-            errors = exc.fields.get("rows", [])
+        job, started = job_start(kind="satisfaction.chain_import", user=request.user,
+                                 params={"dry_run": True},
+                                 upload=form.cleaned_data["file"])
+        if not started:
+            messages.info(request, _("An import of the chain is already running: here it is."))
+        return redirect(job)
+    return render(request, "satisfaction/chain_import.html", {"form": form},
+                  status=400 if form.errors else 200)
+
+
+@role_required(rules.can_import_chain)
+@require_GET
+def chain_import_template(request: HttpRequest) -> HttpResponse:
+    """The chain file's template in the user's language: XLSX with a stores and an employees
+    sheet, or one CSV (``?table=stores|employees``)."""
+    fmt = request.GET.get("format", "xlsx")
+    employees = request.GET.get("table") == "employees"
+    try:
+        if fmt == "csv":
+            content, content_type = template_file(
+                EMPLOYEE_TEMPLATE if employees else STORE_TEMPLATE, "csv")
+            name = _("employees") if employees else _("stores")
         else:
-            messages.success(request, result.summary())
-            return redirect("chain_import")
-    return render(request, "satisfaction/chain_import.html", {"form": form, "row_errors": errors})
+            content, content_type = template_file(
+                STORE_TEMPLATE, fmt, sheet=_("Stores"), more={_("Employees"): EMPLOYEE_TEMPLATE})
+            name = _("stores-and-employees")
+    except ApplicationError as exc:
+        return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"{name}.{fmt}")
+    return response
 
 
 @never_cache

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from openpyxl import Workbook
 
 from satisfaction.errors import ApplicationError
-from satisfaction.models import Employee, Region, Store
+from satisfaction.models import Employee, Job, Region, Store
 from satisfaction.services import chain_import
 
 STORES_CSV = """store_code,store_name,region_code,region_name,city,address,opened_on,active
@@ -99,8 +99,10 @@ def test_an_employee_of_an_unknown_store_or_role_rejects_the_file():
     with pytest.raises(ApplicationError) as caught:
         chain_import(file_name="staff.csv", content=bad.encode())
     rows = caught.value.fields["rows"]
-    assert any("row 5" in r and "store_code" in r for r in rows)
-    assert any("row 6" in r and "role" in r for r in rows)
+    # Each cell is named by the header the file used (Chinese here), not the internal key.
+    assert any("row 5" in r and "门店编码" in r for r in rows)
+    assert any("row 6" in r and "岗位" in r for r in rows)
+    assert not any("column store_code" in r or "column role" in r for r in rows)
     assert Employee.objects.count() == 0
 
 
@@ -141,18 +143,44 @@ def test_the_command_imports_and_reports_bad_rows(tmp_path, capsys):
     assert Store.objects.count() == 3
 
 
-def test_the_import_page_shows_row_errors_and_imports_a_good_file(hq, login):
+def test_the_import_page_checks_the_file_first_then_imports_it(
+        hq, login, django_capture_on_commit_callbacks):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     client = login(hq)
     bad = SimpleUploadedFile("stores.csv", (STORES_CSV + "S1009,,EAST,,上海\n").encode())
-    response = client.post("/chain/import/", {"file": bad}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.post("/chain/import/", {"file": bad}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    response = client.get(started.url, HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert response.status_code == 200
     assert "第 5 行，store_name 列：此项必填" in response.content.decode()
     assert Store.objects.count() == 0
     good = SimpleUploadedFile("stores.csv", STORES_CSV.encode())
-    response = client.post("/chain/import/", {"file": good}, follow=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.post("/chain/import/", {"file": good})
+    text = client.get(started.url).content.decode()
+    assert "新增 3，更改 0，不变 0" in text
+    assert Store.objects.count() == 0  # the dry run writes nothing
+    job = Job.objects.filter(kind="satisfaction.chain_import").order_by("-pk").first()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/jobs/{job.public_id}/import")
     assert Store.objects.count() == 3
+
+
+def test_the_template_in_either_language_imports_as_it_is(hq, login):
+    """The template's headers are read back in both languages, and its example row imports."""
+    client = login(hq)
+    for language in ("zh-hans", "en"):
+        Employee.objects.all().delete()
+        Store.objects.all().delete()
+        response = client.get("/chain/import/template?format=xlsx",
+                              HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200
+        result = chain_import(file_name="template.xlsx", content=response.content)
+        assert (result.stores.created, result.employees.created) == (1, 1)
+    csv_template = client.get("/chain/import/template?format=csv&table=stores",
+                              HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode("utf-8-sig")
+    assert csv_template.startswith("门店编码,门店名称,区域编码")
 
 
 def test_the_admin_store_and_employee_lists_link_to_the_one_import_page(hq, login):
@@ -197,8 +225,7 @@ def test_an_empty_store_code_or_an_employee_number_with_a_space_rejects_the_file
     assert any("row 5" in r and "store_code" in r and "required" in r for r in rows)
     chain_import(file_name="stores.csv", content=STORES_CSV.encode())
     rows = _rows_of((EMPLOYEES_CSV + "E 9004,赵六,S1001,店员,\n").encode(), "staff.csv")
-    assert any("row 5" in r and "employee_number" in r and "not a valid code" in r
-               for r in rows)
+    assert any("row 5" in r and "工号" in r and "not a valid code" in r for r in rows)
     assert Employee.objects.count() == 0
 
 

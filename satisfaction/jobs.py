@@ -205,10 +205,15 @@ def job_start(*, kind: str, user: User, params: dict | None = None, key: str = "
             return job_start(kind=kind, user=user, params=params, key=key, upload=upload,
                              input_from=input_from)
         return running, False
-    from satisfaction.tasks import job_run as job_run_task
-
-    transaction.on_commit(lambda: job_run_task.delay(job.pk))
+    transaction.on_commit(lambda: _enqueue(job.pk))
     return job, True
+
+
+def _enqueue(job_id: int) -> None:
+    """Hand the job to Celery (in eager mode: run it now)."""
+    from satisfaction.tasks import job_run as job_run_task  # tasks imports this module
+
+    job_run_task.delay(job_id)
 
 
 def job_run(*, job_id: int) -> Job | None:

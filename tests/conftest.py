@@ -60,6 +60,20 @@ def _a_cache_of_its_own(settings, worker_id):
 
 
 @pytest.fixture(autouse=True)
+def _jobs_run_in_process(request, monkeypatch):
+    """A background job started in a test runs in the test's process when its transaction
+    commits, as in eager mode, also in the PostgreSQL + Redis pass (where tasks would otherwise
+    wait in Redis for a worker no test started); tests marked ``celery_worker`` hand jobs to
+    their real worker."""
+    if "celery_worker" in request.keywords:
+        return
+    from satisfaction import jobs
+    from satisfaction.tasks import job_run
+
+    monkeypatch.setattr(jobs, "_enqueue", lambda job_id: job_run.apply(args=[job_id]))
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Tests make many users; a deliberately slow production hasher would dominate them."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

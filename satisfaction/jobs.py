@@ -40,6 +40,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from satisfaction.celery import app as celery_app
 from satisfaction.errors import ApplicationError
 from satisfaction.models import ACTIVE_JOB_STATES, Job, JobState, User
 from satisfaction.rules import is_active, is_hq
@@ -53,6 +54,8 @@ JOB_FILE_HOURS = 24
 #: timeout, after which Celery would have handed the task to another worker, has passed):
 #: a new start of the same kind and key marks it failed instead of waiting for it forever.
 JOB_STALE_AFTER = timedelta(hours=3)
+#: The task that runs a job (``satisfaction.tasks.job_run``).
+JOB_TASK = "satisfaction.tasks.job_run"
 #: The result's preview rows a page shows (an import's dry run of 100,000 rows keeps these).
 RESULT_ROWS = 200
 
@@ -210,10 +213,9 @@ def job_start(*, kind: str, user: User, params: dict | None = None, key: str = "
 
 
 def _enqueue(job_id: int) -> None:
-    """Hand the job to Celery (in eager mode: run it now)."""
-    from satisfaction.tasks import job_run as job_run_task  # tasks imports this module
-
-    job_run_task.delay(job_id)
+    """Hand the job to Celery (in eager mode: run it now). The task is looked up by name:
+    ``satisfaction.tasks`` imports this module, not the other way round."""
+    celery_app.tasks[JOB_TASK].delay(job_id)
 
 
 def job_run(*, job_id: int) -> Job | None:

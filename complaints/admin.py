@@ -25,6 +25,9 @@ class ComplaintPolicyAdmin(PolicyHistoryAdmin):  # History: who changed what (po
 class GradePolicyAdmin(PolicyHistoryAdmin):
     list_display = ["grade", "resolution_hours", "first_response_hours",
                     "escalation_interval_hours", "requires_8d"]
+    # The definitions are edited on the setup page (/setup/complaints/), which requires both
+    # languages: a form here posted without them would blank what the grading form shows.
+    readonly_fields = ["definition_zh", "definition_en"]
 
 
 @admin.register(StoreHours)

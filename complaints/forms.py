@@ -7,20 +7,23 @@ from django.db.models import Q
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from satisfaction.models import Employee, Role, Store, User
+from satisfaction.models import Employee, Region, Role, Store, User
 from satisfaction.scoping import visible_stores
 
 from . import rules
 from .models import (
-    GRADE_DEFINITIONS,
     AppealKind,
     Category,
     Channel,
     ComplaintPolicy,
     EightDReport,
     Grade,
+    GradePolicy,
     Responsibility,
+    Status,
+    StoreHours,
 )
+from .selectors import grade_policies
 
 YES_NO = [("", "---------"), ("yes", _("Yes")), ("no", _("No"))]
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -100,8 +103,11 @@ class StaffComplaintForm(PublicComplaintForm):
 
 
 def grade_choices() -> list[tuple[str, str]]:
+    """Each grade with HQ's definition of it (``GradePolicy.definition``, in the page's
+    language)."""
+    policies = grade_policies()
     return [(value, format_html("<strong>{}</strong> <span class='hint'>{}</span>", label,
-                                GRADE_DEFINITIONS[value]))
+                                policies[value].definition()))
             for value, label in Grade.choices]
 
 
@@ -187,3 +193,103 @@ class FigureFilterForm(forms.Form):
                           widget=forms.DateInput(attrs={"type": "date"}))
     level = forms.ChoiceField(label=_("Per"), required=False, choices=[
         ("store", _("Store")), ("region", _("Region")), ("chain", _("Chain"))])
+
+
+# --- The complaint list's filters (the list page and its export) -----------------------------
+
+class ComplaintFilterForm(forms.Form):
+    """The complaint list's filters, read from the query string. The page and its export both
+    read them here and hand them to ``selectors.complaint_list``: one set of filters."""
+
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    grade = forms.ChoiceField(label=_("Grade"), required=False)
+    category = forms.ChoiceField(label=_("Category"), required=False)
+    store = forms.CharField(label=_("Store code"), required=False, max_length=32)
+    q = forms.CharField(label=_("Ticket or text"), required=False, max_length=200)
+    overdue = forms.BooleanField(label=_("Overdue"), required=False)
+    mine = forms.BooleanField(label=_("Mine"), required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", _("All statuses")), ("open", _("Open")),
+                                         *Status.choices]
+        self.fields["grade"].choices = [("", _("All grades")), ("-", _("Not graded")),
+                                        *Grade.choices]
+        self.fields["category"].choices = [("", _("All categories")), *Category.choices]
+
+    def filters(self) -> dict:
+        """The ``selectors.complaint_list`` arguments of the valid fields (an invalid one, e.g.
+        a status that does not exist, filters nothing; ``errors`` names it)."""
+        self.is_valid()
+        data = {name: self.cleaned_data.get(name) for name in self.fields}
+        return {"status": data["status"] or "", "grade": data["grade"] or "",
+                "category": data["category"] or "", "store_code": (data["store"] or "").strip(),
+                "query": (data["q"] or "").strip(), "overdue": bool(data["overdue"]),
+                "mine": bool(data["mine"])}
+
+
+class ComplaintExportForm(ComplaintFilterForm):
+    format = forms.ChoiceField(label=_("File type"), choices=[("xlsx", "Excel (XLSX)"),
+                                                               ("csv", "CSV")])
+
+
+# --- HQ setup --------------------------------------------------------------------------------
+# The fields take the model's labels; the services check the ranges (one owner of each rule)
+# and their messages land on these fields.
+
+def _model_fields(model, names: list[str], **widgets) -> dict[str, forms.Field]:
+    return forms.fields_for_model(model, fields=names, widgets=widgets)
+
+
+class ComplaintPolicyForm(forms.Form):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields.update(_model_fields(
+            ComplaintPolicy, ["warn_fraction", "ungraded_resolution_hours", "backdate_days",
+                              "recurrence_check_days", "pause_while_waiting",
+                              "business_hours_clock"],
+            warn_fraction=forms.NumberInput(attrs={"step": "0.05"})))
+        self.fields["warn_fraction"].help_text = _(
+            "A share of the resolution time, greater than 0 and less than 1: 0.75 warns when "
+            "three quarters of the time have run.")
+
+
+class GradePolicyForm(forms.Form):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        textarea = forms.Textarea(attrs={"rows": 3})
+        self.fields.update(_model_fields(
+            GradePolicy, ["definition_zh", "definition_en", "resolution_hours",
+                          "first_response_hours", "escalation_interval_hours", "requires_8d"],
+            definition_zh=textarea, definition_en=textarea))
+        self.fields["first_response_hours"].help_text = _("Leave empty for no first-response "
+                                                          "deadline.")
+
+
+class StoreHoursSearchForm(forms.Form):
+    q = forms.CharField(label=_("Store code or name"), required=False, max_length=100)
+    region = forms.ModelChoiceField(label=_("Region"), required=False,
+                                    queryset=Region.objects.order_by("code"))
+
+
+TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+
+
+class StoreHoursForm(forms.Form):
+    """Set opening hours for one store, a list of stores, or every store of a region."""
+
+    stores = forms.CharField(label=_("Store codes"), required=False, max_length=20000,
+                             help_text=_("One or more codes, separated by spaces or commas."))
+    region = forms.ModelChoiceField(label=_("or every store of the region"), required=False,
+                                    queryset=Region.objects.order_by("code"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields.update(_model_fields(StoreHours, ["opens_at", "closes_at", "open_24h"],
+                                         opens_at=TIME_INPUT, closes_at=TIME_INPUT))
+        for name in ("opens_at", "closes_at"):
+            # Not needed for a 24-hour store: the service says which is missing.
+            self.fields[name].required = False
+
+    def store_codes(self) -> list[str]:
+        return self.cleaned_data["stores"].replace(",", " ").replace("，", " ").split()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -76,7 +77,7 @@ class Source(models.TextChoices):
 
 
 class ComplaintPolicy(models.Model):
-    """The chain-wide complaint settings (one row, pk 1), edited by HQ in the admin. The
+    """The chain-wide complaint settings (one row, pk 1), edited by HQ on the setup page. The
     appeal window is the core's ``satisfaction.AppealWindow`` (kind ``complaint``)."""
 
     backdate_days = models.PositiveSmallIntegerField(
@@ -108,7 +109,12 @@ class ComplaintPolicy(models.Model):
 
 
 class GradePolicy(models.Model):
+    """HQ's rules for one grade: its definition (shown when grading), the SLA hours and the 8D
+    requirement. The points a graded complaint deducts are the scoring scheme's, not these."""
+
     grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, unique=True)
+    definition_zh = models.TextField(_("definition (Chinese)"), max_length=1000, blank=True)
+    definition_en = models.TextField(_("definition (English)"), max_length=1000, blank=True)
     resolution_hours = models.PositiveIntegerField(_("resolution deadline (hours)"), default=24)
     first_response_hours = models.PositiveIntegerField(
         _("first-response deadline (hours)"), null=True, blank=True)
@@ -124,6 +130,15 @@ class GradePolicy(models.Model):
 
     def __str__(self) -> str:
         return self.grade
+
+    def definition(self) -> str:
+        """The definition in the active language: HQ's text in it, else HQ's text in the other
+        language, else the built-in one (``GRADE_DEFINITIONS``)."""
+        chinese = (get_language() or "").lower().startswith("zh")
+        first, second = ((self.definition_zh, self.definition_en) if chinese
+                         else (self.definition_en, self.definition_zh))
+        text = first.strip() or second.strip()
+        return text or str(GRADE_DEFINITIONS.get(self.grade, ""))
 
 
 class StoreHours(models.Model):

@@ -59,6 +59,18 @@ def sees_contact(user: User, complaint: Complaint | None = None) -> bool:
     return complaint.owner_id == user.pk or user.role == Role.STORE_MANAGER
 
 
+def can_edit_policies(user: User) -> bool:
+    """The complaint setup pages (the chain's complaint policy, the grade policies, store
+    opening hours): HQ customer relations."""
+    return rules.is_hq(user)
+
+
+def can_export(user: User) -> bool:
+    """Export the complaint list (scoped and filtered as the list; contacts masked unless
+    ``sees_contact``): whoever sees the list."""
+    return can_see_complaints(user)
+
+
 def template_flags(request: HttpRequest) -> dict[str, bool]:
     user = request.user
     return {"can_see_complaints": can_see_complaints(user),

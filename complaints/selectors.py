@@ -7,12 +7,15 @@ from dataclasses import astuple, dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
+from django.conf import settings
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from satisfaction import history
 from satisfaction.errors import ApplicationError
-from satisfaction.models import User
+from satisfaction.models import Region, Store, User
 from satisfaction.quarters import REQUEST_YEARS, Quarter, chain_zone
 from satisfaction.scoping import get_scoped_or_404, scope_to_stores
 
@@ -169,6 +172,58 @@ def sla_clocks(*, complaints: Iterable[Complaint], now: datetime | None = None
     return clocks
 
 
+# --- HQ setup: the policies as the setup pages show them ----------------------------------------
+
+# The points a graded complaint deducts are the scoring scheme's: scoring sits above complaints
+# in the layers, so it hands its reader in at startup (``scoring.apps``) and the complaint
+# setup page shows the points read-only without importing scoring.
+def deduction_points() -> dict[str, float] | None:
+    """The current scoring scheme's deduction per grade, shown beside the grade policies. The
+    scheme owns the points and complaints sits below scoring, so the wiring names the reader in
+    ``settings.COMPLAINT_GRADE_POINTS`` (as ``surveys.weights`` reads the weights); None when
+    it names none."""
+    path = getattr(settings, "COMPLAINT_GRADE_POINTS", "")
+    return import_string(path)() if path else None
+
+
+def _merged(*lists: list[history.Change], limit: int) -> list[history.Change]:
+    return sorted((c for changes in lists for c in changes), key=lambda c: c.at,
+                  reverse=True)[:limit]
+
+
+def complaint_policy_changes(*, limit: int = history.HISTORY_LIMIT) -> list[history.Change]:
+    """Who changed the complaint policy or a grade policy, when, from what: newest first
+    (four queries)."""
+    return _merged(history.changes(ComplaintPolicy.history.all(), limit=limit),
+                   history.changes(GradePolicy.history.all(), limit=limit,
+                                   describe=lambda record: _("Grade %(grade)s") % {
+                                       "grade": record.grade}),
+                   limit=limit)
+
+
+def store_hours_list(*, query: str = "", region: Region | None = None) -> QuerySet[Store]:
+    """Stores by code with their opening hours (``complaint_hours``, absent: none set), found
+    by code or name and region."""
+    stores = Store.objects.select_related("region", "complaint_hours").order_by("code")
+    if query:
+        stores = stores.filter(Q(code__istartswith=query) | Q(name__icontains=query))
+    if region is not None:
+        stores = stores.filter(region=region)
+    return stores
+
+
+def store_hours_changes(*, store_ids: Iterable[int] | None = None,
+                        limit: int = history.HISTORY_LIMIT) -> list[history.Change]:
+    """Who set which store's opening hours, from what, newest first (two queries); only the
+    given stores' when ``store_ids`` is given."""
+    records = StoreHours.history.select_related("store")
+    if store_ids is not None:
+        records = records.filter(store_id__in=list(store_ids))
+    return history.changes(records, limit=limit,
+                           describe=lambda record: record.store.code if record.store
+                           else str(record.store_id))
+
+
 # --- Contract with scoring (docs/architecture.md) ---------------------------------------------
 
 def _quarter_received(quarter: Quarter) -> QuerySet[Complaint]:
@@ -195,10 +250,15 @@ def complaint_trace(*, quarter: Quarter, store_id: int,
     return qs.select_related("store", "employee").order_by("received_at", "pk")
 
 
-def open_appeals_exist(*, quarter: Quarter) -> bool:
+def open_appeals(*, quarter: Quarter) -> QuerySet[Appeal]:
+    """The open appeals on complaints received in the quarter (they block its publishing)."""
     return Appeal.objects.filter(
         status=AppealStatus.OPEN, complaint__received_at__gte=quarter.start(),
-        complaint__received_at__lt=quarter.end()).exists()
+        complaint__received_at__lt=quarter.end())
+
+
+def open_appeals_exist(*, quarter: Quarter) -> bool:
+    return open_appeals(quarter=quarter).exists()
 
 
 # --- Figures --------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ app_name = "complaints"
 urlpatterns = [
     path("", views.complaint_list, name="list"),
     path("new/", views.complaint_create, name="create"),
+    path("export/", views.complaint_export, name="export"),
     path("figures/", views.figures, name="figures"),
     path("poster/<str:code>/", views.poster, name="poster"),
     path("<int:pk>/", views.complaint_detail, name="detail"),

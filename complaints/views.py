@@ -3,6 +3,10 @@ customer's public form and status check."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+
 import segno
 from django.conf import settings
 from django.contrib import messages
@@ -11,13 +15,14 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from satisfaction import ratelimit
 from satisfaction.errors import ApplicationError
 from satisfaction.forms import add_application_error
+from satisfaction.jobs import job_start
 from satisfaction.masking import mask_name, mask_phone
 from satisfaction.models import Store
 from satisfaction.permissions import role_required
@@ -25,26 +30,34 @@ from satisfaction.quarters import quarter_param
 from satisfaction.ratelimit import client_ip
 from satisfaction.scoping import get_visible_store_or_404
 
-from . import rules, selectors, services
+from . import exports, jobs, rules, selectors, services
 from .forms import (
     ActionForm,
     AppealDecisionForm,
     AppealForm,
+    ComplaintExportForm,
+    ComplaintFilterForm,
+    ComplaintPolicyForm,
     EightDForm,
     FigureFilterForm,
+    GradePolicyForm,
     PublicComplaintForm,
     RecurrenceForm,
     ResolveForm,
     StaffComplaintForm,
+    StoreHoursForm,
+    StoreHoursSearchForm,
     TicketLookupForm,
     TriageForm,
     yes_no,
 )
 from .models import (
+    GRADE_DEFINITIONS,
     AppealStatus,
     Category,
     Complaint,
     ComplaintAttachment,
+    ComplaintPolicy,
     EightDReport,
     Grade,
     RecurrenceCheck,
@@ -61,13 +74,10 @@ def _masked(complaint: Complaint, user) -> tuple[str, str]:
 
 # --- Staff pages ----------------------------------------------------------------------------
 
-@role_required(rules.can_see_complaints)
-def complaint_list(request: HttpRequest) -> HttpResponse:
-    params = {k: request.GET.get(k, "") for k in ("status", "grade", "category", "store", "q")}
-    complaints = selectors.complaint_list(
-        user=request.user, status=params["status"], grade=params["grade"],
-        category=params["category"], store_code=params["store"], query=params["q"],
-        overdue=request.GET.get("overdue") == "1", mine=request.GET.get("mine") == "1")
+def _list_response(request: HttpRequest, form: ComplaintFilterForm,
+                   status: int = 200) -> HttpResponse:
+    filters = form.filters()
+    complaints = selectors.complaint_list(user=request.user, **filters)
     page = Paginator(complaints, 50).get_page(request.GET.get("page"))
     full = rules.sees_contact(request.user)
     clocks = selectors.sla_clocks(complaints=page)
@@ -77,12 +87,49 @@ def complaint_list(request: HttpRequest) -> HttpResponse:
             complaint.customer_name)
         complaint.shown_phone = complaint.customer_phone if full else mask_phone(
             complaint.customer_phone)
+    query = request.GET.copy()
+    for name in ("page", "format"):
+        query.pop(name, None)
     return render(request, "complaints/list.html", {
-        "page": page, "filters": params,
+        "page": page, "form": form,
+        "filters": {"status": filters["status"], "grade": filters["grade"],
+                    "category": filters["category"], "store": filters["store_code"],
+                    "q": filters["query"]},
         "statuses": Status.choices, "grades": Grade.choices, "categories": Category.choices,
         "can_record": rules.can_record(request.user),
-        "overdue": request.GET.get("overdue") == "1", "mine": request.GET.get("mine") == "1",
-    })
+        "overdue": filters["overdue"], "mine": filters["mine"],
+        "export_query": query.urlencode(), "export_limit": exports.STREAM_LIMIT,
+    }, status=status)
+
+
+@role_required(rules.can_see_complaints)
+def complaint_list(request: HttpRequest) -> HttpResponse:
+    return _list_response(request, ComplaintFilterForm(request.GET))
+
+
+@role_required(rules.can_export)
+def complaint_export(request: HttpRequest) -> HttpResponse:
+    """The list as a file, with the page's filters and scope. Up to ``exports.STREAM_LIMIT``
+    rows are written in this response; more run as the job ``complaints.export`` (its page
+    shows the progress and then the download)."""
+    form = ComplaintExportForm(request.GET)
+    if not form.is_valid():
+        return _list_response(request, form, status=400)
+    filters, fmt = form.filters(), form.cleaned_data["format"]
+    count = exports.export_queryset(user=request.user, filters=filters).count()
+    if count <= exports.STREAM_LIMIT:
+        buffer = io.BytesIO()
+        exports.write_export(buffer, user=request.user, filters=filters, fmt=fmt)
+        response = HttpResponse(buffer.getvalue(), content_type=exports.CONTENT_TYPES[fmt])
+        response["Content-Disposition"] = f'attachment; filename="{exports.file_name(fmt)}"'
+        return response
+    params = jobs.export_params(filters=filters, fmt=fmt)
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:24]
+    job, started = job_start(kind=jobs.EXPORT_KIND, user=request.user, params=params,
+                             key=f"user-{request.user.pk}-{digest}")
+    if not started:
+        messages.info(request, _("This export is already running: here it is."))
+    return redirect(job)
 
 
 @role_required(rules.can_record)
@@ -383,3 +430,131 @@ def public_ticket(request: HttpRequest) -> HttpResponse:
     return render(request, "complaints/public_ticket.html",
                   {"form": form, "complaint": complaint, "timeline": timeline}, status=status)
 
+
+
+# --- HQ setup (complaints/setup_urls.py, mounted at /setup/) ---------------------------------
+
+POLICY_FIELDS = ("warn_fraction", "ungraded_resolution_hours", "backdate_days",
+                 "recurrence_check_days", "pause_while_waiting", "business_hours_clock")
+GRADE_FIELDS = ("definition_zh", "definition_en", "resolution_hours", "first_response_hours",
+                "escalation_interval_hours", "requires_8d")
+
+
+def _grade_prefix(grade: str) -> str:
+    return f"grade-{grade}"
+
+
+def _saved_or_errors(request: HttpRequest, form, save) -> bool:
+    """Run ``save(cleaned_data)`` (a service) for a valid form; put its errors on the form.
+    True when saved."""
+    if not form.is_valid():
+        return False
+    try:
+        save(form.cleaned_data)
+    except ApplicationError as error:
+        if error.status == 403:
+            raise PermissionDenied from error
+        add_application_error(form, error)
+        return False
+    messages.success(request, _("Saved."))
+    return True
+
+
+@role_required(rules.can_edit_policies)
+@require_http_methods(["GET", "POST"])
+def setup_policies(request: HttpRequest) -> HttpResponse:
+    """The chain's complaint policy and each grade's policy, one form each; the points per
+    grade are the scoring scheme's (shown, linked). A change applies as
+    ``services.setup`` says: to complaints received or graded from now on."""
+    policy = ComplaintPolicy.current()
+    grades = selectors.grade_policies()
+    policy_form = ComplaintPolicyForm(
+        prefix="policy", initial={name: getattr(policy, name) for name in POLICY_FIELDS})
+    grade_forms = {grade: GradePolicyForm(prefix=_grade_prefix(grade), initial={
+        **{name: getattr(grades[grade], name) for name in GRADE_FIELDS},
+        # A grade without HQ's text yet starts from the built-in definition.
+        "definition_zh": grades[grade].definition_zh or _in_language(grades[grade], "zh-hans"),
+        "definition_en": grades[grade].definition_en or _in_language(grades[grade], "en"),
+    }) for grade in Grade.values}
+    if request.method == "POST":
+        posted = request.POST.get("form", "")
+        if posted == "policy":
+            policy_form = ComplaintPolicyForm(request.POST, prefix="policy")
+            saved = _saved_or_errors(request, policy_form, lambda d: (
+                services.complaint_policy_update(user=request.user, **d)))
+        elif posted in grade_forms:
+            grade_forms[posted] = GradePolicyForm(request.POST, prefix=_grade_prefix(posted))
+            saved = _saved_or_errors(request, grade_forms[posted], lambda d: (
+                services.grade_policy_update(user=request.user, grade=posted, **d)))
+        else:
+            messages.error(request, _("Unknown action."))
+            saved = False
+        if saved:
+            return redirect("complaints_setup:policies")
+    points = selectors.deduction_points()
+    return render(request, "complaints/setup/policies.html", {
+        "policy_form": policy_form,
+        "grades": [{"grade": grade, "label": dict(Grade.choices)[grade], "form": form,
+                    "points": points.get(grade) if points else None}
+                   for grade, form in grade_forms.items()],
+        "changes": selectors.complaint_policy_changes(),
+    }, status=400 if request.method == "POST" else 200)
+
+
+def _in_language(policy, language: str) -> str:
+    with translation.override(language):
+        return str(GRADE_DEFINITIONS.get(policy.grade, ""))
+
+
+@role_required(rules.can_edit_policies)
+@require_http_methods(["GET", "POST"])
+def setup_store_hours(request: HttpRequest) -> HttpResponse:
+    """Store opening hours for the business-hours clock: find stores by code, name or region;
+    set one store's hours, a list of stores' or a whole region's at once."""
+    search = StoreHoursSearchForm(request.GET or None, auto_id="search_%s")
+    search_data = search.cleaned_data if search.is_valid() else {}
+    query, region = (search_data.get("q") or "").strip(), search_data.get("region")
+    stores = selectors.store_hours_list(query=query, region=region)
+    page = Paginator(stores, 50).get_page(request.GET.get("page"))
+    status = 200
+    if request.method == "POST":
+        form = StoreHoursForm(request.POST)
+        if _saved_or_errors(request, form, lambda d: _set_store_hours(request.user, form, d)):
+            return redirect(request.get_full_path())
+        status = 400
+    else:
+        form = StoreHoursForm(initial=_edit_initial(request.GET.get("edit", "")))
+    filtered = bool(query or region)
+    return render(request, "complaints/setup/store_hours.html", {
+        "search": search, "page": page, "form": form, "filtered": filtered,
+        "business_hours_clock": ComplaintPolicy.current().business_hours_clock,
+        "changes": selectors.store_hours_changes(
+            store_ids=[store.pk for store in page] if filtered else None),
+    }, status=status)
+
+
+def _edit_initial(code: str) -> dict:
+    """The form filled in with one store's hours (its row's "Edit" link)."""
+    store = Store.objects.filter(code=code.strip()).select_related("complaint_hours").first()
+    if store is None:
+        return {"opens_at": "08:00", "closes_at": "22:00"}
+    hours = getattr(store, "complaint_hours", None)
+    if hours is None:
+        return {"stores": store.code, "opens_at": "08:00", "closes_at": "22:00"}
+    return {"stores": store.code, "opens_at": hours.opens_at, "closes_at": hours.closes_at,
+            "open_24h": hours.open_24h}
+
+
+def _set_store_hours(user, form: StoreHoursForm, data: dict) -> None:
+    codes = form.store_codes()
+    hours = {"opens_at": data["opens_at"], "closes_at": data["closes_at"],
+             "open_24h": data["open_24h"]}
+    if len(codes) == 1 and data["region"] is None:
+        store = Store.objects.filter(code=codes[0]).first()
+        if store is None:
+            raise ApplicationError(_("Unknown stores: %(codes)s") % {"codes": codes[0]},
+                                   fields={"stores": [_("Unknown stores: %(codes)s") % {
+                                       "codes": codes[0]}]})
+        services.store_hours_set(user=user, store=store, **hours)
+        return
+    services.store_hours_set_many(user=user, store_codes=codes, region=data["region"], **hours)

@@ -416,6 +416,8 @@ SURVEY_CLUSTER_WINDOW_MINUTES = 10
 # The scoring scheme owns the indicator weights; the survey results pages read them through
 # this function (wiring: surveys may not import scoring).
 SURVEY_INDICATOR_WEIGHTS = "scoring.survey_weights.indicator_weights_for_quarter"
+# ... and the deduction points per grade, which the complaint grade setup page shows.
+COMPLAINT_GRADE_POINTS = "scoring.survey_weights.grade_points_current"
 
 # --- Policy history (django-simple-history; satisfaction/history.py) -----------------------
 # The admin's history shows the changes but never "reverts" one: that would save a policy past

@@ -45,6 +45,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
+    path("setup/", include("complaints.setup_urls")),
     path("chain/import/", views.chain_import_view, name="chain_import"),
     path("chain/import/template", views.chain_import_template, name="chain_import_template"),
     path("jobs/", job_views.job_list, name="jobs"),

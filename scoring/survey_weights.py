@@ -1,7 +1,9 @@
-"""The scheme's indicator weights for the survey results pages (``surveys.weights``).
+"""The scheme's figures that the input apps show: the indicator weights for the survey results
+pages (``surveys.weights``) and the deduction points per grade for the complaint grade setup
+page (``complaints.selectors.deduction_points``).
 
-The scheme owns the weights (one owner per rule); the survey app cannot import scoring, so
-``settings.SURVEY_INDICATOR_WEIGHTS`` points its results pages, export and API here.
+The scheme owns them (one owner per rule); the input apps cannot import scoring, so
+``settings.SURVEY_INDICATOR_WEIGHTS`` and ``settings.COMPLAINT_GRADE_POINTS`` point them here.
 """
 
 from __future__ import annotations
@@ -28,3 +30,8 @@ def indicator_weights_for_quarter(quarter: Quarter) -> IndicatorWeights:
               .order_by("-locked").first()) or scheme_current()
     return IndicatorWeights(weights=scheme.to_params().indicator_weights,
                             scheme_version=scheme.version)
+
+
+def grade_points_current() -> dict[str, float]:
+    """The current scheme's deduction per complaint grade (the next rollup's)."""
+    return scheme_current().to_params().grade_points

@@ -459,6 +459,12 @@ TABLE: dict[str, Entry] = {
         [post(SHOPPER_OWN_API, _upload, multipart=True)]),
     # --- complaints ---
     "complaints:list": Entry(lambda w: "/complaints/", [get(STAFF_PAGE)]),
+    "complaints:export": Entry(lambda w: "/complaints/export/?format=csv", [get(STAFF_PAGE)]),
+    "complaints_setup:policies": Entry(lambda w: "/setup/complaints/", [
+        get(HQ_PAGE), post(HQ_PAGE, lambda w: {"form": "B", "grade-B-resolution_hours": 0})]),
+    "complaints_setup:store_hours": Entry(lambda w: "/setup/store-hours/", [
+        get(HQ_PAGE), post(HQ_PAGE, lambda w: {"stores": "S0001", "opens_at": "08:00",
+                                                "closes_at": "22:00"})]),
     "complaints:create": Entry(lambda w: "/complaints/new/", [
         get(page(ok=(HQ, RM, RM_OTHER, SM, SM_OTHER, CLERK))),
         # A form only offers the user's stores: a foreign store is a form error, not a save.

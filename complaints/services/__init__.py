@@ -8,6 +8,8 @@ callers import ``complaints.services`` (or ``from complaints import services``) 
 - ``appeals``: the appeal window, filing and deciding appeals;
 - ``alerts``: the SLA sweep, alert messages and their delivery;
 - ``recipients``: who is told (HQ, managers, owners, the escalation ladder);
+- ``setup``: HQ's complaint policy, grade policies and store opening hours (and when a change
+  takes effect);
 - ``_common``: errors, policy and the SLA clock, the optimistic-lock save and the event log.
 """
 
@@ -43,6 +45,12 @@ from .intake import (
     attachment_add,
     complaint_create,
 )
+from .setup import (
+    complaint_policy_update,
+    grade_policy_update,
+    store_hours_set,
+    store_hours_set_many,
+)
 
 __all__ = [
     "ACTIONS",
@@ -62,6 +70,7 @@ __all__ = [
     "attachment_add",
     "complaint_close",
     "complaint_create",
+    "complaint_policy_update",
     "complaint_reopen",
     "complaint_resolve",
     "complaint_resume",
@@ -70,8 +79,11 @@ __all__ = [
     "complaint_wait_for_customer",
     "eight_d_required",
     "eight_d_save",
+    "grade_policy_update",
     "recurrence_confirm",
     "sla_alerts_deliver",
     "sla_alerts_unsent",
     "sla_sweep",
+    "store_hours_set",
+    "store_hours_set_many",
 ]

@@ -12,6 +12,7 @@ from mystery_shopper.models import (
     StoreVisitFrequency,
     Visit,
     VisitEvent,
+    VisitReminder,
 )
 from satisfaction import history
 from satisfaction.admin import PolicyHistoryAdmin
@@ -73,8 +74,26 @@ class ScorecardItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(Scenario)
-class ScenarioAdmin(admin.ModelAdmin):
+class ScenarioAdmin(PolicyHistoryAdmin):  # History: who changed which script
+    """HQ edits scenarios on the setup page (``/setup/scenarios/``); the admin is read and
+    history."""
+
     list_display = ["code", "title_zh", "is_active"]
+
+
+@admin.register(VisitReminder)
+class VisitReminderAdmin(admin.ModelAdmin):
+    """Which reminders were sent (the daily sweep writes them; read-only)."""
+
+    list_display = ["visit", "shopper", "stage", "sent_at"]
+    list_filter = ["stage"]
+    raw_id_fields = ["visit", "shopper"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(ShopperCity)

@@ -13,12 +13,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from mystery_shopper import calc
-from satisfaction.quarters import QuarterField
+from satisfaction.quarters import QuarterField, chain_zone
 
 
 def _localised(zh: str, en: str) -> str:
@@ -62,6 +63,8 @@ class ScorecardTemplate(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+",
                                    verbose_name=_("created by"))
+    # Why this version was saved: the policy history shows it beside who and when.
+    note = models.CharField(_("reason for the change"), max_length=200, blank=True)
 
     class Meta:
         ordering = ["code", "-version"]
@@ -159,6 +162,7 @@ class Scenario(models.Model):
     script_zh = models.TextField(_("script (Chinese)"), blank=True)
     script_en = models.TextField(_("script (English)"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    history = HistoricalRecords()  # who changed which script (satisfaction/history.py)
 
     class Meta:
         ordering = ["code"]
@@ -207,6 +211,8 @@ class VisitStatus(models.TextChoices):
 
 
 SHOPPER_EDITABLE = (VisitStatus.ASSIGNED, VisitStatus.DRAFT, VisitStatus.RETURNED)
+#: A visit not reported yet: overdue once its due date has passed.
+NOT_REPORTED = (VisitStatus.UNASSIGNED, *SHOPPER_EDITABLE)
 
 
 class Visit(models.Model):
@@ -279,6 +285,12 @@ class Visit(models.Model):
     @property
     def is_editable_by_shopper(self) -> bool:
         return self.status in SHOPPER_EDITABLE
+
+    @property
+    def is_overdue(self) -> bool:
+        """Past its due date (in the chain's zone) and not reported yet."""
+        today = timezone.localdate(timezone=chain_zone())
+        return self.status in NOT_REPORTED and self.due_on < today
 
     @property
     def purchase_process_pct(self) -> float | None:
@@ -446,3 +458,31 @@ class RedLineAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.visit_id}"
+
+
+class ReminderStage(models.TextChoices):
+    DUE_SOON = "due_soon", _("Due within 3 days")
+    OVERDUE = "overdue", _("Overdue")
+
+
+class VisitReminder(models.Model):
+    """A reminder a shopper was sent about a visit, one per visit, shopper and stage: written
+    (under its unique key) in the transaction that queues the notification, so a sweep run
+    twice, or two sweeps at once, remind no one twice. ``sweep`` names the run that wrote the
+    row, which is how a run tells its own rows from those another run wrote first."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="reminders")
+    shopper = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="+", verbose_name=_("shopper"))
+    stage = models.CharField(_("stage"), max_length=10, choices=ReminderStage.choices)
+    sweep = models.UUIDField(db_index=True)
+    sent_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("visit reminder")
+        verbose_name_plural = _("visit reminders")
+        constraints = [models.UniqueConstraint(fields=["visit", "shopper", "stage"],
+                                               name="ms_reminder_once_per_stage")]
+
+    def __str__(self) -> str:
+        return f"{self.visit_id} {self.stage}"

@@ -60,6 +60,15 @@ def visit_files_seen(user: User, visit: Visit) -> tuple[bool, bool]:
     return store_side, store_side
 
 
+def can_export_visits(user: User) -> bool:
+    """Export a quarter's visit reports (``selectors.visit_export_list`` scopes the rows): HQ
+    (every visit, with the shopper), and the regional and store managers and HR (the approved
+    reports of the stores they see, never naming the shopper). Clerks read reports but do not
+    export them: the file names the staff who served."""
+    return rules.is_hq(user) or rules.is_hr(user) \
+        or rules.has_role(user, Role.REGIONAL_MANAGER, Role.STORE_MANAGER)
+
+
 def can_follow_up(user: User) -> bool:
     """Acknowledge a report with the coaching given, or appeal it: the store manager (of a
     store they see) and HQ."""
@@ -77,4 +86,5 @@ def template_flags(request: HttpRequest) -> dict[str, bool]:
             "can_plan_visits": can_plan_visits(user),
             "can_review_visits": can_review_visits(user),
             "can_decide_visit_appeals": can_decide_appeals(user),
-            "can_see_store_visits": can_see_store_visits(user)}
+            "can_see_store_visits": can_see_store_visits(user),
+            "can_export_visits": can_export_visits(user)}

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 from django.db.models import (
     Case,
     Count,
     F,
     FloatField,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
@@ -22,6 +26,8 @@ from django.utils.translation import gettext as _
 
 from mystery_shopper import rules
 from mystery_shopper.models import (
+    NOT_REPORTED,
+    SHOPPER_EDITABLE,
     Appeal,
     AppealStatus,
     Evidence,
@@ -77,30 +83,48 @@ def visit_trace(*, quarter: Quarter, store_id: int,
     return visits.order_by("visited_on", "pk")
 
 
-def open_appeals_exist(*, quarter: Quarter) -> bool:
+def open_appeals(*, quarter: Quarter) -> QuerySet[Appeal]:
+    """The open appeals on visits of the quarter (they block its publishing)."""
     return Appeal.objects.filter(status=AppealStatus.OPEN,
                                  visit__visited_on__gte=quarter.first_day,
-                                 visit__visited_on__lte=quarter.last_day).exists()
+                                 visit__visited_on__lte=quarter.last_day)
+
+
+def open_appeals_exist(*, quarter: Quarter) -> bool:
+    return open_appeals(quarter=quarter).exists()
 
 
 # --- Pages ------------------------------------------------------------------------------------
 
 
 def shopper_visit_groups(*, shopper: User) -> dict[str, list[Visit]]:
-    """A shopper's own visits: due, overdue, done (newest done first)."""
+    """A shopper's open visits (to report or to fix): due and overdue, soonest first. Their
+    finished visits are :func:`shopper_done_visits` (a page at a time)."""
     today = timezone.localdate(timezone=chain_zone())
-    visits = (Visit.objects.filter(shopper=shopper).exclude(status=VisitStatus.CANCELLED)
+    visits = (Visit.objects.filter(shopper=shopper, status__in=SHOPPER_EDITABLE)
               .select_related("store", "scenario").order_by("due_on", "pk"))
-    groups: dict[str, list[Visit]] = {"due": [], "overdue": [], "done": []}
+    groups: dict[str, list[Visit]] = {"due": [], "overdue": []}
     for visit in visits:
-        if visit.status in (VisitStatus.SUBMITTED, VisitStatus.APPROVED):
-            groups["done"].append(visit)
-        elif visit.due_on < today:
-            groups["overdue"].append(visit)
-        else:
-            groups["due"].append(visit)
-    groups["done"].reverse()
+        groups["overdue" if visit.due_on < today else "due"].append(visit)
     return groups
+
+
+def shopper_done_visits(*, shopper: User) -> QuerySet[Visit]:
+    """A shopper's submitted and approved visits, newest first (the page paginates them)."""
+    return (Visit.objects.filter(shopper=shopper,
+                                 status__in=(VisitStatus.SUBMITTED, VisitStatus.APPROVED))
+            .select_related("store", "scenario").order_by("-due_on", "-pk"))
+
+
+def overdue_visits(*, quarter: Quarter | None = None, today: date | None = None
+                   ) -> QuerySet[Visit]:
+    """Visits past their due date and not reported (unassigned, assigned, in progress or sent
+    back), of ``quarter`` or of every quarter, the longest overdue first: what HQ chases."""
+    today = today or timezone.localdate(timezone=chain_zone())
+    visits = Visit.objects.filter(status__in=NOT_REPORTED, due_on__lt=today)
+    if quarter is not None:
+        visits = visits.filter(quarter=quarter)
+    return visits.select_related("store", "shopper", "employee").order_by("due_on", "pk")
 
 
 def shopper_visit_get(*, shopper: User, pk: int) -> Visit:
@@ -292,3 +316,72 @@ def visit_frequency_changes(*, quarter: Quarter, limit: int = history.HISTORY_LI
         StoreVisitFrequency.history.filter(quarter=quarter).select_related("store"),
         limit=limit,
         describe=lambda record: record.store.code if record.store else str(record.store_id))
+
+
+# --- Scorecard setup ---------------------------------------------------------------------------
+
+
+def scorecard_list() -> QuerySet[ScorecardTemplate]:
+    """The current version of each scorecard, with who saved it and its version count."""
+    versions = ScorecardTemplate.objects.filter(code=OuterRef("code")).order_by()
+    return (ScorecardTemplate.objects.filter(is_current=True).select_related("created_by")
+            .annotate(n_versions=Subquery(versions.values("code").annotate(n=Count("pk"))
+                                          .values("n")[:1]))
+            .order_by("code"))
+
+
+def scorecard_current_get(*, code: str) -> ScorecardTemplate:
+    """The current version of scorecard ``code`` with its sections and items, else 404."""
+    template = (ScorecardTemplate.objects.filter(code=code, is_current=True)
+                .select_related("created_by")
+                .prefetch_related(Prefetch("sections", queryset=ScorecardSection.objects
+                                           .prefetch_related("items").order_by("position",
+                                                                               "pk")))
+                .first())
+    if template is None:
+        raise Http404
+    return template
+
+
+def scorecard_versions(*, code: str) -> QuerySet[ScorecardTemplate]:
+    """Every version of scorecard ``code``, newest first, with who saved it and how many
+    visits (cancelled ones left out) use it."""
+    return (ScorecardTemplate.objects.filter(code=code).select_related("created_by")
+            .annotate(n_visits=Count("visits", filter=~Q(visits__status=VisitStatus.CANCELLED)))
+            .order_by("-version"))
+
+
+def scorecard_quarter_versions(*, code: str) -> list[dict]:
+    """Which version of scorecard ``code`` each quarter's visits used (cancelled ones left
+    out), newest quarter first: ``[{"quarter", "versions": [(version, visits), ...]}]``. A
+    quarter planned before a new version keeps the old one, so a quarter may list two. One
+    query."""
+    rows = (Visit.objects.filter(template__code=code).exclude(status=VisitStatus.CANCELLED)
+            .values_list("quarter", "template__version").annotate(n=Count("pk"))
+            .order_by("-quarter", "template__version"))
+    result: list[dict] = []
+    for quarter, version, count in rows:
+        if not result or result[-1]["quarter"] != quarter:
+            result.append({"quarter": quarter, "versions": []})
+        result[-1]["versions"].append((version, count))
+    return result
+
+
+def visit_quarters() -> list[Quarter]:
+    """The quarters that have visits, newest first (the quarter pickers offer them)."""
+    return list(Visit.objects.order_by("-quarter").values_list("quarter", flat=True).distinct())
+
+
+# --- Exports -----------------------------------------------------------------------------------
+
+
+def visit_export_list(*, user: User, quarter: Quarter) -> QuerySet[Visit]:
+    """The visit reports of ``quarter`` that ``user`` may export, by store and date: for HQ
+    every visit planned in the quarter, whatever its state; for a regional or store manager
+    (and HR) the approved reports of their stores visited in the quarter, as their list shows
+    them (:func:`store_visit_list`)."""
+    if rules.can_review_visits(user):
+        visits = Visit.objects.filter(quarter=quarter)
+    else:
+        visits = store_visit_list(user=user, quarter=quarter)
+    return visits.order_by("store__code", "visited_on", "due_on", "pk")

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Case, CharField, Count, Exists, OuterRef, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from mystery_shopper import calc
 from mystery_shopper.evidence import sniff
@@ -26,6 +29,8 @@ from mystery_shopper.models import (
     EvidenceKind,
     ItemKind,
     RedLineAlert,
+    ReminderStage,
+    Scenario,
     ScorecardItem,
     ScorecardPart,
     ScorecardSection,
@@ -35,11 +40,13 @@ from mystery_shopper.models import (
     Visit,
     VisitAnswer,
     VisitEvent,
+    VisitReminder,
     VisitStatus,
 )
+from satisfaction import history
 from satisfaction.errors import ApplicationError
 from satisfaction.models import AppealWindowKind, Employee, Role, Store, User
-from satisfaction.notifications import notification_send
+from satisfaction.notifications import Message, notification_send, notifications_send
 from satisfaction.quarters import Quarter, chain_zone
 from satisfaction.selectors import appeal_window_days
 
@@ -60,56 +67,121 @@ def current_template(code: str = "default") -> ScorecardTemplate:
     return template
 
 
+#: Field lengths of a scorecard (the models'), checked here so that bad input is a field
+#: error, never a database error.
+_CODE = re.compile(r"^[-a-zA-Z0-9_]+$")
+_MAX_POINTS = Decimal("9999.99")
+
+
+def _item_errors(item: dict, codes: set[str], part_totals: dict[str, Decimal]) -> list[str]:
+    """What is wrong with one item of a scorecard definition; adds its code to ``codes`` and
+    its points to its part's total."""
+    found = []
+    try:
+        maximum = Decimal(str(item.get("max_points", 1)))
+    except InvalidOperation:
+        maximum = Decimal(-1)
+    if not maximum.is_finite() or not 0 <= maximum <= _MAX_POINTS:
+        found.append(_("Maximum points must be a number from 0 to 9999.99."))
+    elif item.get("part") in part_totals:
+        part_totals[item["part"]] += maximum
+    if item.get("part") not in ScorecardPart.values \
+            or item.get("kind", ItemKind.YES_NO) not in ItemKind.values \
+            or item.get("evidence", "") not in EvidenceKind.values \
+            or not item.get("code") or not item.get("text_zh"):
+        found.append(_("Each item needs a code, a Chinese text, a part (image, purchase, "
+                       "process), a kind (yes_no, points) and an evidence of none, photo or "
+                       "audio."))
+    code = str(item.get("code") or "")
+    if code and (len(code) > 50 or not _CODE.match(code)):
+        found.append(_("An item code is 1 to 50 letters, digits, - and _."))
+    if code and code in codes:
+        found.append(_("Item codes must be unique in a scorecard: %(code)s is used twice.")
+                     % {"code": code})
+    codes.add(code)
+    return found
+
+
+def _scorecard_errors(*, name_zh: str, red_line_score, sections: list[dict]
+                      ) -> dict[str, list[str]]:
+    """Everything wrong with a scorecard definition, keyed ``sections[i]``,
+    ``sections[i].items[j]`` or the scorecard's own field, every message of every item."""
+    errors: dict[str, list[str]] = {}
+
+    def add(key: str, message: str) -> None:
+        errors.setdefault(key, []).append(message)
+
+    if not str(name_zh or "").strip():
+        add("name_zh", _("Give the scorecard a Chinese name."))
+    try:
+        red_line = Decimal(str(red_line_score))
+    except InvalidOperation:
+        red_line = Decimal(-1)
+    if not red_line.is_finite() or not 0 <= red_line <= 100:
+        add("red_line_score", _("The score of a red-line failure is a percentage from 0 to "
+                                "100."))
+    if not sections:
+        add("sections", _("A scorecard needs at least one section."))
+    codes: set[str] = set()
+    part_totals = dict.fromkeys(ScorecardPart.values, Decimal(0))
+    for s_index, section in enumerate(sections):
+        if not str(section.get("title_zh") or "").strip():
+            add(f"sections[{s_index}]", _("Each section needs a Chinese title."))
+        if not section.get("items"):
+            add(f"sections[{s_index}]", _("A section needs at least one item."))
+        for i_index, item in enumerate(section.get("items", [])):
+            where = f"sections[{s_index}].items[{i_index}]"
+            for message in _item_errors(item, codes, part_totals):
+                add(where, message)
+    if sections and not errors and \
+            part_totals[ScorecardPart.PURCHASE] + part_totals[ScorecardPart.PROCESS] <= 0:
+        # The mystery-shopper score is purchase + process as a % of their maximum
+        # (calc.scenario_pct): with no points there it would be undefined.
+        add("points", _("The purchase evaluation and the process together must be worth more "
+                        "than 0 points."))
+    return errors
+
+
 @transaction.atomic
 def scorecard_template_create_version(*, code: str, name_zh: str, name_en: str = "",
                                       red_line_score: Decimal | float = 0,
-                                      sections: list[dict], user: User | None) -> ScorecardTemplate:
-    """A new version of scorecard ``code`` (version 1 if new); visits keep their old version.
+                                      sections: list[dict], user: User | None,
+                                      note: str = "", base_version: int | None = None
+                                      ) -> ScorecardTemplate:
+    """A new version of scorecard ``code`` (version 1 if new); visits keep their old version,
+    and no version is ever edited. ``note`` says why (the change history shows it).
 
     ``sections``: ``[{"title_zh", "title_en", "items": [{"code", "text_zh", "text_en", "kind",
-    "max_points", "part", "evidence", "is_red_line", "allows_na"}]}]``.
+    "max_points", "part", "evidence", "is_red_line", "allows_na"}]}]``, in their order. Item
+    codes are unique in the scorecard, points from 0 to 9999.99, and the purchase evaluation
+    and the process together are worth more than 0 points; every bad field is reported.
+    ``base_version``: the version the editor started from; if another one was saved since,
+    nothing is saved (the editor would silently undo it).
     """
-    errors: dict[str, list[str]] = {}
-    if not sections:
-        errors["sections"] = [_("A scorecard needs at least one section.")]
-    codes: set[str] = set()
-    for s_index, section in enumerate(sections):
-        if not section.get("items"):
-            errors[f"sections[{s_index}]"] = [_("A section needs at least one item.")]
-        for i_index, item in enumerate(section.get("items", [])):
-            where = f"sections[{s_index}].items[{i_index}]"
-            try:
-                maximum = Decimal(str(item.get("max_points", 1)))
-            except InvalidOperation:
-                maximum = Decimal(-1)
-            if maximum < 0:
-                errors[where] = [_("Maximum points must be a number of at least 0.")]
-            if item.get("part") not in ScorecardPart.values \
-                    or item.get("kind", ItemKind.YES_NO) not in ItemKind.values \
-                    or item.get("evidence", "") not in EvidenceKind.values \
-                    or not item.get("code") or not item.get("text_zh"):
-                errors[where] = [_("Each item needs a code, a Chinese text, a part (image, "
-                                   "purchase, process), a kind (yes_no, points) and an "
-                                   "evidence of none, photo or audio.")]
-            if item.get("code") in codes:
-                errors[where] = [_("Item codes must be unique in a scorecard.")]
-            codes.add(item.get("code"))
+    errors = _scorecard_errors(name_zh=name_zh, red_line_score=red_line_score,
+                               sections=sections)
     if errors:
         raise ApplicationError(_("The scorecard is not valid."), fields=errors)
     latest = (ScorecardTemplate.objects.select_for_update().filter(code=code)
               .order_by("-version").first())
+    if base_version is not None and (latest.version if latest else 0) != base_version:
+        raise ApplicationError(
+            _("Version %(v)s of this scorecard was saved while you were editing. Open the "
+              "editor again to start from it.") % {"v": latest.version if latest else 0},
+            code="stale_version", status=409)
     ScorecardTemplate.objects.filter(code=code, is_current=True).update(is_current=False)
     template = ScorecardTemplate.objects.create(
-        code=code, version=(latest.version + 1) if latest else 1, name_zh=name_zh,
-        name_en=name_en, red_line_score=Decimal(str(red_line_score)), created_by=user)
+        code=code, version=(latest.version + 1) if latest else 1, name_zh=name_zh[:200],
+        name_en=(name_en or "")[:200], red_line_score=Decimal(str(red_line_score)),
+        created_by=user, note=(note or "").strip()[:200])
     items = []
     for s_index, data in enumerate(sections):
         section = ScorecardSection.objects.create(
-            template=template, position=s_index, title_zh=data["title_zh"],
-            title_en=data.get("title_en", ""))
+            template=template, position=s_index, title_zh=data["title_zh"][:200],
+            title_en=(data.get("title_en") or "")[:200])
         items += [ScorecardItem(
-            section=section, position=i_index, code=item["code"], text_zh=item["text_zh"],
-            text_en=item.get("text_en", ""), kind=item.get("kind", ItemKind.YES_NO),
+            section=section, position=i_index, code=item["code"], text_zh=item["text_zh"][:300],
+            text_en=(item.get("text_en") or "")[:300], kind=item.get("kind", ItemKind.YES_NO),
             max_points=Decimal(str(item.get("max_points", 1))), part=item["part"],
             evidence=item.get("evidence", ""), is_red_line=bool(item.get("is_red_line")),
             allows_na=bool(item.get("allows_na", not item.get("is_red_line"))))
@@ -119,7 +191,7 @@ def scorecard_template_create_version(*, code: str, name_zh: str, name_en: str =
 
 
 def scorecard_template_from_json(*, base: ScorecardTemplate, text: str,
-                                 user: User | None) -> ScorecardTemplate:
+                                 user: User | None, note: str = "") -> ScorecardTemplate:
     """A new version of ``base``'s scorecard from its edited JSON definition."""
     try:
         data = json.loads(text)
@@ -133,7 +205,7 @@ def scorecard_template_from_json(*, base: ScorecardTemplate, text: str,
         return scorecard_template_create_version(
             code=base.code, name_zh=str(data.get("name_zh") or base.name_zh),
             name_en=str(data.get("name_en") or ""), red_line_score=data.get("red_line_score", 0),
-            sections=data["sections"], user=user)
+            sections=data["sections"], user=user, note=note)
     except (KeyError, TypeError, AttributeError) as exc:
         raise ApplicationError(_("Missing or invalid field: %(field)s") % {"field": exc},
                                fields={"definition": [str(exc)]}) from None
@@ -152,6 +224,55 @@ def template_as_data(template: ScorecardTemplate) -> dict:
                        "allows_na": i.allows_na} for i in s.items.all()]}
             for s in template.sections.prefetch_related("items")],
     }
+
+
+@transaction.atomic
+def scenarios_save(*, scenarios: list[dict], user: User | None, reason: str = "") -> int:
+    """Update the given scenarios (``{"pk", "code", "title_zh", "title_en", "script_zh",
+    "script_en", "is_active"}``) and create those without ``pk``; returns how many rows changed.
+
+    A scenario is never deleted (visits name it): HQ makes it inactive, and new plans stop
+    using it. Codes are unique; each change is in the scenario's history with ``user``.
+    """
+    errors: dict[str, list[str]] = {}
+    existing = {s.pk: s for s in Scenario.objects.select_for_update()}
+    codes: dict[str, int | None] = {s.code: s.pk for s in existing.values()}
+    for index, data in enumerate(scenarios):
+        code = str(data.get("code") or "").strip()
+        pk = data.get("pk")
+        if pk is not None and pk not in existing:
+            errors[f"scenarios[{index}]"] = [_("Unknown scenario.")]
+            continue
+        if not code or len(code) > 50 or not _CODE.match(code):
+            errors.setdefault(f"scenarios[{index}]", []).append(
+                _("A scenario code is 1 to 50 letters, digits, - and _."))
+        elif codes.get(code, pk) != pk:
+            errors.setdefault(f"scenarios[{index}]", []).append(
+                _("Scenario codes must be unique: %(code)s is used twice.") % {"code": code})
+        codes[code] = pk
+        if not str(data.get("title_zh") or "").strip():
+            errors.setdefault(f"scenarios[{index}]", []).append(
+                _("Each scenario needs a Chinese title."))
+    if errors:
+        raise ApplicationError(_("The scenarios are not valid."), fields=errors)
+    changed = 0
+    fields = ("code", "title_zh", "title_en", "script_zh", "script_en", "is_active")
+    for data in scenarios:
+        scenario = existing.get(data.get("pk")) or Scenario()
+        values = {"code": str(data["code"]).strip(),
+                  "title_zh": str(data["title_zh"]).strip()[:200],
+                  "title_en": str(data.get("title_en") or "").strip()[:200],
+                  "script_zh": str(data.get("script_zh") or ""),
+                  "script_en": str(data.get("script_en") or ""),
+                  "is_active": bool(data.get("is_active", True))}
+        if scenario.pk and all(getattr(scenario, f) == values[f] for f in fields):
+            continue
+        for name, value in values.items():
+            setattr(scenario, name, value)
+        history.attribute(scenario, user=user, reason=reason)
+        scenario.save()
+        changed += 1
+    return changed
 
 
 # --- Shoppers and planning --------------------------------------------------------------------
@@ -277,6 +398,75 @@ def visit_cancel(*, visit: Visit, user: User, comment: str = "") -> Visit:
     visit.save(update_fields=["status", "updated_at"])
     _event(visit=visit, action="cancelled", actor=user, from_status=previous, comment=comment)
     return visit
+
+
+# --- Reminders -------------------------------------------------------------------------------
+
+#: A visit is "due soon" from this many days before its due date.
+REMINDER_DAYS_AHEAD = 3
+
+
+@dataclass
+class ReminderResult:
+    due_soon: int
+    overdue: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"due_soon": self.due_soon, "overdue": self.overdue}
+
+
+@transaction.atomic
+def visit_reminders_send(*, today: date | None = None) -> ReminderResult:
+    """Remind each shopper of their open visits (assigned, in progress, sent back) due within
+    ``REMINDER_DAYS_AHEAD`` days, and of the overdue ones: once per visit, shopper and stage.
+
+    The reminder rows are written first, in one bulk INSERT that skips the rows already there
+    (the unique key, ``VisitReminder``), marked with this run's ``sweep``; only the rows this
+    run wrote are notified, one message per shopper and stage, through the outbox
+    (``notifications_send``), in the same transaction. So a second run the same day sends
+    nothing, and two runs at once cannot both send: the second run's INSERT waits for the
+    first's rows and skips them. Submitted, approved and cancelled visits are never reminded.
+    """
+    today = today or timezone.localdate(timezone=chain_zone())
+    stage = Case(When(due_on__lt=today, then=Value(ReminderStage.OVERDUE)),
+                 default=Value(ReminderStage.DUE_SOON), output_field=CharField())
+    sent = VisitReminder.objects.filter(visit=OuterRef("pk"), shopper=OuterRef("shopper_id"),
+                                        stage=OuterRef("stage"))
+    due = (Visit.objects.filter(status__in=SHOPPER_EDITABLE, shopper__isnull=False,
+                                shopper__is_active=True,
+                                due_on__lte=today + timedelta(days=REMINDER_DAYS_AHEAD))
+           .annotate(stage=stage).filter(~Exists(sent))
+           .values_list("pk", "shopper_id", "stage"))
+    sweep = uuid.uuid4()
+    VisitReminder.objects.bulk_create(
+        [VisitReminder(visit_id=pk, shopper_id=shopper_id, stage=stage_, sweep=sweep)
+         for pk, shopper_id, stage_ in due.iterator(chunk_size=2000)],
+        batch_size=1000, ignore_conflicts=True)
+    mine = (VisitReminder.objects.filter(sweep=sweep)
+            .select_related("shopper", "visit__store").order_by("shopper_id", "stage",
+                                                                 "visit__due_on", "visit_id"))
+    grouped: dict[tuple[int, str], list[VisitReminder]] = {}
+    for reminder in mine:
+        grouped.setdefault((reminder.shopper_id, reminder.stage), []).append(reminder)
+    url = reverse("mystery_shopper:my_visits")
+    messages = []
+    for (_shopper_id, stage_), reminders in grouped.items():
+        count = len(reminders)
+        if stage_ == ReminderStage.OVERDUE:
+            title = ngettext("%(n)s mystery-shopper visit is overdue",
+                             "%(n)s mystery-shopper visits are overdue", count) % {"n": count}
+        else:
+            title = ngettext("%(n)s mystery-shopper visit is due within %(days)s days",
+                             "%(n)s mystery-shopper visits are due within %(days)s days",
+                             count) % {"n": count, "days": REMINDER_DAYS_AHEAD}
+        body = "\n".join(_("%(store)s, due on %(date)s") % {
+            "store": r.visit.store, "date": r.visit.due_on.isoformat()} for r in reminders)
+        messages.append(Message(users=[reminders[0].shopper], title=title, body=body, url=url,
+                                kind=f"mystery_{stage_}"))
+    notifications_send(messages=messages)
+    return ReminderResult(
+        due_soon=sum(len(r) for (_s, st), r in grouped.items() if st == ReminderStage.DUE_SOON),
+        overdue=sum(len(r) for (_s, st), r in grouped.items() if st == ReminderStage.OVERDUE))
 
 
 # --- The shopper's report ---------------------------------------------------------------------

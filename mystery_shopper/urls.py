@@ -14,6 +14,7 @@ urlpatterns = [
     path("plan/", views.plan, name="plan"),
     path("plan/visits/<int:pk>/", views.visit_manage, name="visit_manage"),
     path("scorecards/", views.scorecards, name="scorecards"),
+    path("export/", views.export, name="export"),
     path("review/", views.review_list, name="review_list"),
     path("review/<int:pk>/", views.review_detail, name="review_detail"),
     path("store/", views.store_visits, name="store_visits"),

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
+import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,21 +16,26 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from mystery_shopper import export as visit_export
 from mystery_shopper import rules, selectors, services
+from mystery_shopper.forms import ExportForm, QuarterForm
+from mystery_shopper.jobs import EXPORT_KIND
 from mystery_shopper.models import (
     Appeal,
     AppealStatus,
     EvidenceKind,
     ItemKind,
-    ScorecardTemplate,
     ShopperCity,
     Visit,
     VisitStatus,
 )
 from satisfaction.errors import ApplicationError
+from satisfaction.forms import QuarterChoiceField, quarter_choices_around
+from satisfaction.jobs import job_start
 from satisfaction.models import Role, User
 from satisfaction.permissions import role_required
 from satisfaction.quarters import Quarter, chain_zone, quarter_param
+from satisfaction.tabular import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 
 
 def _quarter(request: HttpRequest) -> Quarter:
@@ -40,6 +44,7 @@ def _quarter(request: HttpRequest) -> Quarter:
 
 
 shopper_required = role_required(rules.can_report_visits)
+DONE_PAGE_SIZE = 20
 
 
 # --- Shopper ----------------------------------------------------------------------------------
@@ -48,8 +53,11 @@ shopper_required = role_required(rules.can_report_visits)
 @login_required
 @shopper_required
 def my_visits(request: HttpRequest) -> HttpResponse:
+    """The shopper's open visits (all of them), then their finished ones a page at a time."""
     groups = selectors.shopper_visit_groups(shopper=request.user)
-    return render(request, "mystery_shopper/my_visits.html", {"groups": groups})
+    done = Paginator(selectors.shopper_done_visits(shopper=request.user), DONE_PAGE_SIZE
+                     ).get_page(request.GET.get("page"))
+    return render(request, "mystery_shopper/my_visits.html", {"groups": groups, "page": done})
 
 
 def _answer_map(visit: Visit) -> dict[int, object]:
@@ -205,10 +213,19 @@ def evidence_file(request: HttpRequest, public_id) -> FileResponse:
 # --- HQ: planning -----------------------------------------------------------------------------
 
 
+def _plan_quarters(*extra: Quarter) -> list[tuple[Quarter, str]]:
+    """The quarters the plan offers: around the current one, and every quarter with visits."""
+    return quarter_choices_around(before=2, after=3,
+                                  extra=[*selectors.visit_quarters(), *extra])
+
+
+OVERDUE = "overdue"  # the plan's status filter: past their due date and not reported
+
+
 @role_required(rules.can_plan_visits)
 def plan(request: HttpRequest) -> HttpResponse:
-    quarter = _quarter(request)
     if request.method == "POST":
+        quarter = _quarter(request)
         action = request.POST.get("action")
         try:
             if action == "generate":
@@ -225,13 +242,23 @@ def plan(request: HttpRequest) -> HttpResponse:
         except (ApplicationError, ValueError) as exc:
             messages.error(request, getattr(exc, "message", str(exc)))
         return redirect(f"{request.path}?quarter={quarter}")
+    form = QuarterForm(request.GET if "quarter" in request.GET else None,
+                       quarters=_plan_quarters(), initial={"quarter": Quarter.current()})
+    quarter = form.cleaned_data["quarter"] if form.is_bound and form.is_valid() \
+        else Quarter.current()
     status = request.GET.get("status", "")
-    visits = selectors.review_list(status=status, quarter=quarter)
+    if status == OVERDUE:
+        visits = selectors.overdue_visits(quarter=quarter)
+    else:
+        visits = selectors.review_list(status=status, quarter=quarter)
     page = Paginator(visits, 50).get_page(request.GET.get("page"))
     return render(request, "mystery_shopper/plan.html", {
-        "quarter": quarter, "page": page, "status": status, "statuses": VisitStatus.choices,
-        "quarters": [quarter.previous(), quarter, quarter.next()],
-        "changes": selectors.visit_frequency_changes(quarter=quarter)})
+        "quarter": quarter, "page": page, "status": status, "form": form,
+        "statuses": [(OVERDUE, _("Overdue")), *VisitStatus.choices],
+        "overdue": selectors.overdue_visits(quarter=quarter).count(),
+        "export_form": _export_form(request, initial_quarter=quarter),
+        "changes": selectors.visit_frequency_changes(quarter=quarter)},
+        status=400 if form.errors else 200)
 
 
 @role_required(rules.can_plan_visits)
@@ -263,27 +290,9 @@ def visit_manage(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(rules.can_plan_visits)
 def scorecards(request: HttpRequest) -> HttpResponse:
-    """Versions of the scorecard; saving the edited text makes a new version."""
-    template = services.current_template()
-    text = json.dumps(services.template_as_data(template), ensure_ascii=False, indent=2)
-    errors: list[str] = []
-    if request.method == "POST":
-        text = request.POST.get("definition", "")
-        try:
-            created = services.scorecard_template_from_json(base=template, text=text,
-                                                            user=request.user)
-        except ApplicationError as exc:
-            errors = [exc.message] + [f"{key}: {' '.join(map(str, msgs))}"
-                                      for key, msgs in exc.fields.items()]
-        else:
-            messages.success(request, _("Scorecard version %(v)s saved; visits keep the "
-                                        "version they were scored on.") % {"v": created.version})
-            return redirect("mystery_shopper:scorecards")
-    versions = ScorecardTemplate.objects.filter(code=template.code).annotate(
-        n_visits=Count("visits"))
-    return render(request, "mystery_shopper/scorecards.html", {
-        "template": template, "versions": versions, "text": text, "errors": errors,
-        "changes": selectors.scorecard_changes(code=template.code)})
+    """The scorecards are edited in the setup area now (item by item); this address is kept
+    for bookmarks and links."""
+    return redirect("mystery_shopper_setup:scorecards")
 
 
 # --- HQ: review -------------------------------------------------------------------------------
@@ -421,3 +430,46 @@ def evidence_delete(request: HttpRequest, pk: int, public_id) -> HttpResponse:
     return redirect(f"{reverse('mystery_shopper:report', args=[visit.pk])}"
                     f"?step={int(step) if step.isdigit() else 0}")
 
+
+
+# --- Export -----------------------------------------------------------------------------------
+
+
+def _export_form(request: HttpRequest, *, initial_quarter: Quarter | None = None,
+                 data=None) -> ExportForm:
+    """The export's form: the quarters that have visits (the current one when none has)."""
+    quarters = selectors.visit_quarters() or [Quarter.current()]
+    form = ExportForm(data, initial={"quarter": initial_quarter or quarters[0]})
+    form.fields["quarter"] = QuarterChoiceField(
+        label=_("Quarter"), quarters=[(q, str(q)) for q in quarters])
+    form.order_fields(["quarter", "format"])
+    return form
+
+
+@role_required(rules.can_export_visits)
+def export(request: HttpRequest) -> HttpResponse:
+    """The visit reports of a quarter the user may export, as CSV or XLSX in their language:
+    built in the response up to ``export.SMALL_EXPORT_ROWS`` rows, by a job beyond."""
+    form = _export_form(request, data=request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        quarter, file_format = form.cleaned_data["quarter"], form.cleaned_data["format"]
+        count = visit_export.export_count(user=request.user, quarter=quarter)
+        if count > visit_export.SMALL_EXPORT_ROWS:
+            job, started = job_start(kind=EXPORT_KIND, user=request.user,
+                                     params={"quarter": str(quarter), "format": file_format},
+                                     key=f"{request.user.pk}-{quarter}-{file_format}")
+            if not started:
+                messages.info(request, _("This export is already running; here it is."))
+            return redirect(job)
+        buffer = io.BytesIO()
+        visit_export.export_write(buffer, user=request.user, quarter=quarter,
+                                  file_format=file_format)
+        content_type = XLSX_CONTENT_TYPE if file_format == "xlsx" else CSV_CONTENT_TYPE
+        response = HttpResponse(buffer.getvalue(), content_type=content_type)
+        response["Content-Disposition"] = (
+            f'attachment; filename="{visit_export.export_name(quarter, file_format)}"')
+        return response
+    return render(request, "mystery_shopper/export.html", {
+        "form": form, "limit": visit_export.SMALL_EXPORT_ROWS,
+        "sees_shopper": rules.sees_shopper(request.user)},
+        status=400 if form.errors else 200)

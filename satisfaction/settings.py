@@ -354,6 +354,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # mystery shopper: remind shoppers of visits due within 3 days and overdue (once per visit
+    # and stage), in the morning of the chain's day.
+    "mystery-shopper-visit-reminders": {
+        "task": "mystery_shopper.tasks.send_visit_reminders",
+        "schedule": crontab(minute=0, hour=8),
+    },
     # satisfaction: forget sent deliveries after DELIVERY_KEEP_DAYS (failed ones stay).
     "satisfaction-purge-sent-deliveries": {
         "task": "satisfaction.tasks.purge_sent_deliveries",

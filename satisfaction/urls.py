@@ -46,6 +46,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
     path("setup/", include("complaints.setup_urls")),
+    path("setup/", include("mystery_shopper.setup_urls")),
     path("chain/import/", views.chain_import_view, name="chain_import"),
     path("chain/import/template", views.chain_import_template, name="chain_import_template"),
     path("jobs/", job_views.job_list, name="jobs"),

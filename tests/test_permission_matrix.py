@@ -409,6 +409,25 @@ TABLE: dict[str, Entry] = {
         [get(HQ_PAGE), post(HQ_PAGE, lambda w: {"action": "cancel", "comment": "门店装修"})]),
     "mystery_shopper:scorecards": Entry(lambda w: "/mystery-shopper/scorecards/",
                                         [get(HQ_PAGE), post(HQ_PAGE)]),
+    # Visit reports of a quarter as CSV / XLSX: HQ (every visit, with the shopper), HR and the
+    # managers (the approved reports of the stores they see: another region's or store's
+    # manager gets a file without S0001's rows); clerks and shoppers may not export.
+    "mystery_shopper:export": Entry(lambda w: "/mystery-shopper/export/", [
+        get(page(ok=(HQ, HR, RM, RM_OTHER, SM, SM_OTHER))),
+        post(page(ok=(HQ, HR, RM, RM_OTHER, SM, SM_OTHER)),
+             lambda w: {"quarter": str(w.visit_done.quarter), "format": "csv"})]),
+    # --- mystery-shopper setup (HQ) ---
+    "mystery_shopper_setup:scorecards": Entry(lambda w: "/setup/scorecards/", [get(HQ_PAGE)]),
+    "mystery_shopper_setup:scorecard": Entry(
+        lambda w: f"/setup/scorecards/{w.visit_done.template.code}/", [get(HQ_PAGE)]),
+    "mystery_shopper_setup:scorecard_edit": Entry(
+        lambda w: f"/setup/scorecards/{w.visit_done.template.code}/edit/",
+        [get(HQ_PAGE), post(HQ_PAGE)]),
+    "mystery_shopper_setup:scorecard_json": Entry(
+        lambda w: f"/setup/scorecards/{w.visit_done.template.code}/json/",
+        [get(HQ_PAGE), post(HQ_PAGE, lambda w: {"definition": "{}"})]),
+    "mystery_shopper_setup:scenarios": Entry(lambda w: "/setup/scenarios/",
+                                             [get(HQ_PAGE), post(HQ_PAGE)]),
     "mystery_shopper:review_list": Entry(lambda w: "/mystery-shopper/review/", [get(HQ_PAGE)]),
     "mystery_shopper:review_detail": Entry(
         lambda w: f"/mystery-shopper/review/{w.visit_done.pk}/",

@@ -455,20 +455,22 @@ def test_hq_pages_plan_review_and_decide_an_appeal(login, hq, store, store_manag
 
 
 def test_hq_edits_the_scorecard_as_a_new_version_and_bad_input_is_a_form_error(login, hq):
+    """The JSON editor is the setup's "advanced" page now; its old address leads there."""
     import json
 
     client = login(hq)
-    page = client.get("/mystery-shopper/scorecards/")
+    assert client.get("/mystery-shopper/scorecards/")["Location"] == "/setup/scorecards/"
+    page = client.get("/setup/scorecards/default/json/")
     assert page.status_code == 200
     data = services.template_as_data(default_template())
     data["sections"][0]["items"][0]["text_zh"] = "招牌明亮、干净、无破损"
-    response = client.post("/mystery-shopper/scorecards/",
+    response = client.post("/setup/scorecards/default/json/",
                            {"definition": json.dumps(data, ensure_ascii=False)})
     assert response.status_code == 302
     assert default_template().version == 2
     assert _items()[0].text_zh == "招牌明亮、干净、无破损"
-    broken = client.post("/mystery-shopper/scorecards/", {"definition": "{not json"})
-    assert broken.status_code == 200
+    broken = client.post("/setup/scorecards/default/json/", {"definition": "{not json"})
+    assert broken.status_code == 400
     assert 'class="errorlist"' in broken.text
     assert default_template().version == 2
 

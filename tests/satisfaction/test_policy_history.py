@@ -245,7 +245,7 @@ def test_the_scorecard_page_shows_its_version_changes(hq, login, django_assert_m
     visit_services.scorecard_template_from_json(base=template, text=_json(data), user=hq)
     client = login(hq)
     with django_assert_max_num_queries(15):
-        response = client.get("/mystery-shopper/scorecards/", HTTP_ACCEPT_LANGUAGE="en")
+        response = client.get("/setup/scorecards/default/", HTTP_ACCEPT_LANGUAGE="en")
     assert "Score of a red-line failure (%): <del>0</del> → <ins>10</ins>" in (
         response.content.decode())
     with django_assert_num_queries(2):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -74,6 +77,47 @@ class Indicator(models.Model):
         return "basic" if self.kano in BASIC_TAGS else "attractive"
 
 
+class SelectionKind(models.TextChoices):
+    """How HQ chooses a campaign's stores."""
+
+    ALL = "", _("All stores")
+    REGION = "region", _("By region")
+    CITY = "city", _("By city")
+    STORE = "store", _("By store code")
+
+
+_SEPARATORS = re.compile(r"[\s,;，；、]+")
+
+
+@dataclass(frozen=True)
+class StoreSelection:
+    """Which stores a campaign asks: all, the active stores of regions (by region code) or of
+    cities, or a list of store codes. Written to ``Campaign.store_selection`` as
+    ``kind: value value``."""
+
+    kind: str = SelectionKind.ALL
+    values: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, kind: str, values: str | list[str] | tuple[str, ...] = ()) -> StoreSelection:
+        """A selection from a kind and its values (a list, or text separated by spaces, commas
+        or 、), in the order given and without repeats."""
+        items = _SEPARATORS.split(values) if isinstance(values, str) else list(values)
+        unique = tuple(dict.fromkeys(str(v).strip() for v in items if str(v).strip()))
+        return cls(kind or SelectionKind.ALL, unique if kind else ())
+
+    @classmethod
+    def parse(cls, text: str) -> StoreSelection:
+        kind, _sep, values = (text or "").partition(":")
+        kind = kind.strip()
+        if kind not in SelectionKind.values or not kind:
+            return cls()
+        return cls.of(kind, values)
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {' '.join(self.values)}" if self.kind else ""
+
+
 class Campaign(models.Model):
     name = models.CharField(_("name"), max_length=120)
     quarter = QuarterField(_("quarter"), db_index=True)
@@ -88,7 +132,13 @@ class Campaign(models.Model):
     target_per_store = models.PositiveIntegerField(_("target sample per store"), default=30)
     opens_on = models.DateField(_("opens on"))
     closes_on = models.DateField(_("closes on"))
+    # How HQ chose the stores, as ``kind: value value`` (``region: EAST``, ``city: 上海 杭州``,
+    # ``store: S0001 S0002``; empty: all stores). ``stores`` holds the stores it meant when it
+    # was saved (a store opened later joins only when the campaign is saved again); this says
+    # what to show on the setup page and, being a field, appears in the campaign's history.
+    store_selection = models.TextField(_("store selection"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    history = HistoricalRecords(excluded_fields=["created_at"])  # satisfaction/history.py
 
     class Meta:
         ordering = ["-quarter", "-opens_on", "name"]
@@ -249,6 +299,10 @@ class Response(models.Model):
     entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+",
                                    verbose_name=_("entered by"))
+    # A paper questionnaire uploaded in a file (``surveys.services.paper_import``): which form
+    # it was, so that uploading the same file again changes nothing. The form's number when the
+    # file gives one, else a digest of its answers and its place among identical forms.
+    paper_key = models.CharField(_("paper form key"), max_length=80, blank=True)
     # Fixed when the response is keyed in: the person who entered it is the employee it names
     # as the one who served. It then never counts for that employee (seed 002: 商圈调查真实),
     # only, once HQ clears it, for the store.
@@ -262,6 +316,9 @@ class Response(models.Model):
                         _("Can key in trade-area questionnaires that count at once"))]
         indexes = [models.Index(fields=["campaign", "store", "status"]),
                    models.Index(fields=["store", "submitted_at"])]
+        constraints = [models.UniqueConstraint(
+            fields=["campaign", "store", "paper_key"], condition=~Q(paper_key=""),
+            name="survey_response_paper_form_once")]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.store_id}"

@@ -23,6 +23,19 @@ def can_manage_campaigns(user: User) -> bool:
     return rules.is_hq(user)
 
 
+def can_set_up_surveys(user: User) -> bool:
+    """The setup pages (``/setup/campaigns/``, ``/setup/indicators/``): HQ customer relations,
+    who set up campaigns and indicators."""
+    return can_manage_campaigns(user)
+
+
+def can_enter_for_store(user: User, store: Store) -> bool:
+    """Key in or upload questionnaires for ``store``: someone who collects responses
+    (``can_collect_responses``) and sees the store (a store manager only their own; HQ any)."""
+    return (can_collect_responses(user)
+            and (rules.is_hq(user) or visible_stores(user).filter(pk=store.pk).exists()))
+
+
 def is_trade_area_surveyor(user: User) -> bool:
     """A trade-area survey team (商圈调查) member: HQ, or a user who works with store data and
     holds the permission ``surveys.enter_trade_area_survey`` (given in the admin to the user or
@@ -83,5 +96,6 @@ def template_flags(request: HttpRequest) -> dict[str, bool]:
     user = request.user
     return {"can_see_surveys": can_see_surveys(user),
             "can_manage_campaigns": can_manage_campaigns(user),
+            "can_set_up_surveys": can_set_up_surveys(user),
             "can_collect_responses": can_collect_responses(user),
             "can_review_survey_flags": can_review_flags(user)}

@@ -15,8 +15,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
+from satisfaction import history
 from satisfaction.models import Store, User
 from satisfaction.quarters import Quarter
 from satisfaction.scoping import scope_to_stores, sees_all_stores, visible_stores
@@ -360,3 +363,53 @@ def flagged_response_list(*, user: User, reason: str = "") -> QuerySet[Response]
 def open_store_flags(*, user: User) -> QuerySet[StoreFlag]:
     return scope_to_stores(StoreFlag.objects.select_related("store", "campaign"), user).filter(
         status=StoreFlagStatus.OPEN)
+
+
+# --- Setup (HQ) ---------------------------------------------------------------------------
+
+RUNNING, UPCOMING, CLOSED = "running", "upcoming", "closed"
+
+
+def campaign_state(campaign: Campaign, *, today=None) -> str:
+    """Running (open today), upcoming (opens later) or closed."""
+    today = today or timezone.localdate()
+    if campaign.opens_on > today:
+        return UPCOMING
+    return RUNNING if campaign.closes_on >= today else CLOSED
+
+
+def campaign_setup_list() -> QuerySet[Campaign]:
+    """Every campaign, newest quarter first, with its number of answers (``response_count``)
+    and of chosen stores (``store_count``; 0 for all stores): one query."""
+    # Two correlated counts, not one join of answers × stores (millions × thousands of rows).
+    answers = (Response.objects.filter(campaign=OuterRef("pk")).order_by()
+               .values("campaign").annotate(n=Count("pk")).values("n"))
+    through = Campaign.stores.through
+    stores = (through.objects.filter(campaign=OuterRef("pk")).order_by()
+              .values("campaign").annotate(n=Count("pk")).values("n"))
+    return Campaign.objects.annotate(
+        response_count=Coalesce(Subquery(answers), 0),
+        store_count=Coalesce(Subquery(stores), 0)).order_by("-quarter", "-opens_on", "-pk")
+
+
+def campaign_changes(*, campaign: Campaign | None = None,
+                     limit: int = history.HISTORY_LIMIT) -> list[history.Change]:
+    """Who changed which campaign (or this one) and how, newest first (two queries)."""
+    records = Campaign.history.all()
+    if campaign is not None:
+        records = records.filter(id=campaign.pk)
+    return history.changes(records, limit=limit,
+                           describe=lambda record: f"{record.quarter} {record.name}")
+
+
+def indicator_changes(*, indicator: Indicator | None = None,
+                      limit: int = history.HISTORY_LIMIT) -> list[history.Change]:
+    """Who changed which indicator (or this one) and how, newest first (two queries)."""
+    records = Indicator.history.all()
+    if indicator is not None:
+        records = records.filter(id=indicator.pk)
+    return history.changes(records, limit=limit, describe=lambda record: record.code)
+
+
+def response_count(*, campaign: Campaign) -> int:
+    return Response.objects.filter(campaign=campaign).count()

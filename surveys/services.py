@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Min, Q
+from django.db.models.functions import Upper
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from satisfaction import ratelimit
 from satisfaction.errors import ApplicationError
 from satisfaction.history import attribute
-from satisfaction.models import Employee, Role, Store, User
+from satisfaction.models import Employee, Region, Role, Store, User
 from satisfaction.notifications import notification_send
-from satisfaction.quarters import InvalidQuarterError, Quarter
+from satisfaction.quarters import InvalidQuarterError, Quarter, chain_zone
+from satisfaction.tabular import RowErrors, TemplateColumn, parse_date, read_tables
 from surveys import rules
 from surveys.models import (
     PUBLIC_CHANNELS,
@@ -29,13 +33,17 @@ from surveys.models import (
     Channel,
     FlagReason,
     Indicator,
+    IndicatorGroup,
     Invitation,
     InvitationChannel,
+    KanoTag,
     PaperBatch,
     Response,
     ResponseStatus,
+    SelectionKind,
     StoreFlag,
     StoreFlagStatus,
+    StoreSelection,
 )
 from surveys.results import (
     AbuseThresholds,
@@ -59,17 +67,49 @@ def weight_not_here_error() -> ApplicationError:
     return ApplicationError(message, fields={"weight": [message]}, code="weight_on_scheme")
 
 
+def _indicator_errors(values: dict) -> dict[str, list[str]]:
+    """The rules of an indicator's editable fields, each bad field named."""
+    errors: dict[str, list[str]] = {}
+    for name in ("name_zh", "name_en", "question_zh", "question_en"):
+        if name in values and not str(values[name] or "").strip():
+            errors[name] = [_("This field is required.")]
+    if "kano" in values and values["kano"] not in KanoTag.values:
+        errors["kano"] = [_("Choose a Kano tag.")]
+    if "group" in values and values["group"] not in IndicatorGroup.values:
+        errors["group"] = [_("Choose a screen group.")]
+    if "order" in values and not (isinstance(values["order"], int)
+                                  and 0 <= values["order"] <= 32767):
+        errors["order"] = [_("A whole number from 0 to 32767.")]
+    return errors
+
+
+def _require_indicator_manager(user: User | None) -> None:
+    if user is not None and not rules.can_manage_campaigns(user):
+        raise ApplicationError(_("Only HQ customer relations set up survey indicators."),
+                               code="forbidden", status=403)
+
+
 def indicator_create(*, code: str, name_zh: str, name_en: str, question_zh: str,
                      question_en: str, kano: str, group: str = "service",
-                     order: int = 100, user: User | None = None) -> Indicator:
+                     order: int = 100, is_active: bool = True,
+                     user: User | None = None) -> Indicator:
     """A new question. It counts (store value and results pages) once the scoring scheme
-    gives its code a weight. ``user`` is who its history names."""
-    if Indicator.objects.filter(code=code).exists():
+    gives its code a weight. ``user`` is who its history names (and, given, must be HQ)."""
+    _require_indicator_manager(user)
+    values = {"name_zh": name_zh, "name_en": name_en, "question_zh": question_zh,
+              "question_en": question_en, "kano": kano, "group": group, "order": order}
+    errors = _indicator_errors(values)
+    if not re.fullmatch(r"[-a-zA-Z0-9_]{1,40}", code or ""):
+        errors["code"] = [_("Letters, digits, - and _ (at most 40).")]
+    elif Indicator.objects.filter(code=code).exists():
         raise ApplicationError(_("An indicator with this code exists."),
-                               fields={"code": [_("This code is taken.")]}, code="duplicate")
-    indicator = Indicator(
-        code=code, name_zh=name_zh, name_en=name_en, question_zh=question_zh,
-        question_en=question_en, kano=kano, group=group, order=order)
+                               fields={**errors, "code": [_("This code is taken.")]},
+                               code="duplicate")
+    if errors:
+        raise ApplicationError(_("The indicator has invalid fields."), fields=errors)
+    indicator = Indicator(code=code, is_active=bool(is_active),
+                          **{k: v.strip() if isinstance(v, str) else v
+                             for k, v in values.items()})
     attribute(indicator, user=user)
     indicator.save()
     return indicator
@@ -78,13 +118,22 @@ def indicator_create(*, code: str, name_zh: str, name_en: str, question_zh: str,
 def indicator_update(*, indicator: Indicator, user: User | None = None, **changes) -> Indicator:
     """Rename, reorder, deactivate (the code stays: it is what results and the scheme's
     weights are keyed by). Reweighting is a new scheme version. ``user`` is who its history
-    names."""
+    names (and, given, must be HQ). Saving without a change writes no history."""
+    _require_indicator_manager(user)
     if "weight" in changes:
         raise weight_not_here_error()
     unknown = set(changes) - set(INDICATOR_FIELDS)
     if unknown:
         raise ApplicationError(_("These fields cannot be changed."),
                                fields={f: [_("Read-only.")] for f in sorted(unknown)})
+    errors = _indicator_errors(changes)
+    if errors:
+        raise ApplicationError(_("The indicator has invalid fields."), fields=errors)
+    changes = {k: v.strip() if isinstance(v, str) else v for k, v in changes.items()}
+    # Compared with the stored row (the admin hands over an instance its form already set).
+    stored = Indicator.objects.filter(pk=indicator.pk).values(*changes).first()
+    if stored is not None and all(stored[name] == value for name, value in changes.items()):
+        return indicator
     for name, value in changes.items():
         setattr(indicator, name, value)
     attribute(indicator, user=user)
@@ -92,35 +141,50 @@ def indicator_update(*, indicator: Indicator, user: User | None = None, **change
     return indicator
 
 
+def _require_campaign_manager(user: User | None) -> None:
+    if user is not None and not rules.can_manage_campaigns(user):
+        raise ApplicationError(_("Only HQ customer relations set up survey campaigns."),
+                               code="forbidden", status=403)
+
+
 @transaction.atomic
 def campaign_create(*, name: str, quarter: Quarter | str, opens_on: date, closes_on: date,
                     scale_max: int = 5, ask_expectation: bool = False,
-                    target_per_store: int = 30, stores: list[Store] | None = None) -> Campaign:
+                    target_per_store: int = 30, stores: list[Store] | None = None,
+                    store_selection: StoreSelection | None = None,
+                    user: User | None = None) -> Campaign:
+    """A new campaign. Its stores: ``store_selection`` (all, regions, cities or store codes;
+    the setup page) or ``stores`` (a list; the API and the admin; none means all stores).
+    ``user``, when given, must be HQ and is who the campaign's history names."""
+    _require_campaign_manager(user)
     campaign = Campaign(name=name)
     return _campaign_save(campaign, quarter=quarter, opens_on=opens_on, closes_on=closes_on,
                           scale_max=scale_max, ask_expectation=ask_expectation,
-                          target_per_store=target_per_store, stores=stores)
+                          target_per_store=target_per_store, stores=stores,
+                          store_selection=store_selection, user=user)
 
 
 @transaction.atomic
-def campaign_update(*, campaign: Campaign, **changes) -> Campaign:
+def campaign_update(*, campaign: Campaign, user: User | None = None, **changes) -> Campaign:
+    """Change a campaign. Once it has answers (``_answered_campaign_errors``) its quarter and
+    scale are fixed, a store with answers cannot leave it, and its dates must still cover
+    every answer: the answers were given to that campaign as it stood."""
+    _require_campaign_manager(user)
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     fields = {"quarter": campaign.quarter, "opens_on": campaign.opens_on,
               "closes_on": campaign.closes_on, "scale_max": campaign.scale_max,
               "ask_expectation": campaign.ask_expectation,
               "target_per_store": campaign.target_per_store,
-              "stores": None if campaign.all_stores else list(campaign.stores.all())}
+              "stores": None, "store_selection": None}
     if "name" in changes:
         campaign.name = changes.pop("name")
     unknown = set(changes) - set(fields)
     if unknown:
         raise ApplicationError(_("These fields cannot be changed."),
                                fields={f: [_("Read-only.")] for f in sorted(unknown)})
-    if "scale_max" in changes and changes["scale_max"] != campaign.scale_max \
-            and campaign.responses.exists():
-        raise ApplicationError(_("The rating scale cannot change once answers exist."),
-                               fields={"scale_max": [_("Answers already use this scale.")]})
+    keep_stores = "stores" not in changes and "store_selection" not in changes
     fields.update(changes)
-    return _campaign_save(campaign, **fields)
+    return _campaign_save(campaign, **fields, user=user, keep_stores=keep_stores)
 
 
 def campaign_validate(*, quarter: Quarter | str, opens_on: date | None,
@@ -128,35 +192,154 @@ def campaign_validate(*, quarter: Quarter | str, opens_on: date | None,
                       ) -> Quarter:
     """The rules a campaign must meet however it is saved (API, admin, setup pages); returns
     the parsed quarter or raises ``ApplicationError`` naming each bad field."""
+    errors = _campaign_errors(quarter=quarter, opens_on=opens_on, closes_on=closes_on,
+                              scale_max=scale_max, target_per_store=target_per_store)
+    if errors:
+        raise ApplicationError(_("The campaign has invalid fields."), fields=errors)
+    return quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
+
+
+def _campaign_errors(*, quarter: Quarter | str, opens_on: date | None, closes_on: date | None,
+                     scale_max: int, target_per_store: int) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
-    parsed = None
-    try:
-        parsed = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
-    except InvalidQuarterError:
-        errors["quarter"] = [_("Enter a quarter like 2026Q4.")]
+    if not isinstance(quarter, Quarter):
+        try:
+            Quarter.parse(quarter)
+        except InvalidQuarterError:
+            errors["quarter"] = [_("Enter a quarter like 2026Q4.")]
     if scale_max not in (5, 10):
         errors["scale_max"] = [_("The scale is 1–5 or 1–10.")]
     if opens_on and closes_on and closes_on < opens_on:
         errors["closes_on"] = [_("The campaign must close on or after its opening day.")]
     if int(target_per_store) < 1:
         errors["target_per_store"] = [_("The target must be at least 1.")]
-    if errors:
-        raise ApplicationError(_("The campaign has invalid fields."), fields=errors)
-    return parsed
+    return errors
+
+
+#: The setup form's field for each kind of store selection (where its errors are shown).
+SELECTION_FIELDS = {SelectionKind.REGION: "regions", SelectionKind.CITY: "cities",
+                    SelectionKind.STORE: "store_codes"}
+
+
+def campaign_selection_stores(selection: StoreSelection) -> tuple[list[Store] | None,
+                                                                   dict[str, list[str]]]:
+    """The stores a selection means now (None: all stores) and the errors naming what does
+    not exist. Regions and cities mean their active stores; store codes name stores, active
+    or not (an old campaign keeps a store that has closed since)."""
+    if selection.kind == SelectionKind.ALL:
+        return None, {}
+    field = SELECTION_FIELDS.get(selection.kind)
+    if field is None:
+        return None, {"store_choice": [_("Choose how to select the stores.")]}
+    if not selection.values:
+        return [], {field: [_("Name at least one.")]}
+    if selection.kind == SelectionKind.STORE:
+        found = _stores_by_code(selection.values)
+        missing = [v for v in selection.values if v.upper() not in found]
+        stores = list({s.pk: s for s in found.values()}.values())
+    elif selection.kind == SelectionKind.REGION:
+        regions = {r.code.upper(): r for r in Region.objects.filter(
+            code__in=list(selection.values) + [v.upper() for v in selection.values])}
+        missing = [v for v in selection.values if v.upper() not in regions]
+        stores = list(Store.objects.filter(region__in=list(regions.values()),
+                                           is_active=True).order_by("code"))
+    else:
+        present = set(Store.objects.filter(city__in=selection.values, is_active=True)
+                      .values_list("city", flat=True).distinct())
+        missing = [v for v in selection.values if v not in present]
+        stores = list(Store.objects.filter(city__in=present, is_active=True).order_by("code"))
+    errors: dict[str, list[str]] = {}
+    if missing:
+        errors[field] = [_("Not found: %(values)s") % {"values": ", ".join(missing[:20])}
+                         + (" …" if len(missing) > 20 else "")]
+    elif not stores:
+        errors[field] = [_("No active store matches.")]
+    return stores, errors
+
+
+def _stores_by_code(codes: Iterable[str]) -> dict[str, Store]:
+    """The stores of these codes, ignoring case (one query), keyed by the upper-case code."""
+    wanted = {code.upper() for code in codes if code and len(code) <= 32}
+    if not wanted:
+        return {}
+    return {store.code.upper(): store for store in Store.objects.annotate(
+        code_upper=Upper("code")).filter(code_upper__in=wanted).order_by("code")}
+
+
+def _answered_campaign_errors(campaign: Campaign, *, quarter: Quarter, scale_max: int,
+                              opens_on: date, closes_on: date,
+                              stores: list[Store] | None) -> dict[str, list[str]]:
+    """What a campaign with answers may no longer change: its quarter (the answers count in
+    it), its scale (they were given on it), a store that has answers (they would fall out of
+    the campaign's results), dates that no longer cover an answer."""
+    if campaign.pk is None:
+        return {}
+    answered = Response.objects.filter(campaign=campaign)
+    if not answered.exists():
+        return {}
+    errors: dict[str, list[str]] = {}
+    if quarter != campaign.quarter:
+        errors["quarter"] = [_("Answers already count in %(quarter)s: the quarter cannot "
+                               "change.") % {"quarter": campaign.quarter}]
+    if scale_max != campaign.scale_max:
+        errors["scale_max"] = [_("Answers already use this scale.")]
+    if stores is not None:
+        kept = {s.pk for s in stores}
+        lost = list(Store.objects.filter(
+            pk__in=answered.exclude(store_id__in=kept).values("store_id")).order_by("code")
+            .values_list("code", flat=True)[:20])
+        if lost:
+            message = _("These stores already have answers and must stay in the campaign: "
+                        "%(codes)s") % {"codes": ", ".join(lost)}
+            errors["store_choice"] = [message]
+    span = answered.aggregate(first=Min("submitted_at"), last=Max("submitted_at"))
+    first = timezone.localdate(span["first"], chain_zone())
+    last = timezone.localdate(span["last"], chain_zone())
+    if opens_on > first:
+        errors["opens_on"] = [_("The first answer came on %(day)s: open on or before it.")
+                              % {"day": first}]
+    if closes_on < last:
+        errors["closes_on"] = [_("The last answer came on %(day)s: close on or after it.")
+                               % {"day": last}]
+    return errors
 
 
 def _campaign_save(campaign: Campaign, *, quarter, opens_on: date, closes_on: date,
                    scale_max: int, ask_expectation: bool, target_per_store: int,
-                   stores: list[Store] | None) -> Campaign:
-    campaign.quarter = campaign_validate(quarter=quarter, opens_on=opens_on,
-                                         closes_on=closes_on, scale_max=scale_max,
-                                         target_per_store=target_per_store)
+                   stores: list[Store] | None, store_selection: StoreSelection | None = None,
+                   user: User | None = None, keep_stores: bool = False) -> Campaign:
+    errors = _campaign_errors(quarter=quarter, opens_on=opens_on, closes_on=closes_on,
+                              scale_max=scale_max, target_per_store=target_per_store)
+    if not campaign.name.strip():
+        errors["name"] = [_("Give the campaign a name.")]
+    if keep_stores:
+        store_selection = StoreSelection.parse(campaign.store_selection)
+        chosen = None if campaign.all_stores else list(campaign.stores.all())
+    elif store_selection is not None:
+        chosen, selection_errors = campaign_selection_stores(store_selection)
+        errors.update(selection_errors)
+    else:  # a list of stores (API, admin): remembered as store codes
+        chosen = list(stores) if stores else None
+        store_selection = StoreSelection.of(
+            SelectionKind.STORE if chosen else SelectionKind.ALL,
+            [s.code for s in chosen or []])
+    if not errors:
+        errors.update(_answered_campaign_errors(
+            campaign, quarter=quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter),
+            scale_max=scale_max, opens_on=opens_on, closes_on=closes_on,
+            stores=None if keep_stores else chosen))
+    if errors:
+        raise ApplicationError(_("The campaign has invalid fields."), fields=errors)
+    campaign.quarter = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
     campaign.opens_on, campaign.closes_on = opens_on, closes_on
     campaign.scale_max, campaign.ask_expectation = scale_max, bool(ask_expectation)
     campaign.target_per_store = int(target_per_store)
-    campaign.all_stores = not stores
+    campaign.all_stores = not chosen
+    campaign.store_selection = str(store_selection)
+    attribute(campaign, user=user)
     campaign.save()
-    campaign.stores.set(stores or [])
+    if not keep_stores:
+        campaign.stores.set(chosen or [])
     return campaign
 
 
@@ -312,7 +495,7 @@ def response_create(*, store: Store, campaign: Campaign, data: ResponseInput, ch
                     device_hash: str = "", language: str = "",
                     entered_by: User | None = None, paper_batch: PaperBatch | None = None,
                     flag_reasons: list[str] | None = None,
-                    now: datetime | None = None) -> Response:
+                    now: datetime | None = None, paper_key: str = "") -> Response:
     """Validate and save one response with its answers, all or nothing.
 
     A response keyed in by staff (``entered_by``) records who did; it is held for HQ when
@@ -356,7 +539,7 @@ def response_create(*, store: Store, campaign: Campaign, data: ResponseInput, ch
             invitation=invitation, paper_batch=paper_batch, submitted_at=now,
             duration_seconds=duration_seconds, comment=comment, language=language[:10],
             device_hash=device_hash, entered_by=entered_by,
-            self_served=FlagReason.SELF_SERVED.value in reasons,
+            self_served=FlagReason.SELF_SERVED.value in reasons, paper_key=paper_key[:80],
             status=ResponseStatus.FLAGGED if reasons else ResponseStatus.COUNTED,
             flag_reasons=",".join(reasons))
         try:
@@ -547,3 +730,298 @@ def open_campaigns_scan() -> int:
                                             closes_on__gte=today - timedelta(days=1)):
         total += len(store_anomaly_scan(campaign=campaign))
     return total
+
+
+# --- Paper questionnaires from a file -----------------------------------------------------
+
+PAPER_STORE, PAPER_DATE, PAPER_SERVED_BY = "store_code", "date", "served_by"
+PAPER_FORM_NO, PAPER_COMMENT = "form_no", "comment"
+PAPER_LANGUAGES = ("zh-hans", "en")
+
+
+def _rating_key(code: str) -> str:
+    return f"rating:{code}"
+
+
+def _expectation_key(code: str) -> str:
+    return f"expect:{code}"
+
+
+def paper_columns(indicators: list[Indicator]) -> list[TemplateColumn]:
+    """The columns of the paper questionnaire file, headed in the current language: store,
+    date, who served, the form's number, one rating per active indicator, then the optional
+    expectation of each, and a comment."""
+    columns = [
+        TemplateColumn(PAPER_STORE, _("Store code"), "S0001", _("The store the form is from."),
+                       required=True),
+        TemplateColumn(PAPER_DATE, _("Date"), timezone.localdate().isoformat(),
+                       _("The day the customer filled in the form (2026-11-24); a campaign "
+                         "must cover the store on that day."), required=True),
+        TemplateColumn(PAPER_SERVED_BY, _("Served by"), "",
+                       _("Employee number of who served the customer (optional).")),
+        TemplateColumn(PAPER_FORM_NO, _("Form no."), "",
+                       _("The number printed on the form (optional). Uploading a form number "
+                         "again leaves that form as it is.")),
+    ]
+    columns += [TemplateColumn(_rating_key(i.code), i.name, 5,
+                               _("Rating of “%(question)s”: a whole number from 1 to the "
+                                 "campaign's top (5 or 10).") % {"question": i.question},
+                               required=True) for i in indicators]
+    columns += [TemplateColumn(_expectation_key(i.code),
+                               _("Expectation: %(name)s") % {"name": i.name}, "",
+                               _("What the customer expected, on the same scale (optional)."))
+                for i in indicators]
+    columns.append(TemplateColumn(PAPER_COMMENT, _("Comment"), "",
+                                  _("What the customer wrote (optional).")))
+    return columns
+
+
+def _normalised(header: str) -> str:
+    # As satisfaction.tabular reads a header: trimmed, lower case, spaces as underscores.
+    return str(header).strip().lower().replace(" ", "_")
+
+
+def paper_aliases(indicators: list[Indicator]) -> dict[str, str]:
+    """Every header the import reads, in English and in Chinese (with or without the " *"
+    the XLSX template puts after a required column), and each indicator's code."""
+    aliases: dict[str, str] = {}
+    for language in PAPER_LANGUAGES:
+        with translation.override(language):
+            for column in paper_columns(indicators):
+                for header in (column.header, f"{column.header} *", f"{column.header}*"):
+                    aliases[_normalised(header)] = column.key
+    for indicator in indicators:
+        aliases[_normalised(indicator.code)] = _rating_key(indicator.code)
+        aliases[f"{_normalised(indicator.code)}_expectation"] = _expectation_key(indicator.code)
+    for key in (PAPER_STORE, PAPER_DATE, PAPER_SERVED_BY, PAPER_FORM_NO, PAPER_COMMENT,
+                "store", "employee_number"):
+        aliases.setdefault(key, {"store": PAPER_STORE,
+                                 "employee_number": PAPER_SERVED_BY}.get(key, key))
+    return aliases
+
+
+@dataclass
+class PaperImportResult:
+    created: int = 0
+    unchanged: int = 0
+    held: int = 0
+    rows: list[list[str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    campaign_ids: set[int] = field(default_factory=set)
+
+
+def _paper_day(value: object, today: date) -> tuple[date | None, str]:
+    try:
+        day = parse_date(value)
+    except (TypeError, ValueError):
+        return None, _("Not a date such as 2026-11-24.")
+    if day is None:
+        return None, _("Give the date the form was filled in.")
+    if day > today:
+        return None, _("The date is in the future.")
+    return day, ""
+
+
+def _paper_key(*, form_no: str, day: date, data: ResponseInput, seen: dict[str, int],
+               store_id: int) -> str:
+    """Which form a row is, so that uploading it again changes nothing: its number when
+    given, else a digest of its answers and its place among identical rows of the file."""
+    if form_no:
+        return f"no:{form_no}"
+    digest = hashlib.sha256(repr((day.isoformat(), data.employee_number.upper(),
+                                  sorted(data.ratings.items()),
+                                  sorted((data.expectations or {}).items()),
+                                  data.comment)).encode()).hexdigest()[:40]
+    seen_key = f"{store_id}:{digest}"
+    seen[seen_key] = seen.get(seen_key, 0) + 1
+    return f"d:{digest}:{seen[seen_key]}"
+
+
+def _paper_field_column(name: str) -> str:
+    """The file's column of a field ``response_create`` names in its errors."""
+    if name.startswith("ratings."):
+        return _rating_key(name.split(".", 1)[1])
+    if name.startswith("expectations."):
+        return _expectation_key(name.split(".", 1)[1])
+    return {"employee": PAPER_SERVED_BY, "comment": PAPER_COMMENT, "store": PAPER_STORE,
+            "campaign": PAPER_DATE}.get(name, "")
+
+
+def paper_import(*, user: User, file_name: str, content: bytes, dry_run: bool,
+                 progress: Callable[[int, int], None] | None = None) -> PaperImportResult:
+    """Paper questionnaires from a CSV or XLSX file, one row per form, all or nothing.
+
+    Each row goes through ``response_create`` (the rules of a rating, of who served, of the
+    campaign), as keyed-in forms do, with the rules of paper entry: ``user`` may enter for the
+    row's store (``rules.can_enter_for_store``: a store manager only their own store, HQ any),
+    the campaign is the one covering the store on the row's date, and forms keyed in by the
+    store's own staff wait for HQ (``entry_flag_reasons``). Every bad cell of every row is
+    listed by row number and by the header the file uses.
+
+    A form already imported (same number, or the same answers at the same place among identical
+    rows; ``Response.paper_key``) is left unchanged. ``dry_run`` writes nothing and returns the
+    errors with the counts; otherwise any error raises and nothing is saved.
+    """
+    indicators = list(Indicator.objects.filter(is_active=True).order_by("order", "code"))
+    tables = read_tables(file_name, content, paper_aliases(indicators))
+    known = {column.key for column in paper_columns(indicators)}
+    problems = RowErrors()
+    if not tables:
+        raise ApplicationError(_("The file is empty."), code="empty_file")
+    # The sheet of the forms: the first with a store column (the template's second sheet
+    # only explains the columns).
+    table = next((t for t in tables if PAPER_STORE in t.headers), tables[0])
+    required = [c for c in paper_columns(indicators) if c.required]
+    missing = [str(c.header) for c in required if c.key not in table.headers]
+    if missing:
+        raise ApplicationError(
+            _("Nothing was imported: the file lacks these columns: %(columns)s. Download the "
+              "template to see them.") % {"columns": ", ".join(missing)},
+            fields={"rows": [_("Missing column: %(column)s") % {"column": c} for c in missing]},
+            code="missing_columns")
+    unknown = [table.header_label(h) for h in table.headers if h and h not in known]
+    if unknown:
+        raise ApplicationError(
+            _("Nothing was imported: these columns are not in the template: %(columns)s.")
+            % {"columns": ", ".join(unknown)},
+            fields={"rows": [_("Unknown column: %(column)s") % {"column": c} for c in unknown]},
+            code="unknown_columns")
+    if not table.rows:
+        raise ApplicationError(_("The file has no questionnaires: fill in one row per form."),
+                               code="empty_file")
+    run = _PaperRun(user=user, table=table, indicators=indicators, note=file_name,
+                    problems=problems)
+    with transaction.atomic():
+        run.all_rows(progress)
+        # A dry run, or a file with errors, leaves nothing behind.
+        transaction.set_rollback(dry_run or bool(problems))
+    result = run.result
+    result.errors = [str(error) for error in problems.errors]
+    if problems and not dry_run:
+        raise ApplicationError(_("Nothing was imported: fix these rows and upload the file "
+                                 "again."), fields={"rows": result.errors}, code="invalid_rows")
+    return result
+
+
+class _PaperRun:
+    """One import of paper forms: the file's rows, the lookups they share, the result."""
+
+    def __init__(self, *, user: User, table, indicators: list[Indicator], note: str,
+                 problems: RowErrors) -> None:
+        self.user, self.table, self.indicators = user, table, indicators
+        self.note, self.problems = note, problems
+        self.result = PaperImportResult()
+        self.allowed: dict[int, bool] = {}
+        self.campaigns: dict[tuple[int, date], Campaign | None] = {}
+        self.batches: dict[tuple[int, int], PaperBatch] = {}
+        self.seen: dict[str, int] = {}
+        self.today, self.now = timezone.localdate(), timezone.now()
+        self.stores = _stores_by_code(str(values.get(PAPER_STORE, "")).strip()
+                                      for _n, values in table.rows)
+
+    def all_rows(self, progress: Callable[[int, int], None] | None) -> None:
+        total = len(self.table.rows)
+        for done, (number, values) in enumerate(self.table.rows, start=1):
+            self.row(number, values)
+            if progress is not None and (done % 50 == 0 or done == total):
+                progress(done, total)
+
+    def bad(self, number: int, column: str, message: str) -> None:
+        self.problems.add(self.table, number, column, message)
+
+    def store(self, number: int, values: dict) -> Store | None:
+        code = str(values.get(PAPER_STORE, "")).strip()
+        store = self.stores.get(code.upper()) if code else None
+        if not code:
+            self.bad(number, PAPER_STORE, _("Give the store code."))
+        elif store is None:
+            self.bad(number, PAPER_STORE,
+                     _("No store has the code %(code)s.") % {"code": code[:40]})
+        elif not self.allowed.setdefault(store.pk, rules.can_enter_for_store(self.user, store)):
+            self.bad(number, PAPER_STORE, _("You may not enter questionnaires for store "
+                                            "%(code)s.") % {"code": store.code})
+            return None
+        return store
+
+    def campaign(self, number: int, store: Store | None, day: date | None) -> Campaign | None:
+        if store is None or day is None:
+            return None
+        if (store.pk, day) not in self.campaigns:
+            self.campaigns[(store.pk, day)] = open_campaign_for_store(store=store, day=day)
+        campaign = self.campaigns[(store.pk, day)]
+        if campaign is None:
+            self.bad(number, PAPER_DATE, _("No survey campaign covers store %(code)s on "
+                                           "%(day)s.") % {"code": store.code, "day": day})
+        return campaign
+
+    def row(self, number: int, values: dict) -> None:
+        store = self.store(number, values)
+        day, day_error = _paper_day(values.get(PAPER_DATE), self.today)
+        if day_error:
+            self.bad(number, PAPER_DATE, day_error)
+        campaign = self.campaign(number, store, day)
+        form_no = _cell_text(values.get(PAPER_FORM_NO))
+        if len(form_no) > 60:
+            self.bad(number, PAPER_FORM_NO, _("At most 60 characters."))
+        data = ResponseInput(
+            ratings={i.code: _cell_text(values.get(_rating_key(i.code)))
+                     for i in self.indicators},
+            expectations={i.code: _cell_text(values.get(_expectation_key(i.code)))
+                          for i in self.indicators},
+            employee_number=_cell_text(values.get(PAPER_SERVED_BY)),
+            comment=_cell_text(values.get(PAPER_COMMENT)))
+        if campaign is None:
+            # The row cannot be saved; still list its bad cells (ratings on the larger scale:
+            # without the campaign the top of the scale is not known).
+            _answers, errors = _clean_answers(data, Campaign(scale_max=10), self.indicators)
+            if store is not None:
+                errors.update(_employee(data, store)[1])
+            self.bad_fields(number, errors)
+            return
+        key = _paper_key(form_no=form_no[:60], day=day, data=data, seen=self.seen,
+                         store_id=store.pk)
+        self.save(number, store=store, campaign=campaign, day=day, data=data, key=key)
+
+    def bad_fields(self, number: int, errors: dict[str, list[str]]) -> None:
+        for name, messages in errors.items():
+            for message in messages:
+                self.bad(number, _paper_field_column(name), message)
+
+    def save(self, number: int, *, store: Store, campaign: Campaign, day: date,
+             data: ResponseInput, key: str) -> None:
+        summary = [_("row %(n)s") % {"n": number}, "",
+                   " · ".join([store.code, day.isoformat(), data.employee_number or "—",
+                               " ".join(str(data.ratings[i.code]) for i in self.indicators)])]
+        if Response.objects.filter(campaign=campaign, store=store, paper_key=key).exists():
+            self.result.unchanged += 1
+            summary[1] = _("unchanged (imported before)")
+            self.result.rows.append(summary)
+            return
+        batch = self.batches.get((store.pk, campaign.pk))
+        if batch is None:
+            batch = self.batches[(store.pk, campaign.pk)] = PaperBatch.objects.create(
+                campaign=campaign, store=store, entered_by=self.user, note=self.note[:200])
+        moment = min(self.now, datetime.combine(day, time(12), tzinfo=chain_zone()))
+        try:
+            with transaction.atomic():
+                response = response_create(
+                    store=store, campaign=campaign, data=data, channel=Channel.PAPER,
+                    entered_by=self.user, paper_batch=batch, now=moment, paper_key=key)
+        except ApplicationError as exc:
+            self.bad_fields(number, exc.fields or {"": [exc.message]})
+            return
+        held = response.status == ResponseStatus.FLAGGED
+        self.result.created += 1
+        self.result.held += held
+        self.result.campaign_ids.add(campaign.pk)
+        summary[1] = _("create, waits for HQ review") if held else _("create")
+        self.result.rows.append(summary)
+
+
+def _cell_text(value: object) -> str:
+    """A cell as text: a whole number read from XLSX as 5.0 is "5"."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()

@@ -15,6 +15,7 @@ urlpatterns = [
             name="poster"),
     path("invitations/new/", views.invitation_create_view, name="invitation_create"),
     path("paper/", views.paper_entry_view, name="paper_entry"),
+    path("paper/template/", views.paper_template_view, name="paper_template"),
     path("review/", views.review_view, name="review"),
     path("review/responses/", views.review_responses_view, name="review_responses"),
     path("review/stores/<int:pk>/", views.review_store_flag_view, name="review_store_flag"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 from django.conf import settings
@@ -18,19 +19,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from satisfaction.errors import ApplicationError
+from satisfaction.jobs import job_start
 from satisfaction.masking import mask_name
 from satisfaction.models import Employee, Store
 from satisfaction.permissions import role_required
 from satisfaction.ratelimit import client_ip
 from satisfaction.scoping import get_visible_store_or_404, visible_stores
-from satisfaction.tabular import (
-    CSV_CONTENT_TYPE,
-    XLSX_CONTENT_TYPE,
-    Column,
-    write_csv,
-    write_xlsx,
-)
-from surveys import posters, rules
+from satisfaction.tabular import template_file
+from surveys import exports, jobs, posters, rules
+from surveys.forms import PaperUploadForm
 from surveys.models import (
     Campaign,
     FlagReason,
@@ -53,6 +50,7 @@ from surveys.services import (
     invitation_create,
     invitation_for_token,
     paper_batch_create,
+    paper_columns,
     public_response_submit,
     response_review,
     store_flag_review,
@@ -225,45 +223,26 @@ def store_results_view(request: HttpRequest, pk: int, code: str) -> HttpResponse
                   {"campaign": campaign, "store": store, "result": result, "weights": weights})
 
 
-EXPORT_HEADERS = ["store_code", "store_name", "n", "target", "below_target",
-                  "weighted_score", "ci_low", "ci_high", "invitations", "response_rate",
-                  "scheme_version"]
-
-
-def _fmt(value: float | None) -> str | float:
-    return "" if value is None else round(value, 2)
-
-
 @role_required(rules.can_see_surveys)
 def campaign_export_view(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """The results of the user's stores as a file in their language. Up to
+    ``exports.STREAM_LIMIT`` stores are written in this response; more run as the job
+    ``surveys.results_export`` (its page shows the progress, then the download)."""
     campaign = _campaign_for(request, pk)
-    weights = indicator_weights(quarter=campaign.quarter)
-    rows = campaign_result_rows(campaign=campaign, user=request.user, weights=weights.weights)
-    codes = list(Indicator.objects.order_by("order", "code").values_list("code", flat=True))
-    headers = EXPORT_HEADERS + [f"{c}_{k}" for c in codes for k in ("mean", "score", "gap")]
-    table = []
-    for store, result in rows:
-        line = [store.code, store.name, result.n, result.target, result.below_target,
-                _fmt(result.weighted_score), _fmt(result.ci_low), _fmt(result.ci_high),
-                result.invitations, _fmt(result.response_rate), weights.scheme_version]
-        for code in codes:
-            item = result.indicator(code)
-            line += ([_fmt(item.mean_rating), _fmt(item.score), _fmt(item.gap)] if item
-                     else ["", "", ""])
-        table.append(line)
-    name = f"survey-results-{campaign.quarter}-{campaign.pk}"
-    columns = [Column(header, "0.00" if index >= 5 and header != "scheme_version" else "",
-                      14 if index == 1 else 10)
-               for index, header in enumerate(headers)]
-    buffer = io.BytesIO()
-    if fmt == "xlsx":
-        write_xlsx(buffer, columns, table, sheet="results", frozen_columns=2)
-        response = HttpResponse(buffer.getvalue(), content_type=XLSX_CONTENT_TYPE)
-    else:
-        write_csv(buffer, columns, table)
-        response = HttpResponse(buffer.getvalue(), content_type=CSV_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
-    return response
+    if exports.store_count(campaign=campaign, user=request.user) <= exports.STREAM_LIMIT:
+        buffer = io.BytesIO()
+        exports.write_export(buffer, campaign=campaign, user=request.user, fmt=fmt)
+        response = HttpResponse(buffer.getvalue(), content_type=exports.CONTENT_TYPES[fmt])
+        response["Content-Disposition"] = (
+            f'attachment; filename="{exports.file_name(campaign, fmt)}"')
+        return response
+    job, started = job_start(
+        kind=jobs.RESULTS_EXPORT_KIND, user=request.user,
+        params=jobs.results_export_params(campaign=campaign, fmt=fmt),
+        key=f"user-{request.user.pk}-campaign-{campaign.pk}-{fmt}")
+    if not started:
+        messages.info(request, _("This export is already running: here it is."))
+    return redirect(job)
 
 
 @role_required(rules.can_collect_responses)
@@ -290,15 +269,62 @@ def invitation_create_view(request: HttpRequest) -> HttpResponse:
         status=400 if errors else 200)
 
 
+def _paper_upload(request: HttpRequest, form: PaperUploadForm) -> HttpResponse | None:
+    """Start the dry run of an uploaded file of paper questionnaires (the job
+    ``surveys.paper_import``) and show its page; the same file while its import runs shows
+    that job."""
+    if not form.is_valid():
+        return None
+    upload = form.cleaned_data["file"]
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    job, started = job_start(kind=jobs.PAPER_IMPORT_KIND, user=request.user,
+                             params={"dry_run": True}, upload=upload,
+                             key=f"user-{request.user.pk}-{digest.hexdigest()[:32]}")
+    if not started:
+        messages.info(request, _("This file is already being checked or imported: here it "
+                                 "is."))
+    return redirect(job)
+
+
+@role_required(rules.can_collect_responses)
+def paper_template_view(request: HttpRequest) -> HttpResponse:
+    """The empty file of paper questionnaires, headed in the user's language
+    (``?format=csv`` or ``xlsx``)."""
+    fmt = request.GET.get("format", "xlsx")
+    if fmt not in exports.FORMATS:
+        raise ApplicationError(_("Choose CSV or XLSX."),
+                               fields={"format": [_("Choose CSV or XLSX.")]})
+    indicators = list(Indicator.objects.filter(is_active=True).order_by("order", "code"))
+    body, content_type = template_file(paper_columns(indicators), fmt,
+                                       sheet=_("Questionnaires"))
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = (
+        f'attachment; filename="paper-questionnaires-{get_language() or "zh-hans"}.{fmt}"')
+    return response
+
+
 @role_required(rules.can_collect_responses)
 def paper_entry_view(request: HttpRequest) -> HttpResponse:
+    """Key in up to ``PAPER_ROWS`` paper questionnaires of one store, or upload a file of them
+    (checked first in a dry run, then imported from the job's page)."""
     stores = visible_stores(request.user).filter(is_active=True).order_by("code")
     today = timezone.localdate()
     campaigns = list(campaign_list(user=request.user).filter(
         opens_on__lte=today, closes_on__gte=today))
     indicators = list(Indicator.objects.filter(is_active=True).order_by("order", "code"))
     errors: list[str] = []
-    if request.method == "POST":
+    uploading = request.method == "POST" and request.POST.get("action") == "upload"
+    upload_form = (PaperUploadForm(request.POST, request.FILES) if uploading
+                   else PaperUploadForm())
+    if uploading:
+        started = _paper_upload(request, upload_form)
+        if started is not None:
+            return started
+        errors = [e for messages_ in upload_form.errors.values() for e in messages_]
+    elif request.method == "POST":
         store = get_visible_store_or_404(request.user, code=request.POST.get("store", ""))
         campaign = next((c for c in campaigns if str(c.pk) == request.POST.get("campaign")),
                         None)
@@ -333,8 +359,8 @@ def paper_entry_view(request: HttpRequest) -> HttpResponse:
                 return redirect("surveys:paper_entry")
     return render(request, "surveys/paper_entry.html", {
         "stores": stores[:500], "campaigns": campaigns, "indicators": indicators,
-        "rows": range(PAPER_ROWS), "errors": errors, "posted": request.POST},
-        status=400 if errors else 200)
+        "rows": range(PAPER_ROWS), "errors": errors, "posted": request.POST,
+        "upload_form": upload_form}, status=400 if errors else 200)
 
 
 @role_required(rules.can_review_flags)

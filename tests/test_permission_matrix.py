@@ -45,7 +45,7 @@ from pos.services import pos_api_key_create
 from satisfaction.models import Employee, EmployeeRole, Notification, Role
 from satisfaction.quarters import Quarter
 from scoring.models import RollupStatus
-from surveys.models import Invitation, StoreFlag
+from surveys.models import Indicator, Invitation, StoreFlag
 from tests.dashboard.factories import (
     make_campaign,
     make_employee_score,
@@ -356,6 +356,19 @@ TABLE: dict[str, Entry] = {
     "surveys:paper_entry": Entry(lambda w: "/surveys/paper/", [
         get(page(ok=(HQ, SM, SM_OTHER, CLERK))),
         post(page(ok=(HQ, SM, CLERK), missing=(SM_OTHER,)), _paper)]),
+    "surveys:paper_template": Entry(lambda w: "/surveys/paper/template/?format=csv", [
+        get(page(ok=(HQ, SM, SM_OTHER, CLERK)))]),
+    "surveys_setup:campaigns": Entry(lambda w: "/setup/campaigns/", [get(HQ_PAGE)]),
+    "surveys_setup:campaign_create": Entry(lambda w: "/setup/campaigns/new/", [
+        get(HQ_PAGE), post(HQ_PAGE, lambda w: {"name": "四季度", "store_choice": "region",
+                                               "regions": ["EAST"]})]),
+    "surveys_setup:campaign_edit": Entry(lambda w: f"/setup/campaigns/{w.campaign.pk}/", [
+        get(HQ_PAGE), post(HQ_PAGE, lambda w: {"name": "改名"})]),
+    "surveys_setup:indicators": Entry(lambda w: "/setup/indicators/", [
+        get(HQ_PAGE), post(HQ_PAGE, lambda w: {"code": "waiting"})]),
+    "surveys_setup:indicator_edit": Entry(
+        lambda w: f"/setup/indicators/{Indicator.objects.get(code='price').pk}/", [
+            get(HQ_PAGE), post(HQ_PAGE, lambda w: {"name_en": "Price"})]),
     "surveys:review": Entry(lambda w: "/surveys/review/", [get(HQ_PAGE)]),
     "surveys:review_responses": Entry(lambda w: "/surveys/review/responses/", [
         post(HQ_PAGE, lambda w: {"response": w.response.pk, "action": "clear"})]),

@@ -72,12 +72,17 @@ def test_regional_list_shows_its_stores_with_bounded_queries(
 
 def test_csv_and_xlsx_exports_are_scoped(campaign_with_answers, region_manager, login):
     client = login(region_manager)
-    text = client.get(f"/surveys/campaigns/{campaign_with_answers.pk}/export.csv"
-                      ).content.decode("utf-8-sig")
+    text = client.get(f"/surveys/campaigns/{campaign_with_answers.pk}/export.csv",
+                      HTTP_ACCEPT_LANGUAGE="en").content.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert [r["store_code"] for r in rows] == ["S0001", "S0002"]
-    assert float(rows[0]["weighted_score"]) == 75.0
-    assert rows[0]["price_gap"] == "0.0"
+    assert [r["Store code"] for r in rows] == ["S0001", "S0002"]
+    assert float(rows[0]["Survey score"]) == 75.0
+    assert rows[0]["Price: gap to expectation"] == "0.0"
+    # In the user's language: Chinese by default.
+    chinese = client.get(f"/surveys/campaigns/{campaign_with_answers.pk}/export.csv"
+                         ).content.decode("utf-8-sig")
+    assert chinese.splitlines()[0].startswith("门店编码")
+    assert "商品价格感知" in chinese.splitlines()[0]
     xlsx = client.get(f"/surveys/campaigns/{campaign_with_answers.pk}/export.xlsx")
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet.cell(2, 1).value == "S0001"

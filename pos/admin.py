@@ -1,4 +1,5 @@
-"""Admin for POS API keys (HQ creates them here; the secret is shown once) and receipts."""
+"""Admin for POS API keys (HQ's page is /setup/pos-keys/; here too the secret is shown once)
+and receipts."""
 
 from __future__ import annotations
 
@@ -60,13 +61,13 @@ class PosApiKeyAdmin(APIKeyModelAdmin):
         if change:
             if "revoked" in form.changed_data and obj.revoked:
                 obj.revoked = False  # the service revokes (and refuses to un-revoke)
-                pos_api_key_revoke(api_key=obj)
+                pos_api_key_revoke(api_key=obj, user=request.user)
             obj.save()
             return
         created, secret = pos_api_key_create(
             name=data["name"], stores=list(data.get("stores") or ()),
             all_stores=bool(data.get("all_stores")), throttle_rate=data.get("throttle_rate", ""),
-            expiry_date=data.get("expiry_date"))
+            expiry_date=data.get("expiry_date"), user=request.user)
         obj.pk, obj.id, obj.prefix = created.pk, created.id, created.prefix
         obj.hashed_key, obj.created = created.hashed_key, created.created
         messages.warning(request, _(

@@ -12,11 +12,18 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 
+# A key's request rate as the throttle reads it (``pos.auth.PosKeyThrottle``: DRF's
+# ``parse_rate`` takes the number and the period's first letter). The one rule: the model field,
+# the setup form and the services validate with this validator.
+THROTTLE_RATE_PATTERN = r"^[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)$"
+throttle_rate_validator = RegexValidator(THROTTLE_RATE_PATTERN,
+                                         _("A rate such as 600/min, 20/s or 50000/day."))
+
 
 class PosApiKey(AbstractAPIKey):
     """An API key for one POS or call-centre system, allowed to act for a set of stores.
 
-    Created by HQ in the admin (the secret is shown once; only its hash is kept), revocable,
+    Created by HQ on the setup page (the secret is shown once; only its hash is kept), revocable,
     optionally expiring. ``throttle_rate`` (e.g. ``"600/min"``) overrides the default per-key rate.
     """
 
@@ -27,9 +34,7 @@ class PosApiKey(AbstractAPIKey):
         _("all stores"), default=False,
         help_text=_("For a head-office system (e.g. the call centre): every store of the chain."))
     throttle_rate = models.CharField(
-        _("throttle rate"), max_length=20, blank=True,
-        validators=[RegexValidator(r"^[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)$",
-                                   _("A rate such as 600/min, 20/s or 50000/day."))],
+        _("throttle rate"), max_length=20, blank=True, validators=[throttle_rate_validator],
         help_text=_("Requests allowed per key, e.g. 600/min; empty uses the default."))
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
 

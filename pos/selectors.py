@@ -24,7 +24,8 @@ from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 
 from complaints.selectors import complaint_counts_by_store
-from pos.models import PosTransaction
+from pos.models import PosApiKey, PosTransaction
+from satisfaction.models import Region, Store
 from satisfaction.quarters import Quarter
 from scoring import selectors as scoring_selectors
 from scoring.models import StoreScore
@@ -178,3 +179,28 @@ def pos_store_scores(*, store, quarter: Quarter | None = None) -> list[dict]:
                        "revision": rollup.revision,
                        **{name: getattr(score, name) for name in SCORE_FIELDS}})
     return result
+
+
+# --- API keys (the setup pages) ------------------------------------------------------------
+
+def pos_api_key_list() -> QuerySet[PosApiKey]:
+    """Every key, the usable ones first and the newest first, each with ``store_count`` (one
+    query, however many stores a key has)."""
+    return (PosApiKey.objects.annotate(store_count=Count("stores"))
+            .order_by("revoked", "-created"))
+
+
+def store_codes_of_key(api_key: PosApiKey) -> list[str]:
+    """The codes of a key's stores, sorted (the edit form's list)."""
+    return list(api_key.stores.order_by("code").values_list("code", flat=True))
+
+
+def stores_for_codes_and_regions(*, codes: Iterable[str], regions: Iterable[Region]
+                                 ) -> tuple[list[Store], list[str]]:
+    """The stores named by code plus every store of the regions (as they are now: a store
+    opened later in the region is not added); and the codes that name no store."""
+    wanted = set(codes)
+    stores = Store.objects.filter(code__in=wanted) | Store.objects.filter(region__in=list(regions))
+    found = list(stores.distinct().order_by("code"))
+    known = {store.code for store in found}
+    return found, sorted(wanted - known)

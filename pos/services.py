@@ -30,15 +30,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework_api_key.crypto import KeyGenerator
 
-from pos.models import PosApiKey, PosTransaction
+from pos import rules
+from pos.models import PosApiKey, PosTransaction, throttle_rate_validator
 from satisfaction.errors import ApplicationError
-from satisfaction.models import CODE_PATTERN, Employee, Store
+from satisfaction.models import CODE_PATTERN, Employee, Store, User
 from satisfaction.quarters import chain_zone, earliest_request_moment
 from surveys.selectors import stores_with_running_campaign
 from surveys.services import invitation_create
@@ -605,6 +607,13 @@ def _survey_invitations(rows: list[dict[str, Any]]) -> dict[tuple[int, str], Inv
 
 # --- API keys -------------------------------------------------------------------------------
 
+def _require_key_manager(user: User | None) -> None:
+    """``user`` None: the system itself (the demo, a management command)."""
+    if user is not None and not rules.can_manage_pos_keys(user):
+        raise ApplicationError(_("Only HQ customer relations may manage POS API keys."),
+                               code="permission_denied", status=403)
+
+
 def pos_api_key_scope_validate(*, stores: Sequence[Store], all_stores: bool) -> None:
     """A key acts for at least one store, or for all of them (a head-office system)."""
     if not stores and not all_stores:
@@ -612,18 +621,56 @@ def pos_api_key_scope_validate(*, stores: Sequence[Store], all_stores: bool) -> 
                                fields={"stores": [_("Choose the stores this key acts for.")]})
 
 
+def pos_api_key_rate_validate(*, throttle_rate: str) -> str:
+    """The key's own rate (empty: the default), in the form the throttle reads
+    (``pos.models.throttle_rate_validator``: the one rule); returns it trimmed."""
+    rate = throttle_rate.strip()
+    if rate:
+        try:
+            throttle_rate_validator(rate)
+        except ValidationError as exc:
+            raise ApplicationError(_("The throttle rate is not valid."),
+                                   fields={"throttle_rate": list(exc.messages)},
+                                   code="invalid_rate") from None
+    return rate
+
+
+def _validated_fields(*, name: str, stores: Sequence[Store], all_stores: bool,
+                      throttle_rate: str) -> tuple[str, str]:
+    """Every field's errors at once (name, stores, rate); returns the trimmed name and rate."""
+    errors: dict[str, list[str]] = {}
+    longest = PosApiKey._meta.get_field("name").max_length  # noqa: SLF001 (model metadata API)
+    if not name.strip():
+        errors["name"] = [_("Required.")]
+    elif len(name.strip()) > longest:
+        errors["name"] = [_("At most %(n)d characters.") % {"n": longest}]
+    for check in (lambda: pos_api_key_scope_validate(stores=stores, all_stores=all_stores),
+                  lambda: pos_api_key_rate_validate(throttle_rate=throttle_rate)):
+        try:
+            check()
+        except ApplicationError as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise ApplicationError(_("The key was not saved: correct the fields marked."),
+                               fields=errors, code="invalid_key")
+    return name.strip(), throttle_rate.strip()
+
+
 @transaction.atomic
 def pos_api_key_create(*, name: str, stores: Sequence[Store] = (), all_stores: bool = False,
                        throttle_rate: str = "", expiry_date: datetime | None = None,
-                       key: str | None = None) -> tuple[PosApiKey, str]:
+                       key: str | None = None, user: User | None = None
+                       ) -> tuple[PosApiKey, str]:
     """Create a key and return it with its secret (shown once; only the hash is stored).
 
-    ``key`` (``prefix.secret``) fixes the secret, for the documented demo key only.
+    HQ only (``user`` None: the system). An all-stores key has no store list; a key for
+    chosen stores needs at least one. ``key`` (``prefix.secret``) fixes the secret, for the
+    documented demo key only.
     """
-    if not name.strip():
-        raise ApplicationError(_("A key needs a name."), fields={"name": [_("Required.")]})
-    pos_api_key_scope_validate(stores=stores, all_stores=all_stores)
-    api_key = PosApiKey(name=name.strip(), all_stores=all_stores, throttle_rate=throttle_rate,
+    _require_key_manager(user)
+    name, throttle_rate = _validated_fields(name=name, stores=stores, all_stores=all_stores,
+                                            throttle_rate=throttle_rate)
+    api_key = PosApiKey(name=name, all_stores=all_stores, throttle_rate=throttle_rate,
                         expiry_date=expiry_date)
     if key is None:
         key = PosApiKey.objects.assign_key(api_key)
@@ -636,14 +683,37 @@ def pos_api_key_create(*, name: str, stores: Sequence[Store] = (), all_stores: b
         api_key.hashed_key = KeyGenerator().hash(key)
         api_key.id = f"{prefix}.{api_key.hashed_key}"
     api_key.save()
-    if stores:
+    if stores and not all_stores:
         api_key.stores.set(stores)
     return api_key, key
 
 
-def pos_api_key_revoke(*, api_key: PosApiKey) -> PosApiKey:
-    """Revoke a key for good (the library forbids un-revoking)."""
-    if not api_key.revoked:
-        api_key.revoked = True
-        api_key.save(update_fields=["revoked"])
+@transaction.atomic
+def pos_api_key_update(*, api_key: PosApiKey, name: str, stores: Sequence[Store],
+                       all_stores: bool, throttle_rate: str, expiry_date: datetime | None,
+                       user: User | None = None) -> PosApiKey:
+    """Change a key's name, stores, rate and expiry (not its secret). HQ only; a revoked key
+    is not changed any more (409). Takes effect on the key's next request: the API reads the
+    key and its stores on every request (the throttle's history is kept by prefix)."""
+    _require_key_manager(user)
+    locked = PosApiKey.objects.select_for_update().get(pk=api_key.pk)
+    if locked.revoked:
+        raise ApplicationError(_("This key is revoked; it cannot be changed."),
+                               code="key_revoked", status=409)
+    locked.name, locked.throttle_rate = _validated_fields(
+        name=name, stores=stores, all_stores=all_stores, throttle_rate=throttle_rate)
+    locked.all_stores = all_stores
+    locked.expiry_date = expiry_date
+    locked.save(update_fields=["name", "all_stores", "throttle_rate", "expiry_date"])
+    locked.stores.set([] if all_stores else stores)
+    return locked
+
+
+@transaction.atomic
+def pos_api_key_revoke(*, api_key: PosApiKey, user: User | None = None) -> PosApiKey:
+    """Revoke a key for good (the library forbids un-revoking). HQ only. The API refuses the
+    key from its next request on: authentication reads the key's row on every request."""
+    _require_key_manager(user)
+    PosApiKey.objects.filter(pk=api_key.pk, revoked=False).update(revoked=True)
+    api_key.revoked = True
     return api_key

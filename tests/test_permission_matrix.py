@@ -309,6 +309,17 @@ TABLE: dict[str, Entry] = {
         "language": "en"})]),
     "javascript-catalog": Entry(lambda w: "/jsi18n/", [get(PUBLIC)]),
     "chain_import": Entry(lambda w: "/chain/import/", [get(HQ_PAGE), post(HQ_PAGE)]),
+    "pos_setup:keys": Entry(lambda w: "/setup/pos-keys/", [get(HQ_PAGE)]),
+    "pos_setup:key_create": Entry(lambda w: "/setup/pos-keys/new/", [
+        get(HQ_PAGE), post(HQ_PAGE, lambda w: {"name": "Till B", "scope": "chosen",
+                                                "store_codes": "S0001"})]),
+    "pos_setup:key_edit": Entry(lambda w: f"/setup/pos-keys/{w.secrets[KEY].split('.')[0]}/", [
+        get(HQ_PAGE), post(HQ_PAGE, lambda w: {"name": "S0001 till", "scope": "chosen",
+                                                "store_codes": "S0001",
+                                                "throttle_rate": "60/min"})]),
+    "pos_setup:key_revoke": Entry(
+        lambda w: f"/setup/pos-keys/{w.secrets[KEY].split('.')[0]}/revoke/",
+        [get(HQ_PAGE), post(HQ_PAGE)]),
     "notifications": Entry(lambda w: "/notifications/",
                            [get(page(ok=LOGGED_IN)), post(page(ok=LOGGED_IN))]),
     "deliveries": Entry(lambda w: "/notifications/deliveries/", [get(HQ_PAGE), post(HQ_PAGE)]),

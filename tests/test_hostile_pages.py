@@ -27,6 +27,7 @@ from complaints.models import Complaint, ComplaintAttachment
 from mystery_shopper.models import Appeal, Evidence
 from satisfaction.models import Employee, Region, Role, Store
 from satisfaction.quarters import Quarter
+from satisfaction.services import chain_import
 from surveys.models import Response
 from tests.dashboard.factories import make_visit
 from tests.factories import UserFactory
@@ -156,30 +157,41 @@ def test_an_out_of_range_quarter_on_a_page_is_a_400(hq, login, store):
 # --- The chain import: clear errors, nothing stored ---------------------------------------
 
 
-def _import(client: Client, name: str, content: bytes):
-    return client.post("/chain/import/", {"file": SimpleUploadedFile(name, content)})
+@pytest.fixture
+def upload(django_capture_on_commit_callbacks):
+    """Upload a chain file and open the page of its check (a background job) as the user sees
+    it after the redirect."""
+
+    def _import(client: Client, name: str, content: bytes):
+        with django_capture_on_commit_callbacks(execute=True):
+            started = client.post("/chain/import/", {"file": SimpleUploadedFile(name, content)})
+        assert started.status_code == 302
+        return client.get(started.url)
+
+    return _import
 
 
-def test_a_picture_renamed_csv_is_a_form_error_and_stores_nothing(hq, login):
-    response = _import(_english(login(hq)), "stores.csv", PNG)
+def test_a_picture_renamed_csv_is_a_clear_error_and_stores_nothing(hq, login, upload):
+    response = upload(_english(login(hq)), "stores.csv", PNG)
     assert response.status_code == 200
     assert "The file is not CSV text: it is a PNG file." in response.content.decode()
     assert not Store.objects.exists()
 
 
-def test_a_csv_with_a_nul_byte_is_a_form_error_and_stores_nothing(hq, login):
+def test_a_csv_with_a_nul_byte_is_a_clear_error_and_stores_nothing(hq, login, upload):
     content = STORES_CSV.replace("上海人民路店", "上海\x00人民路店").encode()
-    response = _import(_english(login(hq)), "stores.csv", content)
+    response = upload(_english(login(hq)), "stores.csv", content)
     assert response.status_code == 200
     assert "it contains binary data (NUL bytes)" in response.content.decode()
     assert not Store.objects.exists()
     assert not Region.objects.exists()
 
 
-def test_a_store_code_with_a_slash_is_refused_and_the_store_list_keeps_working(hq, login):
+def test_a_store_code_with_a_slash_is_refused_and_the_store_list_keeps_working(
+        hq, login, upload):
     client = _english(login(hq))
     bad = STORES_CSV + "S10/02,杭州解放路店,EAST,华东区,杭州\nS 1003,广州店,EAST,华东区,广州\n"
-    response = _import(client, "stores.csv", bad.encode())
+    response = upload(client, "stores.csv", bad.encode())
     body = response.content.decode()
     assert response.status_code == 200
     assert "row 3, column store_code: S10/02 is not a valid code" in body
@@ -188,11 +200,11 @@ def test_a_store_code_with_a_slash_is_refused_and_the_store_list_keeps_working(h
     assert client.get("/stores/").status_code == 200
 
 
-def test_an_employee_number_with_a_slash_is_refused(hq, login):
+def test_an_employee_number_with_a_slash_is_refused(hq, login, upload):
     client = _english(login(hq))
-    _import(client, "stores.csv", STORES_CSV.encode())
+    chain_import(file_name="stores.csv", content=STORES_CSV.encode())
     staff = "employee_number,employee_name,store_code,role\nE/1,王芳,S1001,clerk\n"
-    response = _import(client, "staff.csv", staff.encode())
+    response = upload(client, "staff.csv", staff.encode())
     assert "row 2, column employee_number: E/1 is not a valid code" in response.content.decode()
     assert not Employee.objects.exists()
 

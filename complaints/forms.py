@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from satisfaction.forms import QuarterChoiceField, quarter_choices_around
 from satisfaction.models import Employee, Region, Role, Store, User
 from satisfaction.scoping import visible_stores
 
@@ -185,14 +186,23 @@ class TicketLookupForm(forms.Form):
                                    widget=forms.TextInput(attrs={"inputmode": "numeric"}))
 
 
+#: Quarters the figures page offers: this one and the seven before it (two years).
+FIGURE_QUARTERS_BACK = 7
+
+
 class FigureFilterForm(forms.Form):
-    quarter = forms.CharField(label=_("Quarter"), required=False, max_length=6)
+    quarter = QuarterChoiceField(label=_("Quarter"), required=False)
     start = forms.DateField(label=_("From"), required=False,
                             widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("To"), required=False,
                           widget=forms.DateInput(attrs={"type": "date"}))
     level = forms.ChoiceField(label=_("Per"), required=False, choices=[
         ("store", _("Store")), ("region", _("Region")), ("chain", _("Chain"))])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["quarter"].quarters = quarter_choices_around(before=FIGURE_QUARTERS_BACK,
+                                                                 after=0)
 
 
 # --- The complaint list's filters (the list page and its export) -----------------------------

@@ -26,7 +26,6 @@ from satisfaction.jobs import job_start
 from satisfaction.masking import mask_name, mask_phone
 from satisfaction.models import Store
 from satisfaction.permissions import role_required
-from satisfaction.quarters import quarter_param
 from satisfaction.ratelimit import client_ip
 from satisfaction.scoping import get_visible_store_or_404
 
@@ -338,11 +337,16 @@ def attachment_download(request: HttpRequest, pk: int, attachment_id: int) -> Fi
 def figures(request: HttpRequest) -> HttpResponse:
     form = FigureFilterForm(request.GET or None)
     result, error = None, ""
-    data = form.cleaned_data if form.is_valid() else {}
+    if request.GET and not form.is_valid():
+        return render(request, "complaints/figures.html", {
+            "form": form, "figures": None, "grades": Grade.values, "pareto": [],
+            "error": "; ".join(str(e) for errors in form.errors.values() for e in errors)},
+            status=400)
+    data = form.cleaned_data if request.GET else {}
     try:
         # A date range, if given, is the period: the quarter is then not read.
         dated = data.get("start") or data.get("end")
-        quarter = None if dated else quarter_param(data, default=None)
+        quarter = None if dated else data.get("quarter")
         start, end = selectors.figure_period(quarter=quarter, start=data.get("start"),
                                              end=data.get("end"))
         result = selectors.complaint_figures(user=request.user, start=start, end=end,

@@ -219,3 +219,16 @@ def test_poster_shows_a_qr_code_for_the_store_form(login, store, store_manager, 
     assert "<svg" in response.content.decode()
     assert f"/complain/{store.code}" in response.content.decode()
     assert client.get(f"/complaints/poster/{other_store.code}/").status_code == 404
+
+
+def test_the_figures_page_picks_a_quarter_from_a_list_and_refuses_one_not_offered(hq, login):
+    from satisfaction.quarters import Quarter
+
+    client = login(hq)
+    current = Quarter.current()
+    page = client.get("/complaints/figures/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'<option value="{current}"' in page
+    assert f'<option value="{current.previous()}"' in page
+    assert client.get(f"/complaints/figures/?quarter={current.previous()}").status_code == 200
+    assert client.get("/complaints/figures/?quarter=2001Q1").status_code == 400
+    assert client.get("/complaints/figures/?quarter=junk").status_code == 400

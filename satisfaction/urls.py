@@ -45,6 +45,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
+    path("setup/", include("scoring.setup_urls")),
     path("setup/", include("pos.setup_urls")),
     path("setup/", include("surveys.setup_urls")),
     path("setup/", include("complaints.setup_urls")),

@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from scoring import views
 
@@ -13,7 +14,9 @@ urlpatterns = [
     path("quarters/rollup/", views.quarter_rollup, name="quarter_rollup"),
     path("quarters/<str:quarter>/late/", views.quarter_late, name="quarter_late"),
     path("quarters/publish/", views.quarter_publish_view, name="quarter_publish"),
-    path("schemes/", views.scheme_edit, name="schemes"),
+    # The scheme page is HQ's setup page now (scoring.setup_urls); the old address stays.
+    path("schemes/", RedirectView.as_view(pattern_name="scoring_setup:schemes",
+                                          permanent=True), name="schemes"),
     path("hr/", views.hr_page, name="hr"),
     path("hr/export/", views.hr_export_view, name="hr_export"),
 ]

@@ -15,17 +15,14 @@ from satisfaction.forms import add_application_error
 from satisfaction.permissions import role_required
 from satisfaction.quarters import InvalidQuarterError, Quarter, quarter_param
 from scoring import rules, selectors
-from scoring.forms import AppraisalImportForm, ExportForm, PublishForm, RollupForm, SchemeForm
+from scoring.forms import AppraisalImportForm, ExportForm, PublishForm, RollupForm
 from scoring.labels import flag_label, indicator_label
-from scoring.models import ExportLog, Rollup, RollupStatus, Scheme
+from scoring.models import ExportLog, Rollup, RollupStatus
 from scoring.services import (
-    SCHEME_FIELDS,
     appraisal_import,
     hr_export,
     quarter_publish,
     rollup_quarter,
-    scheme_create_version,
-    scheme_current,
 )
 
 
@@ -205,28 +202,6 @@ def quarter_publish_view(request: HttpRequest) -> HttpResponse:
             return redirect("scoring:quarters")
     return render(request, "scoring/quarters.html", _quarters_context(publish_form=form),
                   status=400)
-
-
-@role_required(rules.can_edit_scheme)
-def scheme_edit(request: HttpRequest) -> HttpResponse:
-    current = scheme_current()
-    form = SchemeForm(request.POST or None, instance=None if request.POST else current)
-    if request.method == "POST" and form.is_valid():
-        values = {f: form.cleaned_data[f] for f in SCHEME_FIELDS}
-        try:
-            scheme = scheme_create_version(user=request.user, note=form.cleaned_data["note"],
-                                           **values)
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-            add_application_error(form, exc)
-        else:
-            messages.success(request, _("Scheme version %(v)s saved; the next rollup uses it.")
-                             % {"v": scheme.version})
-            return redirect("scoring:schemes")
-    return render(request, "scoring/schemes.html", {
-        "form": form, "current": current, "versions": Scheme.objects.all()[:20],
-        "changes": selectors.scheme_changes()},
-        status=400 if form.errors else 200)
 
 
 def _hr_page(request: HttpRequest, *, import_form: AppraisalImportForm,

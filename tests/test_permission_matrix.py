@@ -580,7 +580,10 @@ TABLE: dict[str, Entry] = {
     "scoring:quarter_publish": Entry(lambda w: "/scoring/quarters/publish/", [post(HQ_PAGE)]),
     "scoring:quarter_late": Entry(lambda w: f"/scoring/quarters/{w.quarter}/late/",
                                   [get(page(ok=(HQ, HR)))]),
-    "scoring:schemes": Entry(lambda w: "/scoring/schemes/", [get(HQ_PAGE), post(HQ_PAGE)]),
+    # The scheme page moved to /setup/schemes/; the old address redirects (301) for everyone.
+    "scoring:schemes": Entry(lambda w: "/scoring/schemes/", [get(PUBLIC), post(PUBLIC)]),
+    "scoring_setup:schemes": Entry(lambda w: "/setup/schemes/", [
+        get(HQ_PAGE), post(HQ_PAGE, lambda w: {"preview": "1"})]),
     "scoring:hr": Entry(lambda w: "/scoring/hr/", [get(page(ok=(HQ, HR))),
                                                    post(page(ok=(HQ, HR)))]),
     # A POST downloads the sheet (it writes the export log); a GET goes back to the HR page.

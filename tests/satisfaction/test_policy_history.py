@@ -179,12 +179,12 @@ def test_the_scheme_page_shows_the_change_in_english_and_chinese(hq, login,
     scheme_create_version(user=hq, note="加重 A 级", grade_a_points=4)
     client = login(hq)
     with django_assert_max_num_queries(12):
-        english = client.get("/scoring/schemes/", HTTP_ACCEPT_LANGUAGE="en")
+        english = client.get("/setup/schemes/", HTTP_ACCEPT_LANGUAGE="en")
     page = english.content.decode()
     assert "Change history" in page
     assert "Deduction per grade A complaint: <del>3</del> → <ins>4</ins>" in page
     assert "加重 A 级" in page
-    chinese = client.get("/scoring/schemes/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    chinese = client.get("/setup/schemes/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "变更记录" in chinese
     assert "A 级投诉扣分: <del>3</del> → <ins>4</ins>" in chinese
 

@@ -161,10 +161,10 @@ def test_the_store_page_traces_the_value_to_what_the_revision_counted(
 
 def test_hq_pages_render_and_others_are_kept_out(rolled_up, hq, store_manager, login):
     client = login(hq)
-    for url in ("/scoring/quarters/", "/scoring/schemes/", "/scoring/hr/"):
+    for url in ("/scoring/quarters/", "/setup/schemes/", "/scoring/hr/"):
         assert client.get(url).status_code == 200, url
     other = login(store_manager)
-    for url in ("/scoring/quarters/", "/scoring/schemes/", "/scoring/hr/"):
+    for url in ("/scoring/quarters/", "/setup/schemes/", "/scoring/hr/"):
         assert other.get(url).status_code == 403, url
 
 
@@ -172,18 +172,18 @@ def test_hq_saves_a_new_scheme_version_on_the_page(hq, login):
     from scoring.models import Scheme
 
     client = login(hq)
-    form = client.get("/scoring/schemes/").context["form"]
+    form = client.get("/setup/schemes/").context["form"]
     data = {name: form[name].value() for name in form.fields}
     data = {k: ("" if v is None else v) for k, v in data.items()}
     data.update(note="k = 5", bonus_k="5", small_sample_adjustment="")
     data["indicator_weights"] = "warm_service: 2\nprice: 1"
-    response = client.post("/scoring/schemes/", data)
+    response = client.post("/setup/schemes/", data)
     assert response.status_code == 302, response.content.decode()[:2000]
     current = Scheme.objects.get(is_current=True)
     assert (current.version, current.bonus_k) == (2, 5.0)
     assert current.indicator_weights == {"warm_service": 2.0, "price": 1.0}
     data["survey_points"] = "70"
-    response = client.post("/scoring/schemes/", data)
+    response = client.post("/setup/schemes/", data)
     assert response.status_code == 400
     assert Scheme.objects.count() == 2
 

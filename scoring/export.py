@@ -16,17 +16,17 @@ are data and stay as entered. No customer data is read: only the published snaps
 
 from __future__ import annotations
 
-import io
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import BinaryIO
 
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from satisfaction import tabular
 from satisfaction.models import EmployeeRole, User
@@ -115,7 +115,8 @@ class StoreRow:
 
 EMPLOYEE_FIELDS = [
     Field("number", gettext_lazy("Employee number"), 12),
-    Field("name", gettext_lazy("Name"), 12),
+    # "Name" alone is a store's or a campaign's name elsewhere (名称): a person's here (姓名).
+    Field("name", pgettext_lazy("person", "Name"), 12),
     Field("store_code", gettext_lazy("Store code"), 10),
     Field("store_name", gettext_lazy("Store"), 20),
     Field("region", gettext_lazy("Region"), 10),
@@ -161,60 +162,66 @@ def published_rollups() -> list[Rollup]:
     return list(Rollup.objects.filter(status=RollupStatus.PUBLISHED).order_by("-quarter"))
 
 
-def bonus_rows(*, rollup: Rollup) -> list[BonusRow]:
-    """One row per employee of the revision, with the imported appraisal points (2 queries).
+def bonus_rows(*, rollup: Rollup) -> Iterator[BonusRow]:
+    """One row per employee of the revision, with the imported appraisal points, read in
+    chunks (one query; the points are a lookup of the unique (employee, quarter) row), so
+    that the whole chain's sheet is written in constant memory.
 
     Satisfaction points are the stored ones (the engine's value × the scheme's satisfaction
     weight / 100); every figure is rounded to the decimals it is shown with; the total adds
     the rounded points of the row, so that the row adds up in Excel.
     """
-    points = {
-        employee_id: (financial, other)
-        for employee_id, financial, other in AppraisalPoints.objects.filter(
-            quarter=rollup.quarter).values_list("employee_id", "financial_points",
-                                                "other_points")}
-    rows = []
+    points = AppraisalPoints.objects.filter(employee_id=OuterRef("employee_id"),
+                                            quarter=rollup.quarter)
     scores = (EmployeeScore.objects.filter(rollup=rollup)
+              .annotate(financial=Subquery(points.values("financial_points")[:1]),
+                        other=Subquery(points.values("other_points")[:1]))
               .order_by("region__code", "store__code", F("rank_store").asc(nulls_last=True),
                         "employee__number")
-              .values_list("employee_id", "employee__number", "employee__name", "store__code",
+              .values_list("employee__number", "employee__name", "store__code",
                            "store__name", "region__name", "role", "value",
-                           "satisfaction_points", "bonus_factor", "rank_store", "rank_region",
-                           "flags"))
-    for (employee_id, number, name, store_code, store_name, region, role, value, stored_points,
-         bonus, rank_store, rank_region, flags) in scores.iterator(chunk_size=5000):
-        financial, other = (rounded(p) for p in points.get(employee_id, (None, None)))
+                           "satisfaction_points", "financial", "other", "bonus_factor",
+                           "rank_store", "rank_region", "flags"))
+    for (number, name, store_code, store_name, region, role, value, stored_points,
+         financial_points, other_points, bonus, rank_store, rank_region,
+         flags) in scores.iterator(chunk_size=2000):
+        financial, other = rounded(financial_points), rounded(other_points)
         satisfaction = rounded(stored_points)
         parts = (satisfaction, financial, other)
         total = None if any(p is None for p in parts) else rounded(sum(parts))
-        rows.append(BonusRow(
+        yield BonusRow(
             number=number, name=name, store_code=store_code, store_name=store_name,
             region=region, role=role, quarter=str(rollup.quarter), revision=rollup.revision,
             value=rounded(value), satisfaction_points=satisfaction, financial_points=financial,
             other_points=other, total=total, bonus_factor=rounded(bonus, FACTOR_DECIMALS),
-            rank_store=rank_store, rank_region=rank_region, flags=list(flags or [])))
-    return rows
+            rank_store=rank_store, rank_region=rank_region, flags=list(flags or []))
 
 
-def store_rows(*, rollup: Rollup) -> list[StoreRow]:
+def store_rows(*, rollup: Rollup) -> Iterator[StoreRow]:
     """One row per store of the revision: value, components, n, 95% CI, flags, ranks
-    (1 query), figures rounded to the decimals shown."""
+    (1 query, in chunks), figures rounded to the decimals shown."""
     scores = (StoreScore.objects.filter(rollup=rollup)
               .order_by("region__code", F("rank_region").asc(nulls_last=True), "store__code")
               .values_list("store__code", "store__name", "region__name", "value", "survey_pct",
                            "scenario_pct", "survey_points", "scenario_points", "deductions",
                            "n_responses", "n_visits", "n_complaints", "ci_low", "ci_high",
                            "flags", "rank_region", "rank_chain"))
-    return [StoreRow(
-        code=code, name=name, region=region, value=rounded(value),
-        survey_pct=rounded(survey_pct), scenario_pct=rounded(scenario_pct),
-        survey_points=rounded(survey_points), scenario_points=rounded(scenario_points),
-        deductions=rounded(deductions), n_responses=n_responses, n_visits=n_visits,
-        n_complaints=n_complaints, ci_low=rounded(ci_low), ci_high=rounded(ci_high),
-        flags=list(flags or []), rank_region=rank_region, rank_chain=rank_chain)
-        for (code, name, region, value, survey_pct, scenario_pct, survey_points,
-             scenario_points, deductions, n_responses, n_visits, n_complaints, ci_low, ci_high,
-             flags, rank_region, rank_chain) in scores.iterator(chunk_size=5000)]
+    for (code, name, region, value, survey_pct, scenario_pct, survey_points, scenario_points,
+         deductions, n_responses, n_visits, n_complaints, ci_low, ci_high, flags, rank_region,
+         rank_chain) in scores.iterator(chunk_size=2000):
+        yield StoreRow(
+            code=code, name=name, region=region, value=rounded(value),
+            survey_pct=rounded(survey_pct), scenario_pct=rounded(scenario_pct),
+            survey_points=rounded(survey_points), scenario_points=rounded(scenario_points),
+            deductions=rounded(deductions), n_responses=n_responses, n_visits=n_visits,
+            n_complaints=n_complaints, ci_low=rounded(ci_low), ci_high=rounded(ci_high),
+            flags=list(flags or []), rank_region=rank_region, rank_chain=rank_chain)
+
+
+def row_counts(*, rollup: Rollup) -> tuple[int, int]:
+    """How many employee and store rows the revision's export has (two counts)."""
+    return (EmployeeScore.objects.filter(rollup=rollup).count(),
+            StoreScore.objects.filter(rollup=rollup).count())
 
 
 def local_time(moment: datetime | None) -> str:
@@ -238,7 +245,7 @@ def _role_label(code: str) -> str:
         return code
 
 
-def _cells(fields: list[Field], rows: list) -> Iterator[list[object]]:
+def _cells(fields: list[Field], rows: Iterable) -> Iterator[list[object]]:
     """Each row's cells in column order; roles and flags as labels in the active language
     (each label translated once per export)."""
     labels: dict[tuple[str, str], str] = {}
@@ -284,27 +291,35 @@ def _info_rows(rollup: Rollup, *, exported_by: User, exported_at: datetime, empl
     return rows
 
 
-def export_file(*, rollup: Rollup, rows: list[BonusRow], file_format: str, language: str,
-                exported_by: User, exported_at: datetime) -> tuple[str, bytes, str]:
-    """The file HR downloads: (file name, content, content type), all text in ``language``."""
+def export_name(*, rollup: Rollup, file_format: str, exported_at: datetime) -> str:
+    """``satisfaction-bonus-2026Q2-r1-20260703-140509.xlsx``: quarter, revision, export time."""
     stamp = timezone.localtime(exported_at, chain_zone())
-    name = (f"satisfaction-bonus-{rollup.quarter}-r{rollup.revision}-"
+    return (f"satisfaction-bonus-{rollup.quarter}-r{rollup.revision}-"
             f"{stamp:%Y%m%d-%H%M%S}.{file_format}")
-    buffer = io.BytesIO()
+
+
+def content_type(file_format: str) -> str:
+    return tabular.CSV_CONTENT_TYPE if file_format == "csv" else tabular.XLSX_CONTENT_TYPE
+
+
+def write_export(out: BinaryIO, *, rollup: Rollup, file_format: str, language: str,
+                 exported_by: User, exported_at: datetime, employees: int,
+                 stores: int) -> None:
+    """Write the file HR downloads into ``out``, all text in ``language``, rows streamed from
+    the database (``employees`` / ``stores``: the row counts the first sheet states)."""
     with translation.override(language):
         employee_columns = [field.column() for field in EMPLOYEE_FIELDS]
+        rows = bonus_rows(rollup=rollup)
         if file_format == "csv":
-            tabular.write_csv(buffer, employee_columns, _cells(EMPLOYEE_FIELDS, rows))
-            return name, buffer.getvalue(), tabular.CSV_CONTENT_TYPE
-        stores = store_rows(rollup=rollup)
+            tabular.write_csv(out, employee_columns, _cells(EMPLOYEE_FIELDS, rows))
+            return
         info = _info_rows(rollup, exported_by=exported_by, exported_at=exported_at,
-                          employees=len(rows), stores=len(stores))
+                          employees=employees, stores=stores)
         quarter = {"q": rollup.quarter}
-        tabular.write_workbook(buffer, [
+        tabular.write_workbook(out, [
             Sheet(_("About this export"), [f.column() for f in INFO_FIELDS], info),
             Sheet(_("Bonus %(q)s") % quarter, employee_columns, _cells(EMPLOYEE_FIELDS, rows),
                   frozen_columns=2),
             Sheet(_("Stores %(q)s") % quarter, [f.column() for f in STORE_FIELDS],
-                  _cells(STORE_FIELDS, stores), frozen_columns=2),
+                  _cells(STORE_FIELDS, store_rows(rollup=rollup)), frozen_columns=2),
         ], active=1)
-    return name, buffer.getvalue(), tabular.XLSX_CONTENT_TYPE

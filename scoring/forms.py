@@ -3,33 +3,40 @@ from __future__ import annotations
 import json
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from satisfaction.quarters import InvalidQuarterError, Quarter, chain_zone
-from scoring import export
+from satisfaction.forms import QuarterChoiceField
+from satisfaction.quarters import Quarter
+from scoring import export, selectors
 from scoring.models import Scheme
+from scoring.selectors import QuarterOption
 
 
-class QuarterField(forms.CharField):
-    def clean(self, value):
-        value = super().clean(value)
-        if not value:
-            return None
-        try:
-            return Quarter.parse(value)
-        except InvalidQuarterError:
-            raise forms.ValidationError(_("Use a quarter like 2026Q4.")) from None
+def _options(options: list[QuarterOption] | None) -> list[QuarterOption]:
+    return selectors.quarter_options() if options is None else options
 
 
 class RollupForm(forms.Form):
-    quarter = QuarterField(label=_("Quarter"), max_length=8)
+    """Recompute a quarter: any quarter that exists, labelled with its state."""
+
+    quarter = QuarterChoiceField(label=_("Quarter"))
     reason = forms.CharField(label=_("Reason (required for a published quarter)"),
                              required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
+    def __init__(self, *args, options: list[QuarterOption] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["quarter"].quarters = selectors.quarter_choices(_options(options))
 
-class PublishForm(forms.Form):
-    quarter = QuarterField(label=_("Quarter"), max_length=8)
+
+class QuarterPickForm(forms.Form):
+    """The quarter a value page shows (``?quarter=``): the quarters with values."""
+
+    quarter = QuarterChoiceField(label=_("Quarter"))
+
+    def __init__(self, *args, quarters: list[tuple[Quarter, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["quarter"].quarters = quarters
+        self.fields["quarter"].widget.attrs["data-autosubmit"] = ""
 
 
 class AppraisalImportForm(forms.Form):
@@ -39,13 +46,13 @@ class AppraisalImportForm(forms.Form):
 class ExportForm(forms.Form):
     """The HR export: a published quarter (the latest by default), a format, a language.
 
-    Only published quarters are offered; any other (a crafted request) is a form error naming
-    it. ``published`` lists the offered revisions; empty, the page says nothing can be exported
-    yet instead of showing the form.
+    Only published quarters are offered (``selectors.quarter_options``); any other (a crafted
+    request) is a form error naming it. ``published`` lists the offered quarters; empty, the
+    page says nothing can be exported yet instead of showing the form.
     """
 
-    quarter = forms.TypedChoiceField(
-        label=_("Quarter"), coerce=Quarter.parse,
+    quarter = QuarterChoiceField(
+        label=_("Quarter"),
         error_messages={"invalid_choice": _(
             "%(value)s is not a published quarter: only a published quarter can be exported.")})
     format = forms.ChoiceField(label=_("Format"), choices=list(export.FORMATS.items()),
@@ -54,17 +61,13 @@ class ExportForm(forms.Form):
     language = forms.ChoiceField(label=_("Language of the export"),
                                  choices=list(export.LANGUAGES.items()))
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, options: list[QuarterOption] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.published = export.published_rollups()
-        self.fields["quarter"].choices = [
-            (str(rollup.quarter), _("%(quarter)s (revision %(revision)s, published %(date)s)")
-             % {"quarter": rollup.quarter, "revision": rollup.revision,
-                "date": timezone.localtime(rollup.published_at, chain_zone()).date()
-                if rollup.published_at else "–"})
-            for rollup in self.published]
+        self.published = [o for o in _options(options)
+                          if o.state == selectors.QUARTER_PUBLISHED]
+        self.fields["quarter"].quarters = [(o.quarter, o.label) for o in self.published]
         if self.published:
-            self.fields["quarter"].initial = str(self.published[0].quarter)
+            self.fields["quarter"].initial = self.published[0].quarter
 
 
 class WeightsField(forms.CharField):

@@ -9,13 +9,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import CharField, Count, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat, ExtractQuarter, ExtractYear
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from complaints import selectors as complaint_selectors
 from complaints.models import Complaint
+from mystery_shopper import selectors as visit_selectors
 from mystery_shopper.models import Visit
 from satisfaction import history
 from satisfaction.errors import ApplicationError
@@ -31,7 +35,7 @@ from scoring.models import (
     Scheme,
     StoreScore,
 )
-from surveys.models import COUNTED_STATUSES, Response
+from surveys.models import COUNTED_STATUSES, Campaign, Response
 
 
 def rollup_list(*, quarter: Quarter | None = None) -> QuerySet[Rollup]:
@@ -43,6 +47,108 @@ def rollup_list(*, quarter: Quarter | None = None) -> QuerySet[Rollup]:
 
 def quarters_with_values() -> list[Quarter]:
     return sorted(set(Rollup.objects.values_list("quarter", flat=True)), reverse=True)
+
+
+# --- Quarters and their states ----------------------------------------------------------------
+
+QUARTER_RUNNING, QUARTER_CLOSED = "running", "closed"
+QUARTER_PROVISIONAL, QUARTER_PUBLISHED = "provisional", "published"
+
+
+@dataclass(frozen=True)
+class QuarterOption:
+    """A quarter as every quarter picker shows it: its state and, when it has values, the
+    revision that state is about (the provisional one; a published quarter's published one)
+    and its publish time. ``pending_revision``: a provisional revision beside a published one
+    (a recompute with a reason, not yet published)."""
+
+    quarter: Quarter
+    state: str
+    revision: int | None
+    published_at: datetime | None
+    label: str
+    pending_revision: int | None = None
+
+
+def _quarter_label(quarter: Quarter, state: str, revision: int | None,
+                   published_at: datetime | None, pending: int | None) -> str:
+    if state == QUARTER_RUNNING:
+        return _("%(quarter)s · running") % {"quarter": quarter}
+    if state == QUARTER_CLOSED:
+        return _("%(quarter)s · closed") % {"quarter": quarter}
+    if state == QUARTER_PROVISIONAL:
+        return _("%(quarter)s · provisional revision %(revision)s") % {
+            "quarter": quarter, "revision": revision}
+    label = _("%(quarter)s · published r%(revision)s on %(date)s") % {
+        "quarter": quarter, "revision": revision, "date": _local_date(published_at)}
+    if pending is not None:
+        label = _("%(label)s · revision %(revision)s provisional") % {
+            "label": label, "revision": pending}
+    return label
+
+
+def _quarters_with_inputs() -> set[Quarter]:
+    """The quarters with a survey campaign, planned mystery-shopper visits or complaints (by
+    their receipt in the chain's zone): one query, a union of the three."""
+    zone = chain_zone()
+    received = Complaint.objects.order_by().annotate(q=Concat(
+        Cast(ExtractYear("received_at", tzinfo=zone), CharField()), Value("Q"),
+        Cast(ExtractQuarter("received_at", tzinfo=zone), CharField()),
+        output_field=CharField())).values_list("q", flat=True)
+    quarters = (Campaign.objects.order_by().values_list("quarter", flat=True)
+                .union(Visit.objects.order_by().values_list("quarter", flat=True), received))
+    return {q if isinstance(q, Quarter) else Quarter.parse(str(q)) for q in quarters}
+
+
+def quarter_options() -> list[QuarterOption]:
+    """Every quarter that exists (with a rollup, a survey campaign, planned visits or
+    complaints; and the current one), newest first, each with its one state:
+
+    - ``running``: not ended yet (whatever its nightly provisional values);
+    - ``closed``: ended, not rolled up;
+    - ``provisional``: ended, rolled up, not published;
+    - ``published``: its published revision is locked (a provisional revision beside it is
+      ``pending_revision``).
+
+    Two queries whatever the number of quarters. The one owner of a quarter's state: every
+    quarter select of the scoring pages and the dashboard reads it."""
+    rollups: dict[Quarter, dict[str, tuple[int, datetime | None]]] = {}
+    for quarter, revision, status, published_at in Rollup.objects.filter(
+            status__in=[RollupStatus.PROVISIONAL, RollupStatus.PUBLISHED]).values_list(
+            "quarter", "revision", "status", "published_at"):
+        rollups.setdefault(quarter, {})[status] = (revision, published_at)
+    now = timezone.now()
+    current = Quarter.current()
+    quarters = {current, *rollups, *_quarters_with_inputs()}
+    options = []
+    for quarter in sorted(quarters, reverse=True):
+        states = rollups.get(quarter, {})
+        provisional = states.get(RollupStatus.PROVISIONAL)
+        published = states.get(RollupStatus.PUBLISHED)
+        pending = None
+        published_at = None
+        if quarter.end() > now:
+            state, revision = QUARTER_RUNNING, provisional[0] if provisional else None
+        elif published is not None:
+            state, (revision, published_at) = QUARTER_PUBLISHED, published
+            pending = provisional[0] if provisional else None
+        elif provisional is not None:
+            state, revision = QUARTER_PROVISIONAL, provisional[0]
+        else:
+            state, revision = QUARTER_CLOSED, None
+        options.append(QuarterOption(
+            quarter=quarter, state=state, revision=revision, published_at=published_at,
+            label=_quarter_label(quarter, state, revision, published_at, pending),
+            pending_revision=pending))
+    return options
+
+
+def quarter_choices(options: list[QuarterOption] | None = None, *,
+                    states: tuple[str, ...] | None = None) -> list[tuple[Quarter, str]]:
+    """``(quarter, label)`` pairs for ``satisfaction.forms.QuarterChoiceField``: every quarter
+    (``quarter_options``) or those in ``states``."""
+    options = quarter_options() if options is None else options
+    return [(o.quarter, o.label) for o in options if states is None or o.state in states]
 
 
 def rollup_for_display(*, quarter: Quarter, revision: int | None = None) -> Rollup | None:
@@ -388,10 +494,92 @@ def late_by_store(*, rollup: Rollup) -> dict[int, dict[str, int]]:
     return by_store
 
 
+def late_totals(*, rollup: Rollup) -> dict[str, int]:
+    """Chain-wide: how many inputs arrived (``added``), ``changed`` or were ``withdrawn``
+    since the revision was computed (``late_by_store`` summed)."""
+    totals = {"added": 0, "changed": 0, "withdrawn": 0}
+    for counts in late_by_store(rollup=rollup).values():
+        for change, n in counts.items():
+            totals[change] += n
+    return totals
+
+
 def late_counts(rollups: list[Rollup]) -> dict[int, int]:
     """Per locked revision with recorded inputs: how many inputs arrived or changed since."""
-    return {rollup.pk: sum(sum(c.values()) for c in late_by_store(rollup=rollup).values())
+    return {rollup.pk: sum(late_totals(rollup=rollup).values())
             for rollup in rollups if rollup.is_locked and rollup.evidence_recorded}
+
+
+# --- What publishing a quarter locks ----------------------------------------------------------
+
+OPEN_APPEALS_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class OpenAppeal:
+    kind: str  # "complaint" / "visit"
+    label: str
+    store_code: str
+    filed_at: datetime
+    url: str
+
+
+def open_appeals(*, quarter: Quarter, limit: int = OPEN_APPEALS_SHOWN
+                 ) -> tuple[list[OpenAppeal], int]:
+    """The open appeals that block publishing the quarter (the input apps'
+    ``open_appeals``, the rows ``open_appeals_exist`` asks about), oldest first, at most
+    ``limit``, and how many there are (four queries)."""
+    complaints = complaint_selectors.open_appeals(quarter=quarter)
+    visits = visit_selectors.open_appeals(quarter=quarter)
+    count = complaints.count() + visits.count()
+    rows = [OpenAppeal(kind="complaint", label=_("Complaint %(ticket)s") % {
+        "ticket": appeal.complaint.ticket_no}, store_code=appeal.complaint.store.code,
+        filed_at=appeal.filed_at, url=reverse("complaints:detail", args=[appeal.complaint_id]))
+        for appeal in complaints.select_related("complaint__store").order_by(
+            "filed_at", "pk")[:limit]]
+    rows += [OpenAppeal(kind="visit", label=_("Mystery-shopper visit #%(id)s on %(date)s") % {
+        "id": appeal.visit_id, "date": _local_date(appeal.visit.visited_on)},
+        store_code=appeal.visit.store.code, filed_at=appeal.raised_at,
+        url=reverse("mystery_shopper:appeal_decide", args=[appeal.pk]))
+        for appeal in visits.select_related("visit__store").order_by(
+            "raised_at", "pk")[:limit]]
+    rows.sort(key=lambda row: row.filed_at)
+    return rows[:limit], count
+
+
+@dataclass(frozen=True)
+class PublishPreview:
+    """What publishing the quarter would lock: its state, the provisional revision with the
+    stores and employees it counted, the open appeals that block it and what arrived or
+    changed since that revision was computed (publishing recomputes: it counts them)."""
+
+    option: QuarterOption
+    provisional: Rollup | None
+    published: Rollup | None
+    appeals: list[OpenAppeal]
+    appeal_count: int
+    late: dict[str, int]
+
+    @property
+    def late_total(self) -> int:
+        return sum(self.late.values())
+
+
+def publish_preview(*, quarter: Quarter) -> PublishPreview:
+    """The confirmation page's facts of ``quarter`` (a 404 for a quarter that does not
+    exist)."""
+    option = next((o for o in quarter_options() if o.quarter == quarter), None)
+    if option is None:
+        raise Http404
+    rollups = {r.status: r for r in Rollup.objects.select_related("scheme").filter(
+        quarter=quarter, status__in=[RollupStatus.PROVISIONAL, RollupStatus.PUBLISHED])}
+    provisional = rollups.get(RollupStatus.PROVISIONAL)
+    appeals, appeal_count = open_appeals(quarter=quarter)
+    late = (late_totals(rollup=provisional)
+            if provisional is not None and provisional.evidence_recorded else {})
+    return PublishPreview(option=option, provisional=provisional,
+                          published=rollups.get(RollupStatus.PUBLISHED), appeals=appeals,
+                          appeal_count=appeal_count, late=late)
 
 
 def late_store_rows(*, rollup: Rollup) -> list[dict]:

@@ -3,12 +3,16 @@ HR export (which writes its log)."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import math
 import struct
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -22,7 +26,7 @@ from satisfaction.errors import ApplicationError
 from satisfaction.models import Employee, Role, User
 from satisfaction.notifications import notification_send
 from satisfaction.quarters import Quarter
-from satisfaction.tabular import RowErrors, read_tables
+from satisfaction.tabular import RowErrors, Table, TemplateColumn, read_tables
 from scoring import engine, evidence, export, loader, rules
 from scoring.models import (
     AppraisalPoints,
@@ -210,6 +214,21 @@ def _write_inputs(*, rollup: Rollup, frame: pd.DataFrame) -> int:
     return len(frame)
 
 
+def rollup_refusal(*, quarter: Quarter, reason: str) -> ApplicationError | None:
+    """Why a rollup of the quarter would be refused (None: it would run): a quarter whose
+    published revision is its latest is locked, and recomputing it needs a reason. The
+    rollup page asks before it starts the job; the rollup itself asks again."""
+    if reason.strip():
+        return None
+    statuses = set(Rollup.objects.filter(quarter=quarter).values_list("status", flat=True))
+    if RollupStatus.PUBLISHED in statuses and RollupStatus.PROVISIONAL not in statuses:
+        return ApplicationError(
+            _("%(q)s is published and locked: give a reason to make a new revision.")
+            % {"q": quarter}, fields={"reason": [_("A reason is required.")]},
+            code="quarter_locked", status=409)
+    return None
+
+
 def _rollup_to_fill(*, quarter: Quarter, scheme: Scheme, user: User | None,
                     reason: str) -> Rollup:
     """The quarter's provisional revision, locked; created (next revision) when there is none.
@@ -224,13 +243,9 @@ def _rollup_to_fill(*, quarter: Quarter, scheme: Scheme, user: User | None,
             if reason:
                 rollup.reason = reason
             return rollup
-        published = Rollup.objects.filter(quarter=quarter,
-                                          status=RollupStatus.PUBLISHED).exists()
-        if published and not reason.strip():
-            raise ApplicationError(
-                _("%(q)s is published and locked: give a reason to make a new revision.")
-                % {"q": quarter}, fields={"reason": [_("A reason is required.")]},
-                code="quarter_locked", status=409)
+        refusal = rollup_refusal(quarter=quarter, reason=reason)
+        if refusal is not None:
+            raise refusal
         revision = (Rollup.objects.filter(quarter=quarter).aggregate(r=Max("revision"))["r"]
                     or 0) + 1
         try:
@@ -245,6 +260,10 @@ def _rollup_to_fill(*, quarter: Quarter, scheme: Scheme, user: User | None,
                            code="busy", status=409)
 
 
+# The stages of a rollup as it reports its progress (``rollup_quarter(progress=...)``).
+ROLLUP_STAGES = ("load", "compute", "evidence", "inputs", "stores", "employees", "save")
+
+
 @dataclass
 class RollupOutcome:
     rollup: Rollup
@@ -256,7 +275,8 @@ class RollupOutcome:
 
 
 def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = "",
-                   data: engine.EngineInput | None = None) -> RollupOutcome:
+                   data: engine.EngineInput | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> RollupOutcome:
     """Compute the quarter's store and employee values and store them as its snapshot, with
     the inputs each value counted and what each contributed (``RevisionInput``, frozen: the
     trace of the revision lists them whatever arrives later).
@@ -264,19 +284,32 @@ def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = 
     Idempotent: the quarter's provisional revision is recomputed in place (its rows replaced
     under a row lock), so running it twice, or twice at once, leaves one set of rows.
     ``data`` lets tests pass frames directly; otherwise ``loader.load`` reads the input apps.
+    ``progress(done, total)`` is told each stage done (``ROLLUP_STAGES``; a job's progress
+    bar): it only reports, it changes nothing.
     """
     _require_hq(user)
+    total = len(ROLLUP_STAGES)
+
+    def report(stage: str) -> None:
+        if progress is not None:
+            progress(ROLLUP_STAGES.index(stage) + 1, total)
+
+    if progress is not None:
+        progress(0, total)
     started = time.perf_counter()
     scheme = scheme_current()
     params = scheme.to_params()
     if data is None:
         data = loader.load(quarter=quarter, weights=params.indicator_weights)
     loaded = time.perf_counter()
+    report("load")
     result = engine.compute(data, params)
     computed = time.perf_counter()
+    report("compute")
     inputs = evidence.counted_inputs(data, params, getattr(data, "responses", None),
                                      result.visits)
     evidence_seconds = time.perf_counter() - computed
+    report("evidence")
     with transaction.atomic():
         rollup = _rollup_to_fill(quarter=quarter, scheme=scheme, user=user, reason=reason)
         StoreScore.objects.filter(rollup=rollup).delete()
@@ -285,17 +318,20 @@ def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = 
         RevisionInput.objects.filter(rollup=rollup).delete()
         input_count = _write_inputs(rollup=rollup, frame=inputs)
         evidence_seconds += time.perf_counter() - started_evidence
+        report("inputs")
         stores = result.stores
         region_of = stores.set_index("store_id")["region_id"]
         store_count = _write_rows(StoreScore, rollup=rollup, key="store_id", frame=stores,
                                   fields=STORE_SCORE_FIELDS,
                                   extra={"region_id": stores["region_id"]})
+        report("stores")
         employees = result.employees
         employee_count = _write_rows(
             EmployeeScore, rollup=rollup, key="employee_id", frame=employees,
             fields=EMPLOYEE_SCORE_FIELDS,
             extra={"store_id": employees["store_id"],
                    "region_id": employees["store_id"].map(region_of)})
+        report("employees")
         rollup.scheme = scheme
         rollup.computed_at = timezone.now()
         rollup.computed_by = user
@@ -304,6 +340,7 @@ def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = 
         rollup.evidence_recorded = True
         rollup.seconds = round(time.perf_counter() - started, 3)
         rollup.save()
+    report("save")
     stages = {"load": round(loaded - started, 3), "compute": round(computed - loaded, 3),
               "write": round(time.perf_counter() - computed - evidence_seconds, 3),
               "evidence": round(evidence_seconds, 3)}
@@ -314,31 +351,65 @@ def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = 
                          seconds=rollup.seconds, stages=stages, inputs=input_count)
 
 
-def quarter_publish(*, quarter: Quarter, user: User | None) -> Rollup:
+def _publish_refusals(quarter: Quarter) -> list[ApplicationError]:
+    """Why the quarter cannot be published now, each as the error the service raises (the
+    first one): still running, already published with nothing new to publish, never rolled up,
+    appeals still open."""
+    refusals = []
+    if quarter.end() > timezone.now():
+        refusals.append(ApplicationError(
+            _("%(q)s has not ended yet; it cannot be published.") % {"q": quarter},
+            code="quarter_running", status=409))
+    statuses = set(Rollup.objects.filter(quarter=quarter).values_list("status", flat=True))
+    if RollupStatus.PROVISIONAL not in statuses:
+        if RollupStatus.PUBLISHED in statuses:
+            refusals.append(ApplicationError(
+                _("%(q)s is already published.") % {"q": quarter},
+                code="already_published", status=409))
+        else:
+            refusals.append(ApplicationError(
+                _("%(q)s has no provisional revision: recompute it first.") % {"q": quarter},
+                code="not_rolled_up", status=409))
+    open_by_app = loader.open_appeals_exist(quarter=quarter)
+    labels = {"mystery_shopper": _("mystery-shopper visits"), "complaints": _("complaints")}
+    still_open = [str(labels[app]) for app, is_open in open_by_app.items() if is_open]
+    if still_open:
+        refusals.append(ApplicationError(
+            _("Appeals on %(what)s of %(q)s are still open; decide them first.")
+            % {"what": ", ".join(still_open), "q": quarter}, code="open_appeals", status=409))
+    return refusals
+
+
+def publish_blockers(quarter: Quarter) -> list[str]:
+    """Every reason the quarter cannot be published now (empty: it can): the checks
+    ``quarter_publish`` refuses with, for the confirmation page to show beside a disabled
+    button."""
+    return [refusal.message for refusal in _publish_refusals(quarter)]
+
+
+def quarter_publish(*, quarter: Quarter, user: User | None,
+                    progress: Callable[[int, int], None] | None = None) -> Rollup:
     """Recompute the quarter's provisional revision with the latest data and lock it.
 
-    Refused while the quarter is still running or any appeal on it is open; the revision it
-    replaces (if any) becomes superseded.
+    Refused (``publish_blockers``) while the quarter is still running, has no provisional
+    revision (never rolled up, or already published) or any appeal on it is open; the
+    revision it replaces (if any) becomes superseded. ``progress`` follows the recompute.
     """
     _require_hq(user)
-    if quarter.end() > timezone.now():
-        raise ApplicationError(_("%(q)s has not ended yet; it cannot be published.")
-                               % {"q": quarter}, code="quarter_running", status=409)
-    _check_no_open_appeals(quarter)
-    has_provisional = Rollup.objects.filter(quarter=quarter,
-                                            status=RollupStatus.PROVISIONAL).exists()
-    if not has_provisional and Rollup.objects.filter(
-            quarter=quarter, status=RollupStatus.PUBLISHED).exists():
-        raise ApplicationError(_("%(q)s is already published.") % {"q": quarter},
-                               code="already_published", status=409)
-    rollup_quarter(quarter=quarter, user=user)
+    refusals = _publish_refusals(quarter)
+    if refusals:
+        raise refusals[0]
+    rollup_quarter(quarter=quarter, user=user, progress=progress)
     with transaction.atomic():
         rollup = (Rollup.objects.select_for_update()
                   .filter(quarter=quarter, status=RollupStatus.PROVISIONAL).first())
         if rollup is None:
             raise ApplicationError(_("%(q)s is already published.") % {"q": quarter},
                                    code="already_published", status=409)
-        _check_no_open_appeals(quarter)
+        # An appeal opened during the recompute still blocks.
+        appeals = [r for r in _publish_refusals(quarter) if r.code == "open_appeals"]
+        if appeals:
+            raise appeals[0]
         Rollup.objects.filter(quarter=quarter, status=RollupStatus.PUBLISHED).update(
             status=RollupStatus.SUPERSEDED)
         rollup.status = RollupStatus.PUBLISHED
@@ -352,16 +423,6 @@ def quarter_publish(*, quarter: Quarter, user: User | None) -> Rollup:
             body=_("Revision %(r)s is locked and ready for the bonus export.")
             % {"r": rollup.revision}, url=f"/scoring/?quarter={quarter}")
     return rollup
-
-
-def _check_no_open_appeals(quarter: Quarter) -> None:
-    open_by_app = loader.open_appeals_exist(quarter=quarter)
-    labels = {"mystery_shopper": _("mystery-shopper visits"), "complaints": _("complaints")}
-    still_open = [str(labels[app]) for app, is_open in open_by_app.items() if is_open]
-    if still_open:
-        raise ApplicationError(
-            _("Appeals on %(what)s of %(q)s are still open; decide them first.")
-            % {"what": ", ".join(still_open), "q": quarter}, code="open_appeals", status=409)
 
 
 # --- HR appraisal import ------------------------------------------------------------------
@@ -379,6 +440,24 @@ APPRAISAL_ALIASES = {
 APPRAISAL_COLUMNS = ("employee_number", "quarter", "financial_points", "other_points")
 
 
+def appraisal_template_columns() -> list[TemplateColumn]:
+    """The columns of the appraisal template, headed in the active language (the import reads
+    either language's headers: ``APPRAISAL_ALIASES``)."""
+    scheme = scheme_current()
+    return [
+        TemplateColumn(key="employee_number", header=_("Employee number"), example="E10001",
+                       note=_("As in the chain's staff list.")),
+        TemplateColumn(key="quarter", header=_("Quarter"), example=str(Quarter.current()),
+                       note=_("A quarter like 2026Q4.")),
+        TemplateColumn(key="financial_points", header=_("Financial points"), example="45",
+                       note=_("A number from 0 to %(max)s.")
+                       % {"max": f"{scheme.financial_weight:g}"}),
+        TemplateColumn(key="other_points", header=_("Other points"), example="18",
+                       note=_("A number from 0 to %(max)s.")
+                       % {"max": f"{scheme.other_weight:g}"}),
+    ]
+
+
 def _number_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -392,10 +471,89 @@ def _points(value: object, maximum: float) -> float:
     return points
 
 
-def appraisal_import(*, user: User, file_name: str, content: bytes) -> int:
+APPRAISAL_CREATE, APPRAISAL_UPDATE, APPRAISAL_UNCHANGED = "create", "update", "unchanged"
+
+
+@dataclass
+class AppraisalRow:
+    """One valid row of an appraisal file and what importing it does."""
+
+    table: str
+    row: int
+    number: str
+    quarter: Quarter
+    financial: float
+    other: float
+    action: str  # APPRAISAL_CREATE / _UPDATE / _UNCHANGED
+    employee_id: int
+
+
+@dataclass
+class AppraisalImportOutcome:
+    """What an import did, or (``dry_run``) would do: rows created, updated, left unchanged."""
+
+    dry_run: bool
+    rows: list[AppraisalRow]
+
+    def count(self, action: str) -> int:
+        return sum(1 for row in self.rows if row.action == action)
+
+    @property
+    def created(self) -> int:
+        return self.count(APPRAISAL_CREATE)
+
+    @property
+    def updated(self) -> int:
+        return self.count(APPRAISAL_UPDATE)
+
+    @property
+    def unchanged(self) -> int:
+        return self.count(APPRAISAL_UNCHANGED)
+
+
+def _appraisal_row(table: Table, number: int, row: dict, *, scheme: Scheme,
+                   employees: dict[str, int], parsed: dict[tuple[str, Quarter], AppraisalRow],
+                   errors: RowErrors) -> AppraisalRow | None:
+    """One row checked cell by cell: every bad cell is added to ``errors`` (named by the
+    file's own header); the row when all its cells are good."""
+    bad = len(errors.errors)
+    emp_number = _number_text(row.get("employee_number", ""))
+    employee_id = employees.get(emp_number)
+    if employee_id is None:
+        errors.add(table.name, number, table.header_label("employee_number"),
+                   _("unknown employee %(n)s") % {"n": emp_number or "-"})
+    try:
+        quarter = Quarter.parse(_number_text(row.get("quarter", "")))
+    except ValueError:
+        quarter = None
+        errors.add(table.name, number, table.header_label("quarter"),
+                   _("not a quarter like 2026Q4"))
+    values = []
+    for column, maximum in (("financial_points", scheme.financial_weight),
+                            ("other_points", scheme.other_weight)):
+        try:
+            values.append(_points(row.get(column, ""), maximum))
+        except ValueError:
+            errors.add(table.name, number, table.header_label(column),
+                       _("a number from 0 to %(max)s") % {"max": f"{maximum:g}"})
+    if quarter is not None and (emp_number, quarter) in parsed:
+        errors.add(table.name, number, table.header_label("employee_number"),
+                   _("employee %(n)s appears twice for %(q)s") % {"n": emp_number, "q": quarter})
+    if len(errors.errors) > bad:
+        return None
+    return AppraisalRow(table=table.name, row=number, number=emp_number, quarter=quarter,
+                        financial=values[0], other=values[1], action=APPRAISAL_CREATE,
+                        employee_id=employee_id)
+
+
+def appraisal_import(*, user: User, file_name: str, content: bytes,
+                     dry_run: bool = False) -> AppraisalImportOutcome:
     """Import financial and other points per employee and quarter; all rows or none.
 
-    A row replaces the points already imported for the same employee and quarter.
+    Every bad cell of every row is reported, by its row number and the header the file uses;
+    any error imports nothing. A row replaces the points already imported for the same
+    employee and quarter (``update``); the same points are ``unchanged`` and not rewritten.
+    ``dry_run``: check everything and say what would happen, write nothing.
     """
     if not rules.can_use_hr_tools(user):
         raise ApplicationError(_("Only HR and HQ may import appraisal points."),
@@ -403,64 +561,69 @@ def appraisal_import(*, user: User, file_name: str, content: bytes) -> int:
     scheme = scheme_current()
     tables = read_tables(file_name, content, APPRAISAL_ALIASES)
     errors = RowErrors()
-    parsed: dict[tuple[str, str], tuple[int, float, float]] = {}
-    wanted: list[tuple[str, int, dict]] = []
+    headers = {column.key: str(column.header) for column in appraisal_template_columns()}
+    wanted: list[tuple[Table, int, dict]] = []
     for table in tables:
         missing = [c for c in APPRAISAL_COLUMNS if c not in table.headers]
         for column in missing:
-            errors.add(table.name, 1, column, _("required column is missing"))
+            errors.add(table.name, 1, headers[column], _("required column is missing"))
         if not missing:
-            wanted.extend((table.name, number, row) for number, row in table.rows)
+            wanted.extend((table, number, row) for number, row in table.rows)
     numbers = {_number_text(row.get("employee_number", "")) for _t, _n, row in wanted}
     employees = dict(Employee.objects.filter(number__in=numbers).values_list("number", "pk"))
-    for table_name, number, row in wanted:
-        emp_number = _number_text(row.get("employee_number", ""))
-        employee_id = employees.get(emp_number)
-        if employee_id is None:
-            errors.add(table_name, number, "employee_number",
-                       _("unknown employee %(n)s") % {"n": emp_number or "-"})
-        try:
-            quarter = str(Quarter.parse(_number_text(row.get("quarter", ""))))
-        except ValueError:
-            errors.add(table_name, number, "quarter", _("not a quarter like 2026Q4"))
-            continue
-        values = []
-        for column, maximum in (("financial_points", scheme.financial_weight),
-                                ("other_points", scheme.other_weight)):
-            try:
-                values.append(_points(row.get(column, ""), maximum))
-            except ValueError:
-                errors.add(table_name, number, column,
-                           _("a number from 0 to %(max)s") % {"max": f"{maximum:g}"})
-        if (emp_number, quarter) in parsed:
-            errors.add(table_name, number, "employee_number",
-                       _("employee %(n)s appears twice for %(q)s")
-                       % {"n": emp_number, "q": quarter})
-        if employee_id is not None and len(values) == 2:
-            parsed[(emp_number, quarter)] = (employee_id, values[0], values[1])
+    parsed: dict[tuple[str, Quarter], AppraisalRow] = {}
+    for table, number, row in wanted:
+        item = _appraisal_row(table, number, row, scheme=scheme, employees=employees,
+                              parsed=parsed, errors=errors)
+        if item is not None:
+            parsed[(item.number, item.quarter)] = item
     if not wanted and not errors:
         errors.add(tables[0].name if tables else file_name, 1, "", _("the file has no rows"))
     errors.raise_if_any(_("Nothing was imported: correct these rows and upload again."))
+    existing = {
+        (employee_id, quarter): (financial, other)
+        for employee_id, quarter, financial, other in AppraisalPoints.objects.filter(
+            employee_id__in={r.employee_id for r in parsed.values()},
+            quarter__in={r.quarter for r in parsed.values()}).values_list(
+            "employee_id", "quarter", "financial_points", "other_points")}
+    for item in parsed.values():
+        before = existing.get((item.employee_id, item.quarter))
+        if before is not None:
+            item.action = (APPRAISAL_UNCHANGED if before == (item.financial, item.other)
+                           else APPRAISAL_UPDATE)
+    rows = sorted(parsed.values(), key=lambda r: (r.table, r.row))
+    outcome = AppraisalImportOutcome(dry_run=dry_run, rows=rows)
+    if dry_run:
+        return outcome
     with transaction.atomic():
-        rows = [AppraisalPoints(employee_id=employee_id, quarter=Quarter.parse(quarter),
-                                financial_points=financial, other_points=other,
-                                imported_by=user)
-                for (_n, quarter), (employee_id, financial, other) in parsed.items()]
         AppraisalPoints.objects.bulk_create(
-            rows, batch_size=1000, update_conflicts=True,
-            unique_fields=["employee", "quarter"],
+            [AppraisalPoints(employee_id=r.employee_id, quarter=r.quarter,
+                             financial_points=r.financial, other_points=r.other,
+                             imported_by=user)
+             for r in rows if r.action != APPRAISAL_UNCHANGED],
+            batch_size=1000, update_conflicts=True, unique_fields=["employee", "quarter"],
             update_fields=["financial_points", "other_points", "imported_at", "imported_by"])
-    return len(parsed)
+    return outcome
 
 
 # --- HR export ----------------------------------------------------------------------------
 
 
+@dataclass
+class HrExportOutcome:
+    name: str
+    content_type: str
+    rows: int
+    log: ExportLog
+
+
 @transaction.atomic
-def hr_export(*, user: User, quarter: Quarter, file_format: str, language: str) -> tuple[
-        str, bytes, str]:
-    """The bonus sheet of the quarter's published revision (``scoring.export``); every export
-    is logged, and the sheet states the log's time as its export time."""
+def hr_export_write(*, user: User, quarter: Quarter, file_format: str, language: str,
+                    output: Callable[[str], AbstractContextManager[BinaryIO]]
+                    ) -> HrExportOutcome:
+    """Write the bonus sheet of the quarter's published revision (``scoring.export``) into
+    ``output(file name)`` (a job's output file, or a buffer); every export is logged, and the
+    sheet states the log's time as its export time."""
     if not rules.can_use_hr_tools(user):
         raise ApplicationError(_("Only HR and HQ may export scores."),
                                code="permission_denied", status=403)
@@ -474,9 +637,24 @@ def hr_export(*, user: User, quarter: Quarter, file_format: str, language: str) 
     if rollup is None:
         raise ApplicationError(_("%(q)s is not published yet.") % {"q": quarter},
                                code="not_published", status=409)
-    rows = export.bonus_rows(rollup=rollup)
+    employees, stores = export.row_counts(rollup=rollup)
     log = ExportLog.objects.create(user=user, quarter=quarter, rollup=rollup,
                                    file_format=file_format, language=language,
-                                   row_count=len(rows))
-    return export.export_file(rollup=rollup, rows=rows, file_format=file_format,
-                              language=language, exported_by=user, exported_at=log.at)
+                                   row_count=employees)
+    name = export.export_name(rollup=rollup, file_format=file_format, exported_at=log.at)
+    with output(name) as out:
+        export.write_export(out, rollup=rollup, file_format=file_format, language=language,
+                            exported_by=user, exported_at=log.at, employees=employees,
+                            stores=stores)
+    return HrExportOutcome(name=name, content_type=export.content_type(file_format),
+                           rows=employees, log=log)
+
+
+def hr_export(*, user: User, quarter: Quarter, file_format: str, language: str) -> tuple[
+        str, bytes, str]:
+    """The bonus sheet in memory: (file name, content, content type); ``hr_export_write``
+    writes it (the HR page runs it as a job into a file)."""
+    buffer = io.BytesIO()
+    outcome = hr_export_write(user=user, quarter=quarter, file_format=file_format,
+                              language=language, output=lambda _name: nullcontext(buffer))
+    return outcome.name, buffer.getvalue(), outcome.content_type

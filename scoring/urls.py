@@ -13,10 +13,12 @@ urlpatterns = [
     path("quarters/", views.quarter_list, name="quarters"),
     path("quarters/rollup/", views.quarter_rollup, name="quarter_rollup"),
     path("quarters/<str:quarter>/late/", views.quarter_late, name="quarter_late"),
-    path("quarters/publish/", views.quarter_publish_view, name="quarter_publish"),
+    path("quarters/<str:quarter>/publish/", views.quarter_publish_confirm,
+         name="quarter_publish_confirm"),
     # The scheme page is HQ's setup page now (scoring.setup_urls); the old address stays.
     path("schemes/", RedirectView.as_view(pattern_name="scoring_setup:schemes",
                                           permanent=True), name="schemes"),
     path("hr/", views.hr_page, name="hr"),
     path("hr/export/", views.hr_export_view, name="hr_export"),
+    path("hr/template/", views.appraisal_template, name="appraisal_template"),
 ]

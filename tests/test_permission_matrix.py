@@ -577,7 +577,10 @@ TABLE: dict[str, Entry] = {
         ok=(SM, SM_OTHER, CLERK), missing=(HQ, HR, RM, RM_OTHER, SHOPPER, SHOPPER_OTHER)))]),
     "scoring:quarters": Entry(lambda w: "/scoring/quarters/", [get(page(ok=(HQ, HR)))]),
     "scoring:quarter_rollup": Entry(lambda w: "/scoring/quarters/rollup/", [post(HQ_PAGE)]),
-    "scoring:quarter_publish": Entry(lambda w: "/scoring/quarters/publish/", [post(HQ_PAGE)]),
+    "scoring:quarter_publish_confirm": Entry(
+        lambda w: f"/scoring/quarters/{w.quarter}/publish/", [get(HQ_PAGE), post(HQ_PAGE)]),
+    "scoring:appraisal_template": Entry(lambda w: "/scoring/hr/template/?format=csv",
+                                        [get(page(ok=(HQ, HR)))]),
     "scoring:quarter_late": Entry(lambda w: f"/scoring/quarters/{w.quarter}/late/",
                                   [get(page(ok=(HQ, HR)))]),
     # The scheme page moved to /setup/schemes/; the old address redirects (301) for everyone.

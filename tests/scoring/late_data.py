@@ -22,7 +22,7 @@ from complaints.services import appeal_decide, appeal_file, complaint_triage
 from mystery_shopper.models import ItemKind, ScorecardItem, VisitAnswer, VisitStatus
 from mystery_shopper.services import visit_approve
 from satisfaction.quarters import chain_zone
-from scoring.services import quarter_publish
+from scoring.services import quarter_publish, rollup_quarter
 from tests.complaints.factories import make_complaint
 from tests.mystery_shopper.factories import VisitFactory
 from tests.scoring.conftest import PAST
@@ -67,6 +67,8 @@ def make_quarter_rows(store, staff, hq) -> dict:
 
 
 def publish(hq):
+    # Publishing locks a provisional revision: roll the quarter up first, as HQ does.
+    rollup_quarter(quarter=PAST, user=hq)
     return quarter_publish(quarter=PAST, user=hq)
 
 

@@ -191,8 +191,9 @@ def test_hq_saves_a_new_scheme_version_on_the_page(hq, login):
 def test_hq_publishing_on_the_page_reports_an_open_appeal(rolled_up, hq, login, monkeypatch):
     monkeypatch.setattr(loader, "open_appeals_exist",
                         lambda **kwargs: {"mystery_shopper": True, "complaints": False})
-    response = login(hq).post("/scoring/quarters/publish/", {"publish-quarter": "2026Q2"})
-    assert response.status_code == 400
+    response = login(hq).post("/scoring/quarters/2026Q2/publish/")
+    assert response.status_code == 409
+    assert "神秘顾客暗访" in response.context["blockers"][0]  # the page is Chinese
     assert Rollup.objects.get().status == RollupStatus.PROVISIONAL
 
 

@@ -174,14 +174,16 @@ def test_the_quarter_page_counts_the_late_items_and_lists_them_per_store(
 
 
 def test_hq_starts_a_new_revision_with_a_reason_from_the_late_list(
-        published, quarter_rows, store, hq, store_manager, login):
+        published, quarter_rows, store, hq, store_manager, login,
+        django_capture_on_commit_callbacks):
     late_arrivals(quarter_rows, store, hq, store_manager)
     client = login(hq)
     response = client.post("/scoring/quarters/rollup/", {"rollup-quarter": str(PAST),
                                                          "rollup-reason": ""})
     assert response.status_code == 400  # a published quarter needs a reason
-    response = client.post("/scoring/quarters/rollup/", {
-        "rollup-quarter": str(PAST), "rollup-reason": "Late visit and complaint appeal"})
+    with django_capture_on_commit_callbacks(execute=True):  # the rollup job runs
+        response = client.post("/scoring/quarters/rollup/", {
+            "rollup-quarter": str(PAST), "rollup-reason": "Late visit and complaint appeal"})
     assert response.status_code == 302
     second = Rollup.objects.get(quarter=PAST, revision=2)
     assert (second.status, second.reason) == (RollupStatus.PROVISIONAL,

@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from openpyxl import Workbook, load_workbook
 
 from satisfaction.errors import ApplicationError
-from satisfaction.models import Employee, Region, Store
+from satisfaction.models import Employee, Job, JobState, Region, Store
 from satisfaction.quarters import Quarter
 from scoring.export import rounded
 from scoring.labels import flag_label
@@ -39,7 +39,7 @@ def test_hr_imports_points_from_csv_with_chinese_headers(hr, staff):
     content = csv_bytes([["工号", "季度", "财务得分", "其他得分"],
                          ["E10001", "2026Q2", "45", "18"],
                          ["E10002", "2026Q2", "40.5", "20"]])
-    assert appraisal_import(user=hr, file_name="points.csv", content=content) == 2
+    assert appraisal_import(user=hr, file_name="points.csv", content=content).created == 2
     points = AppraisalPoints.objects.get(employee=staff["pharmacist"], quarter=PAST)
     assert (points.financial_points, points.other_points) == (40.5, 20.0)
     assert points.imported_by == hr
@@ -118,6 +118,24 @@ def post_export(client, **data):
                        {"quarter": "2026Q2", "format": "xlsx", "language": "en", **data})
 
 
+@pytest.fixture
+def export_via_job(django_capture_on_commit_callbacks):
+    """POST the export form, run its job, and download the file from the job's page:
+    (the job, the download response, the file's bytes)."""
+
+    def run(client, **data):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = post_export(client, **data)
+        assert response.status_code == 302, response.content.decode()[:500]
+        job = Job.objects.get(public_id=response["Location"].strip("/").split("/")[-1])
+        assert job.state == JobState.DONE, job.error
+        download = client.get(f"/jobs/{job.public_id}/download")
+        assert download.status_code == 200
+        return job, download, b"".join(download.streaming_content)
+
+    return run
+
+
 # --- The page offers published quarters only --------------------------------------------
 
 
@@ -168,17 +186,18 @@ def test_a_get_of_the_export_address_goes_to_the_page_and_exports_nothing(publis
     assert ExportLog.objects.count() == 0
 
 
-def test_hr_downloads_the_sheet_from_the_page(published, hr, login,
-                                               django_assert_max_num_queries):
+def test_hr_downloads_the_sheet_from_the_page_through_a_job(published, hr, login,
+                                                             export_via_job):
     client = login(hr)
     assert client.get("/scoring/hr/").status_code == 200
-    with django_assert_max_num_queries(12):
-        response = post_export(client)
-    assert response.status_code == 200
-    disposition = response["Content-Disposition"]
+    job, download, _content = export_via_job(client)
+    assert job.kind == "scoring.hr_export"
+    disposition = download["Content-Disposition"]
     assert disposition.startswith('attachment; filename="satisfaction-bonus-2026Q2-r1-')
     assert disposition.endswith('.xlsx"')
     assert ExportLog.objects.get().language == "en"
+    # The HR page links the job.
+    assert str(job.public_id) in client.get("/scoring/hr/").content.decode()
 
 
 @pytest.mark.parametrize("persona", ["store_manager", "region_manager", "clerk"])
@@ -325,11 +344,10 @@ CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 
 
 def test_an_english_export_is_english_throughout_even_from_a_chinese_page(published, hr,
-                                                                         login):
+                                                                         login, export_via_job):
     # The page is Chinese (the default language); the export is asked for in English.
-    response = post_export(login(hr), language="en")
-    assert response.status_code == 200
-    book = load_workbook(io.BytesIO(response.content))
+    _job, _download, content = export_via_job(login(hr), language="en")
+    book = load_workbook(io.BytesIO(content))
     assert book.sheetnames == ["About this export", "Bonus 2026Q2", "Stores 2026Q2"]
     # Names of people, stores and regions are data; everything else is English.
     data = {*Employee.objects.values_list("name", flat=True),
@@ -390,14 +408,18 @@ def test_the_export_carries_staff_but_no_customer_columns(published, hr):
     assert {"E10001", "E10002", "E00001"} <= set(by_key(book[1]))  # HR needs the numbers
 
 
-def test_hr_uploads_points_on_the_page_and_sees_row_errors(hr, staff, login):
+def test_hr_uploads_points_on_the_page_and_sees_row_errors(hr, staff, login,
+                                                          django_capture_on_commit_callbacks):
     client = login(hr)
     upload = io.BytesIO(csv_bytes([["employee_number", "quarter", "financial_points",
                                     "other_points"], ["E99999", "2026Q2", "1", "1"]]))
     upload.name = "points.csv"
-    response = client.post("/scoring/hr/", {"file": upload})
-    assert response.status_code == 400
-    assert "E99999" in response.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/scoring/hr/", {"file": upload})
+    assert response.status_code == 302
+    page = client.get(response["Location"])
+    assert "E99999" in page.content.decode()
+    assert 'data-testid="job-import"' not in page.content.decode()
 
 
 def test_a_name_that_looks_like_a_formula_stays_text(published, hr, staff):

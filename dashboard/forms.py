@@ -4,7 +4,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.models import ActionSource
+from satisfaction.forms import QuarterChoiceField
 from satisfaction.models import Employee, Store
+from satisfaction.quarters import Quarter
 
 
 class ImprovementActionForm(forms.Form):
@@ -29,3 +31,25 @@ class ImprovementActionForm(forms.Form):
 class ReviewForm(forms.Form):
     note = forms.CharField(label=_("Review note"), required=False,
                            widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class FiguresFilterForm(forms.Form):
+    """The query of the chain's figures pages: a quarter picked from those that exist (an
+    unknown or malformed one is an error on ``quarter``, never a guess) and a region."""
+
+    quarter = QuarterChoiceField(label=_("Quarter"), required=False)
+    region = forms.CharField(label=_("Region"), required=False, max_length=100)
+
+    def __init__(self, data, *, quarters: list[tuple[Quarter, str]], **kwargs) -> None:
+        super().__init__(data, **kwargs)
+        self.fields["quarter"].quarters = quarters
+
+
+class RankingFilterForm(FiguresFilterForm):
+    """The store list's query, read the same way by the page and by its export (the job gets
+    the cleaned values). Unknown regions, cities and sorts match nothing or sort by rank, as
+    the list always has; ``revision`` is ``scoring.selectors.revision_param``'s."""
+
+    city = forms.CharField(label=_("City"), required=False, max_length=100)
+    q = forms.CharField(label=_("Store code or name"), required=False, max_length=100)
+    sort = forms.CharField(label=_("Sort by"), required=False, max_length=20)

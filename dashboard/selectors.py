@@ -41,7 +41,7 @@ from satisfaction.models import Employee, Store, User
 from satisfaction.quarters import Quarter
 from satisfaction.scoping import scope_to_stores, visible_stores
 from scoring.models import EmployeeScore, Rollup, RollupStatus, StoreScore
-from scoring.selectors import rollup_for_display, scope_employee_scores
+from scoring.selectors import QuarterOption, rollup_for_display, scope_employee_scores
 from surveys.models import COUNTED_STATUSES, Answer, Indicator, Response
 from surveys.results import to_score
 
@@ -69,14 +69,11 @@ def quarter_rollup(*, quarter: Quarter, revision: int | None = None) -> Rollup |
     return rollup_for_display(quarter=quarter, revision=revision)
 
 
-def latest_display_quarter() -> Quarter | None:
-    return (Rollup.objects.exclude(status=RollupStatus.SUPERSEDED)
-            .order_by("-quarter").values_list("quarter", flat=True).first())
-
-
-def quarter_choices() -> list[Quarter]:
-    return list(Rollup.objects.exclude(status=RollupStatus.SUPERSEDED).order_by("-quarter")
-                .values_list("quarter", flat=True).distinct())
+def latest_display_quarter(options: list[QuarterOption]) -> Quarter | None:
+    """The newest quarter with values (a provisional or a published revision), read from the
+    quarter picker's options (``scoring.selectors.quarter_options``): no query of its own."""
+    return next((o.quarter for o in options
+                 if o.revision is not None or o.published_at is not None), None)
 
 
 # --- Region averages of the indicators (cached per rollup) ------------------------------------

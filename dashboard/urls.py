@@ -13,6 +13,8 @@ urlpatterns = [
     path("stores/<str:code>/", views.store_page, name="store"),
     path("stores/<str:code>/actions/new/", views.action_create, name="action_create"),
     path("dashboard/", views.store_home, name="store_home"),
+    # Not under stores/: "export" is a valid store code.
+    path("dashboard/ranking/export/", views.store_list_export, name="store_list_export"),
     path("dashboard/actions/", views.action_list_view, name="actions"),
     path("dashboard/actions/<int:pk>/done/", views.action_complete, name="action_complete"),
     path("dashboard/actions/<int:pk>/review/", views.action_review, name="action_review"),

@@ -3,21 +3,34 @@ the improvement actions. They read through ``selectors`` and write through ``ser
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from complaints.models import Category
-from dashboard import calc, charts, rules, selectors
-from dashboard.forms import ImprovementActionForm, ReviewForm
+from dashboard import calc, charts, export, rules, selectors
+from dashboard.forms import (
+    FiguresFilterForm,
+    ImprovementActionForm,
+    RankingFilterForm,
+    ReviewForm,
+)
+from dashboard.jobs import RANKING_EXPORT
 from dashboard.models import ActionSource, ActionStatus, ImprovementAction
 from dashboard.services import (
     improvement_action_complete,
@@ -29,13 +42,15 @@ from mystery_shopper.models import ScorecardPart
 from pos.selectors import receipt_counts
 from satisfaction.errors import ApplicationError
 from satisfaction.forms import add_application_error
+from satisfaction.jobs import job_start
 from satisfaction.permissions import role_required
 from satisfaction.quarters import Quarter, quarter_param
 from satisfaction.scoping import get_scoped_or_404, get_visible_store_or_404, visible_store_ids
 from satisfaction.selectors import region_list
 from satisfaction.selectors import store_list as chain_store_list
 from scoring.labels import flag_label
-from scoring.selectors import revision_param
+from scoring.models import Rollup, StoreScore
+from scoring.selectors import QuarterOption, quarter_options, revision_param
 
 PAGE_SIZE = 50
 
@@ -158,30 +173,67 @@ def action_list_view(request: HttpRequest) -> HttpResponse:
 # --- The store list ---------------------------------------------------------------------------
 
 
+def _form_or_400(form: forms.Form) -> dict:
+    """The form's cleaned values, or the page's 400 naming each bad field (a crafted or stale
+    query: the page only offers valid choices)."""
+    if not form.is_valid():
+        raise ApplicationError(_("Check the filters of the page."), fields={
+            name: [str(m) for m in errors] for name, errors in form.errors.items()})
+    return form.cleaned_data
+
+
+@dataclass
+class _Ranking:
+    """The store list's query as the page and its export read it: one owner of the filters
+    (``RankingFilterForm``), of the scope and of the order (``selectors.ranking``)."""
+
+    quarter: Quarter | None
+    options: list[QuarterOption]
+    filters: dict[str, str]
+    rollup: Rollup | None
+    scores: QuerySet[StoreScore] | None
+
+
+def _ranking(request: HttpRequest) -> _Ranking:
+    options = quarter_options()
+    cleaned = _form_or_400(RankingFilterForm(request.GET,
+                                             quarters=[(o.quarter, o.label) for o in options]))
+    quarter = cleaned["quarter"] or selectors.latest_display_quarter(options)
+    filters = {k: cleaned[k].strip() for k in ("region", "city", "q", "sort")}
+    revision = revision_param(request.GET)
+    rollup = selectors.quarter_rollup(quarter=quarter, revision=revision) if quarter else None
+    scores = None if rollup is None else selectors.ranking(
+        user=request.user, rollup=rollup, region_code=filters["region"], city=filters["city"],
+        query=filters["q"], sort=filters["sort"])
+    return _Ranking(quarter=quarter, options=options, filters=filters, rollup=rollup,
+                    scores=scores)
+
+
 @role_required(rules.can_see_store_pages)
 def store_list(request: HttpRequest) -> HttpResponse:
     """The one list of stores: the quarter's values ranked (sortable, filtered by region, city
     and code or name, with the distribution and the movers); before any quarter has values,
     the chain's stores as imported."""
-    quarter = quarter_param(request.GET, default=selectors.latest_display_quarter())
-    filters = {k: request.GET.get(k, "").strip() for k in ("region", "city", "q", "sort")}
+    ranking = _ranking(request)
+    quarter, filters, rollup = ranking.quarter, ranking.filters, ranking.rollup
     query = request.GET.copy()
     query.pop("page", None)
-    context: dict = {"quarter": quarter, "quarters": selectors.quarter_choices(),
+    context: dict = {"quarter": quarter, "quarter_options": ranking.options,
                      "filters": filters, "regions": region_list(user=request.user),
                      "cities": selectors.cities(user=request.user, region_code=filters["region"]),
                      "sorts": _sort_choices(), "query": query.urlencode()}
-    revision = revision_param(request.GET)
-    rollup = selectors.quarter_rollup(quarter=quarter, revision=revision) if quarter else None
     context["rollup"] = rollup
     if rollup is None:
         stores = chain_store_list(user=request.user, region_code=filters["region"],
                                   city=filters["city"], query=filters["q"])
         context["stores"] = Paginator(stores, PAGE_SIZE).get_page(request.GET.get("page"))
     else:
-        scores = selectors.ranking(user=request.user, rollup=rollup,
-                                   region_code=filters["region"], city=filters["city"],
-                                   query=filters["q"], sort=filters["sort"])
+        scores = ranking.scores
+        # The export names the revision shown, so that a recompute meanwhile does not change
+        # what the file holds.
+        export_query = query.copy()
+        export_query["quarter"], export_query["revision"] = str(quarter), str(rollup.revision)
+        context["export_query"] = export_query.urlencode()
         previous = selectors.quarter_rollup(quarter=quarter.previous())
         page = Paginator(scores.values_list("id", flat=True), PAGE_SIZE).get_page(
             request.GET.get("page"))
@@ -204,6 +256,46 @@ def store_list(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/store_list.html", context)
 
 
+#: The most rows an export writes in the request; more go through a background job.
+EXPORT_IN_REQUEST_ROWS = 5000
+
+
+@role_required(rules.can_see_store_pages)
+@require_GET
+def store_list_export(request: HttpRequest) -> HttpResponse:
+    """The store list as CSV or XLSX (``?format=``), with the page's filters, scope and order,
+    in the user's language. Up to ``EXPORT_IN_REQUEST_ROWS`` stores the file is the response;
+    more are written by a background job (``dashboard.ranking_export``) whose page shows the
+    progress and then the download."""
+    file_format = request.GET.get("format", "")
+    if file_format not in export.FORMATS:
+        raise ApplicationError(_("Choose CSV or XLSX."), fields={"format": [
+            _("Choose CSV or XLSX.")]})
+    ranking = _ranking(request)
+    rollup, scores = ranking.rollup, ranking.scores
+    back = f"{reverse('dashboard:store_list')}?{request.GET.urlencode()}"
+    if rollup is None or scores is None:
+        messages.error(request, _("This quarter has no values yet: there is nothing to "
+                                  "export."))
+        return redirect(back)
+    if scores.count() <= EXPORT_IN_REQUEST_ROWS:
+        buffer = io.BytesIO()
+        export.write_ranking(buffer, rollup=rollup, scores=scores, file_format=file_format)
+        response = HttpResponse(buffer.getvalue(), content_type=export.CONTENT_TYPES[file_format])
+        name = export.file_name(rollup=rollup, file_format=file_format)
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    params = {"quarter": str(rollup.quarter), "revision": rollup.revision,
+              "format": file_format, **ranking.filters}
+    # One running export per user and query: a double click gets the running one.
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+    job, started = job_start(kind=RANKING_EXPORT, user=request.user, params=params,
+                             key=f"user-{request.user.pk}-{digest}")
+    if not started:
+        messages.info(request, _("This export is already running: here it is."))
+    return redirect(job)
+
+
 def _sort_choices() -> list[tuple[str, str]]:
     return [("rank", _("Rank in chain")), ("value", _("Value, highest first")),
             ("-value", _("Value, lowest first")), ("survey", _("Sample survey points")),
@@ -211,13 +303,21 @@ def _sort_choices() -> list[tuple[str, str]]:
             ("region", _("Region, then rank in region")), ("store", _("Store code"))]
 
 
+def _figures_query(request: HttpRequest) -> tuple[Quarter, str, list[QuarterOption]]:
+    """The quarter (by default the current one) and region of a figures page, and the
+    quarters its select offers (``scoring.selectors.quarter_options``, each with its state)."""
+    options = quarter_options()
+    cleaned = _form_or_400(FiguresFilterForm(request.GET,
+                                             quarters=[(o.quarter, o.label) for o in options]))
+    return cleaned["quarter"] or Quarter.current(), cleaned["region"].strip(), options
+
+
 # --- Complaint figures ------------------------------------------------------------------------
 
 
 @role_required(rules.can_see_chain_figures)
 def complaint_figures(request: HttpRequest) -> HttpResponse:
-    quarter = quarter_param(request.GET, default=Quarter.current())
-    region_code = request.GET.get("region", "")
+    quarter, region_code, options = _figures_query(request)
     figures = selectors.complaint_figures_by_region(user=request.user, quarter=quarter)
     by_region = figures.rows
     category_labels = dict(Category.choices)
@@ -234,7 +334,7 @@ def complaint_figures(request: HttpRequest) -> HttpResponse:
     region_labels = [r.name for r in by_region]
     complaints_name, unhappy_name = _("Formal complaints"), _("Respondents who rated 1")
     return render(request, "dashboard/complaints.html", {
-        "quarter": quarter, "region": region_code,
+        "quarter": quarter, "region": region_code, "quarter_options": options,
         "regions": region_list(user=request.user),
         "by_region": by_region, "iceberg_totals": iceberg_totals,
         "rates_spec": charts.grouped_bars(
@@ -268,8 +368,7 @@ def complaint_figures(request: HttpRequest) -> HttpResponse:
 
 @role_required(rules.can_see_chain_figures)
 def mystery_figures(request: HttpRequest) -> HttpResponse:
-    quarter = quarter_param(request.GET, default=Quarter.current())
-    region_code = request.GET.get("region", "")
+    quarter, region_code, options = _figures_query(request)
     items = selectors.weakest_scorecard_items(user=request.user, quarter=quarter,
                                               region_code=region_code)
     english = (request.LANGUAGE_CODE or "").startswith("en")
@@ -281,7 +380,7 @@ def mystery_figures(request: HttpRequest) -> HttpResponse:
         rows.append((text, str(parts.get(item["item__part"], item["item__part"])),
                      round(item["pct"], 1), item["n"], item["failed"]))
     return render(request, "dashboard/mystery.html", {
-        "quarter": quarter, "region": region_code,
+        "quarter": quarter, "region": region_code, "quarter_options": options,
         "regions": region_list(user=request.user), "rows": rows,
         "items_spec": charts.grouped_bars(labels=[r[0] for r in rows], max_value=100,
                                           series=[(_("Share of points %"), [r[2] for r in rows])]),

@@ -502,6 +502,8 @@ TABLE: dict[str, Entry] = {
         [post(SHOPPER_OWN_API, _upload, multipart=True)]),
     # --- complaints ---
     "complaints:list": Entry(lambda w: "/complaints/", [get(STAFF_PAGE)]),
+    "dashboard:store_list_export": Entry(lambda w: "/dashboard/ranking/export/?format=csv", [
+        get(STAFF_PAGE)]),
     "complaints:export": Entry(lambda w: "/complaints/export/?format=csv", [get(STAFF_PAGE)]),
     "complaints_setup:policies": Entry(lambda w: "/setup/complaints/", [
         get(HQ_PAGE), post(HQ_PAGE, lambda w: {"form": "B", "grade-B-resolution_hours": 0})]),

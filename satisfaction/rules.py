@@ -65,9 +65,14 @@ def can_manage_deliveries(user: User) -> bool:
     return is_hq(user)
 
 
+def can_set_up(user: User) -> bool:
+    """HQ's setup area: campaigns, indicators, grades, scorecards, schemes, POS keys."""
+    return is_hq(user)
+
+
 def template_flags(request: HttpRequest) -> dict[str, bool]:
     """Context processor: the core's predicates for the layout's navigation."""
     user = request.user
     return {"can_see_stores": sees_store_data(user), "can_import_chain": can_import_chain(user),
             "can_use_admin": can_use_admin(user),
-            "can_manage_deliveries": can_manage_deliveries(user)}
+            "can_manage_deliveries": can_manage_deliveries(user), "can_set_up": can_set_up(user)}

@@ -17,6 +17,7 @@ from satisfaction.history import attribute
 from satisfaction.models import (
     CODE_PATTERN,
     CODE_RULE,
+    DEFAULT_APPEAL_DAYS,
     AppealWindow,
     AppealWindowKind,
     Employee,
@@ -434,3 +435,15 @@ def appeal_window_set(*, kind: str, days: int, user: User) -> AppealWindow:
     window.save()
     return window
 
+
+@transaction.atomic
+def appeal_windows_set(*, days: dict[str, int], user: User) -> int:
+    """Set several kinds' windows at once, all or none; only the ones that change are written
+    (and so recorded in the history). Returns how many changed."""
+    current = dict(AppealWindow.objects.values_list("kind", "days"))
+    changed = 0
+    for kind, value in days.items():
+        if current.get(kind, DEFAULT_APPEAL_DAYS) != value:
+            appeal_window_set(kind=kind, days=value, user=user)
+            changed += 1
+    return changed

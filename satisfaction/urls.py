@@ -13,7 +13,7 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from dashboard import views as dashboard_views
-from satisfaction import job_views, views
+from satisfaction import job_views, setup_views, views
 
 # The API browsers' pages and code are drf-spectacular's and the vendors' (Swagger UI, ReDoc), not
 # ours: only they get a relaxed Content-Security-Policy (the browsable API: RejectHostileInput).
@@ -45,9 +45,13 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
-    path("setup/", include("scoring.setup_urls")),
-    path("setup/", include("pos.setup_urls")),
+    # HQ's setup area: the index and the core's settings here, each app's pages in its
+    # setup_urls.
+    path("setup/", setup_views.setup_index, name="setup"),
+    path("setup/appeal-windows/", setup_views.appeal_windows, name="setup_appeal_windows"),
     path("setup/", include("surveys.setup_urls")),
+    path("setup/", include("pos.setup_urls")),
+    path("setup/", include("scoring.setup_urls")),
     path("setup/", include("complaints.setup_urls")),
     path("setup/", include("mystery_shopper.setup_urls")),
     path("chain/import/", views.chain_import_view, name="chain_import"),

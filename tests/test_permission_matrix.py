@@ -42,7 +42,7 @@ from mystery_shopper.models import Appeal, Evidence, Visit, VisitStatus
 from mystery_shopper.services import current_template
 from pos.models import PosTransaction
 from pos.services import pos_api_key_create
-from satisfaction.models import Employee, EmployeeRole, Notification, Role
+from satisfaction.models import Employee, EmployeeRole, Job, JobState, Notification, Role
 from satisfaction.quarters import Quarter
 from scoring.models import RollupStatus
 from surveys.models import Indicator, Invitation, StoreFlag
@@ -299,6 +299,19 @@ def _store(w: World) -> str:
     return w.store.code
 
 
+JOB_PAGE = page(ok=(HQ, SM), missing=(HR, RM, RM_OTHER, SM_OTHER, CLERK, SHOPPER, SHOPPER_OTHER))
+
+
+def _job(w: World) -> Job:
+    """A finished export of S0001's manager, made once per world."""
+    if not hasattr(w, "job"):
+        w.job = Job.objects.create(kind="dashboard.ranking_export", created_by=w.users[SM],
+                                   state=JobState.DONE, result={"message": "done"},
+                                   output_file=ContentFile(b"code\n", name="ranking.csv"),
+                                   output_name="ranking.csv")
+    return w.job
+
+
 TABLE: dict[str, Entry] = {
     # --- wiring and the core ---
     "home": Entry(lambda w: "/", [get(page(ok=LOGGED_IN))]),
@@ -320,6 +333,17 @@ TABLE: dict[str, Entry] = {
     "pos_setup:key_revoke": Entry(
         lambda w: f"/setup/pos-keys/{w.secrets[KEY].split('.')[0]}/revoke/",
         [get(HQ_PAGE), post(HQ_PAGE)]),
+    "chain_import_template": Entry(lambda w: "/chain/import/template?format=xlsx",
+                                   [get(HQ_PAGE)]),
+    "setup": Entry(lambda w: "/setup/", [get(HQ_PAGE)]),
+    "setup_appeal_windows": Entry(lambda w: "/setup/appeal-windows/",
+                                  [get(HQ_PAGE), post(HQ_PAGE)]),
+    # A job is its starter's (S0001's manager here) and HQ's; anyone else gets a 404.
+    "jobs": Entry(lambda w: "/jobs/", [get(page(ok=LOGGED_IN))]),
+    "job": Entry(lambda w: f"/jobs/{_job(w).public_id}/", [get(JOB_PAGE)]),
+    "job_status": Entry(lambda w: f"/jobs/{_job(w).public_id}/status", [get(JOB_PAGE)]),
+    "job_download": Entry(lambda w: f"/jobs/{_job(w).public_id}/download", [get(JOB_PAGE)]),
+    "job_import": Entry(lambda w: f"/jobs/{_job(w).public_id}/import", [post(JOB_PAGE)]),
     "notifications": Entry(lambda w: "/notifications/",
                            [get(page(ok=LOGGED_IN)), post(page(ok=LOGGED_IN))]),
     "deliveries": Entry(lambda w: "/notifications/deliveries/", [get(HQ_PAGE), post(HQ_PAGE)]),

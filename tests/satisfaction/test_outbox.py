@@ -256,11 +256,13 @@ def test_the_deliveries_page_shows_the_outbox_and_resends(login, hq, store_manag
 
 
 @pytest.mark.django_db
-def test_only_hq_finds_the_outbox_in_the_menu(login, hq, store_manager, hr):
-    assert 'href="/notifications/deliveries/"' in login(hq).get("/notifications/").content.decode()
+def test_only_hq_finds_the_outbox_through_the_setup_menu(login, hq, store_manager, hr):
+    assert 'href="/setup/"' in login(hq).get("/notifications/").content.decode()
+    assert 'href="/notifications/deliveries/"' in login(hq).get("/setup/").content.decode()
     for user in (store_manager, hr):
-        assert 'href="/notifications/deliveries/"' not in login(user).get(
-            "/notifications/").content.decode()
+        client = login(user)
+        assert 'href="/setup/"' not in client.get("/notifications/").content.decode()
+        assert client.get("/setup/").status_code == 403
 
 
 @pytest.mark.django_db

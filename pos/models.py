@@ -11,6 +11,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
+from simple_history.models import HistoricalRecords
 
 # A key's request rate as the throttle reads it (``pos.auth.PosKeyThrottle``: DRF's
 # ``parse_rate`` takes the number and the period's first letter). The one rule: the model field,
@@ -37,6 +38,9 @@ class PosApiKey(AbstractAPIKey):
         _("throttle rate"), max_length=20, blank=True, validators=[throttle_rate_validator],
         help_text=_("Requests allowed per key, e.g. 600/min; empty uses the default."))
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    # Who created, changed or revoked a key, and when (satisfaction/history.py); not its hash,
+    # and not its last use (written by the API, not a change).
+    history = HistoricalRecords(excluded_fields=["hashed_key", "last_used_at"])
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = _("POS API key")

@@ -25,6 +25,7 @@ from django.db.models import Count, QuerySet, Sum
 
 from complaints.selectors import complaint_counts_by_store
 from pos.models import PosApiKey, PosTransaction
+from satisfaction import history
 from satisfaction.models import Region, Store
 from satisfaction.quarters import Quarter
 from scoring import selectors as scoring_selectors
@@ -204,3 +205,10 @@ def stores_for_codes_and_regions(*, codes: Iterable[str], regions: Iterable[Regi
     found = list(stores.distinct().order_by("code"))
     known = {store.code for store in found}
     return found, sorted(wanted - known)
+
+
+def pos_api_key_changes(*, limit: int = history.HISTORY_LIMIT) -> list[history.Change]:
+    """Who created, changed or revoked which key, and when, newest first (the stores a change
+    gave a key are its reason). Two queries."""
+    return history.changes(PosApiKey.history.all(), limit=limit,
+                           describe=lambda record: f"{record.name} ({record.prefix})")

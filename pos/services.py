@@ -40,6 +40,7 @@ from rest_framework_api_key.crypto import KeyGenerator
 from pos import rules
 from pos.models import PosApiKey, PosTransaction, throttle_rate_validator
 from satisfaction.errors import ApplicationError
+from satisfaction.history import attribute
 from satisfaction.models import CODE_PATTERN, Employee, Store, User
 from satisfaction.quarters import chain_zone, earliest_request_moment
 from surveys.selectors import stores_with_running_campaign
@@ -682,10 +683,19 @@ def pos_api_key_create(*, name: str, stores: Sequence[Store] = (), all_stores: b
         api_key.prefix = prefix
         api_key.hashed_key = KeyGenerator().hash(key)
         api_key.id = f"{prefix}.{api_key.hashed_key}"
+    attribute(api_key, user=user, reason=_stores_reason(stores, all_stores))
     api_key.save()
     if stores and not all_stores:
         api_key.stores.set(stores)
     return api_key, key
+
+
+def _stores_reason(stores: Sequence[Store], all_stores: bool) -> str:
+    """The stores a key was given, for its history (a many-to-many the history rows lack)."""
+    if all_stores:
+        return _("Stores: all")
+    codes = sorted(store.code for store in stores)
+    return _("Stores (%(n)d): %(codes)s") % {"n": len(codes), "codes": ", ".join(codes)}
 
 
 @transaction.atomic
@@ -702,8 +712,12 @@ def pos_api_key_update(*, api_key: PosApiKey, name: str, stores: Sequence[Store]
                                code="key_revoked", status=409)
     locked.name, locked.throttle_rate = _validated_fields(
         name=name, stores=stores, all_stores=all_stores, throttle_rate=throttle_rate)
+    before = set(locked.stores.values_list("pk", flat=True))
+    after = set() if all_stores else {store.pk for store in stores}
     locked.all_stores = all_stores
     locked.expiry_date = expiry_date
+    attribute(locked, user=user, reason=_stores_reason(stores, all_stores)
+              if before != after or all_stores != api_key.all_stores else "")
     locked.save(update_fields=["name", "all_stores", "throttle_rate", "expiry_date"])
     locked.stores.set([] if all_stores else stores)
     return locked
@@ -714,6 +728,10 @@ def pos_api_key_revoke(*, api_key: PosApiKey, user: User | None = None) -> PosAp
     """Revoke a key for good (the library forbids un-revoking). HQ only. The API refuses the
     key from its next request on: authentication reads the key's row on every request."""
     _require_key_manager(user)
-    PosApiKey.objects.filter(pk=api_key.pk, revoked=False).update(revoked=True)
+    locked = PosApiKey.objects.select_for_update().get(pk=api_key.pk)
+    if not locked.revoked:
+        locked.revoked = True
+        attribute(locked, user=user)  # the history names who revoked it
+        locked.save(update_fields=["revoked"])
     api_key.revoked = True
     return api_key

@@ -40,7 +40,8 @@ def key_list(request: HttpRequest) -> HttpResponse:
     new key's secret, once."""
     new_key = request.session.pop(SHOWN_ONCE, None)
     return render(request, "pos/setup_keys.html", {
-        "keys": selectors.pos_api_key_list(), "new_key": new_key})
+        "keys": selectors.pos_api_key_list(), "new_key": new_key,
+        "changes": selectors.pos_api_key_changes()})
 
 
 @never_cache

@@ -202,3 +202,20 @@ def test_the_services_are_hq_only_and_validate_the_rate(store, hr, hq):
                        throttle_rate=" 50000/day ", expiry_date=None, user=hq)
     api_key.refresh_from_db()
     assert api_key.throttle_rate == "50000/day"
+
+
+def test_the_keys_page_shows_who_created_changed_and_revoked_a_key(hq, login, store,
+                                                                   sibling_store):
+    from pos.services import pos_api_key_create, pos_api_key_revoke, pos_api_key_update
+
+    api_key, _secret = pos_api_key_create(name="Till A", stores=[store], user=hq)
+    pos_api_key_update(api_key=api_key, name="Till A", stores=[store, sibling_store],
+                       all_stores=False, throttle_rate="60/min", expiry_date=None, user=hq)
+    pos_api_key_revoke(api_key=api_key, user=hq)
+    assert api_key.history.count() == 3
+    assert set(api_key.history.values_list("history_user__username", flat=True)) == {"hq"}
+    page = login(hq).get("/setup/pos-keys/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Change history" in page
+    assert f"{sibling_store.code}" in page  # the stores the change gave it
+    assert "60/min" in page
+    assert "hashed" not in page.lower()

@@ -34,16 +34,9 @@ def complaint_export_job(ctx: JobContext) -> dict:
     if fmt not in exports.FORMATS:
         raise ApplicationError(_("Choose CSV or XLSX."), code="bad_format")
     total = exports.export_queryset(user=user, filters=filters).count()
-    ctx.progress(0, total)
-    done = 0
 
     def reported(rows):
-        nonlocal done
-        for row in rows:
-            yield row
-            done += 1
-            if done % exports.CHUNK == 0:
-                ctx.progress(done, total)
+        return ctx.tracked(rows, total, every=exports.CHUNK)
 
     with ctx.output(exports.file_name(fmt)) as fh:
         written = exports.write_export(fh, user=user, filters=filters, fmt=fmt,

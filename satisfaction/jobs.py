@@ -23,11 +23,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -47,6 +47,7 @@ from satisfaction.rules import is_active, is_hq
 from satisfaction.services import chain_import
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Hours an upload and a job's result file are kept (the export's download link works that long).
 JOB_FILE_HOURS = 24
@@ -128,6 +129,18 @@ class JobContext:
         with contextlib.suppress(Exception):  # progress is a courtesy: never fail the job on it
             cache.set(_progress_key(self.job.pk), (self.job.done, self.job.total),
                       timeout=JOB_FILE_HOURS * 3600)
+
+    def tracked(self, rows: Iterable[T], total: int, *, every: int = 2000) -> Iterator[T]:
+        """``rows`` as they are, reporting progress (done of ``total``) every ``every`` rows
+        and at the end: an export's rows on their way to the file."""
+        done = 0
+        self.progress(0, total)
+        for row in rows:
+            yield row
+            done += 1
+            if done % every == 0:
+                self.progress(done, total)
+        self.progress(done, total)
 
     @contextlib.contextmanager
     def output(self, file_name: str) -> Iterator[IO[bytes]]:

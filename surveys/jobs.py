@@ -68,16 +68,9 @@ def results_export_job(ctx: JobContext) -> dict:
     if fmt not in exports.FORMATS:
         raise ApplicationError(_("Choose CSV or XLSX."), code="bad_format")
     total = exports.store_count(campaign=campaign, user=user)
-    ctx.progress(0, total)
-    done = 0
 
     def reported(rows):
-        nonlocal done
-        for row in rows:
-            yield row
-            done += 1
-            if done % exports.CHUNK == 0:
-                ctx.progress(done, total)
+        return ctx.tracked(rows, total, every=exports.CHUNK)
 
     with ctx.output(exports.file_name(campaign, fmt)) as fh:
         written = exports.write_export(fh, campaign=campaign, user=user, fmt=fmt,

@@ -215,3 +215,12 @@ def test_the_jobs_list_pages_stay_within_a_few_queries(login, hq, django_assert_
     client = login(hq)
     with django_assert_max_num_queries(12):
         assert client.get("/jobs/").status_code == 200
+
+
+def test_tracked_rows_pass_through_and_report_progress_as_they_go(hq):
+    job, _ = job_start(kind="tests.count", user=hq)
+    context = JobContext(job)
+    reported = []
+    context.progress = lambda done, total=None: reported.append((done, total))
+    assert list(context.tracked(range(5), 5, every=2)) == [0, 1, 2, 3, 4]
+    assert reported == [(0, 5), (2, 5), (4, 5), (5, 5)]

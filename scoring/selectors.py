@@ -73,6 +73,9 @@ class QuarterOption:
 def _quarter_label(quarter: Quarter, state: str, revision: int | None,
                    published_at: datetime | None, pending: int | None) -> str:
     if state == QUARTER_RUNNING:
+        if revision is not None:  # the nightly provisional values so far
+            return _("%(quarter)s · running, provisional revision %(revision)s") % {
+                "quarter": quarter, "revision": revision}
         return _("%(quarter)s · running") % {"quarter": quarter}
     if state == QUARTER_CLOSED:
         return _("%(quarter)s · closed") % {"quarter": quarter}

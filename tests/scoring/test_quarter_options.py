@@ -55,6 +55,11 @@ def test_each_quarter_that_exists_has_its_state_newest_first(quarters):
     assert [o.state for o in options] == ["running", "provisional", "published", "closed",
                                           "closed", "closed"]
     assert by_quarter[CURRENT].label == f"{CURRENT} · running"
+    make_rollup(CURRENT, RollupStatus.PROVISIONAL, revision=1)
+    with translation.override("en"):
+        running = quarter_options()[0]
+    assert (running.state, running.revision, running.label) == (
+        "running", 1, f"{CURRENT} · running, provisional revision 1")
     assert (by_quarter[PROVISIONAL].revision, by_quarter[PROVISIONAL].label) == (
         2, f"{PROVISIONAL} · provisional revision 2")
     published = by_quarter[PUBLISHED]

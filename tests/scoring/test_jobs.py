@@ -9,6 +9,7 @@ import io
 from datetime import datetime, time
 
 import pytest
+from django.utils import translation
 from openpyxl import load_workbook
 
 from complaints.models import Appeal as ComplaintAppeal
@@ -232,10 +233,11 @@ def test_the_page_and_the_service_refuse_for_the_same_reason(frames_from_apps, h
     from tests.dashboard.factories import make_campaign
 
     make_campaign(quarter)  # the quarter exists
-    with pytest.raises(ApplicationError) as error:
+    with translation.override("en"), pytest.raises(ApplicationError) as error:
         quarter_publish(quarter=quarter, user=hq)
     assert error.value.code == code
-    blockers = login(hq).get(f"/scoring/quarters/{quarter}/publish/").context["blockers"]
+    blockers = login(hq).get(f"/scoring/quarters/{quarter}/publish/",
+                             HTTP_ACCEPT_LANGUAGE="en").context["blockers"]
     assert blockers[0] == error.value.message
 
 

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from satisfaction import tabular
+from satisfaction.jobs import EXPORT_CHUNK_ROWS, EXPORT_IN_REQUEST_ROWS
 from satisfaction.masking import mask_name, mask_phone
 from satisfaction.models import User
 from satisfaction.quarters import chain_zone
@@ -27,8 +28,8 @@ from satisfaction.quarters import chain_zone
 from . import rules, selectors
 from .models import Category, Channel, Complaint, Grade, Status
 
-STREAM_LIMIT = 5_000  # at most this many rows are written in the request; more run as a job
-CHUNK = 2_000
+STREAM_LIMIT = EXPORT_IN_REQUEST_ROWS  # more rows than this run as a job
+CHUNK = EXPORT_CHUNK_ROWS
 FORMATS = ("xlsx", "csv")
 CONTENT_TYPES = {"xlsx": tabular.XLSX_CONTENT_TYPE, "csv": tabular.CSV_CONTENT_TYPE}
 
@@ -101,17 +102,9 @@ def write_export(fh: BinaryIO, *, user: User, filters: dict, fmt: str,
     """Write the export to ``fh`` as ``fmt`` (xlsx or csv), in the active language; returns
     the number of complaints written. ``wrap`` sees the rows on their way (a job's
     progress)."""
-    count = 0
-
-    def counted() -> Iterator[list[object]]:
-        nonlocal count
-        for row in rows(user=user, filters=filters):
-            count += 1
-            yield row
-
-    cells = wrap(counted()) if wrap is not None else counted()
+    cells = rows(user=user, filters=filters)
+    if wrap is not None:
+        cells = wrap(cells)
     if fmt == "xlsx":
-        tabular.write_xlsx(fh, columns(), cells, sheet=_("Complaints"), frozen_columns=1)
-    else:
-        tabular.write_csv(fh, columns(), cells)
-    return count
+        return tabular.write_xlsx(fh, columns(), cells, sheet=_("Complaints"), frozen_columns=1)
+    return tabular.write_csv(fh, columns(), cells)

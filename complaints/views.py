@@ -3,9 +3,7 @@ customer's public form and status check."""
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 
 import segno
 from django.conf import settings
@@ -22,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from satisfaction import ratelimit
 from satisfaction.errors import ApplicationError
 from satisfaction.forms import add_application_error
-from satisfaction.jobs import job_start
+from satisfaction.jobs import job_start, personal_key
 from satisfaction.masking import mask_name, mask_phone
 from satisfaction.models import Store
 from satisfaction.permissions import role_required
@@ -123,9 +121,8 @@ def complaint_export(request: HttpRequest) -> HttpResponse:
         response["Content-Disposition"] = f'attachment; filename="{exports.file_name(fmt)}"'
         return response
     params = jobs.export_params(filters=filters, fmt=fmt)
-    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:24]
     job, started = job_start(kind=jobs.EXPORT_KIND, user=request.user, params=params,
-                             key=f"user-{request.user.pk}-{digest}")
+                             key=personal_key(user=request.user, params=params))
     if not started:
         messages.info(request, _("This export is already running: here it is."))
     return redirect(job)

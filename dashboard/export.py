@@ -18,13 +18,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from satisfaction import tabular
+from satisfaction.jobs import EXPORT_CHUNK_ROWS
 from scoring.export import Field, rounded
 from scoring.models import Rollup, StoreScore
 
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {"csv": tabular.CSV_CONTENT_TYPE, "xlsx": tabular.XLSX_CONTENT_TYPE}
 #: Rows read from the database at a time (and between two progress reports).
-CHUNK_SIZE = 2000
+CHUNK_SIZE = EXPORT_CHUNK_ROWS
 
 # (the snapshot's column or lookup, its field). Percentages and points as on the page.
 RANKING_FIELDS = [
@@ -62,28 +63,25 @@ def file_name(*, rollup: Rollup, file_format: str) -> str:
     return f"store-ranking-{rollup.quarter}-r{rollup.revision}.{file_format}"
 
 
-def ranking_cells(*, rollup: Rollup, scores: QuerySet[StoreScore],
-                  progress: Callable[[int], None] | None = None) -> Iterator[list[object]]:
-    """Each store's cells in column order, read ``CHUNK_SIZE`` rows at a time; ``progress``
-    is told the rows done after every chunk."""
+def ranking_cells(*, rollup: Rollup, scores: QuerySet[StoreScore]) -> Iterator[list[object]]:
+    """Each store's cells in column order, read ``CHUNK_SIZE`` rows at a time."""
     lookups = [lookup for lookup, _field in RANKING_FIELDS]
     decimals = [field.decimals for _lookup, field in RANKING_FIELDS]
     revision = [str(rollup.quarter), rollup.revision, str(rollup.get_status_display())]
-    done = 0
     for row in scores.values_list(*lookups).iterator(chunk_size=CHUNK_SIZE):
         yield [rounded(value, places) if places is not None else value
                for value, places in zip(row, decimals, strict=True)] + revision
-        done += 1
-        if progress is not None and done % CHUNK_SIZE == 0:
-            progress(done)
-    if progress is not None:
-        progress(done)
 
 
 def write_ranking(handle: IO[bytes], *, rollup: Rollup, scores: QuerySet[StoreScore],
-                  file_format: str, progress: Callable[[int], None] | None = None) -> int:
-    """Write the ranking to ``handle`` as ``file_format``; returns the number of stores."""
-    cells = ranking_cells(rollup=rollup, scores=scores, progress=progress)
+                  file_format: str,
+                  wrap: Callable[[Iterator[list[object]]], Iterator[list[object]]] | None = None,
+                  ) -> int:
+    """Write the ranking to ``handle`` as ``file_format``; returns the number of stores.
+    ``wrap`` sees the rows on their way (a job's progress)."""
+    cells = ranking_cells(rollup=rollup, scores=scores)
+    if wrap is not None:
+        cells = wrap(cells)
     if file_format == "xlsx":
         sheet = _("Ranking %(quarter)s") % {"quarter": rollup.quarter}
         return tabular.write_xlsx(handle, columns(), cells, sheet=sheet, frozen_columns=4)

@@ -42,11 +42,10 @@ def ranking_export_job(ctx: JobContext) -> dict:
                                city=params.get("city", ""), query=params.get("q", ""),
                                sort=params.get("sort", ""))
     total = scores.count()
-    ctx.progress(0, total)
     with ctx.output(export.file_name(rollup=rollup, file_format=file_format)) as handle:
-        count = export.write_ranking(handle, rollup=rollup, scores=scores,
-                                     file_format=file_format,
-                                     progress=lambda done: ctx.progress(done, total))
+        count = export.write_ranking(
+            handle, rollup=rollup, scores=scores, file_format=file_format,
+            wrap=lambda rows: ctx.tracked(rows, total, every=export.CHUNK_SIZE))
     query = {key: params[key] for key in ("region", "city", "q", "sort") if params.get(key)}
     query = {"quarter": str(quarter), "revision": rollup.revision, **query}
     return {

@@ -3,9 +3,7 @@ the improvement actions. They read through ``selectors`` and write through ``ser
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 from dataclasses import dataclass
 
 from django import forms
@@ -42,7 +40,8 @@ from mystery_shopper.models import ScorecardPart
 from pos.selectors import receipt_counts
 from satisfaction.errors import ApplicationError
 from satisfaction.forms import add_application_error
-from satisfaction.jobs import job_start
+from satisfaction.jobs import EXPORT_IN_REQUEST_ROWS as EXPORT_ROWS_IN_REQUEST
+from satisfaction.jobs import job_start, personal_key
 from satisfaction.permissions import role_required
 from satisfaction.quarters import Quarter, quarter_param
 from satisfaction.scoping import get_scoped_or_404, get_visible_store_or_404, visible_store_ids
@@ -257,7 +256,7 @@ def store_list(request: HttpRequest) -> HttpResponse:
 
 
 #: The most rows an export writes in the request; more go through a background job.
-EXPORT_IN_REQUEST_ROWS = 5000
+EXPORT_IN_REQUEST_ROWS = EXPORT_ROWS_IN_REQUEST
 
 
 @role_required(rules.can_see_store_pages)
@@ -288,9 +287,8 @@ def store_list_export(request: HttpRequest) -> HttpResponse:
     params = {"quarter": str(rollup.quarter), "revision": rollup.revision,
               "format": file_format, **ranking.filters}
     # One running export per user and query: a double click gets the running one.
-    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
     job, started = job_start(kind=RANKING_EXPORT, user=request.user, params=params,
-                             key=f"user-{request.user.pk}-{digest}")
+                             key=personal_key(user=request.user, params=params))
     if not started:
         messages.info(request, _("This export is already running: here it is."))
     return redirect(job)

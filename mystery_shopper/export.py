@@ -16,13 +16,14 @@ from django.utils.translation import gettext as _
 from mystery_shopper import calc, rules, selectors
 from mystery_shopper.models import VisitStatus
 from satisfaction import tabular
+from satisfaction.jobs import EXPORT_CHUNK_ROWS, EXPORT_IN_REQUEST_ROWS
 from satisfaction.models import User
 from satisfaction.quarters import Quarter, chain_zone
 
 #: Exports up to this many rows are built in the request; larger ones by a job.
-SMALL_EXPORT_ROWS = 5000
+SMALL_EXPORT_ROWS = EXPORT_IN_REQUEST_ROWS
 FORMATS = ("csv", "xlsx")
-CHUNK = 2000
+CHUNK = EXPORT_CHUNK_ROWS
 
 _FIELDS = ("store__code", "store__name", "store__region__name", "quarter", "due_on",
            "visited_on", "shopper__username", "status", "score_pct", "purchase_points",

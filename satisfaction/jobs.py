@@ -21,6 +21,8 @@ runner's own work may be inside one long transaction) and to the row when the jo
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -55,6 +57,10 @@ JOB_FILE_HOURS = 24
 #: timeout, after which Celery would have handed the task to another worker, has passed):
 #: a new start of the same kind and key marks it failed instead of waiting for it forever.
 JOB_STALE_AFTER = timedelta(hours=3)
+#: An export of up to this many rows is written in the request; a larger one is a job.
+EXPORT_IN_REQUEST_ROWS = 5_000
+#: Rows an export reads from the database at a time (and between two progress reports).
+EXPORT_CHUNK_ROWS = 2_000
 #: The task that runs a job (``satisfaction.tasks.job_run``).
 JOB_TASK = "satisfaction.tasks.job_run"
 #: The result's preview rows a page shows (an import's dry run of 100,000 rows keeps these).
@@ -186,6 +192,13 @@ def _fail_stale(kind: str, key: str, now) -> None:
                        ).update(state=JobState.FAILED, finished_at=now,
                                 error=_("The job stopped without finishing (its worker was "
                                         "lost). Start it again."))
+
+
+def personal_key(*, user: User, params: dict) -> str:
+    """The key of a job that is its starter's own work on these parameters (an export of a
+    filtered list): a double click gets the running job, another user's is another job."""
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
+    return f"user-{user.pk}-{digest.hexdigest()[:24]}"
 
 
 def job_start(*, kind: str, user: User, params: dict | None = None, key: str = "",

@@ -19,14 +19,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from satisfaction import tabular
+from satisfaction.jobs import EXPORT_CHUNK_ROWS, EXPORT_IN_REQUEST_ROWS
 from satisfaction.models import Store, User
 from surveys.models import Campaign, Indicator
 from surveys.results import StoreResult, empty_aggregate, store_result
 from surveys.selectors import campaign_results, campaign_stores
 from surveys.weights import indicator_weights
 
-STREAM_LIMIT = 5_000  # at most this many stores are written in the request; more run as a job
-CHUNK = 2_000
+STREAM_LIMIT = EXPORT_IN_REQUEST_ROWS  # more stores than this run as a job
+CHUNK = EXPORT_CHUNK_ROWS
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {"xlsx": tabular.XLSX_CONTENT_TYPE, "csv": tabular.CSV_CONTENT_TYPE}
 

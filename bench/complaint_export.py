@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -94,7 +93,7 @@ def child(fmt: str) -> None:
     size = job.output_file.size if job.output_file else 0
     figures = {"format": fmt, "state": job.state, "error": job.error, "wall": wall,
                "rows": job.result.get("summary", [[None, 0]])[0][1], "bytes": size,
-               "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+               "peak_mib": rollup.peak_rss_mib()}
     if job.output_file:
         job.output_file.delete(save=False)
     print(json.dumps(figures))

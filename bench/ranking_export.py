@@ -22,7 +22,6 @@ import argparse
 import importlib.util
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -41,23 +40,12 @@ log = rollup_bench.log
 TARGET_MIB = 300
 
 
-def _rss_mib() -> float:
-    """This process's peak resident set. /proc's VmHWM is the process's own; ``ru_maxrss``
-    would also count the image of the parent it was forked from (kept across exec)."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024  # kB
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
 def worker(job_id: int) -> None:
     """The worker process: run one queued job as Celery would, report figures as JSON."""
     from satisfaction.models import Job
     from satisfaction.tasks import job_run
 
-    loaded = _rss_mib()
+    loaded = rollup_bench.peak_rss_mib()
     started = time.perf_counter()
     job_run.apply(args=[job_id], throw=True)
     seconds = time.perf_counter() - started
@@ -65,7 +53,7 @@ def worker(job_id: int) -> None:
     print(json.dumps({"state": job.state, "error": job.error, "seconds": seconds,
                       "rows": job.done, "bytes": job.output_file.size if job.output_file else 0,
                       "name": job.output_name, "loaded_mib": loaded,
-                      "peak_mib": _rss_mib()}))
+                      "peak_mib": rollup_bench.peak_rss_mib()}))
 
 
 def ensure_values() -> None:

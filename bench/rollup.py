@@ -57,6 +57,18 @@ INDICATORS = ["assortment", "environment", "recommendation", "efficacy", "warm_s
               "product_quality", "price"]
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident set, in MiB. /proc's VmHWM is the process's own;
+    ``ru_maxrss`` would also count the image of the parent it was forked from (kept across
+    exec). The export benches read a worker's peak with it."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 

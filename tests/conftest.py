@@ -17,8 +17,14 @@ from satisfaction.models import EmployeeRole, Role
 from tests.factories import EmployeeFactory, RegionFactory, StoreFactory, UserFactory
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """``postgres`` tests need PostgreSQL's concurrency; they run in CI's PostgreSQL pass."""
+    """``postgres`` tests need PostgreSQL's concurrency; they run in CI's PostgreSQL pass.
+
+    Tests that start a real Celery worker share one test process (``--dist loadgroup``): real
+    workers on one broker would take each other's tasks and purge each other's queue. The group
+    is given before pytest-xdist's own hook of this name reads it (``tryfirst``);
+    ``_celery_worker_tests_share_a_process`` checks that it held."""
     from django.conf import settings
 
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
@@ -30,8 +36,6 @@ def pytest_collection_modifyitems(config, items):
         if "celery_worker" in item.keywords:
             if not (on_postgres and broker):
                 item.add_marker(pytest.mark.skip(reason="runs in the PostgreSQL + Redis pass"))
-            # Real workers share the broker: with pytest-xdist, one test process runs them all
-            # (``--dist loadgroup``), so no worker takes another test's tasks.
             item.add_marker(pytest.mark.xdist_group("celery_worker"))
 
 
@@ -57,6 +61,16 @@ def _a_cache_of_its_own(settings, worker_id):
     test's counters mid-test: a fresh key prefix per test isolates them instead."""
     settings.CACHES = {"default": {**settings.CACHES["default"],
                                    "KEY_PREFIX": f"test-{worker_id}-{uuid.uuid4().hex}"}}
+
+
+@pytest.fixture(autouse=True)
+def _celery_worker_tests_share_a_process(request, pytestconfig):
+    """A real-worker test fails with the reason, rather than at random, when pytest-xdist did not
+    keep the ``celery_worker`` group together (as with pytest 9.2 and pytest-xdist 3.8)."""
+    if ("celery_worker" in request.keywords and getattr(pytestconfig.option, "loadgroup", False)
+            and not request.node.nodeid.endswith("@celery_worker")):
+        pytest.fail("pytest-xdist did not group the real-worker tests (--dist loadgroup): check "
+                    "the pytest and pytest-xdist pins in pyproject.toml")
 
 
 @pytest.fixture(autouse=True)

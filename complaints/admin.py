@@ -17,17 +17,29 @@ from .models import (
 
 @admin.register(ComplaintPolicy)
 class ComplaintPolicyAdmin(PolicyHistoryAdmin):  # History: who changed what (policy history)
-    list_display = ["__str__", "backdate_days", "recurrence_check_days",
-                    "pause_while_waiting", "business_hours_clock", "warn_fraction"]
+    list_display = ["__str__", "backdate_days", "pause_while_waiting", "business_hours_clock",
+                    "warn_fraction"]
 
 
 @admin.register(GradePolicy)
 class GradePolicyAdmin(PolicyHistoryAdmin):
-    list_display = ["grade", "resolution_hours", "first_response_hours",
-                    "escalation_interval_hours", "requires_8d"]
-    # The definitions are edited on the setup page (/setup/complaints/), which requires both
-    # languages: a form here posted without them would blank what the grading form shows.
-    readonly_fields = ["definition_zh", "definition_en"]
+    """The grade policy versions, read-only: a version is never edited (complaints graded
+    under it keep it), HQ writes the next one on the setup page (/setup/complaints/,
+    ``services.grade_policy_update``)."""
+
+    list_display = ["__str__", "resolution_hours", "first_response_hours",
+                    "escalation_interval_hours", "requires_8d", "recurrence_days",
+                    "created_at", "created_by"]
+    list_filter = ["grade"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(StoreHours)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.db.models import Q
 from django.utils.html import format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from satisfaction.forms import QuarterChoiceField, quarter_choices_around
@@ -103,13 +104,29 @@ class StaffComplaintForm(PublicComplaintForm):
             self.fields["store"].initial = stores.first()
 
 
+
+def _examples(policy: GradePolicy) -> str:
+    """HQ's examples in the active language, else in the other one (as ``definition``)."""
+    chinese = (get_language() or "").lower().startswith("zh")
+    first, second = ((policy.examples_zh, policy.examples_en) if chinese
+                     else (policy.examples_en, policy.examples_zh))
+    return first.strip() or second.strip()
+
+
 def grade_choices() -> list[tuple[str, str]]:
-    """Each grade with HQ's definition of it (``GradePolicy.definition``, in the page's
-    language)."""
+    """Each grade with HQ's definition of it and its examples, from the grade's current policy
+    version (``GradePolicy.definition`` / ``examples``, in the page's language): a grading
+    now is graded under that version."""
     policies = grade_policies()
-    return [(value, format_html("<strong>{}</strong> <span class='hint'>{}</span>", label,
-                                policies[value].definition()))
-            for value, label in Grade.choices]
+    choices = []
+    for value, label in Grade.choices:
+        policy = policies[value]
+        examples = _examples(policy)
+        choices.append((value, format_html(
+            "<strong>{}</strong> <span class='hint'>{}</span>{}", label, policy.definition(),
+            format_html(" <span class='hint' data-testid='examples-{}'>{} {}</span>", value,
+                        _("Examples:"), examples) if examples else "")))
+    return choices
 
 
 class TriageForm(forms.Form):
@@ -256,12 +273,31 @@ class ComplaintPolicyForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields.update(_model_fields(
             ComplaintPolicy, ["warn_fraction", "ungraded_resolution_hours", "backdate_days",
-                              "recurrence_check_days", "pause_while_waiting",
-                              "business_hours_clock"],
+                              "pause_while_waiting", "business_hours_clock"],
             warn_fraction=forms.NumberInput(attrs={"step": "0.05"})))
         self.fields["warn_fraction"].help_text = _(
             "A share of the resolution time, greater than 0 and less than 1: 0.75 warns when "
             "three quarters of the time have run.")
+
+
+class RecurrenceDaysField(forms.CharField):
+    """Days after closing as HQ types them ("30, 60, 90") -> a list of whole numbers; which
+    lists are allowed is the service's rule (``services.setup.recurrence_days_errors``)."""
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return ", ".join(str(day) for day in value)
+        return value
+
+    def to_python(self, value) -> list[int]:
+        text = super().to_python(value)
+        parts = text.replace("，", ",").replace("、", ",").replace(" ", ",").split(",")
+        try:
+            return [int(part) for part in parts if part.strip()]
+        except ValueError as error:
+            raise forms.ValidationError(
+                _("Enter whole days separated by commas, e.g. 30, 60, 90."),
+                code="invalid") from error
 
 
 class GradePolicyForm(forms.Form):
@@ -269,11 +305,21 @@ class GradePolicyForm(forms.Form):
         super().__init__(*args, **kwargs)
         textarea = forms.Textarea(attrs={"rows": 3})
         self.fields.update(_model_fields(
-            GradePolicy, ["definition_zh", "definition_en", "resolution_hours",
-                          "first_response_hours", "escalation_interval_hours", "requires_8d"],
-            definition_zh=textarea, definition_en=textarea))
+            GradePolicy, ["definition_zh", "definition_en", "examples_zh", "examples_en",
+                          "resolution_hours", "first_response_hours",
+                          "escalation_interval_hours", "requires_8d"],
+            definition_zh=textarea, definition_en=textarea, examples_zh=textarea,
+            examples_en=textarea))
+        for name in ("examples_zh", "examples_en"):
+            self.fields[name].help_text = _("Optional: typical complaints of this grade, shown "
+                                            "to HQ when grading.")
         self.fields["first_response_hours"].help_text = _("Leave empty for no first-response "
                                                           "deadline.")
+        self.fields["recurrence_days"] = RecurrenceDaysField(
+            label=_("Recurrence checks (days after closing)"), max_length=100,
+            help_text=_("1 to 5 days after closing, ascending, separated by commas, e.g. "
+                        "30, 60, 90. The owner confirms at each that the problem has not "
+                        "recurred."))
 
 
 class StoreHoursSearchForm(forms.Form):

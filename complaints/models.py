@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -108,28 +109,50 @@ class ComplaintPolicy(models.Model):
         return policy
 
 
-class GradePolicy(models.Model):
-    """HQ's rules for one grade: its definition (shown when grading), the SLA hours and the 8D
-    requirement. The points a graded complaint deducts are the scoring scheme's, not these."""
+def default_recurrence_days() -> list[int]:
+    return [30, 60, 90]
 
-    grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, unique=True)
+
+class GradePolicy(models.Model):
+    """HQ's rules for one grade, as one version: its definition and examples (shown when
+    grading), the SLA hours, the 8D requirement and the recurrence checks after closing.
+
+    Versions are append-only: a change writes the grade's next version, and a graded complaint
+    keeps the version it was graded under (``Complaint.grade_policy``), so a later change never
+    alters a complaint already received. The current policy of a grade is its highest version.
+    The points a graded complaint deducts are the scoring scheme's, not these."""
+
+    grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices)
+    version = models.PositiveIntegerField(_("version"), default=1)
     definition_zh = models.TextField(_("definition (Chinese)"), max_length=1000, blank=True)
     definition_en = models.TextField(_("definition (English)"), max_length=1000, blank=True)
+    examples_zh = models.TextField(_("examples (Chinese)"), max_length=2000, blank=True)
+    examples_en = models.TextField(_("examples (English)"), max_length=2000, blank=True)
     resolution_hours = models.PositiveIntegerField(_("resolution deadline (hours)"), default=24)
     first_response_hours = models.PositiveIntegerField(
         _("first-response deadline (hours)"), null=True, blank=True)
     escalation_interval_hours = models.PositiveIntegerField(
         _("interval between escalation levels (hours)"), default=4)
     requires_8d = models.BooleanField(_("8D report required before closing"), default=False)
-    history = HistoricalRecords()
+    recurrence_days = models.JSONField(
+        _("recurrence checks (days after closing)"), default=default_recurrence_days,
+        help_text=_("The owner confirms at each of these days after closing that the problem "
+                    "has not recurred."))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+",
+                                   verbose_name=_("created by"))
+    history = HistoricalRecords()  # who changed what (satisfaction/history.py)
 
     class Meta:
-        ordering = ["grade"]
+        ordering = ["grade", "-version"]
         verbose_name = _("grade policy")
         verbose_name_plural = _("grade policies")
+        constraints = [models.UniqueConstraint(fields=["grade", "version"],
+                                               name="complaints_gradepolicy_version")]
 
     def __str__(self) -> str:
-        return self.grade
+        return f"{self.grade} v{self.version}"
 
     def definition(self) -> str:
         """The definition in the active language: HQ's text in it, else HQ's text in the other
@@ -190,6 +213,10 @@ class Complaint(models.Model):
                               blank=True, related_name="owned_complaints",
                               verbose_name=_("handling owner"))
     graded_at = models.DateTimeField(_("graded at"), null=True, blank=True)
+    grade_policy = models.ForeignKey(
+        GradePolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="complaints",
+        verbose_name=_("grade policy version"),
+        help_text=_("The version of the grade's policy the complaint was graded under."))
 
     # Handling
     status = models.CharField(_("status"), max_length=20, choices=Status.choices,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import astuple, dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
 from django.conf import settings
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models.expressions import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from satisfaction import history
 from satisfaction.errors import ApplicationError
@@ -34,6 +36,7 @@ from .models import (
 )
 
 DEDUCTION_COLUMNS = ["complaint_id", "store_id", "employee_id", "grade"]
+DEFAULT_ESCALATION_HOURS = 4  # before grading, when no grade has a policy
 
 
 # --- Lists ----------------------------------------------------------------------------------
@@ -87,18 +90,71 @@ def public_ticket_lookup(*, ticket_no: str, phone_last4: str) -> Complaint | Non
 # dashboard) asks ``sla_clocks``.
 
 def grade_policies() -> dict[str, GradePolicy]:
-    """HQ's policy per grade; a grade without a row runs on the defaults."""
-    policies = {p.grade: p for p in GradePolicy.objects.all()}
+    """The current (highest) version of each grade's policy, for gradings from now on (one
+    query); a grade without a row runs on the defaults (unsaved)."""
+    return grade_policies_for([])[0]
+
+
+def grade_policies_for(complaints: Iterable[Complaint]
+                       ) -> tuple[dict[str, GradePolicy], dict[int, GradePolicy]]:
+    """The current version of each grade (as ``grade_policies``) and, by id, the versions the
+    ``complaints`` were graded under (``policy_of``'s ``versions``), in one query whatever the
+    number of complaints."""
+    ids = {c.grade_policy_id for c in complaints if c.grade_policy_id}
+    newest = (GradePolicy.objects.filter(grade=OuterRef("grade")).order_by("-version")
+              .values("version")[:1])
+    wanted = Q(version=Subquery(newest))
+    if ids:
+        wanted |= Q(pk__in=ids)
+    versions = {p.pk: p for p in GradePolicy.objects.filter(wanted)}
+    current: dict[str, GradePolicy] = {}
+    for version in versions.values():  # every grade's newest is among them
+        if version.grade not in current or version.version > current[version.grade].version:
+            current[version.grade] = version
     for grade in Grade.values:
-        policies.setdefault(grade, GradePolicy(grade=grade, requires_8d=grade in ("A", "B")))
-    return policies
+        current.setdefault(grade, GradePolicy(grade=grade, requires_8d=grade in ("A", "B")))
+    return current, versions
 
 
-def budget_seconds(grade: str, policy: ComplaintPolicy,
-                   grades: dict[str, GradePolicy]) -> float:
-    """The resolution budget: the grade's hours, or the policy's hours before grading."""
-    hours = grades[grade].resolution_hours if grade else policy.ungraded_resolution_hours
-    return hours * 3600.0
+def ungraded_policy(policy: ComplaintPolicy, grades: Mapping[str, GradePolicy]) -> GradePolicy:
+    """The rules of a complaint not graded yet, as an (unsaved) policy: the chain policy's
+    hours before grading, the shortest escalation interval of the current grades, no first
+    response deadline, no 8D report."""
+    return GradePolicy(
+        grade="", resolution_hours=policy.ungraded_resolution_hours, first_response_hours=None,
+        escalation_interval_hours=min((p.escalation_interval_hours for p in grades.values()),
+                                      default=DEFAULT_ESCALATION_HOURS),
+        requires_8d=False)
+
+
+def policy_of(complaint: Complaint, grades: Mapping[str, GradePolicy] | None = None, *,
+              policy: ComplaintPolicy | None = None,
+              versions: Mapping[int, GradePolicy] | None = None) -> GradePolicy:
+    """The one owner of which grade policy applies to ``complaint``: the version it was graded
+    under (``Complaint.grade_policy``), else the current version of its grade, else, while it
+    is ungraded, ``ungraded_policy``. A later change of the grade's policy never changes it.
+
+    Reads nothing it is given: ``grades`` (``grade_policies()``), ``policy`` (the chain
+    policy) and ``versions`` (``grade_policies_for`` a set of complaints) let a caller
+    with many complaints read each once; what is missing is read here."""
+    if complaint.grade:
+        version = None
+        if complaint.grade_policy_id:
+            if versions is not None and complaint.grade_policy_id in versions:
+                version = versions[complaint.grade_policy_id]
+            else:  # read once and kept on the complaint (the page shows it too)
+                version = complaint.grade_policy
+        if version is not None and version.grade == complaint.grade:
+            return version
+        return (grades if grades is not None else grade_policies())[complaint.grade]
+    grades = grades if grades is not None else grade_policies()
+    return ungraded_policy(policy or ComplaintPolicy.current(), grades)
+
+
+def budget_seconds(grade_policy: GradePolicy) -> float:
+    """The resolution budget of a complaint under ``grade_policy`` (``policy_of``: its
+    version's hours, or the chain policy's hours before grading)."""
+    return grade_policy.resolution_hours * 3600.0
 
 
 def opening_hours(*, store_ids: Iterable[int], policy: ComplaintPolicy
@@ -152,21 +208,23 @@ def sla_clocks(*, complaints: Iterable[Complaint], now: datetime | None = None
 
     Applies everything the clock runs on: time spent before pauses and the running segment,
     the store's opening hours, the current cycle after a reopen, and HQ's warning fraction.
-    A fixed number of queries whatever the number of complaints (the policy, the grade
-    policies, the stores' opening hours)."""
+    Each complaint runs on its own grade policy version (``policy_of``). A fixed number of
+    queries whatever the number of complaints (the policy, the grade policy versions, the
+    stores' opening hours)."""
     rows = [c for c in complaints if c.status in OPEN_STATUSES]
     if not rows:
         return {}
     now = now or timezone.now()
     policy = ComplaintPolicy.current()
-    grades = grade_policies()
+    grades, versions = grade_policies_for(rows)
     hours = opening_hours(store_ids={c.store_id for c in rows}, policy=policy)
     clocks = {}
     for complaint in rows:
+        rules = policy_of(complaint, grades, policy=policy, versions=versions)
         state = sla.clock_state(
             spent_seconds=complaint.sla_spent_seconds, running_since=complaint.clock_started_at,
             due_at=complaint.due_at, warn_at=complaint.warn_at,
-            budget_seconds=budget_seconds(complaint.grade, policy, grades),
+            budget_seconds=budget_seconds(rules),
             warn_fraction=policy.warn_fraction, hours=hours[complaint.store_id], now=now)
         clocks[complaint.pk] = SlaClock.of(state)
     return clocks
@@ -191,13 +249,77 @@ def _merged(*lists: list[history.Change], limit: int) -> list[history.Change]:
                   reverse=True)[:limit]
 
 
+def grade_policy_versions(*, grade: str = "") -> list[GradePolicy]:
+    """The versions of one grade's policy (every grade's without ``grade``), by grade, newest
+    first, each with who wrote it (``created_by``) and ``graded``: how many complaints were
+    graded under it (one grouped query)."""
+    versions = (GradePolicy.objects.select_related("created_by")
+                .annotate(graded=Count("complaints")).order_by("grade", "-version"))
+    if grade:
+        versions = versions.filter(grade=grade)
+    return list(versions)
+
+
+def days_text(days: Iterable[int] | None) -> str:
+    """Recurrence check days as HQ types them: "30, 60, 90"."""
+    return ", ".join(str(day) for day in days or [])
+
+
+def _grade_subject(grade: str, version: int) -> str:
+    return _("Grade %(grade)s v%(version)s") % {"grade": grade, "version": version}
+
+
+# What a new version is compared with its predecessor on (not its key, who or when).
+GRADE_VERSION_SKIP = ("grade", "version", "created_at", "created_by", "recurrence_days")
+
+
+def _grade_version_fields(older: GradePolicy | None, newer: GradePolicy
+                          ) -> tuple[history.FieldChange, ...]:
+    found = history.field_changes(GradePolicy, older, newer, history.editable_fields(
+        GradePolicy, exclude=GRADE_VERSION_SKIP))
+    if older is None or list(older.recurrence_days) != list(newer.recurrence_days):
+        found += (history.FieldChange(
+            history.label(history.model_field(GradePolicy, "recurrence_days")),
+            days_text(older.recurrence_days) if older is not None else None,
+            days_text(newer.recurrence_days)),)
+    return found
+
+
+def _grade_version_changes(limit: int) -> list[history.Change]:
+    """Each version after a grade's first, as a change of that grade by whoever wrote it:
+    what differs from the version before (two queries)."""
+    newest = list(GradePolicy.objects.filter(version__gt=1).select_related("created_by")
+                  .order_by("-created_at", "-pk")[:limit])
+    if not newest:
+        return []
+    wanted = Q()
+    for version in newest:
+        wanted |= Q(grade=version.grade, version=version.version - 1)
+    before = {(p.grade, p.version): p for p in GradePolicy.objects.filter(wanted)}
+    result = []
+    for version in newest:
+        older = before.get((version.grade, version.version - 1))
+        user = version.created_by
+        result.append(history.Change(
+            at=version.created_at, user=user.get_username() if user else "",
+            subject=_grade_subject(version.grade, version.version),
+            action=pgettext("history", "Changed") if older is not None
+            else pgettext("history", "Created"),
+            reason="", fields=_grade_version_fields(older, version)))
+    return result
+
+
 def complaint_policy_changes(*, limit: int = history.HISTORY_LIMIT) -> list[history.Change]:
     """Who changed the complaint policy or a grade policy, when, from what: newest first
-    (four queries)."""
+    (six queries). A grade policy's new version reads as a change of the grade by the HQ user
+    who wrote it, against the version before; the simple-history rows of the grade policies
+    still give the first versions (and any change made to a row before versions existed)."""
     return _merged(history.changes(ComplaintPolicy.history.all(), limit=limit),
-                   history.changes(GradePolicy.history.all(), limit=limit,
-                                   describe=lambda record: _("Grade %(grade)s") % {
-                                       "grade": record.grade}),
+                   history.changes(GradePolicy.history.exclude(history_type="+", version__gt=1),
+                                   limit=limit,
+                                   describe=lambda record: _grade_subject(record.grade,
+                                                                          record.version)),
+                   _grade_version_changes(limit),
                    limit=limit)
 
 

@@ -436,9 +436,10 @@ def public_ticket(request: HttpRequest) -> HttpResponse:
 # --- HQ setup (complaints/setup_urls.py, mounted at /setup/) ---------------------------------
 
 POLICY_FIELDS = ("warn_fraction", "ungraded_resolution_hours", "backdate_days",
-                 "recurrence_check_days", "pause_while_waiting", "business_hours_clock")
-GRADE_FIELDS = ("definition_zh", "definition_en", "resolution_hours", "first_response_hours",
-                "escalation_interval_hours", "requires_8d")
+                 "pause_while_waiting", "business_hours_clock")
+GRADE_FIELDS = ("definition_zh", "definition_en", "examples_zh", "examples_en",
+                "resolution_hours", "first_response_hours", "escalation_interval_hours",
+                "requires_8d", "recurrence_days")
 
 
 def _grade_prefix(grade: str) -> str:
@@ -464,9 +465,10 @@ def _saved_or_errors(request: HttpRequest, form, save) -> bool:
 @role_required(rules.can_edit_policies)
 @require_http_methods(["GET", "POST"])
 def setup_policies(request: HttpRequest) -> HttpResponse:
-    """The chain's complaint policy and each grade's policy, one form each; the points per
-    grade are the scoring scheme's (shown, linked). A change applies as
-    ``services.setup`` says: to complaints received or graded from now on."""
+    """The chain's complaint policy and each grade's current policy version, one form each,
+    with the grade's versions (from when, by whom, how many complaints were graded under
+    each); the points per grade are the scoring scheme's (shown, linked). A change applies as
+    ``services.setup`` says: a grade's new version to complaints graded from now on."""
     policy = ComplaintPolicy.current()
     grades = selectors.grade_policies()
     policy_form = ComplaintPolicyForm(
@@ -493,9 +495,13 @@ def setup_policies(request: HttpRequest) -> HttpResponse:
         if saved:
             return redirect("complaints_setup:policies")
     points = selectors.deduction_points()
+    versions: dict[str, list] = {grade: [] for grade in Grade.values}
+    for version in selectors.grade_policy_versions():
+        versions[version.grade].append(version)
     return render(request, "complaints/setup/policies.html", {
         "policy_form": policy_form,
         "grades": [{"grade": grade, "label": dict(Grade.choices)[grade], "form": form,
+                    "current": grades[grade], "versions": versions[grade],
                     "points": points.get(grade) if points else None}
                    for grade, form in grade_forms.items()],
         "changes": selectors.complaint_policy_changes(),

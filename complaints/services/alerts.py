@@ -13,8 +13,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from complaints import sla
-from complaints.models import OPEN_STATUSES, AlertKind, Complaint, RecurrenceCheck, SlaAlert
-from complaints.selectors import grade_policies
+from complaints.models import (
+    OPEN_STATUSES,
+    AlertKind,
+    Complaint,
+    ComplaintPolicy,
+    RecurrenceCheck,
+    SlaAlert,
+)
+from complaints.selectors import grade_policies_for, policy_of
 from satisfaction.notifications import Message, notifications_send
 
 from ._common import _escalation_interval
@@ -53,8 +60,8 @@ class SweepResult:
         return {k: v for k, v in asdict(self).items() if k != "alert_ids"}
 
 
-SWEEP_FIELDS = ("id", "store_id", "owner_id", "grade", "cycle", "warn_at", "due_at",
-                "first_response_due_at", "first_response_at", "next_alert_at",
+SWEEP_FIELDS = ("id", "store_id", "owner_id", "grade", "grade_policy_id", "cycle", "warn_at",
+                "due_at", "first_response_due_at", "first_response_at", "next_alert_at",
                 "escalation_level", "status")
 DELIVERY_BATCH = 200
 
@@ -72,20 +79,24 @@ def sla_sweep(*, now: datetime | None = None, deliver: bool = True) -> SweepResu
     """
     now = now or timezone.now()
     token = uuid.uuid4().hex
-    grades = grade_policies()
+    policy = ComplaintPolicy.current()
     result = SweepResult()
     with transaction.atomic():
         rows = list(Complaint.objects.select_for_update()
                     .filter(next_alert_at__lte=now, status__in=OPEN_STATUSES)
                     .only(*SWEEP_FIELDS).order_by("pk"))
         result.scanned = len(rows)
+        # Each complaint escalates at its own grade policy version's interval: the versions
+        # (and the current ones, for ungraded rows) are read once for all rows.
+        grades, versions = grade_policies_for(rows)
         alerts: list[SlaAlert] = []
         for row in rows:
             schedule = sla.alert_schedule(
                 warn_at=row.warn_at, due_at=row.due_at,
                 first_response_due_at=row.first_response_due_at,
                 responded=row.first_response_at is not None,
-                escalation_interval=_escalation_interval(row.grade, grades))
+                escalation_interval=_escalation_interval(
+                    policy_of(row, grades, policy=policy, versions=versions)))
             due, row.next_alert_at = sla.split_due(schedule, now)
             alerts.extend(SlaAlert(complaint_id=row.pk, cycle=row.cycle, kind=a.kind,
                                    level=a.level, due_at=a.at, sweep_token=token)

@@ -23,7 +23,7 @@ from satisfaction.models import AppealWindowKind, User
 from satisfaction.notifications import notification_send
 from satisfaction.selectors import appeal_window_days
 
-from ._common import _clock_fields, _forbidden, _log, _save
+from ._common import _clock_fields, _forbidden, _graded_version, _log, _save
 from .recipients import _detail_url, _hq_users
 
 # --- Appeals --------------------------------------------------------------------------------
@@ -104,11 +104,16 @@ def appeal_decide(*, appeal: Appeal, user: User, accept: bool, reason: str) -> A
     fields: dict = {}
     if accept and appeal.kind == AppealKind.GRADE:
         fields["grade"] = appeal.requested_grade
-        if complaint.clock_started_at is not None:
-            fields.update(_clock_fields(complaint, now=now, running=True,
-                                        grade=appeal.requested_grade,
-                                        policy=ComplaintPolicy.current(),
-                                        grades=grade_policies()))
+        grades = grade_policies()
+        if appeal.requested_grade != complaint.grade or complaint.grade_policy_id is None:
+            # The new grade's current policy version, as a new grading would get.
+            graded_under = _graded_version(appeal.requested_grade, grades)
+            fields["grade_policy_id"] = graded_under.pk
+            if complaint.clock_started_at is not None:
+                fields.update(_clock_fields(complaint, now=now, running=True,
+                                            grade=appeal.requested_grade,
+                                            policy=ComplaintPolicy.current(), grades=grades,
+                                            grade_policy=graded_under))
     elif accept:
         fields["substantiated"] = appeal.requested_substantiated
     _save(complaint, version=complaint.version, actor=user,

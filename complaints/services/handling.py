@@ -21,12 +21,12 @@ from complaints.models import (
     Responsibility,
     Status,
 )
-from complaints.selectors import budget_seconds, grade_policies
+from complaints.selectors import budget_seconds, grade_policies, policy_of
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Role, User
 from satisfaction.notifications import notification_send
 
-from ._common import _clock_fields, _conflict, _forbidden, _log, _save
+from ._common import _clock_fields, _conflict, _forbidden, _graded_version, _log, _save
 from .recipients import _detail_url, _hq_users, _regional_managers
 
 # --- Triage and handling --------------------------------------------------------------------
@@ -59,9 +59,15 @@ def complaint_triage(*, complaint: Complaint, user: User, version: int, grade: s
         fields["graded_at"] = timezone.now()
     if complaint.status == Status.NEW and owner is not None:
         fields["status"] = Status.ASSIGNED
-    if grade != complaint.grade and complaint.clock_started_at is not None:
-        fields.update(_clock_fields(complaint, now=timezone.now(), running=True, grade=grade,
-                                    policy=ComplaintPolicy.current(), grades=grade_policies()))
+    if grade != complaint.grade or complaint.grade_policy_id is None:
+        # Graded under the grade's current policy version, kept whatever HQ changes later.
+        grades = grade_policies()
+        graded_under = _graded_version(grade, grades)
+        fields["grade_policy_id"] = graded_under.pk
+        if grade != complaint.grade and complaint.clock_started_at is not None:
+            fields.update(_clock_fields(complaint, now=timezone.now(), running=True, grade=grade,
+                                        policy=ComplaintPolicy.current(), grades=grades,
+                                        grade_policy=graded_under))
     previous_owner = complaint.owner_id
     _save(complaint, version=version, actor=user, action="triaged", fields=fields)
     url = _detail_url(complaint)
@@ -166,7 +172,8 @@ def complaint_resolve(*, complaint: Complaint, user: User, version: int, remedy:
     now = timezone.now()
     clock = _clock_fields(complaint, now=now, running=False, grade=complaint.grade,
                           policy=policy, grades=grades)
-    on_time = clock["sla_spent_seconds"] <= budget_seconds(complaint.grade, policy, grades)
+    on_time = clock["sla_spent_seconds"] <= budget_seconds(
+        policy_of(complaint, grades, policy=policy))
     fields = {"status": target, "remedy": remedy.strip(),
               "customer_satisfied": customer_satisfied, "resolved_at": now,
               "resolved_on_time": on_time, **_handling_fields(complaint, now), **clock}
@@ -175,7 +182,9 @@ def complaint_resolve(*, complaint: Complaint, user: User, version: int, remedy:
 
 
 def eight_d_required(complaint: Complaint) -> bool:
-    return bool(complaint.grade) and grade_policies()[complaint.grade].requires_8d
+    """Whether closing needs a complete 8D report: as the policy version the complaint was
+    graded under says (``policy_of``), not the grade's current one."""
+    return bool(complaint.grade) and policy_of(complaint).requires_8d
 
 
 @transaction.atomic

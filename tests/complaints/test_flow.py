@@ -197,7 +197,7 @@ def test_waiting_for_the_customer_pauses_and_keeps_the_time_spent(store, hq, sto
 
 
 def test_a_grade_change_recomputes_the_deadline_from_the_time_spent(store, hq):
-    GradePolicy.objects.filter(grade="A").update(resolution_hours=12)
+    GradePolicy.objects.filter(grade="A", version=1).update(resolution_hours=12)
     received = timezone.now() - timedelta(hours=4)
     complaint = make_complaint(store, received_at=received)
     assert complaint.due_at == received + timedelta(hours=24)
@@ -247,7 +247,7 @@ def test_a_resolved_complaint_raises_no_alerts(store, store_manager):
 
 
 def test_the_first_response_deadline_alerts_the_owner(store, hq, store_manager):
-    GradePolicy.objects.filter(grade="A").update(first_response_hours=2)
+    GradePolicy.objects.filter(grade="A", version=1).update(first_response_hours=2)
     received = timezone.now() - timedelta(minutes=10)
     complaint = make_complaint(store, received_at=received)
     services.complaint_triage(complaint=complaint, user=hq, version=1, grade="A",

@@ -1,7 +1,8 @@
 """HQ's complaint setup pages: the complaint policy, the grade policies, store opening hours.
 
-The rule they state: a change applies to complaints received or graded from then on; a
-complaint already open keeps its deadline until its clock next changes."""
+The rule they state: a grade policy change is the grade's next version and applies to
+complaints graded from then on (a complaint keeps the version it was graded under); the chain
+policy and opening hours apply from a complaint's next clock change."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.utils import timezone
 from complaints import services
 from complaints.forms import grade_choices
 from complaints.models import ComplaintPolicy, GradePolicy, Responsibility, StoreHours
+from complaints.selectors import grade_policies
 from satisfaction.errors import ApplicationError
 from tests.complaints.factories import make_complaint
 from tests.factories import StoreFactory
@@ -22,9 +24,11 @@ STORE_HOURS = "/setup/store-hours/"
 
 
 def grade_post(grade: str, **changes) -> dict:
-    """The grade's form as the page shows it, with ``changes``."""
-    policy = GradePolicy.objects.get(grade=grade)
+    """The grade's form as the page shows it (its current version), with ``changes``."""
+    policy = grade_policies()[grade]
     values = {"definition_zh": policy.definition_zh, "definition_en": policy.definition_en,
+              "examples_zh": policy.examples_zh, "examples_en": policy.examples_en,
+              "recurrence_days": ", ".join(str(day) for day in policy.recurrence_days),
               "resolution_hours": policy.resolution_hours,
               "first_response_hours": policy.first_response_hours or "",
               "escalation_interval_hours": policy.escalation_interval_hours,
@@ -40,7 +44,6 @@ def policy_post(**changes) -> dict:
     values = {"warn_fraction": policy.warn_fraction,
               "ungraded_resolution_hours": policy.ungraded_resolution_hours,
               "backdate_days": policy.backdate_days,
-              "recurrence_check_days": policy.recurrence_check_days,
               "pause_while_waiting": "on" if policy.pause_while_waiting else "",
               "business_hours_clock": "on" if policy.business_hours_clock else ""}
     values.update(changes)
@@ -70,7 +73,7 @@ def test_a_complaint_graded_b_after_the_change_gets_the_new_deadline_an_earlier_
     response = login(hq).post(POLICIES, grade_post("B", resolution_hours=48))
 
     assert response.status_code == 302
-    assert GradePolicy.objects.get(grade="B").resolution_hours == 48
+    assert grade_policies()["B"].resolution_hours == 48
     earlier.refresh_from_db()
     assert earlier.due_at == earlier_due  # not recalculated
     later = grade(make_complaint(store), hq, "B")
@@ -78,7 +81,7 @@ def test_a_complaint_graded_b_after_the_change_gets_the_new_deadline_an_earlier_
                                                              abs=timedelta(seconds=5))
 
 
-def test_an_open_complaint_runs_its_remaining_time_on_the_new_hours_at_its_next_clock_change(
+def test_an_open_complaint_keeps_its_versions_hours_when_its_clock_next_changes(
         login, hq, store_manager, store):
     complaint = grade(make_complaint(store), hq, "B")
     complaint = services.complaint_start(complaint=complaint, user=store_manager,
@@ -88,7 +91,8 @@ def test_an_open_complaint_runs_its_remaining_time_on_the_new_hours_at_its_next_
     login(hq).post(POLICIES, grade_post("B", resolution_hours=10))
     resumed = services.complaint_resume(complaint=complaint, user=store_manager,
                                         version=complaint.version)
-    assert resumed.due_at - timezone.now() == pytest.approx(timedelta(hours=10),
+    # Graded under B v1 (24 h): the new version (10 h) is for complaints graded from now on.
+    assert resumed.due_at - timezone.now() == pytest.approx(timedelta(hours=24),
                                                             abs=timedelta(seconds=10))
 
 
@@ -97,7 +101,7 @@ def test_the_page_shows_the_change_with_the_user_in_the_history(login, hq):
     client.post(POLICIES, grade_post("B", resolution_hours=36))
     response = client.get(POLICIES, HTTP_ACCEPT_LANGUAGE="en")
     change = response.context["changes"][0]
-    assert (change.user, change.subject) == ("hq", "Grade B")
+    assert (change.user, change.subject, change.action) == ("hq", "Grade B v2", "Changed")
     assert [(f.old, f.new) for f in change.fields] == [("24", "36")]
     html = response.content.decode()
     assert 'value="36"' in html
@@ -148,7 +152,8 @@ def test_a_new_grade_definition_is_what_the_grading_form_shows(login, hq):
 
 def test_the_page_shows_the_scoring_schemes_points_read_only_with_a_link(login, hq):
     html = login(hq).get(POLICIES, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert 'data-testid="points-A">3 · <a href="/scoring/schemes/">' in html
+    assert 'data-testid="points-A">3 · <a href="/setup/schemes/">' in html
+    assert "versioned per quarter" in html
     assert "points" not in "".join(
         name for g in [GradePolicy] for name in [f.name for f in g._meta.fields])
 

@@ -15,7 +15,8 @@ def test_hq_changes_grade_b_hours_and_sees_the_value_and_the_history_row(browser
     page.fill("#id_grade-B-resolution_hours", "36")
     page.click("#grade-B button[type=submit]")
     page.wait_for_load_state("networkidle")
-    assert GradePolicy.objects.get(grade="B").resolution_hours == 36
+    current = GradePolicy.objects.filter(grade="B").order_by("-version").first()
+    assert (current.version, current.resolution_hours) == (2, 36)
     assert page.input_value("#id_grade-B-resolution_hours") == "36"
     row = page.locator(".policy-history tbody tr").first
     assert "hq" in row.inner_text()

@@ -10,6 +10,7 @@ from django.forms.models import model_to_dict
 from django.utils import translation
 
 from complaints.models import ComplaintPolicy, GradePolicy, StoreHours
+from complaints.selectors import complaint_policy_changes
 from mystery_shopper import services as visit_services
 from mystery_shopper.models import StoreVisitFrequency
 from mystery_shopper.selectors import scorecard_changes, visit_frequency_changes
@@ -25,6 +26,19 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 QUARTER = Quarter.parse("2026Q3")
+
+
+def _grade_form(policy: GradePolicy, **changes) -> dict:
+    """The setup page's form of the grade ``policy`` (its current version), with ``changes``."""
+    values = {"definition_zh": policy.definition_zh, "definition_en": policy.definition_en,
+              "resolution_hours": policy.resolution_hours,
+              "first_response_hours": policy.first_response_hours or "",
+              "escalation_interval_hours": policy.escalation_interval_hours,
+              "requires_8d": "on" if policy.requires_8d else "",
+              "recurrence_days": ", ".join(str(day) for day in policy.recurrence_days),
+              **changes}
+    return {"form": policy.grade, **{f"grade-{policy.grade}-{name}": value
+                                     for name, value in values.items() if value != ""}}
 
 
 def _latest(history) -> Change:
@@ -111,16 +125,23 @@ def test_hq_edits_of_complaint_policies_in_the_admin_record_the_user_and_values(
     assert response.status_code == 302
     assert _latest(ComplaintPolicy.history.all()).fields == (
         FieldChange("Warn at this share of the time", "0.75", "0.8"),)
+    # A grade policy version is never edited, in the admin either: HQ writes the next one on
+    # the setup page, and the history reads it as HQ's change of the grade.
     grade = GradePolicy.objects.get(grade="A")
     response = client.post(f"/admin/complaints/gradepolicy/{grade.pk}/change/", {
         "grade": "A", "resolution_hours": "12", "first_response_hours": "2",
         "escalation_interval_hours": "4", "requires_8d": "on"})
+    assert response.status_code == 403
+    response = client.post("/setup/complaints/", _grade_form(grade, resolution_hours=12,
+                                                             first_response_hours=2))
     assert response.status_code == 302
-    change = _latest(GradePolicy.history.filter(id=grade.pk))
-    assert change.user == "hq"
+    with translation.override("en"):
+        change = complaint_policy_changes(limit=1)[0]
+    assert (change.user, change.subject, change.action) == ("hq", "Grade A v2", "Changed")
     assert change.fields == (
         FieldChange("Resolution deadline (hours)", "24", "12"),
         FieldChange("First-response deadline (hours)", "—", "2"))
+    assert _latest(GradePolicy.history.all()).user == "hq"
     response = client.post("/admin/complaints/storehours/add/", {
         "store": store.pk, "opens_at": "09:00", "closes_at": "21:30"})
     assert response.status_code == 302
@@ -134,18 +155,22 @@ def test_hq_edits_of_complaint_policies_in_the_admin_record_the_user_and_values(
 # --- The admin's History ------------------------------------------------------------------------
 
 
-def test_hq_reads_the_admin_history_of_a_grade_policy_with_its_diff(hq, login):
+def test_hq_reads_a_grade_policys_new_version_in_the_admin_and_its_diff_on_the_setup_page(
+        hq, login):
     grade = GradePolicy.objects.get(grade="B")
     client = login(hq)
-    client.post(f"/admin/complaints/gradepolicy/{grade.pk}/change/", {
-        "grade": "B", "resolution_hours": "36", "first_response_hours": "",
-        "escalation_interval_hours": "4", "requires_8d": "on"})
-    response = client.get(f"/admin/complaints/gradepolicy/{grade.pk}/history/",
+    client.post("/setup/complaints/", _grade_form(grade, resolution_hours=36))
+    version = GradePolicy.objects.get(grade="B", version=2)
+    response = client.get(f"/admin/complaints/gradepolicy/{version.pk}/history/",
                           HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
-    page = " ".join(response.content.decode().split())
-    assert "<strong>Resolution deadline (hours):</strong> 24 &nbsp;&rarr;&nbsp;&nbsp;36" in page
-    assert ">hq</a>" in page
+    assert ">hq</a>" in " ".join(response.content.decode().split())
+    listing = client.get("/admin/complaints/gradepolicy/?grade=B", HTTP_ACCEPT_LANGUAGE="en")
+    assert "B v2" in listing.content.decode()
+    assert "B v1" in listing.content.decode()
+    page = client.get("/setup/complaints/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Resolution deadline (hours): <del>24</del> → <ins>36</ins>" in " ".join(
+        page.split())
 
 
 def test_a_historical_version_in_the_admin_cannot_be_saved_back(hq, login):

@@ -7,6 +7,7 @@ from .models import (
     Complaint,
     ComplaintEvent,
     ComplaintPolicy,
+    ComplaintProduct,
     EightDReport,
     GradePolicy,
     RecurrenceCheck,
@@ -56,6 +57,19 @@ class EventInline(admin.TabularInline):
     readonly_fields = ["at", "actor", "action", "changes", "note"]
 
 
+class ProductInline(admin.StackedInline):
+    """Read-only: product details change through the complaint's page (an adverse reaction
+    alerts HQ there, ``services.products``)."""
+
+    model = ComplaintProduct
+    extra = 0
+    can_delete = False
+    readonly_fields = [f.name for f in ComplaintProduct._meta.fields if f.name != "id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Complaint)
 class ComplaintAdmin(admin.ModelAdmin):
     """Read-mostly: state changes go through the app's pages and API (services), not here."""
@@ -66,7 +80,7 @@ class ComplaintAdmin(admin.ModelAdmin):
     search_fields = ["ticket_no", "store__code"]
     list_select_related = ["store"]
     readonly_fields = [f.name for f in Complaint._meta.fields]
-    inlines = [EventInline]
+    inlines = [ProductInline, EventInline]
 
     def has_add_permission(self, request):
         return False

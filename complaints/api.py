@@ -3,7 +3,8 @@ actions (never a free write to the status field), figures."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -24,16 +25,73 @@ from satisfaction.scoping import visible_stores
 
 from . import rules, selectors, services
 from .models import (
+    AgeBand,
     AppealKind,
     Category,
     Channel,
     Complaint,
+    ComplaintProduct,
     EightDReport,
     Grade,
+    ReactionOutcome,
     Responsibility,
+    Sex,
     Source,
     Status,
 )
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    """The medicine of a product-quality complaint (category ``product_quality`` only)."""
+
+    medicine_name = serializers.CharField(max_length=200)
+    patient_age_band = serializers.ChoiceField(choices=AgeBand.choices, required=False,
+                                               allow_blank=True, default="")
+    patient_sex = serializers.ChoiceField(choices=Sex.choices, required=False,
+                                          allow_blank=True, default="")
+    reaction_outcome = serializers.ChoiceField(choices=ReactionOutcome.choices, required=False,
+                                               allow_blank=True, default="")
+    suspected_adr = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Suspected adverse drug reaction: HQ is alerted at once, whatever the grade; "
+                  "reaction_description is then required.")
+    reaction_started_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+    class Meta:
+        model = ComplaintProduct
+        fields = ["medicine_name", "specification", "manufacturer", "batch_no", "supplier",
+                  "suspected_adr", "patient_age_band", "patient_sex", "reaction_description",
+                  "reaction_started_on", "reaction_outcome"]
+        extra_kwargs = {name: {"required": False, "allow_blank": True, "default": ""}
+                        for name in ("specification", "manufacturer", "batch_no", "supplier",
+                                     "reaction_description")}
+
+
+class ProductOutSerializer(ProductSerializer):
+    class Meta(ProductSerializer.Meta):
+        fields = [*ProductSerializer.Meta.fields, "adr_notified_at", "adr_reported_at"]
+        read_only_fields = fields
+
+
+def product_input(data: dict) -> services.ProductInput | None:
+    """The validated ``product`` object of a create request for ``complaint_create``."""
+    product = data.get("product")
+    return None if product is None else services.ProductInput(**product)
+
+
+@contextmanager
+def product_errors() -> Iterator[None]:
+    """Name the service's product field errors by their place in the request body
+    (``product.medicine_name``), as the serializer's own errors are named."""
+    try:
+        yield
+    except ApplicationError as error:
+        if not any(name in services.PRODUCT_FIELDS for name in error.fields):
+            raise
+        raise ApplicationError(error.message, fields={
+            f"product.{name}" if name in services.PRODUCT_FIELDS else name: messages
+            for name, messages in error.fields.items()}, code=error.code,
+            status=error.status) from error
 
 
 class ComplaintSerializer(serializers.ModelSerializer):
@@ -47,6 +105,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
                                              read_only=True)
     customer_name = serializers.SerializerMethodField()
     customer_phone = serializers.SerializerMethodField()
+    product = ProductOutSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Complaint
@@ -55,7 +114,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
                   "employee", "grade", "substantiated", "responsibility", "owner", "status",
                   "first_response_at", "remedy", "customer_satisfied", "resolved_at",
                   "resolved_on_time", "closed_at", "is_second", "due_at", "escalation_level",
-                  "version"]
+                  "version", "product"]
         read_only_fields = fields
 
     def _full(self, obj: Complaint) -> bool:
@@ -86,6 +145,11 @@ class ComplaintCreateSerializer(serializers.Serializer):
     employee = serializers.CharField(required=False, allow_blank=True, default="",
                                      help_text="Employee number")
     previous_ticket = serializers.CharField(required=False, allow_blank=True, default="")
+    product = ProductSerializer(
+        required=False, allow_null=True, default=None,
+        help_text="The medicine, for category product_quality only (refused with another "
+                  "category). The medicine name is required; the batch number is stored "
+                  "without spaces, upper-case.")
 
 
 class VersionSerializer(serializers.Serializer):
@@ -160,6 +224,8 @@ class ComplaintQuerySerializer(serializers.Serializer):
     store = serializers.CharField(required=False, help_text="Store code")
     overdue = serializers.ChoiceField(choices=[("1", "1")], required=False,
                                       help_text="1: only those past their deadline")
+    batch = serializers.CharField(required=False, max_length=64,
+                                  help_text="Product complaints about this batch / lot number")
 
 
 @extend_schema_view(list=extend_schema(parameters=[ComplaintQuerySerializer]),
@@ -177,7 +243,8 @@ class ComplaintViewSet(RejectHostileInput, mixins.ListModelMixin, mixins.Retriev
         return selectors.complaint_list(
             user=self.request.user, status=params.get("status", ""),
             grade=params.get("grade", ""), category=params.get("category", ""),
-            store_code=params.get("store", ""), overdue=params.get("overdue") == "1")
+            store_code=params.get("store", ""), overdue=params.get("overdue") == "1",
+            batch=params.get("batch", ""))
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "detail": self.action != "list"}
@@ -215,12 +282,14 @@ class ComplaintViewSet(RejectHostileInput, mixins.ListModelMixin, mixins.Retriev
             if employee is None:
                 raise ApplicationError("Unknown employee.", fields={
                     "employee": ["No such employee at this store."]})
-        complaint = services.complaint_create(
-            store=store, channel=data["channel"], category=data["category"],
-            description=data["description"], customer_name=data["customer_name"],
-            customer_phone=data["customer_phone"], occurred_at=data["occurred_at"],
-            received_at=data["received_at"], employee=employee, received_by=request.user,
-            source=Source.API, previous_ticket=data["previous_ticket"])
+        with product_errors():
+            complaint = services.complaint_create(
+                store=store, channel=data["channel"], category=data["category"],
+                description=data["description"], customer_name=data["customer_name"],
+                customer_phone=data["customer_phone"], occurred_at=data["occurred_at"],
+                received_at=data["received_at"], employee=employee, received_by=request.user,
+                source=Source.API, previous_ticket=data["previous_ticket"],
+                product=product_input(data))
         response = self._out(complaint)
         response.status_code = 201
         return response

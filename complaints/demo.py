@@ -51,7 +51,8 @@ class _Maker:
         staff = self.chain.staff_of(store)
         complaint = services.complaint_create(
             store=store, channel=extra.pop("channel", rng.choice(Channel.values)),
-            category=category, description=rng.choice(DESCRIPTIONS[category]),
+            category=category,
+            description=extra.pop("description", None) or rng.choice(DESCRIPTIONS[category]),
             customer_name=rng.choice("王李张刘陈杨") + rng.choice(["先生", "女士"]),
             customer_phone=f"13{rng.randint(100000000, 999999999)}",
             received_at=self.base - timedelta(hours=hours_ago),
@@ -110,6 +111,26 @@ class _Maker:
         RecurrenceCheck.objects.filter(complaint=c).update(
             due_at=timezone.now() - timedelta(hours=1))
 
+    def product_batch(self) -> None:
+        """One bad batch complained about in three stores (the batch page shows it as one
+        problem in 3 stores), one of them a suspected adverse reaction HQ was alerted to."""
+        stores = self.chain.stores
+        medicine = {"medicine_name": "阿莫西林胶囊", "specification": "0.25g×24粒",
+                    "manufacturer": "华北制药股份有限公司", "batch_no": "A2309015",
+                    "supplier": "国药控股上海有限公司"}
+        picked = [stores[0], stores[len(stores) // 2], stores[-1]]
+        for hours_ago, store in ((70, picked[0]), (30, picked[1])):
+            self.new(store, hours_ago, category=Category.PRODUCT_QUALITY,
+                     description="胶囊受潮结块，打开铝塑板有异味",
+                     product=services.ProductInput(**medicine))
+        self.new(picked[2], 5, category=Category.PRODUCT_QUALITY,
+                 description="老人服药第二天全身起红疹、瘙痒，已停药就医",
+                 product=services.ProductInput(
+                     **medicine, suspected_adr=True, patient_age_band="65+",
+                     patient_sex="female", reaction_description="服药第二天全身皮疹、瘙痒",
+                     reaction_started_on=self.base.date() - timedelta(days=1),
+                     reaction_outcome="recovering"))
+
     def chain_spread(self) -> None:
         """Across the chain: a spread of complaints, most handled, some overdue."""
         rng = self.rng
@@ -131,6 +152,7 @@ def seed(*, chain: DemoChain) -> str:
     maker = _Maker(chain)
     maker.store_one_in_every_state()
     maker.chain_spread()
+    maker.product_batch()
     services.sla_sweep()
     return (f"{len(maker.made)} complaints, "
             f"{Complaint.objects.filter(escalation_level__gt=0).count()} escalated, "

@@ -26,7 +26,17 @@ from satisfaction.models import User
 from satisfaction.quarters import chain_zone
 
 from . import rules, selectors
-from .models import Category, Channel, Complaint, Grade, Status
+from .models import (
+    AgeBand,
+    Category,
+    Channel,
+    Complaint,
+    Grade,
+    ReactionOutcome,
+    Sex,
+    Source,
+    Status,
+)
 
 STREAM_LIMIT = EXPORT_IN_REQUEST_ROWS  # more rows than this run as a job
 CHUNK = EXPORT_CHUNK_ROWS
@@ -108,3 +118,67 @@ def write_export(fh: BinaryIO, *, user: User, filters: dict, fmt: str,
     if fmt == "xlsx":
         return tabular.write_xlsx(fh, columns(), cells, sheet=_("Complaints"), frozen_columns=1)
     return tabular.write_csv(fh, columns(), cells)
+
+
+# --- Suspected adverse drug reactions (HQ's pharmacovigilance report) ------------------------
+
+def adr_columns() -> list[tabular.Column]:
+    """The fields a report to the national adverse drug reaction monitoring system needs:
+    the patient only as an age band and sex, never a name or phone."""
+    return [
+        tabular.Column(_("Ticket"), width=16), tabular.Column(_("Store code"), width=10),
+        tabular.Column(_("Store"), width=18), tabular.Column(_("Region"), width=12),
+        tabular.Column(_("Received at"), width=17), tabular.Column(_("Patient age"), width=10),
+        tabular.Column(_("Patient sex"), width=8), tabular.Column(_("Medicine name"), width=20),
+        tabular.Column(_("Specification"), width=16),
+        tabular.Column(_("Manufacturer"), width=20),
+        tabular.Column(_("Batch / lot number"), width=14),
+        tabular.Column(_("Supplier"), width=18),
+        tabular.Column(_("Reaction began on"), width=12),
+        tabular.Column(_("Reaction"), width=50), tabular.Column(_("Outcome"), width=14),
+        tabular.Column(_("Reporter"), width=16),
+        tabular.Column(_("HQ alerted at"), width=17),
+        tabular.Column(_("Reported to the monitoring system at"), width=17),
+    ]
+
+
+def adr_rows(*, user: User, start: datetime, end: datetime) -> Iterator[list[object]]:
+    """One row per suspected adverse reaction received in [start, end) in the user's stores
+    (``selectors.adr_reports``). The reporter is the staff member who received the complaint,
+    else its source (the customer's web form, another system)."""
+    ages = {k: str(v) for k, v in AgeBand.choices}
+    sexes = {k: str(v) for k, v in Sex.choices}
+    outcomes = {k: str(v) for k, v in ReactionOutcome.choices}
+    sources = {k: str(v) for k, v in Source.choices}
+    for product in selectors.adr_reports(user=user, start=start, end=end).iterator(
+            chunk_size=CHUNK):
+        complaint = product.complaint
+        receiver = complaint.received_by
+        reporter = ((receiver.get_full_name() or receiver.username) if receiver
+                    else sources.get(complaint.source, complaint.source))
+        yield [
+            complaint.ticket_no, complaint.store.code, complaint.store.name,
+            complaint.store.region.name if complaint.store.region else "",
+            _when(complaint.received_at), ages.get(product.patient_age_band, ""),
+            sexes.get(product.patient_sex, ""), product.medicine_name, product.specification,
+            product.manufacturer, product.batch_no, product.supplier,
+            product.reaction_started_on.isoformat() if product.reaction_started_on else "",
+            product.reaction_description, outcomes.get(product.reaction_outcome, ""),
+            reporter, _when(product.adr_notified_at), _when(product.adr_reported_at),
+        ]
+
+
+def adr_file_name(fmt: str, now: datetime | None = None) -> str:
+    moment = timezone.localtime(now or timezone.now(), chain_zone())
+    return f"adverse-reactions-{moment:%Y%m%d-%H%M}.{fmt}"
+
+
+def write_adr_export(fh: BinaryIO, *, user: User, start: datetime, end: datetime,
+                     fmt: str) -> int:
+    """Write the suspected adverse reactions to ``fh`` as ``fmt`` (xlsx or csv); returns the
+    number of rows."""
+    cells = adr_rows(user=user, start=start, end=end)
+    if fmt == "xlsx":
+        return tabular.write_xlsx(fh, adr_columns(), cells,
+                                  sheet=_("Adverse reactions"), frozen_columns=1)
+    return tabular.write_csv(fh, adr_columns(), cells)

@@ -14,6 +14,7 @@ from satisfaction.scoping import visible_stores
 
 from . import rules
 from .models import (
+    AgeBand,
     AppealKind,
     Category,
     Channel,
@@ -21,11 +22,14 @@ from .models import (
     EightDReport,
     Grade,
     GradePolicy,
+    ReactionOutcome,
     Responsibility,
+    Sex,
     Status,
     StoreHours,
 )
 from .selectors import grade_policies
+from .services.products import PRODUCT_FIELDS, ProductInput
 
 YES_NO = [("", "---------"), ("yes", _("Yes")), ("no", _("No"))]
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -68,7 +72,40 @@ class PublicComplaintForm(forms.Form):
     attachments = MultipleFileField(label=_("Photos or files"))
 
 
-class StaffComplaintForm(PublicComplaintForm):
+class ProductForm(forms.Form):
+    """The medicine of a product-quality complaint. Every field is optional here: the service
+    (``services.products``) decides what a product complaint needs, so the form works the
+    same with and without JavaScript and its errors land on these fields."""
+
+    medicine_name = forms.CharField(label=_("Medicine name"), max_length=200, required=False)
+    specification = forms.CharField(label=_("Specification"), max_length=200, required=False,
+                                    help_text=_("Strength and pack, e.g. 0.25 g × 24 tablets"))
+    manufacturer = forms.CharField(label=_("Manufacturer"), max_length=200, required=False)
+    batch_no = forms.CharField(label=_("Batch / lot number"), max_length=64, required=False)
+    supplier = forms.CharField(label=_("Supplier"), max_length=200, required=False)
+    suspected_adr = forms.BooleanField(
+        label=_("Suspected adverse drug reaction"), required=False,
+        help_text=_("HQ is alerted at once, whatever the grade."))
+    patient_age_band = forms.ChoiceField(label=_("Patient age"), required=False,
+                                         choices=[("", "---------"), *AgeBand.choices])
+    patient_sex = forms.ChoiceField(label=_("Patient sex"), required=False,
+                                    choices=[("", "---------"), *Sex.choices])
+    reaction_description = forms.CharField(
+        label=_("Reaction"), required=False, max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What happened to the patient, after which dose."))
+    reaction_started_on = forms.DateField(label=_("Reaction began on"), required=False,
+                                          widget=forms.DateInput(attrs={"type": "date"}))
+    reaction_outcome = forms.ChoiceField(label=_("Outcome"), required=False,
+                                         choices=[("", "---------"), *ReactionOutcome.choices])
+
+    def product_input(self) -> ProductInput:
+        return ProductInput(**{name: self.cleaned_data[name] for name in PRODUCT_FIELDS})
+
+
+class StaffComplaintForm(PublicComplaintForm, ProductForm):
+    """Staff intake; the product fields (``ProductForm``) come last, in their own fieldset."""
+
     store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none())
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices,
                                 initial=Channel.IN_STORE)
@@ -103,6 +140,44 @@ class StaffComplaintForm(PublicComplaintForm):
         if stores.count() == 1:
             self.fields["store"].initial = stores.first()
 
+    def product(self) -> ProductInput | None:
+        """The product for ``services.complaint_create``: always for a product-quality
+        complaint (so a missing medicine name is an error), and for another category only if
+        something was filled in (which the service refuses); else None."""
+        product = self.product_input()
+        if self.cleaned_data["category"] == Category.PRODUCT_QUALITY or not product.is_blank():
+            return product
+        return None
+
+    def main_fields(self) -> list:
+        return [field for field in self if field.name not in PRODUCT_FIELDS]
+
+    def product_fields(self) -> list:
+        return [self[name] for name in PRODUCT_FIELDS]
+
+
+class ProductEditForm(ProductForm):
+    """Complete or correct the product on the complaint's page."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class AdrReportedForm(forms.Form):
+    """HQ's "reported to the monitoring system" button (no fields to fill in)."""
+
+
+class ProductPeriodForm(forms.Form):
+    """The period of the product-complaint page and the adverse-reaction export."""
+
+    start = forms.DateField(label=_("From"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), required=False,
+                          widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class AdrExportForm(ProductPeriodForm):
+    format = forms.ChoiceField(label=_("File type"), required=False, initial="xlsx",
+                               choices=[("xlsx", "Excel (XLSX)"), ("csv", "CSV")])
 
 
 def _examples(policy: GradePolicy) -> str:
@@ -235,6 +310,7 @@ class ComplaintFilterForm(forms.Form):
     q = forms.CharField(label=_("Ticket or text"), required=False, max_length=200)
     overdue = forms.BooleanField(label=_("Overdue"), required=False)
     mine = forms.BooleanField(label=_("Mine"), required=False)
+    batch = forms.CharField(label=_("Batch / lot number"), required=False, max_length=64)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -252,7 +328,7 @@ class ComplaintFilterForm(forms.Form):
         return {"status": data["status"] or "", "grade": data["grade"] or "",
                 "category": data["category"] or "", "store_code": (data["store"] or "").strip(),
                 "query": (data["q"] or "").strip(), "overdue": bool(data["overdue"]),
-                "mine": bool(data["mine"])}
+                "mine": bool(data["mine"]), "batch": (data["batch"] or "").strip()}
 
 
 class ComplaintExportForm(ComplaintFilterForm):

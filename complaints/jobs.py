@@ -12,7 +12,8 @@ from satisfaction.jobs import JobContext, job_kind
 from . import exports, rules
 
 EXPORT_KIND = "complaints.export"
-FILTER_KEYS = ("status", "grade", "category", "store_code", "query", "overdue", "mine")
+FILTER_KEYS = ("status", "grade", "category", "store_code", "query", "overdue", "mine",
+               "batch")
 
 
 def export_params(*, filters: dict, fmt: str) -> dict:
@@ -29,7 +30,8 @@ def complaint_export_job(ctx: JobContext) -> dict:
     if user is None or not rules.can_export(user):
         raise ApplicationError(_("You may not export complaints."), code="forbidden",
                                status=403)
-    filters = {key: ctx.params["filters"][key] for key in FILTER_KEYS}
+    # .get: a job queued before a filter existed runs without it.
+    filters = {key: ctx.params["filters"].get(key, "") for key in FILTER_KEYS}
     fmt = ctx.params.get("format")
     if fmt not in exports.FORMATS:
         raise ApplicationError(_("Choose CSV or XLSX."), code="bad_format")

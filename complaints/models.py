@@ -294,6 +294,68 @@ class ComplaintAttachment(models.Model):
         return self.name
 
 
+class AgeBand(models.TextChoices):
+    UNDER_1 = "0", _("under 1")
+    UNDER_18 = "1-17", _("1–17")
+    ADULT = "18-64", _("18–64")
+    SENIOR = "65+", _("65 or older")
+    UNKNOWN = "unknown", _("unknown")
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", _("female")
+    MALE = "male", _("male")
+    UNKNOWN = "unknown", _("unknown")
+
+
+class ReactionOutcome(models.TextChoices):
+    RECOVERED = "recovered", _("Recovered")
+    RECOVERING = "recovering", _("Recovering")
+    NOT_RECOVERED = "not_recovered", _("Not recovered")
+    SEQUELAE = "sequelae", _("Recovered with sequelae")
+    DEATH = "death", _("Death")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class ComplaintProduct(models.Model):
+    """The medicine a product complaint is about, and whether it may be an adverse drug
+    reaction (药品不良反应), which pharmacies report to the national monitoring system. A
+    batch problem in one store may be in fifty: HQ groups these by manufacturer and batch."""
+
+    complaint = models.OneToOneField(Complaint, on_delete=models.CASCADE,
+                                     related_name="product")
+    medicine_name = models.CharField(_("medicine name"), max_length=200)
+    specification = models.CharField(_("specification"), max_length=200, blank=True)
+    manufacturer = models.CharField(_("manufacturer"), max_length=200, blank=True)
+    batch_no = models.CharField(_("batch / lot number"), max_length=64, blank=True)
+    supplier = models.CharField(_("supplier"), max_length=200, blank=True)
+    suspected_adr = models.BooleanField(_("suspected adverse drug reaction"), default=False)
+    patient_age_band = models.CharField(_("patient age"), max_length=10,
+                                        choices=AgeBand.choices, blank=True)
+    patient_sex = models.CharField(_("patient sex"), max_length=10, choices=Sex.choices,
+                                   blank=True)
+    reaction_description = models.TextField(_("reaction"), blank=True)
+    reaction_started_on = models.DateField(_("reaction began on"), null=True, blank=True)
+    reaction_outcome = models.CharField(_("outcome"), max_length=20,
+                                        choices=ReactionOutcome.choices, blank=True)
+    adr_notified_at = models.DateTimeField(_("HQ alerted at"), null=True, blank=True)
+    adr_reported_at = models.DateTimeField(
+        _("reported to the monitoring system at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("product complained about")
+        verbose_name_plural = _("products complained about")
+        indexes = [
+            models.Index(fields=["manufacturer", "batch_no"], name="complaint_product_batch_idx"),
+            models.Index(fields=["batch_no"], name="complaint_product_batchno_idx"),
+            models.Index(fields=["suspected_adr"], name="complaint_product_adr_idx",
+                         condition=Q(suspected_adr=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.medicine_name} {self.batch_no}".strip()
+
+
 class ComplaintEvent(models.Model):
     """Every change: who, when, what (field: [old, new])."""
 

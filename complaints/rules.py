@@ -71,6 +71,18 @@ def can_export(user: User) -> bool:
     return can_see_complaints(user)
 
 
+def can_see_products(user: User) -> bool:
+    """Product complaints grouped by batch across stores: HQ, and regional managers for their
+    regions (the store scope applies)."""
+    return rules.is_hq(user) or rules.has_role(user, Role.REGIONAL_MANAGER)
+
+
+def can_report_adr(user: User) -> bool:
+    """Record that a suspected adverse drug reaction was reported to the national monitoring
+    system, and export the suspected reactions: HQ."""
+    return rules.is_hq(user)
+
+
 def template_flags(request: HttpRequest) -> dict[str, bool]:
     user = request.user
     return {"can_see_complaints": can_see_complaints(user),

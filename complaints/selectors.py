@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 from django.conf import settings
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models.aggregates import Max, Min
 from django.db.models.expressions import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -29,6 +30,7 @@ from .models import (
     Category,
     Complaint,
     ComplaintPolicy,
+    ComplaintProduct,
     Grade,
     GradePolicy,
     Status,
@@ -43,11 +45,13 @@ DEFAULT_ESCALATION_HOURS = 4  # before grading, when no grade has a policy
 
 def complaint_list(*, user: User, status: str = "", grade: str = "", category: str = "",
                    store_code: str = "", overdue: bool = False, mine: bool = False,
-                   query: str = "") -> QuerySet[Complaint]:
+                   query: str = "", batch: str = "") -> QuerySet[Complaint]:
     """The user's complaints, newest first, filtered. ``overdue`` means open, running and past
     its due time: a paused clock that has spent its budget shows "Overdue by" (``sla_clocks``)
-    but is not in this filter."""
-    qs = scope_to_stores(Complaint.objects.all(), user).select_related("store", "owner")
+    but is not in this filter. ``batch``: product complaints about that batch / lot number
+    (written as intake stores it: no spaces, upper-case)."""
+    qs = scope_to_stores(Complaint.objects.all(), user).select_related("store", "owner",
+                                                                       "product")
     if status == "open":
         qs = qs.filter(status__in=OPEN_STATUSES)
     elif status:
@@ -66,6 +70,8 @@ def complaint_list(*, user: User, status: str = "", grade: str = "", category: s
         qs = qs.filter(owner=user)
     if query:
         qs = qs.filter(Q(ticket_no__iexact=query.strip()) | Q(description__icontains=query))
+    if batch:
+        qs = qs.filter(product__batch_no="".join(batch.split()).upper())
     return qs.order_by("-received_at", "-pk")
 
 
@@ -528,3 +534,51 @@ def complaint_figures(*, user: User, start: datetime, end: datetime,
     categories.update(dict(base.order_by().values("category").annotate(n=Count("pk"))
                            .values_list("category", "n")))
     return Figures(start=start, end=end, level=level, rows=rows, pareto=pareto(categories))
+# --- Product complaints (``services.products``) ---------------------------------------------
+
+@dataclass
+class ProductBatch:
+    """One medicine batch complained about: how many complaints, in how many stores and
+    regions, how many suspected adverse reactions, first and last received."""
+
+    manufacturer: str
+    batch_no: str
+    medicine_name: str
+    complaints: int
+    stores: int
+    regions: int
+    adr: int
+    first_received: datetime
+    last_received: datetime
+
+
+def product_batches(*, user: User, start: datetime, end: datetime) -> list[ProductBatch]:
+    """Product complaints received in [start, end), scoped to ``user``, grouped by
+    manufacturer, batch and medicine: one bad batch is one row however many stores it
+    reached. Most stores first. One grouped query."""
+    products = scope_to_stores(
+        ComplaintProduct.objects.filter(complaint__received_at__gte=start,
+                                        complaint__received_at__lt=end),
+        user, store_field="complaint__store")
+    rows = (products.values("manufacturer", "batch_no", "medicine_name")
+            .annotate(complaints=Count("complaint_id"),
+                      stores=Count("complaint__store_id", distinct=True),
+                      regions=Count("complaint__store__region_id", distinct=True),
+                      adr=Count("pk", filter=Q(suspected_adr=True)),
+                      first_received=Min("complaint__received_at"),
+                      last_received=Max("complaint__received_at"))
+            .order_by("-stores", "-complaints", "manufacturer", "batch_no", "medicine_name"))
+    return [ProductBatch(**row) for row in rows]
+
+
+def adr_reports(*, user: User, start: datetime, end: datetime) -> QuerySet[ComplaintProduct]:
+    """Suspected adverse drug reactions in complaints received in [start, end), scoped to
+    ``user``, oldest first, with what the report needs joined (no customer contact)."""
+    return (scope_to_stores(ComplaintProduct.objects.filter(
+        suspected_adr=True, complaint__received_at__gte=start,
+        complaint__received_at__lt=end), user, store_field="complaint__store")
+        .select_related("complaint", "complaint__store", "complaint__store__region",
+                        "complaint__received_by")
+        .order_by("complaint__received_at", "pk"))
+
+

@@ -4,6 +4,7 @@ customer's public form and status check."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import segno
 from django.conf import settings
@@ -30,6 +31,8 @@ from satisfaction.scoping import get_visible_store_or_404
 from . import exports, jobs, rules, selectors, services
 from .forms import (
     ActionForm,
+    AdrExportForm,
+    AdrReportedForm,
     AppealDecisionForm,
     AppealForm,
     ComplaintExportForm,
@@ -38,6 +41,8 @@ from .forms import (
     EightDForm,
     FigureFilterForm,
     GradePolicyForm,
+    ProductEditForm,
+    ProductPeriodForm,
     PublicComplaintForm,
     RecurrenceForm,
     ResolveForm,
@@ -55,6 +60,7 @@ from .models import (
     Complaint,
     ComplaintAttachment,
     ComplaintPolicy,
+    ComplaintProduct,
     EightDReport,
     Grade,
     RecurrenceCheck,
@@ -91,9 +97,10 @@ def _list_response(request: HttpRequest, form: ComplaintFilterForm,
         "page": page, "form": form,
         "filters": {"status": filters["status"], "grade": filters["grade"],
                     "category": filters["category"], "store": filters["store_code"],
-                    "q": filters["query"]},
+                    "q": filters["query"], "batch": filters["batch"]},
         "statuses": Status.choices, "grades": Grade.choices, "categories": Category.choices,
         "can_record": rules.can_record(request.user),
+        "can_see_products": rules.can_see_products(request.user),
         "overdue": filters["overdue"], "mine": filters["mine"],
         "export_query": query.urlencode(), "export_limit": exports.STREAM_LIMIT,
     }, status=status)
@@ -141,7 +148,8 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
                 customer_phone=data["customer_phone"], occurred_at=data["occurred_at"],
                 received_at=data["received_at"], employee=data["employee"],
                 received_by=request.user, source=Source.STAFF,
-                attachments=data["attachments"], previous_ticket=data["previous_ticket"])
+                attachments=data["attachments"], previous_ticket=data["previous_ticket"],
+                product=form.product())
         except ApplicationError as error:
             add_application_error(form, error)
         else:
@@ -190,7 +198,25 @@ def _detail_context(request: HttpRequest, complaint: Complaint, forms: dict) -> 
     context["decision_form"] = forms.get("decision") or AppealDecisionForm(
         initial={"appeal": open_appeal.pk} if open_appeal else None)
     context["recurrence_form"] = forms.get("recurrence") or RecurrenceForm()
+    _product_context(context, complaint, user, forms)
     return context
+
+
+def _product_context(context: dict, complaint: Complaint, user, forms: dict) -> None:
+    """The product block: the medicine, the adverse-reaction flag (prominent for HQ), the
+    form that completes / corrects it and HQ's "reported to the monitoring system" button."""
+    product = ComplaintProduct.objects.filter(complaint=complaint).first()
+    is_product = complaint.category == Category.PRODUCT_QUALITY
+    context["product"] = product
+    context["can_edit_product"] = (is_product and context["can_handle"]
+                                   and complaint.status != Status.CLOSED)
+    context["can_report_adr"] = (rules.can_report_adr(user) and product is not None
+                                 and product.suspected_adr and product.adr_reported_at is None)
+    if context["can_edit_product"]:
+        initial = {"version": complaint.version}
+        if product is not None:
+            initial.update({name: getattr(product, name) for name in services.PRODUCT_FIELDS})
+        context["product_form"] = forms.get("product") or ProductEditForm(initial=initial)
 
 
 def _do_triage(complaint: Complaint, user, d: dict) -> None:
@@ -219,6 +245,16 @@ def _do_decision(complaint: Complaint, user, d: dict) -> None:
                            reason=d["decision_reason"])
 
 
+def _do_product(complaint: Complaint, user, d: dict) -> None:
+    services.complaint_product_set(
+        complaint=complaint, user=user, version=d["version"],
+        product=services.ProductInput(**{name: d[name] for name in services.PRODUCT_FIELDS}))
+
+
+def _do_adr_reported(complaint: Complaint, user, d: dict) -> None:
+    services.adr_mark_reported(complaint=complaint, user=user)
+
+
 def _do_recurrence(complaint: Complaint, user, d: dict) -> None:
     services.recurrence_confirm(complaint=complaint, user=user,
                                 recurred=yes_no(d["recurred"]) is True, note=d["note"])
@@ -230,6 +266,8 @@ POSTED_FORMS = {
     "appeal": (lambda c, data: AppealForm(data), _do_appeal),
     "decision": (lambda c, data: AppealDecisionForm(data), _do_decision),
     "recurrence": (lambda c, data: RecurrenceForm(data), _do_recurrence),
+    "product": (lambda c, data: ProductEditForm(data), _do_product),
+    "adr_reported": (lambda c, data: AdrReportedForm(data), _do_adr_reported),
 }
 
 
@@ -364,6 +402,66 @@ def poster(request: HttpRequest, code: str) -> HttpResponse:
     url = settings.PUBLIC_BASE_URL + reverse("complaints_public:complain", args=[store.code])
     return render(request, "complaints/poster.html", {
         "store": store, "url": url, "qr_svg": segno.make(url, error="m").svg_inline(scale=8)})
+
+
+# --- Product complaints (HQ and regional managers) ------------------------------------------
+
+PRODUCT_PERIOD_DAYS = 90  # the page's default period: the last 90 days
+
+
+def _product_period(form: ProductPeriodForm) -> tuple:
+    """[start, end) from the form's dates, by default the last ``PRODUCT_PERIOD_DAYS`` days
+    (an ``ApplicationError`` for a bad range)."""
+    data = form.cleaned_data
+    start, end = data.get("start"), data.get("end")
+    if not (start or end):
+        end = timezone.localdate()
+        start = end - timedelta(days=PRODUCT_PERIOD_DAYS - 1)
+    return selectors.figure_period(start=start, end=end)
+
+
+@role_required(rules.can_see_products)
+def products(request: HttpRequest) -> HttpResponse:
+    """Product complaints grouped by manufacturer, batch and medicine across the user's
+    stores: one bad batch is one row, with the stores and regions it reached."""
+    form = ProductPeriodForm(request.GET)  # empty dates: the default period
+    batches, error, period = [], "", None
+    if not form.is_valid():
+        error = "; ".join(str(e) for errors in form.errors.values() for e in errors)
+    else:
+        try:
+            period = _product_period(form)
+            batches = selectors.product_batches(user=request.user, start=period[0],
+                                                end=period[1])
+        except ApplicationError as exc:
+            error = exc.message
+    query = request.GET.copy()
+    query.pop("format", None)
+    return render(request, "complaints/products.html", {
+        "form": form, "batches": batches, "error": error,
+        "period": (period[0], period[1] - timedelta(days=1)) if period else None,
+        "can_export_adr": rules.can_report_adr(request.user),
+        "export_query": query.urlencode()}, status=400 if error else 200)
+
+
+@role_required(rules.can_report_adr)
+def adr_export(request: HttpRequest) -> HttpResponse:
+    """The suspected adverse reactions of a period as CSV / XLSX for the pharmacovigilance
+    report (``exports.write_adr_export``): clinical fields, no customer name or phone."""
+    form = AdrExportForm(request.GET)
+    if not form.is_valid():
+        return HttpResponse("; ".join(str(e) for errors in form.errors.values() for e in errors),
+                            status=400, content_type="text/plain; charset=utf-8")
+    try:
+        start, end = _product_period(form)
+    except ApplicationError as exc:
+        return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")
+    fmt = form.cleaned_data["format"] or "xlsx"
+    buffer = io.BytesIO()
+    exports.write_adr_export(buffer, user=request.user, start=start, end=end, fmt=fmt)
+    response = HttpResponse(buffer.getvalue(), content_type=exports.CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{exports.adr_file_name(fmt)}"'
+    return response
 
 
 # --- Public pages ---------------------------------------------------------------------------

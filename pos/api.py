@@ -28,7 +28,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from complaints.api import ComplaintCreateSerializer
+from complaints.api import ComplaintCreateSerializer, product_errors, product_input
 from complaints.models import Source
 from complaints.services import complaint_create
 from pos.auth import (
@@ -325,7 +325,18 @@ class PosComplaintCreateView(PosApiView):
             "store": "S0001", "channel": "phone", "category": "service_attitude",
             "description": "店员态度冷淡，没有询问病情就推荐了药品。",
             "customer_name": "张先生", "customer_phone": "13800138000",
-            "occurred_at": "2026-11-24T10:30:00+08:00"})],
+            "occurred_at": "2026-11-24T10:30:00+08:00"}),
+            OpenApiExample("product with a suspected adverse reaction", request_only=True,
+                           value={
+                "store": "S0001", "channel": "phone", "category": "product_quality",
+                "description": "服用后全身起红疹。", "customer_phone": "13800138000",
+                "product": {"medicine_name": "阿莫西林胶囊", "specification": "0.25g×24粒",
+                            "manufacturer": "某某制药有限公司", "batch_no": "A2309015",
+                            "supplier": "某某医药公司", "suspected_adr": True,
+                            "patient_age_band": "18-64", "patient_sex": "female",
+                            "reaction_description": "服药第二天全身皮疹、瘙痒",
+                            "reaction_started_on": "2026-11-23",
+                            "reaction_outcome": "recovering"}})],
     )
     def post(self, request: Request) -> Response:
         serializer = ComplaintCreateSerializer(data=request.data)
@@ -348,10 +359,11 @@ class PosComplaintCreateView(PosApiView):
             if employee is None:
                 raise ApplicationError(_("The request has invalid fields."), fields={
                     "employee": [_("No employee with this number at the store.")]})
-        complaint = complaint_create(
-            store=store, channel=data["channel"], category=data["category"],
-            description=data["description"], customer_name=data["customer_name"],
-            customer_phone=data["customer_phone"], occurred_at=data["occurred_at"],
-            received_at=data["received_at"], employee=employee, source=Source.API,
-            previous_ticket=data.get("previous_ticket", ""))
+        with product_errors():
+            complaint = complaint_create(
+                store=store, channel=data["channel"], category=data["category"],
+                description=data["description"], customer_name=data["customer_name"],
+                customer_phone=data["customer_phone"], occurred_at=data["occurred_at"],
+                received_at=data["received_at"], employee=employee, source=Source.API,
+                previous_ticket=data.get("previous_ticket", ""), product=product_input(data))
         return Response(complaint_payload(complaint, store=store), status=status.HTTP_201_CREATED)

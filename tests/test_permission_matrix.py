@@ -542,11 +542,18 @@ TABLE: dict[str, Entry] = {
     "complaints:figures": Entry(lambda w: "/complaints/figures/", [get(STAFF_PAGE)]),
     "complaints:poster": Entry(lambda w: "/complaints/poster/S0001/", [get(OWN_PAGE)]),
     "complaints:detail": Entry(lambda w: f"/complaints/{w.complaint.pk}/", [
-        get(OWN_PAGE), post(HANDLERS_PAGE, _form("start"))]),
+        get(OWN_PAGE), post(HANDLERS_PAGE, _form("start")),
+        post(HANDLERS_PAGE, lambda w: {"form": "product", "version": w.complaint.version,
+                                       "medicine_name": "阿莫西林胶囊", "batch_no": "B1"}),
+        post(page(ok=(HQ,), missing=FOREIGN), lambda w: {"form": "adr_reported"})]),
     "complaints:eight_d": Entry(lambda w: f"/complaints/{w.complaint.pk}/8d/", [
         get(OWN_PAGE), post(HANDLERS_PAGE, lambda w: {"version": 1})]),
     "complaints:eight_d_print": Entry(lambda w: f"/complaints/{w.complaint.pk}/8d/print/",
                                       [get(OWN_PAGE)]),
+    "complaints:products": Entry(lambda w: "/complaints/products/", [
+        get(page(ok=(HQ, RM, RM_OTHER)))]),
+    "complaints:adr_export": Entry(lambda w: "/complaints/adr-export/?format=csv", [
+        get(HQ_PAGE)]),
     "complaints:attachment": Entry(
         lambda w: f"/complaints/{w.complaint.pk}/attachments/{w.attachment.pk}/",
         [get(OWN_PAGE)]),

@@ -8,6 +8,7 @@ callers import ``complaints.services`` (or ``from complaints import services``) 
 - ``appeals``: the appeal window, filing and deciding appeals;
 - ``alerts``: the SLA sweep, alert messages and their delivery;
 - ``recipients``: who is told (HQ, managers, owners, the escalation ladder);
+- ``products``: a product complaint's medicine and batch, suspected adverse reactions;
 - ``setup``: HQ's complaint policy, grade policies and store opening hours (and when a change
   takes effect);
 - ``_common``: errors, policy and the SLA clock, the optimistic-lock save and the event log.
@@ -45,6 +46,13 @@ from .intake import (
     attachment_add,
     complaint_create,
 )
+from .products import (
+    PRODUCT_FIELDS,
+    ProductInput,
+    adr_mark_reported,
+    complaint_product_set,
+    normalise_batch,
+)
 from .setup import (
     complaint_policy_update,
     grade_policy_update,
@@ -58,11 +66,14 @@ __all__ = [
     "DEFAULT_ESCALATION_HOURS",
     "DELIVERY_BATCH",
     "MAX_ATTACHMENTS",
+    "PRODUCT_FIELDS",
     "SWEEP_FIELDS",
     "TICKET_ALPHABET",
     "TRANSITIONS",
     "UNLOGGED_FIELDS",
+    "ProductInput",
     "SweepResult",
+    "adr_mark_reported",
     "allowed_actions",
     "appeal_deadline",
     "appeal_decide",
@@ -71,6 +82,7 @@ __all__ = [
     "complaint_close",
     "complaint_create",
     "complaint_policy_update",
+    "complaint_product_set",
     "complaint_reopen",
     "complaint_resolve",
     "complaint_resume",
@@ -80,6 +92,7 @@ __all__ = [
     "eight_d_required",
     "eight_d_save",
     "grade_policy_update",
+    "normalise_batch",
     "recurrence_confirm",
     "sla_alerts_deliver",
     "sla_alerts_unsent",

@@ -34,6 +34,7 @@ from satisfaction.quarters import chain_zone, earliest_request_moment
 from satisfaction.uploads import AUDIO, PDF, PHOTO, VIDEO, sniff
 
 from ._common import _clock_fields, _log
+from .products import ProductInput, product_save, product_validate, received_on
 from .recipients import _detail_url, _hq_users, _store_managers
 
 TICKET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -163,7 +164,8 @@ def complaint_create(*, store: Store, channel: str, category: str, description: 
                      occurred_at: datetime | None = None, received_at: datetime | None = None,
                      employee: Employee | None = None, received_by: User | None = None,
                      source: str = Source.STAFF, attachments: Sequence[UploadedFile] = (),
-                     previous_ticket: str = "") -> Complaint:
+                     previous_ticket: str = "",
+                     product: ProductInput | None = None) -> Complaint:
     now = timezone.now()
     received_at = received_at or now
     policy = ComplaintPolicy.current()
@@ -172,6 +174,9 @@ def complaint_create(*, store: Store, channel: str, category: str, description: 
                      received_at=received_at, now=now, employee=employee, source=source,
                      attachment_count=len(attachments), policy=policy,
                      received_by=received_by)
+    # The medicine of a product complaint (``services.products``): checked before any write.
+    product_values = product_validate(category=category, product=product,
+                                      received_on=received_on(received_at))
     grades = grade_policies()
     previous, recurrence_of = _find_related(
         store=store, category=category, phone=customer_phone.strip(), now=now, policy=policy,
@@ -197,6 +202,8 @@ def complaint_create(*, store: Store, channel: str, category: str, description: 
                 complaint.pk = None
                 continue
             raise
+    if product_values is not None:
+        product_save(complaint=complaint, values=product_values)
     for upload in attachments:
         attachment_add(complaint=complaint, upload=upload, user=received_by)
     _log(complaint, actor=received_by if received_by and received_by.pk else None,

@@ -101,7 +101,9 @@ class AppealAdmin(admin.ModelAdmin):
 
 @admin.register(RecurrenceCheck)
 class RecurrenceCheckAdmin(admin.ModelAdmin):
-    list_display = ["complaint", "due_at", "notified_at", "confirmed_at", "recurred"]
+    list_display = ["complaint", "cycle", "interval_days", "due_at", "notified_at",
+                    "confirmed_at", "recurred", "recurrence"]
+    raw_id_fields = ["complaint", "recurrence"]
 
 
 @admin.register(SlaAlert)

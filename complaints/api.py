@@ -105,12 +105,14 @@ class ComplaintSerializer(serializers.ModelSerializer):
                                              read_only=True)
     customer_name = serializers.SerializerMethodField()
     customer_phone = serializers.SerializerMethodField()
+    customer_email = serializers.SerializerMethodField()
     product = ProductOutSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Complaint
         fields = ["id", "ticket_no", "store", "channel", "source", "customer_name",
-                  "customer_phone", "category", "description", "occurred_at", "received_at",
+                  "customer_phone", "customer_email", "category", "description",
+                  "occurred_at", "received_at",
                   "employee", "grade", "substantiated", "responsibility", "owner", "status",
                   "first_response_at", "remedy", "customer_satisfied", "resolved_at",
                   "resolved_on_time", "closed_at", "is_second", "due_at", "escalation_level",
@@ -127,6 +129,10 @@ class ComplaintSerializer(serializers.ModelSerializer):
     def get_customer_phone(self, obj: Complaint) -> str:
         return obj.customer_phone if self._full(obj) else mask_phone(obj.customer_phone)
 
+    def get_customer_email(self, obj: Complaint) -> str:
+        return obj.customer_email if self._full(obj) else services.mask_email(
+            obj.customer_email)
+
 
 class ComplaintCreateSerializer(serializers.Serializer):
     store = serializers.CharField(help_text="Store code")
@@ -137,6 +143,10 @@ class ComplaintCreateSerializer(serializers.Serializer):
                                           allow_blank=True)
     customer_phone = serializers.CharField(max_length=32, required=False, default="",
                                            allow_blank=True)
+    customer_email = serializers.EmailField(
+        max_length=254, required=False, default="", allow_blank=True,
+        help_text="The customer's e-mail: the complaint handling report is e-mailed there "
+                  "when the complaint is closed (without it, it is printed as a letter).")
     occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     received_at = serializers.DateTimeField(
         required=False, allow_null=True, default=None,
@@ -174,7 +184,8 @@ class ResolveSerializer(VersionSerializer):
 class EightDSerializer(serializers.ModelSerializer):
     class Meta:
         model = EightDReport
-        fields = [*EightDReport.SECTIONS, "version", "updated_at", "archived_at"]
+        fields = [*EightDReport.SECTIONS, "customer_summary", "version", "updated_at",
+                  "archived_at"]
         read_only_fields = ["updated_at", "archived_at"]
 
 
@@ -183,10 +194,14 @@ class EightDInputSerializer(serializers.ModelSerializer):
     read (a stale one is a 409)."""
 
     version = serializers.IntegerField(help_text="The version you read: a stale one is a 409.")
+    customer_summary = serializers.CharField(
+        required=False, allow_blank=True, default=None,
+        help_text="What happened and what was done, for the customer (sent on closing; "
+                  "required before closing when the grade needs the 8D report). Omitted: kept.")
 
     class Meta:
         model = EightDReport
-        fields = [*EightDReport.SECTIONS, "version"]
+        fields = [*EightDReport.SECTIONS, "customer_summary", "version"]
 
 
 class AppealSerializer(serializers.Serializer):
@@ -207,6 +222,10 @@ class AppealDecisionSerializer(serializers.Serializer):
 class RecurrenceSerializer(serializers.Serializer):
     recurred = serializers.BooleanField()
     note = serializers.CharField(required=False, allow_blank=True, default="")
+    interval_days = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=32767,
+        help_text="The check to answer (days after closing); default: the earliest due one "
+                  "not answered yet")
 
 
 def _valid(serializer_class, request: Request) -> dict:
@@ -289,7 +308,7 @@ class ComplaintViewSet(RejectHostileInput, mixins.ListModelMixin, mixins.Retriev
                 customer_phone=data["customer_phone"], occurred_at=data["occurred_at"],
                 received_at=data["received_at"], employee=employee, received_by=request.user,
                 source=Source.API, previous_ticket=data["previous_ticket"],
-                product=product_input(data))
+                product=product_input(data), customer_email=data["customer_email"])
         response = self._out(complaint)
         response.status_code = 201
         return response
@@ -361,7 +380,8 @@ class ComplaintViewSet(RejectHostileInput, mixins.ListModelMixin, mixins.Retriev
         data = _valid(EightDInputSerializer, request)
         report = services.eight_d_save(
             complaint=complaint, user=request.user, version=data["version"],
-            sections={name: data.get(name, "") for name in EightDReport.SECTIONS})
+            sections={name: data.get(name, "") for name in EightDReport.SECTIONS},
+            customer_summary=data.get("customer_summary"))
         return Response(EightDSerializer(report).data)
 
     @extend_schema(request=AppealSerializer, responses=ComplaintSerializer)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+from django.db.models import F
 from django.utils import timezone
 
 from satisfaction.demo import DemoChain
@@ -32,6 +33,9 @@ SECTIONS = {
     "d7_prevention": "将效期复核写入门店标准作业流程。",
     "d8_closure": "顾客表示满意，表扬当班药师的及时处理。",
 }
+# What the customer is told on closing (services.reports): no root cause, no staff names.
+CUSTOMER_SUMMARY = ("经核实，您反映的问题属实。我们已当面向您致歉，并加强了门店的检查和员工培训，"
+                    "避免同类问题再次发生。")
 
 
 class _Maker:
@@ -72,7 +76,8 @@ class _Maker:
 
     def close(self, c: Complaint) -> None:
         if services.eight_d_required(c):
-            services.eight_d_save(complaint=c, user=self.hq, version=1, sections=SECTIONS)
+            services.eight_d_save(complaint=c, user=self.hq, version=1, sections=SECTIONS,
+                                  customer_summary=CUSTOMER_SUMMARY)
         services.complaint_close(complaint=c, user=self.hq, version=c.version)
 
     def store_one_in_every_state(self) -> None:
@@ -97,6 +102,11 @@ class _Maker:
         self.triage(c, "A")
         self.resolve(c)
         self.close(c)
+        c = self.new(store, 45, category=Category.PRICE,               # closed, report e-mailed
+                     customer_email="customer@example.com")            # (services.reports)
+        self.triage(c, "B")
+        self.resolve(c)
+        self.close(c)
         c = self.new(store, 40)                                        # reopened
         self.triage(c, "C")
         self.resolve(c, satisfied=False)
@@ -108,8 +118,30 @@ class _Maker:
         self.close(c)
         services.appeal_file(complaint=c, user=manager, kind="substantiation",
                              requested_substantiated=False, reason="监控显示已按流程解释")
-        RecurrenceCheck.objects.filter(complaint=c).update(
+        RecurrenceCheck.objects.filter(complaint=c, interval_days=30).update(
             due_at=timezone.now() - timedelta(hours=1))
+
+    def recurrence(self) -> None:
+        """A problem that came back: a product complaint closed 25 days ago, and today the same
+        batch in the demo store manager's store. Intake links it (``recurrence_link``): the
+        closed complaint's checks at 30/60/90 days are marked recurred, its 8D report is
+        reopened at D4–D7, its owner and HQ are told."""
+        medicine = {"medicine_name": "复方感冒灵颗粒", "specification": "10g×9袋",
+                    "manufacturer": "华润三九医药股份有限公司", "batch_no": "2405118",
+                    "supplier": "九州通医药集团"}
+        c = self.new(self.chain.stores[2], 24 * 30, category=Category.PRODUCT_QUALITY,
+                     description="颗粒结块，冲不开", product=services.ProductInput(**medicine))
+        self.triage(c, "B")
+        self.resolve(c)
+        self.close(c)
+        # Demo history: it was closed 25 days ago, and its checks are counted from then.
+        shift = timedelta(days=25)
+        Complaint.objects.filter(pk=c.pk).update(closed_at=F("closed_at") - shift,
+                                                 resolved_at=F("resolved_at") - shift)
+        RecurrenceCheck.objects.filter(complaint=c).update(due_at=F("due_at") - shift)
+        self.new(self.store1, 2, category=Category.PRODUCT_QUALITY,
+                 description="同一批号的感冒灵颗粒又结块了",
+                 product=services.ProductInput(**medicine))
 
     def product_batch(self) -> None:
         """One bad batch complained about in three stores (the batch page shows it as one
@@ -153,6 +185,7 @@ def seed(*, chain: DemoChain) -> str:
     maker.store_one_in_every_state()
     maker.chain_spread()
     maker.product_batch()
+    maker.recurrence()
     services.sla_sweep()
     return (f"{len(maker.made)} complaints, "
             f"{Complaint.objects.filter(escalation_level__gt=0).count()} escalated, "

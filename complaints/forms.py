@@ -62,6 +62,11 @@ class PublicComplaintForm(forms.Form):
         label=_("Your phone"), max_length=32,
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
         help_text=_("You check the status with the ticket number and its last four digits."))
+    customer_email = forms.EmailField(
+        label=_("Your e-mail"), max_length=254, required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        help_text=_("Optional: we e-mail you the handling report when your complaint is "
+                    "closed."))
     category = forms.ChoiceField(label=_("What is it about?"), choices=Category.choices)
     description = forms.CharField(label=_("What happened?"), widget=forms.Textarea(
         attrs={"rows": 5}), max_length=4000)
@@ -115,7 +120,8 @@ class StaffComplaintForm(PublicComplaintForm, ProductForm):
     employee = forms.ModelChoiceField(label=_("Employee involved"), required=False,
                                       queryset=Employee.objects.none())
 
-    field_order = ["store", "channel", "customer_name", "customer_phone", "category",
+    field_order = ["store", "channel", "customer_name", "customer_phone", "customer_email",
+                   "category",
                    "description", "occurred_at", "received_at", "employee", "previous_ticket",
                    "attachments"]
 
@@ -130,6 +136,10 @@ class StaffComplaintForm(PublicComplaintForm, ProductForm):
         self.fields["customer_phone"].label = _("Customer phone")
         self.fields["customer_phone"].required = False
         self.fields["customer_phone"].help_text = ""
+        self.fields["customer_email"].label = _("Customer e-mail")
+        self.fields["customer_email"].help_text = _(
+            "The handling report is e-mailed here when the complaint is closed; without it, "
+            "it is printed as a letter.")
         self.fields["category"].label = _("Category")
         self.fields["description"].label = _("Description")
         self.fields["occurred_at"].label = _("Happened at")
@@ -243,8 +253,9 @@ class EightDForm(forms.ModelForm):
 
     class Meta:
         model = EightDReport
-        fields = list(EightDReport.SECTIONS)
-        widgets = {name: forms.Textarea(attrs={"rows": 3}) for name in EightDReport.SECTIONS}
+        fields = [*EightDReport.SECTIONS, "customer_summary"]
+        widgets = {name: forms.Textarea(attrs={"rows": 3})
+                   for name in [*EightDReport.SECTIONS, "customer_summary"]}
 
 
 class AppealForm(forms.Form):

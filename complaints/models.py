@@ -84,8 +84,6 @@ class ComplaintPolicy(models.Model):
     backdate_days = models.PositiveSmallIntegerField(
         _("receipt time at most this many days back"), default=7,
         help_text=_("Only HQ may record a complaint received earlier."))
-    recurrence_check_days = models.PositiveSmallIntegerField(
-        _("recurrence check after closing (days)"), default=30)
     pause_while_waiting = models.BooleanField(
         _("pause the clock while waiting for the customer"), default=True)
     business_hours_clock = models.BooleanField(
@@ -194,6 +192,10 @@ class Complaint(models.Model):
                               default=Source.STAFF)
     customer_name = models.CharField(_("customer name"), max_length=100, blank=True)
     customer_phone = models.CharField(_("customer phone"), max_length=32, blank=True)
+    customer_email = models.EmailField(
+        _("customer e-mail"), blank=True,
+        help_text=_("The complaint handling report is e-mailed here; without it, it is printed "
+                    "as a letter."))
     category = models.CharField(_("category"), max_length=30, choices=Category.choices)
     description = models.TextField(_("description"))
     occurred_at = models.DateTimeField(_("happened at"), null=True, blank=True)
@@ -394,6 +396,15 @@ class EightDReport(models.Model):
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                    null=True, blank=True, related_name="+")
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+    customer_summary = models.TextField(
+        _("summary for the customer"), blank=True,
+        help_text=_("What happened and what was done, in words for the customer: it goes into "
+                    "the report sent to them. No internal root-cause analysis or staff names."))
+    reopened_at = models.DateTimeField(_("reopened at"), null=True, blank=True)
+    reopened_for = models.ForeignKey(
+        Complaint, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("reopened for the recurrence"),
+        help_text=_("The new complaint showing the prevention failed: D4 to D7 are open again."))
 
     SECTIONS = ("d1_team", "d2_problem", "d3_containment", "d4_root_cause",
                 "d5_corrective_action", "d6_implementation", "d7_prevention", "d8_closure")
@@ -456,10 +467,17 @@ class Appeal(models.Model):
 
 
 class RecurrenceCheck(models.Model):
-    """定期确认不良有无再发生: N days after closing the owner confirms it has not recurred."""
+    """定期确认不良有无再发生: at each of the grade's intervals after closing (30/60/90 days by
+    default) the owner confirms the problem has not recurred.
 
-    complaint = models.OneToOneField(Complaint, on_delete=models.CASCADE,
-                                     related_name="recurrence_check")
+    ``recurrence`` is a later complaint linked to this one (same store and category, or the
+    same product batch) inside the check's window: it marks an open check recurred at once,
+    and turns a check answered "not recurred" red."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE,
+                                  related_name="recurrence_checks")
+    cycle = models.PositiveSmallIntegerField(default=1)
+    interval_days = models.PositiveSmallIntegerField(_("days after closing"), default=30)
     due_at = models.DateTimeField(_("due at"))
     notified_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
@@ -467,15 +485,21 @@ class RecurrenceCheck(models.Model):
                                      null=True, blank=True, related_name="+")
     recurred = models.BooleanField(_("the problem recurred"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)
+    recurrence = models.ForeignKey(
+        Complaint, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("recurring complaint"))
 
     class Meta:
+        ordering = ["due_at", "pk"]
         verbose_name = _("recurrence check")
         verbose_name_plural = _("recurrence checks")
+        constraints = [models.UniqueConstraint(fields=["complaint", "cycle", "interval_days"],
+                                               name="complaints_recurrence_check_once")]
         indexes = [models.Index(fields=["due_at"], name="complaint_recur_due_idx",
                                 condition=Q(notified_at__isnull=True))]
 
     def __str__(self) -> str:
-        return f"{self.complaint_id} {self.due_at:%Y-%m-%d}"
+        return f"{self.complaint_id} +{self.interval_days}d"
 
 
 class AlertKind(models.TextChoices):

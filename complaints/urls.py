@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/", views.complaint_detail, name="detail"),
     path("<int:pk>/8d/", views.eight_d_edit, name="eight_d"),
     path("<int:pk>/8d/print/", views.eight_d_print, name="eight_d_print"),
+    path("<int:pk>/letter/", views.complaint_letter, name="letter"),
     path("<int:pk>/attachments/<int:attachment_id>/", views.attachment_download,
          name="attachment"),
 ]

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -149,7 +149,7 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
                 received_at=data["received_at"], employee=data["employee"],
                 received_by=request.user, source=Source.STAFF,
                 attachments=data["attachments"], previous_ticket=data["previous_ticket"],
-                product=form.product())
+                product=form.product(), customer_email=data["customer_email"])
         except ApplicationError as error:
             add_application_error(form, error)
         else:
@@ -169,7 +169,11 @@ def _detail_context(request: HttpRequest, complaint: Complaint, forms: dict) -> 
     appeals = list(complaint.appeals.select_related("filed_by", "decided_by"))
     open_appeal = next((a for a in appeals if a.status == AppealStatus.OPEN), None)
     deadline = services.appeal_deadline(complaint)
-    check = RecurrenceCheck.objects.filter(complaint=complaint).first()
+    checks = list(RecurrenceCheck.objects.filter(complaint=complaint)
+                  .select_related("recurrence", "confirmed_by").order_by("cycle", "due_at"))
+    # The owner answers the earliest open check of the last cycle (services.recurrence_confirm).
+    check = next((c for c in checks if c.cycle == complaint.cycle and c.confirmed_at is None),
+                 None)
     version = {"version": complaint.version}
     context = {
         "complaint": complaint, "customer_name": name, "customer_phone": phone,
@@ -177,7 +181,7 @@ def _detail_context(request: HttpRequest, complaint: Complaint, forms: dict) -> 
         "events": complaint.events.select_related("actor"),
         "attachments": complaint.attachments.all(),
         "alerts": complaint.alerts.all(), "appeals": appeals, "open_appeal": open_appeal,
-        "appeal_deadline": deadline, "check": check,
+        "appeal_deadline": deadline, "check": check, "checks": checks,
         "clock": selectors.sla_clocks(complaints=[complaint]).get(complaint.pk),
         "can_triage": rules.can_triage(user) and complaint.status != Status.CLOSED,
         "can_handle": can_handle, "actions": [a for a in actions if a != "resolve"],
@@ -321,10 +325,16 @@ def eight_d_edit(request: HttpRequest, pk: int) -> HttpResponse:
     complaint = selectors.complaint_get(user=request.user, pk=pk)
     report = EightDReport.objects.filter(complaint=complaint).first() or EightDReport(
         complaint=complaint)
-    read_only = report.archived_at is not None or complaint.status == Status.CLOSED \
-        or not rules.can_handle(request.user, complaint)
+    # A recurrence reopens the archived report of a closed complaint at D4–D7 only.
+    reopened = (report.reopened_at is not None and report.archived_at is None
+                and complaint.status == Status.CLOSED)
+    read_only = not rules.can_handle(request.user, complaint) or (not reopened and (
+        report.archived_at is not None or complaint.status == Status.CLOSED))
     form = EightDForm(request.POST or None, instance=report,
                       initial={"version": report.version})
+    if reopened:
+        for name, field in form.fields.items():
+            field.disabled = name != "version" and name not in services.REOPENED_SECTIONS
     if request.method == "POST":
         if read_only:
             raise PermissionDenied
@@ -333,14 +343,16 @@ def eight_d_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 services.eight_d_save(
                     complaint=complaint, user=request.user,
                     version=form.cleaned_data["version"],
-                    sections={n: form.cleaned_data[n] for n in EightDReport.SECTIONS})
+                    sections={n: form.cleaned_data[n] for n in EightDReport.SECTIONS},
+                    customer_summary=form.cleaned_data["customer_summary"])
             except ApplicationError as error:
                 add_application_error(form, error)
             else:
                 messages.success(request, _("8D report saved."))
                 return redirect("complaints:detail", pk=complaint.pk)
     return render(request, "complaints/eight_d.html", {
-        "complaint": complaint, "form": form, "report": report, "read_only": read_only})
+        "complaint": complaint, "form": form, "report": report, "read_only": read_only,
+        "reopened": reopened})
 
 
 @role_required(rules.can_see_complaints)
@@ -351,6 +363,21 @@ def eight_d_print(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "complaints/eight_d_print.html", {
         "complaint": complaint, "report": report, "customer_name": mask_name(name),
         "customer_phone": phone})
+
+
+@role_required(rules.can_see_complaints)
+def complaint_letter(request: HttpRequest, pk: int) -> HttpResponse:
+    """The handling report for the customer as a letter to print (a customer without e-mail
+    gets it this way): for staff who may handle the complaint, once it is closed with a
+    summary for the customer (``services.customer_letter``)."""
+    complaint = selectors.complaint_get(user=request.user, pk=pk)
+    if not rules.can_handle(request.user, complaint):
+        raise PermissionDenied
+    letter = services.customer_letter(complaint)
+    if letter is None:
+        raise Http404
+    return render(request, "complaints/letter.html", {
+        "complaint": complaint, "letter": letter, "public_base_url": settings.PUBLIC_BASE_URL})
 
 
 @role_required(rules.can_see_complaints)
@@ -482,7 +509,8 @@ def public_complain(request: HttpRequest, code: str) -> HttpResponse:
                     description=data["description"], customer_name=data["customer_name"],
                     customer_phone=data["customer_phone"], occurred_at=data["occurred_at"],
                     source=Source.PUBLIC, attachments=data["attachments"],
-                    previous_ticket=data["previous_ticket"])
+                    previous_ticket=data["previous_ticket"],
+                    customer_email=data["customer_email"])
         except ratelimit.RateLimitedError:
             form.add_error(None, _("Too many complaints from this connection. Please call "
                                    "the store or try again later."))

@@ -365,5 +365,6 @@ class PosComplaintCreateView(PosApiView):
                 description=data["description"], customer_name=data["customer_name"],
                 customer_phone=data["customer_phone"], occurred_at=data["occurred_at"],
                 received_at=data["received_at"], employee=employee, source=Source.API,
-                previous_ticket=data.get("previous_ticket", ""), product=product_input(data))
+                previous_ticket=data.get("previous_ticket", ""), product=product_input(data),
+                customer_email=data.get("customer_email", ""))
         return Response(complaint_payload(complaint, store=store), status=status.HTTP_201_CREATED)

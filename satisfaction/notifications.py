@@ -6,7 +6,8 @@ the same transaction, the outbox rows (``satisfaction.models.Delivery``) for eve
 webhook call owed: a rolled-back change notifies no one, and a committed one cannot lose its
 e-mails to a dead worker or broker. ``satisfaction.delivery`` sends the outbox (the beat sweep
 every minute; each commit also kicks the sweep, for latency only). Callers that must not notify
-twice (SLA alerts) record their own unique row first and call this once.
+twice (SLA alerts) record their own unique row first and call this once. ``outbox_email_send``
+is the one way to e-mail someone who is not a user (a customer): an outbox row with no user.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import CharField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
@@ -81,6 +84,31 @@ def notifications_send(*, messages: Iterable[Message]) -> list[int]:
     if deliveries:
         transaction.on_commit(_kick_sweep)
     return [row.pk for row in rows]  # PostgreSQL and SQLite return the ids of bulk inserts
+
+
+def outbox_email_send(*, address: str, title: str, body: str, url: str = "",
+                      kind: str = "") -> int:
+    """Queue one e-mail to someone who is not a user (a customer): the one way to do so. It
+    is an outbox row with no user and ``address``, written in the caller's transaction and sent
+    by ``satisfaction.delivery`` like any other; there is no in-app row. ``url``, if given, must
+    be a public page (it is appended to the body as an absolute link). Returns the row's id.
+
+    An address that is not a valid e-mail is an ``ApplicationError`` on ``address``; a failed
+    row keeps its address when HQ resends it (there is no user whose address could change)."""
+    address = address.strip()
+    try:
+        validate_email(address)
+    except ValidationError as error:
+        raise ApplicationError(_("Enter a valid e-mail address."),
+                               fields={"address": [_("Enter a valid e-mail address.")]},
+                               code="invalid_email") from error
+    now = timezone.now()
+    with transaction.atomic():
+        row = Delivery.objects.create(channel=DeliveryChannel.EMAIL, user=None, address=address,
+                                      title=" ".join(title.split())[:200], body=body, url=url,
+                                      kind=kind, created_at=now, next_attempt_at=now)
+    transaction.on_commit(_kick_sweep)
+    return row.pk
 
 
 def _kick_sweep() -> None:

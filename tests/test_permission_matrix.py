@@ -550,6 +550,9 @@ TABLE: dict[str, Entry] = {
         get(OWN_PAGE), post(HANDLERS_PAGE, lambda w: {"version": 1})]),
     "complaints:eight_d_print": Entry(lambda w: f"/complaints/{w.complaint.pk}/8d/print/",
                                       [get(OWN_PAGE)]),
+    "complaints:letter": Entry(lambda w: f"/complaints/{w.complaint.pk}/letter/", [
+        # The world's complaint is open: no letter yet for those who may handle it.
+        get(page(missing=(HQ, RM, SM, *FOREIGN)))]),
     "complaints:products": Entry(lambda w: "/complaints/products/", [
         get(page(ok=(HQ, RM, RM_OTHER)))]),
     "complaints:adr_export": Entry(lambda w: "/complaints/adr-export/?format=csv", [

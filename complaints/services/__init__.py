@@ -4,10 +4,12 @@ One module per part of a complaint's life; this package re-exports their public 
 callers import ``complaints.services`` (or ``from complaints import services``) only:
 
 - ``intake``: ticket numbers, attachments, linking to earlier complaints, ``complaint_create``;
-- ``handling``: triage, the status transitions, the 8D report, the recurrence check;
+- ``handling``: triage, the status transitions, the 8D report;
 - ``appeals``: the appeal window, filing and deciding appeals;
 - ``alerts``: the SLA sweep, alert messages and their delivery;
+- ``recurrence``: the recurrence checks after closing, linking a recurrence, the owner's answer;
 - ``recipients``: who is told (HQ, managers, owners, the escalation ladder);
+- ``reports``: the handling report sent on closing, to the customer and the superior;
 - ``products``: a product complaint's medicine and batch, suspected adverse reactions;
 - ``setup``: HQ's complaint policy, grade policies and store opening hours (and when a change
   takes effect);
@@ -37,7 +39,6 @@ from .handling import (
     complaint_wait_for_customer,
     eight_d_required,
     eight_d_save,
-    recurrence_confirm,
 )
 from .intake import (
     ATTACHMENT_KINDS,
@@ -53,6 +54,19 @@ from .products import (
     complaint_product_set,
     normalise_batch,
 )
+from .recurrence import (
+    REOPENED_SECTIONS,
+    recurrence_confirm,
+    recurrence_days,
+    recurrence_link,
+)
+from .reports import (
+    CustomerLetter,
+    complaint_report_send,
+    customer_letter,
+    mask_email,
+    mask_text,
+)
 from .setup import (
     complaint_policy_update,
     grade_policy_update,
@@ -67,10 +81,12 @@ __all__ = [
     "DELIVERY_BATCH",
     "MAX_ATTACHMENTS",
     "PRODUCT_FIELDS",
+    "REOPENED_SECTIONS",
     "SWEEP_FIELDS",
     "TICKET_ALPHABET",
     "TRANSITIONS",
     "UNLOGGED_FIELDS",
+    "CustomerLetter",
     "ProductInput",
     "SweepResult",
     "adr_mark_reported",
@@ -84,16 +100,22 @@ __all__ = [
     "complaint_policy_update",
     "complaint_product_set",
     "complaint_reopen",
+    "complaint_report_send",
     "complaint_resolve",
     "complaint_resume",
     "complaint_start",
     "complaint_triage",
     "complaint_wait_for_customer",
+    "customer_letter",
     "eight_d_required",
     "eight_d_save",
     "grade_policy_update",
+    "mask_email",
+    "mask_text",
     "normalise_batch",
     "recurrence_confirm",
+    "recurrence_days",
+    "recurrence_link",
     "sla_alerts_deliver",
     "sla_alerts_unsent",
     "sla_sweep",

@@ -38,7 +38,8 @@ def _alert_message(complaint: Complaint, kind: str, level: int) -> tuple[str, st
         AlertKind.FIRST_RESPONSE: _("Complaint %(ticket)s has had no first response yet"),
         AlertKind.WARN: _("Complaint %(ticket)s is due at %(due)s"),
         AlertKind.ESCALATE: _("Complaint %(ticket)s is overdue: escalation level %(level)s"),
-        AlertKind.RECURRENCE: _("Complaint %(ticket)s: confirm the problem has not recurred"),
+        AlertKind.RECURRENCE: _("Complaint %(ticket)s: %(level)s days after closing, confirm "
+                                "the problem has not recurred"),
     }
     body = _("%(store)s · %(category)s · grade %(grade)s · due %(due)s") % {
         **context, "category": complaint.get_category_display(),
@@ -104,13 +105,16 @@ def sla_sweep(*, now: datetime | None = None, deliver: bool = True) -> SweepResu
             row.escalation_level = max([row.escalation_level]
                                        + [a.level for a in due if a.kind == sla.ESCALATE])
         _store_next_alerts(rows)
-        checks = list(RecurrenceCheck.objects.select_for_update(of=("self",))
-                      .select_related("complaint")
+        # Each check of a complaint (30/60/90 days ...) alerts once: its interval is the
+        # alert's level in the unique key.
+        checks = list(RecurrenceCheck.objects.select_for_update()
                       .filter(due_at__lte=now, notified_at__isnull=True,
-                              confirmed_at__isnull=True).order_by("pk"))
-        alerts.extend(SlaAlert(complaint_id=check.complaint_id, cycle=check.complaint.cycle,
-                               kind=AlertKind.RECURRENCE, level=0, due_at=check.due_at,
-                               sweep_token=token) for check in checks)
+                              confirmed_at__isnull=True)
+                      .only("pk", "complaint_id", "cycle", "interval_days", "due_at")
+                      .order_by("pk"))
+        alerts.extend(SlaAlert(complaint_id=check.complaint_id, cycle=check.cycle,
+                               kind=AlertKind.RECURRENCE, level=check.interval_days,
+                               due_at=check.due_at, sweep_token=token) for check in checks)
         if checks:
             RecurrenceCheck.objects.filter(pk__in=[c.pk for c in checks]).update(notified_at=now)
         result.recurrence_checks = len(checks)

@@ -1,10 +1,10 @@
 """Handling a complaint after intake: HQ's triage, the status transitions (start, wait for the
-customer, resume, resolve, close, reopen), the 8D report and the recurrence check after
-closing."""
+customer, resume, resolve, close, reopen) and the 8D report. The recurrence checks closing
+schedules are ``recurrence``'s."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -28,6 +28,8 @@ from satisfaction.notifications import notification_send
 
 from ._common import _clock_fields, _conflict, _forbidden, _graded_version, _log, _save
 from .recipients import _detail_url, _hq_users, _regional_managers
+from .recurrence import REOPENED_SECTIONS, _recurrence_checks_create
+from .reports import complaint_report_send
 
 # --- Triage and handling --------------------------------------------------------------------
 
@@ -199,17 +201,20 @@ def complaint_close(*, complaint: Complaint, user: User, version: int,
         raise ApplicationError(
             _("Grade %(grade)s complaints need a complete 8D report (D1 to D8) before "
               "closing.") % {"grade": complaint.grade}, code="eight_d_required")
+    if eight_d_required(complaint) and not report.customer_summary.strip():
+        # It is sent to the customer on closing (services.reports).
+        raise ApplicationError(
+            _("Write the summary for the customer on the 8D report before closing: it is "
+              "sent to the customer."), code="customer_summary_required",
+            fields={"customer_summary": [_("The summary for the customer is required.")]})
     now = timezone.now()
     _save(complaint, version=version, actor=user, action="close",
           fields={"status": target, "closed_at": now}, note=note)
     if report is not None:
         EightDReport.objects.filter(pk=report.pk).update(archived_at=now)
-    policy = ComplaintPolicy.current()
-    RecurrenceCheck.objects.update_or_create(
-        complaint=complaint,
-        defaults={"due_at": now + timedelta(days=policy.recurrence_check_days),
-                  "notified_at": None, "confirmed_at": None, "confirmed_by": None,
-                  "recurred": None, "note": ""})
+    if eight_d_required(complaint):
+        complaint_report_send(complaint=complaint, user=user)
+    _recurrence_checks_create(complaint=complaint, closed_at=now)
     return complaint
 
 
@@ -249,47 +254,37 @@ ACTIONS = {
 
 @transaction.atomic
 def eight_d_save(*, complaint: Complaint, user: User, version: int,
-                 sections: dict[str, str]) -> EightDReport:
+                 sections: dict[str, str], customer_summary: str | None = None) -> EightDReport:
+    """Save the 8D report. Archived read-only once the complaint is closed, except when a
+    recurrence reopened it (``recurrence_link``): then only D4–D7 are saved (D1–D3 and D8
+    describe the original case and keep their archived text, whatever is sent), and the
+    report is archived again as soon as it is saved complete. ``customer_summary`` (None: kept)
+    is the text for the customer sent on closing (``services.reports``)."""
     if not rules.can_handle(user, complaint):
         raise _forbidden()
     report, _created = EightDReport.objects.get_or_create(complaint=complaint)
-    if report.archived_at is not None or complaint.status == Status.CLOSED:
+    reopened = (report.reopened_at is not None and report.archived_at is None
+                and complaint.status == Status.CLOSED)
+    if not reopened and (report.archived_at is not None or complaint.status == Status.CLOSED):
         raise ApplicationError(_("The 8D report of a closed complaint is archived read-only."),
                                code="archived")
     values = {name: (sections.get(name) or "").strip() for name in EightDReport.SECTIONS}
+    summary = ({"customer_summary": customer_summary.strip()}
+               if customer_summary is not None and not reopened else {})
+    now = timezone.now()
+    extra: dict = {}
+    if reopened:
+        values.update({name: getattr(report, name) for name in EightDReport.SECTIONS
+                       if name not in REOPENED_SECTIONS})
+        if all(values.values()):
+            extra["archived_at"] = now
     updated = EightDReport.objects.filter(pk=report.pk, version=version).update(
-        **values, version=version + 1, updated_by=user, updated_at=timezone.now())
+        **values, **summary, **extra, version=version + 1, updated_by=user, updated_at=now)
     if updated != 1:
         raise _conflict()
     changed = [name for name in EightDReport.SECTIONS if getattr(report, name) != values[name]]
-    _log(complaint, actor=user, action="eight_d", changes={"sections": changed})
+    changed += [name for name, text in summary.items() if getattr(report, name) != text]
+    _log(complaint, actor=user, action="eight_d", changes={"sections": changed},
+         note=_("Revised after a recurrence; archived again.") if extra else "")
     report.refresh_from_db()
     return report
-
-
-# --- Recurrence check -----------------------------------------------------------------------
-
-@transaction.atomic
-def recurrence_confirm(*, complaint: Complaint, user: User, recurred: bool,
-                       note: str = "") -> RecurrenceCheck:
-    if not rules.can_handle(user, complaint):
-        raise _forbidden()
-    check = RecurrenceCheck.objects.filter(complaint=complaint).first()
-    if check is None:
-        raise ApplicationError(_("This complaint has no recurrence check."), code="no_check")
-    if recurred and not note.strip():
-        raise ApplicationError(_("Describe how the problem recurred."),
-                               fields={"note": [_("A description is required.")]})
-    confirmed = RecurrenceCheck.objects.filter(pk=check.pk, confirmed_at__isnull=True).update(
-        confirmed_at=timezone.now(), confirmed_by=user, recurred=recurred, note=note.strip())
-    if confirmed != 1:
-        raise ApplicationError(_("The recurrence check was already confirmed."),
-                               code="confirmed", status=409)
-    _log(complaint, actor=user, action="recurrence_checked",
-         changes={"recurred": [None, recurred]}, note=note.strip())
-    if recurred:
-        notification_send(users=_hq_users(), title=_(
-            "The problem of complaint %(ticket)s recurred") % {"ticket": complaint.ticket_no},
-            body=note.strip()[:500], url=_detail_url(complaint), kind="complaint_recurrence")
-    check.refresh_from_db()
-    return check

@@ -9,7 +9,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -36,11 +38,13 @@ from satisfaction.uploads import AUDIO, PDF, PHOTO, VIDEO, sniff
 from ._common import _clock_fields, _log
 from .products import ProductInput, product_save, product_validate, received_on
 from .recipients import _detail_url, _hq_users, _store_managers
+from .recurrence import recurrence_link, watched_at
 
 TICKET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CLOCK_SKEW = timedelta(minutes=5)  # a receiving system's clock may run a little ahead
 MAX_ATTACHMENTS = 5
 ATTACHMENT_KINDS = frozenset({PHOTO, AUDIO, PDF, VIDEO})
+MAX_EMAIL_LENGTH = 254  # Complaint.customer_email
 
 
 # --- Intake ---------------------------------------------------------------------------------
@@ -84,10 +88,10 @@ def attachment_add(*, complaint: Complaint, upload: UploadedFile,
 
 
 def _find_related(*, store: Store, category: str, phone: str, now: datetime,
-                  policy: ComplaintPolicy, previous_ticket: str
-                  ) -> tuple[Complaint | None, Complaint | None]:
-    """(the earlier complaint this one repeats, the closed complaint it is a recurrence of)."""
-    window_start = now - timedelta(days=policy.recurrence_check_days)
+                  previous_ticket: str) -> Complaint | None:
+    """The earlier complaint this one repeats: the ticket named, else the same customer's
+    complaint at the store in the category that is open, resolved, or closed and still watched
+    for recurrence. (The closed complaint it is a recurrence of is ``recurrence_link``'s.)"""
     previous = None
     if previous_ticket:
         previous = Complaint.objects.filter(ticket_no=previous_ticket.strip().upper(),
@@ -99,14 +103,9 @@ def _find_related(*, store: Store, category: str, phone: str, now: datetime,
     elif phone:
         previous = (Complaint.objects
                     .filter(store=store, category=category, customer_phone=phone)
-                    .filter(Q(status__in=(*OPEN_STATUSES, Status.RESOLVED))
-                            | Q(closed_at__gte=window_start))
+                    .filter(Q(status__in=(*OPEN_STATUSES, Status.RESOLVED)) | watched_at(now))
                     .order_by("-received_at").first())
-    recurrence_of = (Complaint.objects
-                     .filter(store=store, category=category, status=Status.CLOSED,
-                             closed_at__gte=window_start, closed_at__lte=now)
-                     .order_by("-closed_at").first())
-    return previous, recurrence_of
+    return previous
 
 
 def _received_at_error(*, received_at: datetime, now: datetime, policy: ComplaintPolicy,
@@ -158,6 +157,22 @@ def _validate_intake(*, store: Store, channel: str, category: str, description: 
         raise ApplicationError(_("The complaint has invalid fields."), fields=errors)
 
 
+def _customer_email_valid(address: str) -> str:
+    """The customer's e-mail address, trimmed (the handling report is e-mailed there when the
+    complaint is closed, ``services.reports``); one that is not valid is a field error."""
+    address = address.strip()
+    if address:
+        try:
+            validate_email(address)
+            valid = len(address) <= MAX_EMAIL_LENGTH
+        except ValidationError:
+            valid = False
+        if not valid:
+            raise ApplicationError(_("The complaint has invalid fields."), fields={
+                "customer_email": [_("Enter a valid e-mail address.")]})
+    return address
+
+
 @transaction.atomic
 def complaint_create(*, store: Store, channel: str, category: str, description: str,
                      customer_name: str = "", customer_phone: str = "",
@@ -165,7 +180,8 @@ def complaint_create(*, store: Store, channel: str, category: str, description: 
                      employee: Employee | None = None, received_by: User | None = None,
                      source: str = Source.STAFF, attachments: Sequence[UploadedFile] = (),
                      previous_ticket: str = "",
-                     product: ProductInput | None = None) -> Complaint:
+                     product: ProductInput | None = None,
+                     customer_email: str = "") -> Complaint:
     now = timezone.now()
     received_at = received_at or now
     policy = ComplaintPolicy.current()
@@ -174,19 +190,21 @@ def complaint_create(*, store: Store, channel: str, category: str, description: 
                      received_at=received_at, now=now, employee=employee, source=source,
                      attachment_count=len(attachments), policy=policy,
                      received_by=received_by)
+    customer_email = _customer_email_valid(customer_email)
     # The medicine of a product complaint (``services.products``): checked before any write.
     product_values = product_validate(category=category, product=product,
                                       received_on=received_on(received_at))
     grades = grade_policies()
-    previous, recurrence_of = _find_related(
-        store=store, category=category, phone=customer_phone.strip(), now=now, policy=policy,
+    previous = _find_related(
+        store=store, category=category, phone=customer_phone.strip(), now=now,
         previous_ticket=previous_ticket)
     complaint = Complaint(
         store=store, channel=channel, source=source, category=category,
         customer_name=customer_name.strip(), customer_phone=customer_phone.strip(),
-        description=description.strip(), occurred_at=occurred_at, received_at=received_at,
+        customer_email=customer_email, description=description.strip(),
+        occurred_at=occurred_at, received_at=received_at,
         employee=employee, received_by=received_by if received_by and received_by.pk else None,
-        is_second=previous is not None, previous=previous, recurrence_of=recurrence_of)
+        is_second=previous is not None, previous=previous)
     complaint.clock_started_at = received_at
     for name, value in _clock_fields(complaint, now=received_at, running=True, grade="",
                                      policy=policy, grades=grades).items():
@@ -210,6 +228,8 @@ def complaint_create(*, store: Store, channel: str, category: str, description: 
          action="created", changes={"status": [None, Status.NEW]},
          note=_("Second complaint about %(ticket)s") % {"ticket": previous.ticket_no}
          if previous else "")
+    # After the product is saved: a recurrence may be the same batch in another store.
+    recurrence_link(complaint=complaint, now=now)
     notification_send(
         users=_hq_users() + _store_managers({store.pk}).get(store.pk, []),
         title=_("New complaint %(ticket)s at %(store)s") % {

@@ -89,8 +89,14 @@ def test_full_handling_closes_only_with_a_complete_8d_report(store, hq, store_ma
     with pytest.raises(ApplicationError):
         services.complaint_close(complaint=complaint, user=store_manager,
                                  version=complaint.version)
+    report = services.eight_d_save(complaint=complaint, user=store_manager,
+                                   version=report.version, sections=EIGHT_D)
+    with pytest.raises(ApplicationError) as no_summary:  # the report goes to the customer too
+        services.complaint_close(complaint=complaint, user=store_manager,
+                                 version=complaint.version)
+    assert no_summary.value.code == "customer_summary_required"
     services.eight_d_save(complaint=complaint, user=store_manager, version=report.version,
-                          sections=EIGHT_D)
+                          sections=EIGHT_D, customer_summary="我们已为您更换药品并致歉。")
     services.complaint_close(complaint=complaint, user=store_manager, version=complaint.version)
     complaint.refresh_from_db()
     assert complaint.status == Status.CLOSED
@@ -102,7 +108,8 @@ def test_full_handling_closes_only_with_a_complete_8d_report(store, hq, store_ma
     assert archived.value.code == "archived"
     actions = list(ComplaintEvent.objects.filter(complaint=complaint)
                    .values_list("action", flat=True))
-    assert actions == ["created", "triaged", "start", "resolve", "eight_d", "eight_d", "close"]
+    assert actions == ["created", "triaged", "start", "resolve", "eight_d", "eight_d", "eight_d",
+                       "close", "report_sent", "report_sent"]
     triaged = ComplaintEvent.objects.get(complaint=complaint, action="triaged")
     assert triaged.actor == hq
     assert triaged.changes["grade"] == ["", "A"]
@@ -266,10 +273,8 @@ def test_the_recurrence_check_comes_due_and_links_a_new_complaint(store, hq, sto
     services.complaint_resolve(complaint=complaint, user=store_manager, version=2,
                                remedy="换货", customer_satisfied=True)
     services.complaint_close(complaint=complaint, user=store_manager, version=3)
-    check = RecurrenceCheck.objects.get(complaint=complaint)
+    check = RecurrenceCheck.objects.get(complaint=complaint, interval_days=30)
     assert check.due_at - complaint.closed_at == timedelta(days=30)
-    follow_up = make_complaint(store, category="product_quality", customer_phone="13900001111")
-    assert follow_up.recurrence_of == complaint
     assert services.sla_sweep(now=check.due_at - timedelta(minutes=1)).recurrence_checks == 0
     assert services.sla_sweep(now=check.due_at + timedelta(minutes=1)).recurrence_checks == 1
     assert services.sla_sweep(now=check.due_at + timedelta(minutes=2)).recurrence_checks == 0
@@ -279,6 +284,13 @@ def test_the_recurrence_check_comes_due_and_links_a_new_complaint(store, hq, sto
     check.refresh_from_db()
     assert check.confirmed_at is not None
     assert check.recurred is False
+    follow_up = make_complaint(store, category="product_quality", customer_phone="13900001111")
+    assert follow_up.recurrence_of == complaint
+    # The later checks are marked recurred; the answered one is contradicted (red).
+    check.refresh_from_db()
+    assert (check.recurred, check.recurrence) == (False, follow_up)
+    assert set(RecurrenceCheck.objects.filter(complaint=complaint).exclude(pk=check.pk)
+               .values_list("recurred", flat=True)) == {True}
     with pytest.raises(ApplicationError):
         services.recurrence_confirm(complaint=complaint, user=store_manager, recurred=True,
                                     note="again")

@@ -431,8 +431,19 @@ class FigureRowSerializer(serializers.Serializer):
     substantiated = serializers.IntegerField()
     resolved = serializers.IntegerField()
     on_time_rate = serializers.FloatField(allow_null=True)
-    closed = serializers.IntegerField()
-    closed_loop_rate = serializers.FloatField(allow_null=True)
+    closed = serializers.IntegerField(help_text="Received in the period and closed")
+    closed_satisfied = serializers.IntegerField(
+        help_text="Received in the period and closed with the customer satisfied")
+    closed_loop_rate = serializers.FloatField(
+        allow_null=True, help_text="Closed-loop rate %: closed_satisfied / total")
+    satisfaction_rate = serializers.FloatField(
+        allow_null=True, help_text="Satisfaction with the resolution %: closed_satisfied / closed")
+    closed_in_period = serializers.IntegerField(
+        help_text="Closed in the period, whenever received")
+    recurred = serializers.IntegerField(
+        help_text="Of closed_in_period: with a recurrence received within 90 days of closing")
+    recurrence_rate = serializers.FloatField(
+        allow_null=True, help_text="Recurrence rate %: recurred / closed_in_period")
     second = serializers.IntegerField()
     second_complaint_rate = serializers.FloatField(allow_null=True)
     mean_handling_hours = serializers.FloatField(allow_null=True)

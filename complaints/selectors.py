@@ -10,7 +10,7 @@ import pandas as pd
 from django.conf import settings
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
 from django.db.models.aggregates import Max, Min
-from django.db.models.expressions import OuterRef, Subquery
+from django.db.models.expressions import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -391,6 +391,7 @@ def open_appeals_exist(*, quarter: Quarter) -> bool:
 
 # --- Figures --------------------------------------------------------------------------------
 
+RECURRENCE_WINDOW = timedelta(days=90)  # the recurrence rate's, whatever the checks' intervals
 LEVELS = {"store": ("store_id", "store__code", "store__name"),
           "region": ("store__region_id", "store__region__code", "store__region__name"),
           "chain": ()}
@@ -410,6 +411,10 @@ class FigureRow:
     closed_satisfied: int
     second: int
     mean_hours: float | None
+    # Closed in the period (whenever received), and of those, with a recurrence linked within
+    # ``RECURRENCE_WINDOW`` of closing.
+    closed_in_period: int = 0
+    recurred: int = 0
 
     @property
     def on_time_rate(self) -> float | None:
@@ -417,7 +422,21 @@ class FigureRow:
 
     @property
     def closed_loop_rate(self) -> float | None:
+        """闭环处理率: complaints received in the period that are closed with the customer's
+        confirmation (closed, customer satisfied) / complaints received in the period."""
+        return ratio(self.closed_satisfied, self.total)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        """Satisfaction with the resolution: of the complaints received in the period and
+        closed, the share closed with the customer satisfied."""
         return ratio(self.closed_satisfied, self.closed)
+
+    @property
+    def recurrence_rate(self) -> float | None:
+        """Complaints closed in the period with a recurrence (a complaint linked to them,
+        received within ``RECURRENCE_WINDOW`` of closing) / complaints closed in the period."""
+        return ratio(self.recurred, self.closed_in_period)
 
     @property
     def second_rate(self) -> float | None:
@@ -428,7 +447,11 @@ class FigureRow:
                 "by_grade": self.by_grade, "ungraded": self.ungraded,
                 "substantiated": self.substantiated, "resolved": self.resolved,
                 "on_time_rate": self.on_time_rate, "closed": self.closed,
-                "closed_loop_rate": self.closed_loop_rate, "second": self.second,
+                "closed_satisfied": self.closed_satisfied,
+                "closed_loop_rate": self.closed_loop_rate,
+                "satisfaction_rate": self.satisfaction_rate,
+                "closed_in_period": self.closed_in_period, "recurred": self.recurred,
+                "recurrence_rate": self.recurrence_rate, "second": self.second,
                 "second_complaint_rate": self.second_rate,
                 "mean_handling_hours": self.mean_hours}
 
@@ -494,9 +517,11 @@ def figure_period(*, quarter: Quarter | None = None, start: date | None = None,
 
 def complaint_figures(*, user: User, start: datetime, end: datetime,
                       level: str = "store") -> Figures:
-    """Complaints received in [start, end) per store, region or the chain, scoped to ``user``.
+    """Complaints received in [start, end) per store, region or the chain, scoped to ``user``;
+    the recurrence rate over the complaints closed in [start, end).
 
-    One grouped query for the figures and one for the categories."""
+    One grouped query for the figures, one for the categories, one grouped query for the
+    recurrences (a level with closings but no complaint received in the period gets a row)."""
     group = LEVELS[level]
     base = scope_to_stores(Complaint.objects.filter(received_at__gte=start,
                                                     received_at__lt=end), user)
@@ -518,7 +543,7 @@ def complaint_figures(*, user: User, start: datetime, end: datetime,
     if group:
         values = list(base.values(*group).annotate(**aggregates).order_by(group[1]))
     else:
-        values = [base.aggregate(**aggregates)] if base.exists() else []
+        values = [item for item in [base.aggregate(**aggregates)] if item["total"]]
     rows = []
     for item in values:
         mean = item["mean_handling"]
@@ -530,10 +555,42 @@ def complaint_figures(*, user: User, start: datetime, end: datetime,
             resolved=item["resolved"], on_time=item["on_time"], closed=item["closed"],
             closed_satisfied=item["closed_satisfied"], second=item["second"],
             mean_hours=round(mean.total_seconds() / 3600, 1) if mean is not None else None))
+    rows = _with_recurrences(rows, user=user, start=start, end=end, group=group)
     categories = dict.fromkeys(Category.values, 0)
     categories.update(dict(base.order_by().values("category").annotate(n=Count("pk"))
                            .values_list("category", "n")))
     return Figures(start=start, end=end, level=level, rows=rows, pareto=pareto(categories))
+
+
+def _with_recurrences(rows: list[FigureRow], *, user: User, start: datetime, end: datetime,
+                      group: tuple[str, ...]) -> list[FigureRow]:
+    """``rows`` with the complaints closed in [start, end) and those that recurred, per level
+    (one grouped query); a level with closings only gets a row of its own."""
+    recurrence = Complaint.objects.filter(
+        recurrence_of=OuterRef("pk"), received_at__gte=OuterRef("closed_at"),
+        received_at__lte=OuterRef("closed_at") + RECURRENCE_WINDOW)
+    closed = scope_to_stores(Complaint.objects.filter(
+        status=Status.CLOSED, closed_at__gte=start, closed_at__lt=end), user)
+    counts = {"closed_in_period": Count("pk"),
+              "recurred": Count("pk", filter=Q(Exists(recurrence)))}
+    if group:
+        values = list(closed.values(*group).annotate(**counts).order_by(group[1]))
+    else:
+        values = [item for item in [closed.aggregate(**counts)] if item["closed_in_period"]]
+    by_key = {row.key: row for row in rows}
+    for item in values:
+        key = item[group[1]] if group else "chain"
+        row = by_key.get(key)
+        if row is None:
+            row = by_key[key] = FigureRow(
+                key=key, name=item[group[2]] if group else "", total=0,
+                by_grade=dict.fromkeys(Grade.values, 0), ungraded=0, substantiated=0,
+                resolved=0, on_time=0, closed=0, closed_satisfied=0, second=0,
+                mean_hours=None)
+        row.closed_in_period, row.recurred = item["closed_in_period"], item["recurred"]
+    return sorted(by_key.values(), key=lambda row: row.key)
+
+
 # --- Product complaints (``services.products``) ---------------------------------------------
 
 @dataclass

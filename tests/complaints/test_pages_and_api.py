@@ -196,9 +196,11 @@ def test_figures_compute_rates_per_store(login, store, sibling_store, hq, store_
     assert row["total"] == 4
     assert row["by_grade"] == {"A": 0, "B": 1, "C": 2}
     assert row["ungraded"] == 1
-    # 3 resolved, 2 within 24 h: 66.7 %; 2 closed, 1 with a satisfied customer: 50 %.
+    # 3 resolved, 2 within 24 h: 66.7 %; 1 of 4 received closed with a satisfied customer:
+    # closed-loop 25 %; 2 closed, 1 with a satisfied customer: satisfaction 50 %.
     assert row["on_time_rate"] == 66.7
-    assert row["closed_loop_rate"] == 50.0
+    assert row["closed_loop_rate"] == 25.0
+    assert row["satisfaction_rate"] == 50.0
     assert row["mean_handling_hours"] == pytest.approx((3 + 31 + 6) / 3, abs=0.1)
     chain = login(hq).get("/api/v1/complaint-figures/", {"level": "chain"}).json()
     assert chain["rows"][0]["total"] == 5

@@ -8,8 +8,9 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
-from complaints import services
+from complaints import selectors, services
 from complaints.models import (
     Category,
     ComplaintEvent,
@@ -118,6 +119,14 @@ def test_a_recurrence_linked_by_batch_in_another_store_marks_the_checks_and_reop
         services.eight_d_save(complaint=original, user=store_manager,
                               version=revised.version, sections=EIGHT_D)
 
+    # It counts in the recurrence rate of the original's store (closed in the period).
+    now = timezone.now()
+    figures = selectors.complaint_figures(user=hq, start=now - timedelta(days=1),
+                                          end=now + timedelta(days=1), level="store")
+    rows = {row.key: row for row in figures.rows}
+    assert (rows[store.code].closed_in_period, rows[store.code].recurred) == (1, 1)
+    assert rows[store.code].recurrence_rate == 100.0
+    assert rows[other_store.code].recurrence_rate is None
 
 
 def test_a_batch_of_another_manufacturer_or_a_complaint_after_the_window_is_not_linked(

@@ -42,9 +42,10 @@ def complaints(store, sibling_store, other_store):
 def test_complaint_rates_by_region_follow_their_definitions(login, hq, complaints):
     response = login(hq).get(reverse("dashboard:complaint_figures"))
     rows = {r[0]: r[1:] for r in response.context["rates_rows"]}
-    # total, on-time 2/3, closed-loop 1/2, second 1/4
-    assert rows["华东区"] == (4, 66.7, 50.0, 25.0, None)  # no POS data: no rate, not 0
-    assert rows["华南区"] == (1, None, None, 0.0, None)
+    # total, on-time 2/3, closed-loop 1/4 (closed with the customer satisfied / received),
+    # second 1/4
+    assert rows["华东区"] == (4, 66.7, 25.0, 25.0, None)  # no POS data: no rate, not 0
+    assert rows["华南区"] == (1, None, 0.0, 0.0, None)
 
 
 def test_complaints_per_thousand_receipts_come_from_the_pos_receipts(login, hq, complaints,

@@ -8,6 +8,7 @@ from .models import (
     ComplaintEvent,
     ComplaintPolicy,
     ComplaintProduct,
+    ComplaintSpike,
     EightDReport,
     GradePolicy,
     RecurrenceCheck,
@@ -111,3 +112,15 @@ class SlaAlertAdmin(admin.ModelAdmin):
     list_display = ["complaint", "cycle", "kind", "level", "due_at", "recorded_at", "sent_at"]
     list_filter = ["kind", "level"]
     readonly_fields = [f.name for f in SlaAlert._meta.fields]
+
+
+@admin.register(ComplaintSpike)
+class ComplaintSpikeAdmin(admin.ModelAdmin):
+    """Read-only: the daily sweep (services.complaint_spike_sweep) is the only writer."""
+
+    list_display = ["scope", "store", "region", "category", "started_on", "last_seen_on",
+                    "ended_on", "count", "peak_count", "baseline_per_week", "threshold",
+                    "alerted_at"]
+    list_filter = ["scope", "category", "ended_on"]
+    list_select_related = ["store", "region"]
+    readonly_fields = [f.name for f in ComplaintSpike._meta.fields]

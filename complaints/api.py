@@ -456,12 +456,29 @@ class ParetoRowSerializer(serializers.Serializer):
     cumulative = serializers.FloatField(allow_null=True)
 
 
+class SpikeSerializer(serializers.Serializer):
+    level = serializers.CharField(source="scope", help_text="store or region")
+    store = serializers.CharField(source="store.code", allow_null=True,
+                                  help_text="Store code (store-level spikes)")
+    region = serializers.CharField(source="region.code", allow_null=True,
+                                   help_text="Region code (region-level spikes)")
+    category = serializers.CharField()
+    started_on = serializers.DateField(help_text="First seen")
+    last_seen_on = serializers.DateField()
+    ended_on = serializers.DateField(allow_null=True, help_text="Empty while open")
+    count = serializers.IntegerField(help_text="Complaints in the last 7 days when last seen")
+    peak_count = serializers.IntegerField()
+    baseline_per_week = serializers.FloatField(help_text="Mean of the 8 weeks before")
+    threshold = serializers.IntegerField(help_text="Alert at this many complaints in 7 days")
+
+
 class FiguresSerializer(serializers.Serializer):
     start = serializers.DateTimeField()
     end = serializers.DateTimeField(help_text="Exclusive")
     level = serializers.CharField()
     rows = FigureRowSerializer(many=True)
     pareto = ParetoRowSerializer(many=True)
+    spikes = SpikeSerializer(many=True)
 
 
 class ComplaintFiguresView(RejectHostileInput, APIView):
@@ -476,9 +493,11 @@ class ComplaintFiguresView(RejectHostileInput, APIView):
                                              end=data["end"])
         figures = selectors.complaint_figures(user=request.user, start=start, end=end,
                                               level=data["level"])
+        spikes = selectors.complaint_spikes(user=request.user, start=start, end=end)
         return Response({"start": start, "end": end, "level": figures.level,
                          "rows": [row.as_dict() for row in figures.rows],
-                         "pareto": figures.pareto})
+                         "pareto": figures.pareto,
+                         "spikes": SpikeSerializer(spikes, many=True).data})
 
 
 

@@ -163,6 +163,19 @@ class _Maker:
                      reaction_started_on=self.base.date() - timedelta(days=1),
                      reaction_outcome="recovering"))
 
+    def spike_wave(self) -> None:
+        """Early warning: this week, environment complaints at four stores of the first region
+        (a region spike, no store above its own threshold) and assortment complaints piling up
+        at one of them (a store spike); the daily sweep then finds both (``seed``)."""
+        stores = [s for s in self.chain.stores if s.region_id == self.chain.regions[0].pk][1:5]
+        waves = [(store, Category.ENVIRONMENT, 24 + 30 * i + 5 * k)
+                 for i, store in enumerate(stores) for k in range(2)]
+        waves += [(stores[-1], Category.ASSORTMENT, 20 + 26 * k) for k in range(4)]
+        for store, category, hours_ago in waves:
+            c = self.new(store, hours_ago, category=category)
+            self.triage(c, "C")
+            self.resolve(c)
+
     def chain_spread(self) -> None:
         """Across the chain: a spread of complaints, most handled, some overdue."""
         rng = self.rng
@@ -185,8 +198,10 @@ def seed(*, chain: DemoChain) -> str:
     maker.store_one_in_every_state()
     maker.chain_spread()
     maker.product_batch()
+    maker.spike_wave()
     maker.recurrence()
     services.sla_sweep()
+    services.complaint_spike_sweep()
     return (f"{len(maker.made)} complaints, "
             f"{Complaint.objects.filter(escalation_level__gt=0).count()} escalated, "
             f"{EightDReport.objects.count()} 8D reports")

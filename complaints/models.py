@@ -266,6 +266,9 @@ class Complaint(models.Model):
             models.Index(fields=["status", "due_at"], name="complaint_status_due_idx"),
             models.Index(fields=["store", "category", "closed_at"],
                          name="complaint_recurrence_idx"),
+            # The early-warning sweep's window: complaints per store, category and day.
+            models.Index(fields=["received_at", "store", "category"],
+                         name="complaint_spike_idx"),
         ]
 
     def __str__(self) -> str:
@@ -533,3 +536,49 @@ class SlaAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.complaint_id} {self.kind} {self.level}"
+
+
+class SpikeScope(models.TextChoices):
+    STORE = "store", _("Store")
+    REGION = "region", _("Region")
+
+
+class ComplaintSpike(models.Model):
+    """Early warning: a store's or a region's complaints in one category over the last 7 days
+    above the upper bound of its own baseline (the 8 weeks before). One row per spike: it stays
+    open (``ended_on`` empty) while the daily sweep still sees it, so it alerts once."""
+
+    scope = models.CharField(_("level"), max_length=10, choices=SpikeScope.choices)
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, null=True, blank=True,
+                              related_name="+", verbose_name=_("store"))
+    region = models.ForeignKey("satisfaction.Region", on_delete=models.CASCADE, null=True,
+                               blank=True, related_name="+", verbose_name=_("region"))
+    category = models.CharField(_("category"), max_length=30, choices=Category.choices)
+    started_on = models.DateField(_("first seen on"))
+    last_seen_on = models.DateField(_("last seen on"))
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    count = models.PositiveIntegerField(_("complaints in 7 days"))
+    peak_count = models.PositiveIntegerField(_("most complaints in 7 days"))
+    baseline_per_week = models.FloatField(_("baseline per week"))
+    threshold = models.PositiveIntegerField(_("alert at"))
+    alerted_at = models.DateTimeField(_("alerted at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_on", "-peak_count", "pk"]
+        verbose_name = _("complaint spike")
+        verbose_name_plural = _("complaint spikes")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "category"],
+                                    condition=Q(ended_on__isnull=True, scope="store"),
+                                    name="complaints_one_open_store_spike"),
+            models.UniqueConstraint(fields=["region", "category"],
+                                    condition=Q(ended_on__isnull=True, scope="region"),
+                                    name="complaints_one_open_region_spike"),
+            models.CheckConstraint(
+                condition=(Q(scope="store", store__isnull=False, region__isnull=True)
+                           | Q(scope="region", region__isnull=False, store__isnull=True)),
+                name="complaints_spike_scope"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.store_id or self.region_id} {self.category} {self.started_on}"

@@ -18,9 +18,14 @@ from django.utils.translation import pgettext
 
 from satisfaction import history
 from satisfaction.errors import ApplicationError
-from satisfaction.models import Region, Store, User
+from satisfaction.models import Region, Role, Store, User
 from satisfaction.quarters import REQUEST_YEARS, Quarter, chain_zone
-from satisfaction.scoping import get_scoped_or_404, scope_to_stores
+from satisfaction.scoping import (
+    get_scoped_or_404,
+    scope_to_stores,
+    sees_all_stores,
+    visible_store_ids,
+)
 
 from . import sla
 from .models import (
@@ -31,8 +36,10 @@ from .models import (
     Complaint,
     ComplaintPolicy,
     ComplaintProduct,
+    ComplaintSpike,
     Grade,
     GradePolicy,
+    SpikeScope,
     Status,
     StoreHours,
 )
@@ -639,3 +646,26 @@ def adr_reports(*, user: User, start: datetime, end: datetime) -> QuerySet[Compl
         .order_by("complaint__received_at", "pk"))
 
 
+# --- Early warning: complaint spikes ------------------------------------------------------------
+
+SPIKE_LIMIT = 200
+
+
+def complaint_spikes(*, user: User, start: datetime, end: datetime) -> list[ComplaintSpike]:
+    """Complaint spikes seen in [start, end) (first seen before the end, last seen on or after
+    the start, in chain days), open ones first, then the most recent; at most ``SPIKE_LIMIT``.
+
+    Scoped: HQ and HR see all; a regional manager his regions' spikes and their stores'; a
+    store manager or clerk his stores' store-level spikes only (a region's spike is not his)."""
+    zone = chain_zone()
+    first_day = timezone.localtime(start, zone).date()
+    end_day = timezone.localtime(end, zone).date()
+    spikes = ComplaintSpike.objects.filter(started_on__lt=end_day, last_seen_on__gte=first_day)
+    if not sees_all_stores(user):
+        visible = Q(scope=SpikeScope.STORE, store__in=visible_store_ids(user))
+        if user.is_authenticated and user.is_active and user.role == Role.REGIONAL_MANAGER:
+            visible |= Q(scope=SpikeScope.REGION, region__in=user.regions.all())
+        spikes = spikes.filter(visible)
+    return list(spikes.select_related("store", "region", "store__region")
+                .order_by(F("ended_on").desc(nulls_first=True), "-last_seen_on",
+                          "-peak_count", "pk")[:SPIKE_LIMIT])

@@ -27,3 +27,12 @@ def deliver_sla_alerts(alert_ids: list[int]) -> int:
     batches still queued at deploy time and for a manual run (idempotent: sent alerts are
     skipped)."""
     return services.sla_alerts_deliver(alert_ids=alert_ids)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def spike_sweep() -> dict:
+    """Run daily by beat (early morning, chain time): ``services.complaint_spike_sweep`` finds
+    complaint spikes per store / region and category over the last 7 whole days and alerts the
+    region's managers and HQ once per new spike. Idempotent: a rerun the same day alerts
+    nothing new."""
+    return services.complaint_spike_sweep().as_dict()

@@ -398,7 +398,7 @@ def attachment_download(request: HttpRequest, pk: int, attachment_id: int) -> Fi
 @role_required(rules.can_see_complaints)
 def figures(request: HttpRequest) -> HttpResponse:
     form = FigureFilterForm(request.GET or None)
-    result, error = None, ""
+    result, error, spikes = None, "", []
     if request.GET and not form.is_valid():
         return render(request, "complaints/figures.html", {
             "form": form, "figures": None, "grades": Grade.values, "pareto": [],
@@ -413,12 +413,13 @@ def figures(request: HttpRequest) -> HttpResponse:
                                              end=data.get("end"))
         result = selectors.complaint_figures(user=request.user, start=start, end=end,
                                              level=data.get("level") or "store")
+        spikes = selectors.complaint_spikes(user=request.user, start=start, end=end)
     except ApplicationError as exc:
         error = exc.message
     labels = dict(Category.choices)
     return render(request, "complaints/figures.html", {
         "form": form, "figures": result, "error": error, "grades": Grade.values,
-        "pareto": [{**row, "label": labels[row["key"]]} for row in
+        "spikes": spikes, "pareto": [{**row, "label": labels[row["key"]]} for row in
                    (result.pareto if result else [])]})
 
 

@@ -382,6 +382,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # complaints: early warning, once a day before the stores open: spikes per store / region
+    # and category over the last 7 whole days (each new spike alerted once).
+    "complaints-spike-sweep": {
+        "task": "complaints.tasks.spike_sweep",
+        "schedule": crontab(minute=30, hour=6),
+    },
     # scoring: the running quarter every night (provisional); the finished quarter once, on the
     # first day of the next quarter.
     "scoring-rollup-running-quarter": {

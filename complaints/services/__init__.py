@@ -11,6 +11,7 @@ callers import ``complaints.services`` (or ``from complaints import services``) 
 - ``recipients``: who is told (HQ, managers, owners, the escalation ladder);
 - ``reports``: the handling report sent on closing, to the customer and the superior;
 - ``products``: a product complaint's medicine and batch, suspected adverse reactions;
+- ``spikes``: early warning, the daily sweep for complaint spikes per store and region;
 - ``setup``: HQ's complaint policy, grade policies and store opening hours (and when a change
   takes effect);
 - ``_common``: errors, policy and the SLA clock, the optimistic-lock save and the event log.
@@ -73,6 +74,7 @@ from .setup import (
     store_hours_set,
     store_hours_set_many,
 )
+from .spikes import SPIKE_KIND, SpikeSweepResult, complaint_spike_sweep
 
 __all__ = [
     "ACTIONS",
@@ -82,12 +84,14 @@ __all__ = [
     "MAX_ATTACHMENTS",
     "PRODUCT_FIELDS",
     "REOPENED_SECTIONS",
+    "SPIKE_KIND",
     "SWEEP_FIELDS",
     "TICKET_ALPHABET",
     "TRANSITIONS",
     "UNLOGGED_FIELDS",
     "CustomerLetter",
     "ProductInput",
+    "SpikeSweepResult",
     "SweepResult",
     "adr_mark_reported",
     "allowed_actions",
@@ -103,6 +107,7 @@ __all__ = [
     "complaint_report_send",
     "complaint_resolve",
     "complaint_resume",
+    "complaint_spike_sweep",
     "complaint_start",
     "complaint_triage",
     "complaint_wait_for_customer",

@@ -124,8 +124,9 @@ class _Maker:
     def recurrence(self) -> None:
         """A problem that came back: a product complaint closed 25 days ago, and today the same
         batch in the demo store manager's store. Intake links it (``recurrence_link``): the
-        closed complaint's checks at 30/60/90 days are marked recurred, its 8D report is
-        reopened at D4–D7, its owner and HQ are told."""
+        closed complaint's open checks (60 and 90 days) are marked recurred, the 30-day one,
+        answered "not recurred" too soon, shows red, its 8D report is reopened at D4–D7, its
+        owner and HQ are told."""
         medicine = {"medicine_name": "复方感冒灵颗粒", "specification": "10g×9袋",
                     "manufacturer": "华润三九医药股份有限公司", "batch_no": "2405118",
                     "supplier": "九州通医药集团"}
@@ -139,6 +140,10 @@ class _Maker:
         Complaint.objects.filter(pk=c.pk).update(closed_at=F("closed_at") - shift,
                                                  resolved_at=F("resolved_at") - shift)
         RecurrenceCheck.objects.filter(complaint=c).update(due_at=F("due_at") - shift)
+        # Answered early and too soon: the batch comes back inside the 30-day window, so this
+        # answer shows red, naming the complaint that contradicts it.
+        services.recurrence_confirm(complaint=c, user=self.hq, recurred=False, interval_days=30,
+                                    note="门店巡检未再发现结块")
         self.new(self.store1, 2, category=Category.PRODUCT_QUALITY,
                  description="同一批号的感冒灵颗粒又结块了",
                  product=services.ProductInput(**medicine))

@@ -36,16 +36,23 @@ def _store_managers(store_ids: set[int]) -> dict[int, list[User]]:
     return result
 
 
+def _region_managers(region_ids: set[int]) -> dict[int, list[User]]:
+    """The active regional managers of each region (by user id), two queries."""
+    pairs = list(User.regions.through.objects.filter(
+        region_id__in=region_ids, user__role=Role.REGIONAL_MANAGER, user__is_active=True)
+        .values_list("region_id", "user_id"))
+    users = User.objects.in_bulk({user_id for _r, user_id in pairs})
+    result: dict[int, list[User]] = defaultdict(list)
+    for region_id, user_id in sorted(pairs):
+        result[region_id].append(users[user_id])
+    return result
+
+
 def _regional_managers(store_ids: set[int]) -> dict[int, list[User]]:
+    """The regional managers of each store's region, by store id."""
     region_of = dict(Store.objects.filter(pk__in=store_ids).values_list("pk", "region_id"))
-    pairs = User.regions.through.objects.filter(
-        region_id__in=set(region_of.values()), user__role=Role.REGIONAL_MANAGER,
-        user__is_active=True).values_list("region_id", "user_id")
-    by_region: dict[int, list[int]] = defaultdict(list)
-    for region_id, user_id in pairs:
-        by_region[region_id].append(user_id)
-    users = User.objects.in_bulk({u for ids in by_region.values() for u in ids})
-    return {store_id: [users[u] for u in sorted(by_region.get(region_id, []))]
+    by_region = _region_managers(set(region_of.values()))
+    return {store_id: list(by_region.get(region_id, []))
             for store_id, region_id in region_of.items()}
 
 

@@ -3,7 +3,6 @@ category, records each spike once and alerts the region's managers and HQ once p
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -15,11 +14,11 @@ from django.utils.translation import gettext as _
 
 from complaints import spikes
 from complaints.models import Complaint, ComplaintSpike, SpikeScope
-from satisfaction.models import Region, Role, Store, User
+from satisfaction.models import Region, Store
 from satisfaction.notifications import Message, notifications_send
 from satisfaction.quarters import chain_zone
 
-from .recipients import _hq_users
+from .recipients import _hq_users, _region_managers
 
 SPIKE_KIND = "complaint_spike"
 
@@ -58,17 +57,6 @@ def _counts(start: datetime, end: datetime) -> dict[tuple[int, str], int]:
         return {(store_id, category): n for store_id, category, n in cursor.fetchall()}
 
 
-def _regional_managers(region_ids: set[int]) -> dict[int, list[User]]:
-    pairs = list(User.regions.through.objects.filter(
-        region_id__in=region_ids, user__role=Role.REGIONAL_MANAGER, user__is_active=True)
-        .values_list("region_id", "user_id"))
-    users = User.objects.in_bulk({user_id for _r, user_id in pairs})
-    result: dict[int, list[User]] = defaultdict(list)
-    for region_id, user_id in sorted(pairs):
-        result[region_id].append(users[user_id])
-    return result
-
-
 def _alert_messages(rows: list[ComplaintSpike]) -> list[Message]:
     """One message per spike to the region's regional managers and HQ; a region-level spike
     also goes to the group-robot webhook (a store's spike would flood the group)."""
@@ -76,7 +64,7 @@ def _alert_messages(rows: list[ComplaintSpike]) -> list[Message]:
     region_ids = ({r.region_id for r in rows if r.region_id}
                   | {s.region_id for s in stores.values()})
     regions = Region.objects.in_bulk(region_ids)
-    managers = _regional_managers(region_ids)
+    managers = _region_managers(region_ids)
     hq = _hq_users()
     url = reverse("complaints:figures")
     messages = []

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from satisfaction.api_errors import RejectHostileInput
 from satisfaction.api_schema import QuarterField, RequestDateField
 from satisfaction.errors import ApplicationError
-from satisfaction.masking import mask_name, mask_phone
+from satisfaction.masking import mask_email, mask_name, mask_phone
 from satisfaction.models import Employee, User
 from satisfaction.permissions import rule_permission
 from satisfaction.scoping import visible_stores
@@ -130,7 +130,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
         return obj.customer_phone if self._full(obj) else mask_phone(obj.customer_phone)
 
     def get_customer_email(self, obj: Complaint) -> str:
-        return obj.customer_email if self._full(obj) else services.mask_email(
+        return obj.customer_email if self._full(obj) else mask_email(
             obj.customer_email)
 
 

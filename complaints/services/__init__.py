@@ -65,8 +65,6 @@ from .reports import (
     CustomerLetter,
     complaint_report_send,
     customer_letter,
-    mask_email,
-    mask_text,
 )
 from .setup import (
     complaint_policy_update,
@@ -115,8 +113,6 @@ __all__ = [
     "eight_d_required",
     "eight_d_save",
     "grade_policy_update",
-    "mask_email",
-    "mask_text",
     "normalise_batch",
     "recurrence_confirm",
     "recurrence_days",

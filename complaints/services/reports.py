@@ -24,7 +24,6 @@ The text is composed by pure functions (``customer_letter_compose``, ``customer_
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,7 +35,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from complaints.models import Complaint, EightDReport
-from satisfaction.masking import mask_name, mask_phone
+from satisfaction.masking import mask_email, mask_name, mask_text
 from satisfaction.models import Employee, Role, User
 from satisfaction.notifications import notification_send, outbox_email_send
 from satisfaction.quarters import chain_zone
@@ -47,44 +46,6 @@ from .recipients import _hq_users, _regional_managers
 CUSTOMER_KIND = "complaint_report_customer"
 SUPERIOR_KIND = "complaint_report_superior"
 REPORT_SENT = "report_sent"
-
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# A run of at least 7 digits, single spaces or dashes allowed between them (138 1234 5678,
-# 021-6543-2100, +86 13812345678); a date such as 2026-11-24 is left alone.
-_PHONE = re.compile(r"(?<![\d+])\+?\d(?:[ -]?\d){6,}(?!\d)")
-_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
-_MIN_PHONE_DIGITS = 7
-
-
-# --- Masking free text ------------------------------------------------------------------------
-
-def mask_email(address: str) -> str:
-    """``zhang.san@example.com`` → ``z***@example.com``."""
-    local, at, domain = address.strip().partition("@")
-    if not at:
-        return mask_name(address)
-    return f"{local[:1]}***@{domain}"
-
-
-def _mask_phone_match(match: re.Match) -> str:
-    text = match.group(0)
-    digits = sum(c.isdigit() for c in text)
-    if digits < _MIN_PHONE_DIGITS or _DATE.match(text):
-        return text
-    return mask_phone(text)
-
-
-def mask_text(text: str, *, names: Iterable[str] = ()) -> str:
-    """Free text with personal data masked: e-mail addresses, phone numbers (7 digits or more)
-    and each of ``names`` (the customer's, the staff's) wherever it appears. A name shorter
-    than two characters is not searched for (it would mask ordinary words)."""
-    text = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
-    text = _PHONE.sub(_mask_phone_match, text)
-    for name in sorted({n.strip() for n in names if len(n.strip()) >= 2}, key=len,
-                       reverse=True):
-        text = text.replace(name, mask_name(name))
-    return text
-
 
 # --- Composing the texts (pure) ---------------------------------------------------------------
 

@@ -15,11 +15,11 @@ from complaints.services.reports import (
     SUPERIOR_KIND,
     customer_email_compose,
     customer_letter_compose,
-    mask_text,
     report_superiors,
 )
 from satisfaction import delivery
 from satisfaction.errors import ApplicationError
+from satisfaction.masking import mask_text
 from satisfaction.models import Delivery, Notification, Role
 from tests.complaints.factories import make_complaint
 from tests.factories import UserFactory

@@ -70,7 +70,7 @@ class CustomerLetter:
 def _letterhead(complaint: Complaint) -> str:
     """The chain's name (``settings.CHAIN_NAME`` when set), else the store's: never the name of
     this software."""
-    return getattr(settings, "CHAIN_NAME", "") or complaint.store.name
+    return settings.CHAIN_NAME or complaint.store.name
 
 
 def customer_letter_compose(*, complaint: Complaint, report: EightDReport,

@@ -73,6 +73,16 @@ class ProductOutSerializer(ProductSerializer):
         read_only_fields = fields
 
 
+class ProductUpdateSerializer(ProductSerializer):
+    """Complete or correct the product details: the whole object, with the complaint's
+    ``version`` read (409 when someone saved in between)."""
+
+    version = serializers.IntegerField(min_value=1)
+
+    class Meta(ProductSerializer.Meta):
+        fields = [*ProductSerializer.Meta.fields, "version"]
+
+
 def product_input(data: dict) -> services.ProductInput | None:
     """The validated ``product`` object of a create request for ``complaint_create``."""
     product = data.get("product")
@@ -400,6 +410,27 @@ class ComplaintViewSet(RejectHostileInput, mixins.ListModelMixin, mixins.Retriev
         appeal = get_object_or_404(complaint.appeals, pk=data["appeal"])
         services.appeal_decide(appeal=appeal, user=request.user, accept=data["accept"],
                                reason=data["reason"])
+        return self._out(complaint)
+
+    @extend_schema(request=ProductUpdateSerializer, responses=ComplaintSerializer)
+    @action(detail=True, methods=["put"])
+    def product(self, request: Request, pk: str) -> Response:
+        """The medicine of a product-quality complaint, completed or corrected by whoever may
+        handle it; marking a suspected adverse reaction alerts HQ (once per complaint)."""
+        complaint = self._object_for(rules.can_handle)
+        data = _valid(ProductUpdateSerializer, request)
+        version = data.pop("version")
+        services.complaint_product_set(complaint=complaint, user=request.user, version=version,
+                                       product=services.ProductInput(**data))
+        return self._out(complaint)
+
+    @extend_schema(request=None, responses=ComplaintSerializer)
+    @action(detail=True, methods=["post"], url_path="adr-reported")
+    def adr_reported(self, request: Request, pk: str) -> Response:
+        """HQ records that the suspected adverse reaction was reported to the national
+        monitoring system (the first time counts)."""
+        complaint = self._object_for(lambda user, _complaint: rules.can_report_adr(user))
+        services.adr_mark_reported(complaint=complaint, user=request.user)
         return self._out(complaint)
 
     @extend_schema(request=RecurrenceSerializer, responses=ComplaintSerializer)

@@ -579,6 +579,12 @@ TABLE: dict[str, Entry] = {
               json=True)]),
     "complaint-eight-d": Entry(lambda w: f"/api/v1/complaints/{w.complaint.pk}/eight-d/", [
         get(OWN_API), write("put", HANDLERS_API, lambda w: {"version": 1})]),
+    "complaint-product": Entry(lambda w: f"/api/v1/complaints/{w.complaint.pk}/product/", [
+        write("put", HANDLERS_API, lambda w: {"version": w.complaint.version,
+                                              "medicine_name": "阿莫西林胶囊"})]),
+    "complaint-adr-reported": Entry(
+        lambda w: f"/api/v1/complaints/{w.complaint.pk}/adr-reported/",
+        [post(api(ok=(HQ,), missing=FOREIGN), json=True)]),
     "complaint-recurrence-check": Entry(
         lambda w: f"/api/v1/complaints/{w.complaint.pk}/recurrence-check/",
         [post(HANDLERS_API, lambda w: {"recurred": False}, json=True)]),

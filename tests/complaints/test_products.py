@@ -13,7 +13,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from complaints import services
-from complaints.models import Complaint, ComplaintEvent, ComplaintProduct
+from complaints.models import Category, Complaint, ComplaintEvent, ComplaintProduct
 from complaints.selectors import product_batches
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Delivery, DeliveryChannel, Notification
@@ -304,3 +304,33 @@ def test_the_adr_export_has_the_clinical_fields_and_no_customer(login, hq, one_b
     assert client.get("/complaints/adr-export/?start=2026-12-01&end=2026-11-01").status_code \
         == 400
     assert client.get("/complaints/adr-export/?format=pdf").status_code == 400
+
+
+def test_the_api_completes_the_product_and_hq_records_the_report(login, store, hq,
+                                                                 store_manager,
+                                                                 other_store_manager):
+    complaint = make_complaint(store, category=Category.PRODUCT_QUALITY)
+    url = f"/api/v1/complaints/{complaint.pk}/"
+    body = {"version": complaint.version, "medicine_name": "阿莫西林胶囊",
+            "batch_no": "a 2309", "suspected_adr": True}
+    manager = login(store_manager)
+
+    missing = manager.put(url + "product/", body, content_type="application/json")
+    assert missing.status_code == 400
+    assert "reaction_description" in missing.json()["fields"]
+    assert login(other_store_manager).put(url + "product/", body,
+                                          content_type="application/json").status_code == 404
+
+    body["reaction_description"] = "服药后皮疹"
+    saved = manager.put(url + "product/", body, content_type="application/json")
+    assert saved.status_code == 200, saved.json()
+    product = saved.json()["product"]
+    assert (product["batch_no"], product["suspected_adr"]) == ("A2309", True)
+    assert product["adr_notified_at"] is not None
+    stale = manager.put(url + "product/", body, content_type="application/json")
+    assert stale.status_code == 409
+
+    assert manager.post(url + "adr-reported/").status_code == 403
+    reported = login(hq).post(url + "adr-reported/")
+    assert reported.status_code == 200
+    assert reported.json()["product"]["adr_reported_at"] is not None

@@ -277,6 +277,10 @@ class AppealDecisionForm(forms.Form):
 
 
 class RecurrenceForm(forms.Form):
+    # The check the page showed (its days after closing): a check answered meanwhile by
+    # someone else is then an error, not an answer to the next one.
+    interval_days = forms.IntegerField(required=False, min_value=1, max_value=32767,
+                                       widget=forms.HiddenInput)
     recurred = forms.ChoiceField(label=_("Has the problem recurred?"), choices=YES_NO)
     note = forms.CharField(label=_("Note"), required=False, max_length=2000,
                            widget=forms.Textarea(attrs={"rows": 2}))

@@ -261,7 +261,8 @@ def _do_adr_reported(complaint: Complaint, user, d: dict) -> None:
 
 def _do_recurrence(complaint: Complaint, user, d: dict) -> None:
     services.recurrence_confirm(complaint=complaint, user=user,
-                                recurred=yes_no(d["recurred"]) is True, note=d["note"])
+                                recurred=yes_no(d["recurred"]) is True, note=d["note"],
+                                interval_days=d["interval_days"])
 
 
 POSTED_FORMS = {

@@ -251,3 +251,20 @@ def test_recurrence_link_runs_on_a_product_saved_after_the_complaint(
     # Linking twice does nothing more.
     assert services.recurrence_link(complaint=later) is None
     assert ComplaintEvent.objects.filter(complaint=original, action="recurred").count() == 1
+
+
+def test_the_page_answers_the_check_it_showed_not_the_next_one(store, hq, store_manager,
+                                                               login):
+    original = closed(store, hq, store_manager, grade="C", category=Category.PRICE)
+    url = f"/complaints/{original.pk}/"
+    form = {"form": "recurrence", "recurred": "no", "note": ""}
+    # The page offers the 30-day check, and says so in its form.
+    assert 'name="interval_days" value="30"' in login(store_manager).get(url).content.decode()
+
+    first = login(hq).post(url, {**form, "interval_days": "30"})
+    assert first.status_code == 302
+    # A second handler still on the old page answers the 30-day check too: refused, and the
+    # 60-day check stays open.
+    second = login(store_manager).post(url, {**form, "interval_days": "30"})
+    assert second.status_code == 400
+    assert [c.confirmed_at is not None for c in checks_of(original)] == [True, False, False]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import forms
 from django.db.models import Q
 from django.utils.html import format_html
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from satisfaction.forms import QuarterChoiceField, quarter_choices_around
@@ -190,14 +189,6 @@ class AdrExportForm(ProductPeriodForm):
                                choices=[("xlsx", "Excel (XLSX)"), ("csv", "CSV")])
 
 
-def _examples(policy: GradePolicy) -> str:
-    """HQ's examples in the active language, else in the other one (as ``definition``)."""
-    chinese = (get_language() or "").lower().startswith("zh")
-    first, second = ((policy.examples_zh, policy.examples_en) if chinese
-                     else (policy.examples_en, policy.examples_zh))
-    return first.strip() or second.strip()
-
-
 def grade_choices() -> list[tuple[str, str]]:
     """Each grade with HQ's definition of it and its examples, from the grade's current policy
     version (``GradePolicy.definition`` / ``examples``, in the page's language): a grading
@@ -206,7 +197,7 @@ def grade_choices() -> list[tuple[str, str]]:
     choices = []
     for value, label in Grade.choices:
         policy = policies[value]
-        examples = _examples(policy)
+        examples = policy.examples()
         choices.append((value, format_html(
             "<strong>{}</strong> <span class='hint'>{}</span>{}", label, policy.definition(),
             format_html(" <span class='hint' data-testid='examples-{}'>{} {}</span>", value,

@@ -152,14 +152,22 @@ class GradePolicy(models.Model):
     def __str__(self) -> str:
         return f"{self.grade} v{self.version}"
 
-    def definition(self) -> str:
-        """The definition in the active language: HQ's text in it, else HQ's text in the other
-        language, else the built-in one (``GRADE_DEFINITIONS``)."""
+    @staticmethod
+    def _in_language(zh: str, en: str) -> str:
+        """HQ's text in the active language, else HQ's text in the other language."""
         chinese = (get_language() or "").lower().startswith("zh")
-        first, second = ((self.definition_zh, self.definition_en) if chinese
-                         else (self.definition_en, self.definition_zh))
-        text = first.strip() or second.strip()
-        return text or str(GRADE_DEFINITIONS.get(self.grade, ""))
+        first, second = (zh, en) if chinese else (en, zh)
+        return first.strip() or second.strip()
+
+    def definition(self) -> str:
+        """The definition in the active language (``_in_language``), else the built-in one
+        (``GRADE_DEFINITIONS``)."""
+        return (self._in_language(self.definition_zh, self.definition_en)
+                or str(GRADE_DEFINITIONS.get(self.grade, "")))
+
+    def examples(self) -> str:
+        """The examples in the active language (``_in_language``); may be empty."""
+        return self._in_language(self.examples_zh, self.examples_en)
 
 
 class StoreHours(models.Model):
@@ -320,6 +328,12 @@ class ReactionOutcome(models.TextChoices):
     SEQUELAE = "sequelae", _("Recovered with sequelae")
     DEATH = "death", _("Death")
     UNKNOWN = "unknown", _("Unknown")
+
+
+def normalise_batch(value: str) -> str:
+    """A batch / lot number as stored and searched: trimmed, inner spaces removed,
+    upper-case (``ab 123`` and ``AB123`` are the same batch)."""
+    return "".join(value.split()).upper()
 
 
 class ComplaintProduct(models.Model):

@@ -42,6 +42,7 @@ from .models import (
     SpikeScope,
     Status,
     StoreHours,
+    normalise_batch,
 )
 
 DEDUCTION_COLUMNS = ["complaint_id", "store_id", "employee_id", "grade"]
@@ -78,7 +79,7 @@ def complaint_list(*, user: User, status: str = "", grade: str = "", category: s
     if query:
         qs = qs.filter(Q(ticket_no__iexact=query.strip()) | Q(description__icontains=query))
     if batch:
-        qs = qs.filter(product__batch_no="".join(batch.split()).upper())
+        qs = qs.filter(product__batch_no=normalise_batch(batch))
     return qs.order_by("-received_at", "-pk")
 
 

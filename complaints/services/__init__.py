@@ -53,7 +53,6 @@ from .products import (
     ProductInput,
     adr_mark_reported,
     complaint_product_set,
-    normalise_batch,
 )
 from .recurrence import (
     REOPENED_SECTIONS,
@@ -113,7 +112,6 @@ __all__ = [
     "eight_d_required",
     "eight_d_save",
     "grade_policy_update",
-    "normalise_batch",
     "recurrence_confirm",
     "recurrence_days",
     "recurrence_link",

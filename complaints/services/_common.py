@@ -14,11 +14,16 @@ from django.utils.translation import gettext as _
 
 from complaints import sla
 from complaints.models import Complaint, ComplaintEvent, ComplaintPolicy, GradePolicy
-from complaints.selectors import budget_seconds, opening_hours, policy_of, ungraded_policy
+from complaints.selectors import (
+    DEFAULT_ESCALATION_HOURS,
+    budget_seconds,
+    opening_hours,
+    policy_of,
+    ungraded_policy,
+)
 from satisfaction.errors import ApplicationError
 from satisfaction.models import User
 
-DEFAULT_ESCALATION_HOURS = 4
 # Changes to these are bookkeeping of the clock, not something a person did: not logged. The
 # grade policy version follows the grade (whose change is logged); the page shows it as "A v3".
 UNLOGGED_FIELDS = frozenset({"sla_spent_seconds", "clock_started_at", "warn_at",

@@ -31,6 +31,7 @@ from complaints.models import (
     ComplaintProduct,
     ReactionOutcome,
     Sex,
+    normalise_batch,
 )
 from satisfaction.errors import ApplicationError
 from satisfaction.models import User
@@ -68,12 +69,6 @@ class ProductInput:
 
 #: The product fields an entry point collects, in the order forms show them.
 PRODUCT_FIELDS = tuple(f.name for f in fields(ProductInput))
-
-
-def normalise_batch(value: str) -> str:
-    """A batch / lot number as stored and searched: trimmed, inner spaces removed,
-    upper-case (``ab 123`` and ``AB123`` are the same batch)."""
-    return "".join(value.split()).upper()
 
 
 def received_on(moment: datetime) -> date:

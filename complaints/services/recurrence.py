@@ -29,7 +29,6 @@ from complaints.models import (
     EightDReport,
     RecurrenceCheck,
     Status,
-    default_recurrence_days,
 )
 from complaints.selectors import policy_of
 from satisfaction.errors import ApplicationError
@@ -43,19 +42,15 @@ from .recipients import _detail_url, _hq_users, _store_managers
 # the prevention of recurrence. D1–D3 and D8 describe the original case and stay as archived.
 REOPENED_SECTIONS = ("d4_root_cause", "d5_corrective_action", "d6_implementation",
                      "d7_prevention")
-MAX_DAYS = 32767  # RecurrenceCheck.interval_days
-
 
 def recurrence_days(complaint: Complaint) -> list[int]:
     """The days after closing at which ``complaint`` is checked: as its grade policy's version
-    says (``policy_of``: the one it was graded under, else the grade's current one), sorted,
-    positive, unique. None for an ungraded complaint (it cannot be closed)."""
+    says (``policy_of``: the one it was graded under, else the grade's current one; ascending
+    and distinct, as ``services.setup.recurrence_days_errors`` allows them to be written).
+    None for an ungraded complaint (it cannot be closed)."""
     if not complaint.grade:
         return []
-    days = policy_of(complaint).recurrence_days
-    if days is None:
-        days = default_recurrence_days()
-    return sorted({d for d in days if isinstance(d, int) and 0 < d <= MAX_DAYS})
+    return list(policy_of(complaint).recurrence_days)
 
 
 def _recurrence_checks_create(*, complaint: Complaint, closed_at: datetime) -> None:

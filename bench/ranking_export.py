@@ -19,7 +19,6 @@ values yet, then for XLSX and CSV:
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
@@ -29,9 +28,9 @@ from pathlib import Path
 from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("bench_rollup", ROOT / "bench" / "rollup.py")
-rollup_bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(rollup_bench)  # sets up Django, like running bench/rollup.py
+sys.path.insert(0, str(ROOT / "bench"))
+
+import rollup as rollup_bench  # noqa: E402  (sets up Django, like the other benches)
 
 from django.db import connection  # noqa: E402
 
@@ -103,13 +102,7 @@ def run_worker(job_id: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--stores", type=int, default=15_000)
-    parser.add_argument("--employees", type=int, default=100_000)
-    parser.add_argument("--responses", type=int, default=1_000_000)
-    parser.add_argument("--visits", type=int, default=100_000)
-    parser.add_argument("--complaints", type=int, default=100_000)
-    parser.add_argument("--skip-build", action="store_true",
-                        help="export from an already built database")
+    rollup_bench.add_dataset_arguments(parser, skip_help="export from an already built database")
     args = parser.parse_args()
     if args.worker:
         worker(args.worker)

@@ -517,15 +517,19 @@ def build_dataset(*, stores: int = 15_000, employees: int = 100_000,
     log(f"built in {time.perf_counter() - started:.1f}s")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def add_dataset_arguments(parser: argparse.ArgumentParser, *, skip_help: str) -> None:
+    """The full-scale data set's size (``build_dataset``), for every bench that builds it."""
     parser.add_argument("--stores", type=int, default=15_000)
     parser.add_argument("--employees", type=int, default=100_000)
     parser.add_argument("--responses", type=int, default=1_000_000)
     parser.add_argument("--visits", type=int, default=100_000)
     parser.add_argument("--complaints", type=int, default=100_000)
-    parser.add_argument("--skip-build", action="store_true",
-                        help="time the rollups of an already built database")
+    parser.add_argument("--skip-build", action="store_true", help=skip_help)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    add_dataset_arguments(parser, skip_help="time the rollups of an already built database")
     args = parser.parse_args()
     log(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
     if not args.skip_build:

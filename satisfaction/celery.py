@@ -13,4 +13,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "satisfaction.settings")
 
 app = Celery("satisfaction")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+if app.conf.task_always_eager and not app.conf.broker_url:
+    # Eager tasks still take a producer from the pool; with no broker configured kombu would
+    # warn "No hostname was supplied" on every first task. The in-process transport is never
+    # sent anything here.
+    app.conf.broker_url = "memory://localhost/"
 app.autodiscover_tasks()

@@ -11,6 +11,9 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
 from satisfaction.models import Employee, EmployeeRole, Region, Role, Store, User
 from satisfaction.services import user_create
 
@@ -52,7 +55,7 @@ def build_chain(*, seed: int, password: str, today: date) -> DemoChain:
     for code, name, cities in REGIONS:
         region = Region.objects.create(code=code, name=name)
         chain.regions.append(region)
-        for _ in range(10):
+        for _position in range(10):
             store_number += 1
             city = cities[(store_number - 1) % len(cities)]
             street = STORE_NAME_PARTS[rng.randrange(len(STORE_NAME_PARTS))]
@@ -109,3 +112,28 @@ DEMO_LOGINS = [
     ("shopper1", "mystery shopper"),
     ("hr", "HR"),
 ]
+
+
+@dataclass(frozen=True)
+class CustomerLink:
+    store_code: str | None
+    label: str
+    path: str
+
+
+def customer_links(*, stores: int = 3) -> list[CustomerLink]:
+    """The pages a customer opens without logging in, for the first few active stores: the
+    counter QR questionnaire and the complaint form of each, and the ticket status check.
+
+    What ``seed_demo`` prints and what the login page lists when ``DEBUG`` is on, so someone
+    trying the demo finds the customer's side of the product."""
+    codes = Store.objects.filter(is_active=True).order_by("code").values_list("code", flat=True)
+    links = []
+    for code in codes[:stores]:
+        links.append(CustomerLink(code, _("Questionnaire (counter QR code)"),
+                                  reverse("surveys_public:store", args=[code])))
+        links.append(CustomerLink(code, _("Complaint form"),
+                                  reverse("complaints_public:complain", args=[code])))
+    links.append(CustomerLink(None, _("Complaint status check"),
+                              reverse("complaints_public:ticket")))
+    return links

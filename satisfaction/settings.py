@@ -450,7 +450,15 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["client_ip"],
                              "formatter": "default"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # A startup banner on every manage.py command; lockouts are still logged (WARNING).
+        "axes.apps": {"level": "WARNING"},
+        # Eager tasks run inside the request or command that queued them: one "Task ...
+        # succeeded" line each would drown the console; failures are still logged (ERROR).
+        # A real worker keeps its per-task lines.
+        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
+    },
 }
 
 # Display names of the roles are kept with the model; this just names the default demo password.

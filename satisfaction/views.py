@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import connection
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from satisfaction import rules
 from satisfaction.celery import app as celery_app
 from satisfaction.delivery import deliveries_failed, deliveries_summary
+from satisfaction.demo import customer_links
 from satisfaction.errors import ApplicationError
 from satisfaction.forms import ChainImportForm
 from satisfaction.jobs import job_start
@@ -27,6 +29,19 @@ from satisfaction.permissions import role_required
 from satisfaction.services import EMPLOYEE_TEMPLATE, STORE_TEMPLATE
 from satisfaction.tabular import template_file
 from satisfaction.tasks import BEAT_HEARTBEAT_KEY
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login, which on a development run (``DEBUG``) also lists the customer pages
+    of the first stores: the demo's customer side has no login to find it by."""
+
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if settings.DEBUG:
+            context["customer_links"] = customer_links()
+        return context
 
 
 @role_required(rules.can_import_chain)

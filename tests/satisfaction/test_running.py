@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
@@ -136,7 +137,17 @@ def test_the_interface_speaks_chinese_and_english(hq, login):
 # migrations made (default indicators, scorecard, policies) that an earlier flush removed.
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_seed_demo_builds_the_demo_chain_deterministically(capsys):
-    call_command("seed_demo", "--seed", "7", "--password", "pw-demo-12345")
+    records: list[logging.LogRecord] = []
+    catcher = logging.Handler(level=logging.DEBUG)
+    catcher.emit = records.append
+    logging.getLogger().addHandler(catcher)
+    try:
+        call_command("seed_demo", "--seed", "7", "--password", "pw-demo-12345",
+                     "--base-url", "http://127.0.0.1:8000/")
+    finally:
+        logging.getLogger().removeHandler(catcher)
+    # A quiet first run: no task, rollup or broker lines, only the summary and the logins.
+    assert [(r.name, r.getMessage()[:80]) for r in records] == []
     assert Region.objects.count() == 3
     assert Store.objects.count() == 30
     assert 150 <= Employee.objects.count() <= 250
@@ -149,6 +160,10 @@ def test_seed_demo_builds_the_demo_chain_deterministically(capsys):
     out = capsys.readouterr().out
     assert "store1" in out
     assert "pw-demo-12345" in out
+    # The customer's side has no login: its pages are printed with the logins.
+    for link in ("http://127.0.0.1:8000/q/S0001", "http://127.0.0.1:8000/complain/S0001",
+                 "http://127.0.0.1:8000/ticket/"):
+        assert link in out
     call_command("seed_demo", "--seed", "7", "--password", "pw-demo-12345", "--reset")
     assert list(Employee.objects.order_by("number").values_list("name", "store__code")) == first
 
@@ -182,3 +197,21 @@ def test_a_form_posted_without_its_token_explains_itself(hq):
     response = client.post("/chain/import/", {}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 403
     assert "The form expired" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_login_page_links_the_demo_customer_pages_on_a_development_run(settings, store):
+    settings.DEBUG = True
+    page = Client().get("/accounts/login/").content.decode()
+    assert 'data-testid="customer-links"' in page
+    assert f'href="/q/{store.code}"' in page
+    assert f'href="/complain/{store.code}"' in page
+    assert 'href="/ticket/"' in page
+
+
+@pytest.mark.django_db
+def test_the_login_page_lists_no_customer_pages_in_production(settings, store):
+    settings.DEBUG = False
+    page = Client().get("/accounts/login/").content.decode()
+    assert "customer-links" not in page
+    assert f"/q/{store.code}" not in page

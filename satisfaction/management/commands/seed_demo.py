@@ -1,4 +1,5 @@
 import importlib
+import logging
 from datetime import date
 
 from django.apps import apps
@@ -7,13 +8,13 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test.utils import override_settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from complaints import demo as complaints_demo
 from dashboard import demo as dashboard_demo
 from mystery_shopper import demo as mystery_shopper_demo
 from pos import demo as pos_demo
-from satisfaction.demo import DEMO_LOGINS, DemoChain, build_chain
+from satisfaction.demo import DEMO_LOGINS, DemoChain, build_chain, customer_links
 from satisfaction.models import Store, User
 from scoring import demo as scoring_demo
 from surveys import demo as surveys_demo
@@ -61,8 +62,11 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=settings.DEMO_PASSWORD_DEFAULT)
         parser.add_argument("--reset", action="store_true",
                             help="Delete every row first (flush) and seed again.")
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000",
+                            help="Where the server will listen, for the customer links printed.")
 
-    def handle(self, *args, seed: int, password: str, reset: bool, **options):
+    def handle(self, *args, seed: int, password: str, reset: bool, base_url: str,
+               **options):
         if reset:
             call_command("flush", interactive=False, verbosity=0)
             restore_data_migration_defaults()
@@ -75,13 +79,24 @@ class Command(BaseCommand):
                     user.set_password(password)
                     user.save(update_fields=["password"])
         else:
-            # Demo alerts (red lines, overdue complaints) stay in memory, not on the console.
-            with override_settings(
-                    EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
-                _, lines = seed_demo(seed=seed, password=password,
-                                     today=timezone.localdate())
+            # Demo alerts (red lines, overdue complaints) stay in memory, not on the console,
+            # and so do the rollups' and tasks' progress lines: the summary below says it all.
+            logging.disable(logging.INFO)
+            try:
+                with override_settings(
+                        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+                    _, lines = seed_demo(seed=seed, password=password,
+                                         today=timezone.localdate())
+            finally:
+                logging.disable(logging.NOTSET)
             for line in lines:
                 self.stdout.write(f"  {line}")
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password: {password}):"))
         for username, what in DEMO_LOGINS:
             self.stdout.write(f"  {username:<10} {what}")
+        self.stdout.write(self.style.SUCCESS("Customer pages (no login):"))
+        base = base_url.rstrip("/")
+        with translation.override("en"):  # the console speaks English, like the lines above
+            for link in customer_links():
+                where = f"{link.store_code} " if link.store_code else ""
+                self.stdout.write(f"  {where}{link.label}: {base}{link.path}")

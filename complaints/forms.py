@@ -6,6 +6,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from satisfaction.forms import QuarterChoiceField, quarter_choices_around
 from satisfaction.models import Employee, Region, Role, Store, User
@@ -295,7 +296,7 @@ class FigureFilterForm(forms.Form):
     end = forms.DateField(label=_("To"), required=False,
                           widget=forms.DateInput(attrs={"type": "date"}))
     level = forms.ChoiceField(label=_("Per"), required=False, choices=[
-        ("store", _("Store")), ("region", _("Region")), ("chain", _("Chain"))])
+        ("store", _("Store")), ("region", _("Region")), ("chain", pgettext_lazy("scope", "Chain"))])
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -320,7 +321,8 @@ class ComplaintFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [("", _("All statuses")), ("open", _("Open")),
+        self.fields["status"].choices = [("", _("All statuses")),
+                                         ("open", pgettext_lazy("complaint status", "Open")),
                                          *Status.choices]
         self.fields["grade"].choices = [("", _("All grades")), ("-", _("Not graded")),
                                         *Grade.choices]

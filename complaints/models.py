@@ -6,10 +6,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from satisfaction import history
 from satisfaction.models import Employee, Store
 
 
@@ -60,7 +61,7 @@ class Responsibility(models.TextChoices):
 class Status(models.TextChoices):
     NEW = "new", _("New")
     ASSIGNED = "assigned", _("Assigned")
-    IN_PROGRESS = "in_progress", _("In progress")
+    IN_PROGRESS = "in_progress", pgettext_lazy("complaint status", "In progress")
     WAITING_CUSTOMER = "waiting_customer", _("Waiting for customer")
     RESOLVED = "resolved", _("Resolved")
     CLOSED = "closed", _("Closed")
@@ -375,8 +376,33 @@ class ComplaintProduct(models.Model):
         return f"{self.medicine_name} {self.batch_no}".strip()
 
 
+# What each event of a complaint's history says it did (stored as the key, shown translated);
+# an event that moves the complaint to a status says so in the status's own words (Status).
+EVENT_LABELS = {
+    "created": pgettext_lazy("complaint event", "Created"),
+    "triaged": pgettext_lazy("complaint event", "Graded and assigned"),
+    "start": pgettext_lazy("complaint event", "Handling started"),
+    "wait": Status.WAITING_CUSTOMER.label,
+    "resume": pgettext_lazy("complaint event", "Handling resumed"),
+    "resolve": Status.RESOLVED.label,
+    "close": Status.CLOSED.label,
+    "reopen": Status.REOPENED.label,
+    "eight_d": pgettext_lazy("complaint event", "8D report saved"),
+    "appeal_filed": pgettext_lazy("complaint event", "Appeal filed"),
+    "appeal_accepted": pgettext_lazy("complaint event", "Appeal accepted"),
+    "appeal_rejected": pgettext_lazy("complaint event", "Appeal rejected"),
+    "product": pgettext_lazy("complaint event", "Product details changed"),
+    "adr_reported": pgettext_lazy("complaint event", "Reported to the ADR monitoring system"),
+    "recurred": pgettext_lazy("complaint event", "The problem recurred"),
+    "recurrence_linked": pgettext_lazy("complaint event", "Linked as a recurrence"),
+    "recurrence_checked": pgettext_lazy("complaint event", "Recurrence check answered"),
+    "report_sent": pgettext_lazy("complaint event", "Handling report sent"),
+}
+
+
 class ComplaintEvent(models.Model):
-    """Every change: who, when, what (field: [old, new])."""
+    """Every change: who, when, what (field: [old, new]), stored raw (field names, values) and
+    shown in the reader's language (:attr:`label`, :attr:`fields`)."""
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(auto_now_add=True)
@@ -393,6 +419,24 @@ class ComplaintEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.complaint_id} {self.action}"
+
+    @property
+    def label(self) -> str:
+        return str(EVENT_LABELS.get(self.action, self.action))
+
+    @property
+    def fields(self) -> tuple[history.FieldChange, ...]:
+        """What changed, each field by its name and values in the reader's language."""
+        return history.event_changes(self.changes, Complaint, related={
+            "product": ComplaintProduct}, keys={
+            "appeal": (pgettext_lazy("complaint event", "Appeal"),
+                       Appeal._meta.get_field("kind")),  # noqa: SLF001
+            "sections": (pgettext_lazy("complaint event", "8D sections"), EightDReport),
+            "recurrence": (pgettext_lazy("complaint event", "Recurrence"), None),
+            "recurrence_of": (pgettext_lazy("complaint event", "Recurrence of"), None),
+            "contradicted_by": (pgettext_lazy("complaint event", "Contradicted by"), None),
+            "recurred": (pgettext_lazy("complaint event", "Recurred"), None),
+            "interval_days": (_("Days after closing"), None)})
 
 
 class EightDReport(models.Model):
@@ -448,7 +492,7 @@ class AppealKind(models.TextChoices):
 
 
 class AppealStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("appeal status", "Open")
     ACCEPTED = "accepted", _("Accepted")
     REJECTED = "rejected", _("Rejected")
 

@@ -15,7 +15,7 @@ from typing import IO
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from satisfaction import tabular
 from satisfaction.jobs import EXPORT_CHUNK_ROWS
@@ -42,7 +42,7 @@ RANKING_FIELDS = [
     ("deductions", Field("deductions", gettext_lazy("Complaint deductions"), 10, decimals=2)),
     ("n_responses", Field("n_responses", gettext_lazy("Survey responses"), 9, whole=True)),
     ("n_visits", Field("n_visits", gettext_lazy("Mystery-shopper visits"), 9, whole=True)),
-    ("n_complaints", Field("n_complaints", gettext_lazy("Complaints"), 9, whole=True)),
+    ("n_complaints", Field("n_complaints", pgettext_lazy("count", "Complaints"), 9, whole=True)),
 ]
 # What every row repeats: which quarter, revision and state the values are (a file read
 # alone, or pasted beside another quarter's, still says so).

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from dashboard.models import ActionSource
 from satisfaction.forms import QuarterChoiceField
@@ -10,7 +11,7 @@ from satisfaction.quarters import Quarter
 
 
 class ImprovementActionForm(forms.Form):
-    title = forms.CharField(label=_("Action"), max_length=200)
+    title = forms.CharField(label=pgettext_lazy("improvement action", "Action"), max_length=200)
     indicator_code = forms.ChoiceField(label=_("Indicator it should move"))
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=Employee.objects.none())
     deadline = forms.DateField(label=_("Deadline"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from satisfaction.quarters import QuarterField
 
@@ -24,7 +25,7 @@ class ActionSource(models.TextChoices):
 
 
 class ActionStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("action status", "Open")
     DONE = "done", _("Done, waiting for review")
     REVIEWED = "reviewed", _("Reviewed")
 
@@ -41,7 +42,7 @@ class ImprovementAction(models.Model):
                               related_name="improvement_actions", verbose_name=_("store"))
     quarter = QuarterField(_("quarter"), db_index=True,
                            help_text=_("The quarter the action was planned in."))
-    title = models.CharField(_("action"), max_length=200)
+    title = models.CharField(pgettext_lazy("improvement action", "action"), max_length=200)
     description = models.TextField(_("details"), blank=True)
     source = models.CharField(_("found through"), max_length=20, choices=ActionSource.choices,
                               default=ActionSource.INDICATOR)
@@ -63,7 +64,8 @@ class ImprovementAction(models.Model):
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
     review_score = models.FloatField(_("indicator value at review"), null=True, blank=True)
     review_quarter = QuarterField(_("review quarter"), null=True, blank=True)
-    outcome = models.CharField(_("outcome"), max_length=10, choices=ActionOutcome.choices,
+    outcome = models.CharField(pgettext_lazy("action outcome", "outcome"), max_length=10,
+                               choices=ActionOutcome.choices,
                                blank=True)
     review_note = models.TextField(_("review note"), blank=True)
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,

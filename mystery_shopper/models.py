@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -204,7 +204,7 @@ class VisitStatus(models.TextChoices):
     UNASSIGNED = "unassigned", _("Unassigned")
     ASSIGNED = "assigned", _("Assigned")
     DRAFT = "draft", _("In progress")
-    SUBMITTED = "submitted", _("Submitted")
+    SUBMITTED = "submitted", pgettext_lazy("report status", "Submitted")
     RETURNED = "returned", _("Sent back")
     APPROVED = "approved", _("Approved")
     CANCELLED = "cancelled", _("Cancelled")
@@ -321,7 +321,8 @@ class VisitAnswer(models.Model):
     value = models.DecimalField(_("answer"), max_digits=6, decimal_places=2, null=True,
                                 blank=True)
     not_applicable = models.BooleanField(_("not applicable"), default=False)
-    comment = models.CharField(_("comment"), max_length=500, blank=True)
+    comment = models.CharField(pgettext_lazy("shopper note", "comment"), max_length=500,
+                               blank=True)
 
     class Meta:
         verbose_name = _("answer")
@@ -379,10 +380,13 @@ class Evidence(models.Model):
         return f"evidence-{self.public_id.hex[:12]}{self.extension_for_storage}"
 
 
+# The events that move a visit to a status say so in the status's own words (VisitStatus).
 EVENT_LABELS = {
-    "planned": _("Planned"), "started": _("Started"), "submitted": _("Submitted"),
-    "returned": _("Sent back"), "approved": _("Approved"), "reassigned": _("Reassigned"),
-    "cancelled": _("Cancelled"), "acknowledged": _("Acknowledged by the store"),
+    "planned": _("Planned"), "started": _("Started"),
+    "submitted": VisitStatus.SUBMITTED.label,
+    "returned": VisitStatus.RETURNED.label, "approved": VisitStatus.APPROVED.label,
+    "reassigned": _("Reassigned"),
+    "cancelled": VisitStatus.CANCELLED.label, "acknowledged": _("Acknowledged by the store"),
     "coached": _("Coaching recorded"), "appealed": _("Appealed"),
     "appeal_upheld": _("Appeal decided: report upheld"),
     "appeal_changed": _("Appeal decided: report changed"),
@@ -399,7 +403,7 @@ class VisitEvent(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
                               related_name="+")
     at = models.DateTimeField(_("at"), auto_now_add=True)
-    comment = models.TextField(_("comment"), blank=True)
+    comment = models.TextField(pgettext_lazy("shopper note", "comment"), blank=True)
 
     class Meta:
         ordering = ["at", "pk"]
@@ -415,7 +419,7 @@ class VisitEvent(models.Model):
 
 
 class AppealStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("appeal status", "Open")
     UPHELD = "upheld", _("Upheld (report stands)")
     CHANGED = "changed", _("Changed")
 

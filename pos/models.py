@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from rest_framework_api_key.models import AbstractAPIKey
 from simple_history.models import HistoricalRecords
 
@@ -63,7 +64,7 @@ class PosTransaction(models.Model):
                                 verbose_name=_("cashier"))
     api_key = models.ForeignKey(PosApiKey, on_delete=models.SET_NULL, null=True, blank=True,
                                 related_name="transactions", verbose_name=_("API key"))
-    received_at = models.DateTimeField(_("received at"))
+    received_at = models.DateTimeField(pgettext_lazy("receipt", "received at"))
     # The survey invitation this receipt got, copied so a retry returns the same one without a
     # join into the surveys app (no cross-app foreign key).
     invitation_id = models.BigIntegerField(_("survey invitation"), null=True, blank=True)

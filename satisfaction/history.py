@@ -17,15 +17,17 @@ Either way a page shows the same :class:`Change` rows through one template,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
@@ -210,6 +212,63 @@ def version_changes(versions: Sequence[models.Model], *, fields: Iterable[str],
                     else pgettext("history", "New version")),
             reason=getattr(version, "note", ""), fields=found))
     return result
+
+
+# What an event log key's values are: a field (choices, keys, times), a model (the values are
+# names of its fields: shown by their verbose names) or None (shown as they are).
+Values = models.Field | type[models.Model] | None
+
+
+def event_changes(changes: Mapping[str, Any], model: type[models.Model], *,
+                  related: Mapping[str, type[models.Model]] | None = None,
+                  keys: Mapping[str, tuple[Any, Values]] | None = None,
+                  ) -> tuple[FieldChange, ...]:
+    """An app's event log entry (``changes``: {field: [old, new]}, stored raw: field names,
+    choice values, ids, ISO times) in the reader's language, at display time: each field by its
+    ``model``'s verbose name, each value by its label (choices), its object (keys), its local
+    time or yes/no. ``related`` gives the models of prefixed keys ("product.batch_no");
+    ``keys`` the (lazy) label and the values of keys that are no field of ``model``."""
+    result = []
+    for key, pair in changes.items():
+        old, new = pair if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)
+        name, values = _event_key(key, model, related or {}, keys or {})
+        result.append(FieldChange(name, None if old is None else _event_value(values, old),
+                                  _event_value(values, new)))
+    return tuple(result)
+
+
+def _event_key(key: str, model: type[models.Model], related: Mapping[str, type[models.Model]],
+               keys: Mapping[str, tuple[Any, Values]]) -> tuple[str, Values]:
+    if key in keys:
+        name, values = keys[key]
+        return capfirst(str(name)), values
+    prefix, _, rest = key.partition(".")
+    owner, name = (related[prefix], rest) if rest and prefix in related else (model, key)
+    try:
+        field = model_field(owner, name)
+    except FieldDoesNotExist:
+        return key, None
+    return label(field), field
+
+
+def _event_value(values: Values, value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(_event_value(values, v) for v in value) or "—"
+    if isinstance(values, type):  # names of the model's fields
+        try:
+            return label(model_field(values, str(value)))
+        except FieldDoesNotExist:
+            return str(value)
+    if values is None or value is None or value == "":
+        return display(models.Field(), value)
+    if values.many_to_one or values.one_to_one:
+        found = values.related_model._default_manager.filter(pk=value).first()  # noqa: SLF001
+        return str(found) if found is not None else str(value)
+    if isinstance(value, str) and isinstance(values, models.DateTimeField):
+        value = parse_datetime(value) or value
+    elif isinstance(value, str) and isinstance(values, models.DateField):
+        value = parse_date(value) or value
+    return display(values, value)
 
 
 def as_html(fields: Iterable[FieldChange]) -> str:

@@ -73,7 +73,8 @@ class Employee(models.Model):
     name = models.CharField(_("name"), max_length=100)
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="employees",
                               verbose_name=_("store"))
-    role = models.CharField(_("role"), max_length=20, choices=EmployeeRole.choices,
+    role = models.CharField(pgettext_lazy("employee", "role"), max_length=20,
+                            choices=EmployeeRole.choices,
                             default=EmployeeRole.CLERK)
     hired_on = models.DateField(_("hired on"), null=True, blank=True)
     left_on = models.DateField(_("left on"), null=True, blank=True)

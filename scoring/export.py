@@ -154,7 +154,8 @@ STORE_FIELDS = [
     Field("rank_chain", gettext_lazy("Rank in chain"), 9, whole=True),
 ]
 
-INFO_FIELDS = [Field("item", gettext_lazy("Item"), 34), Field("value", gettext_lazy("Value"), 70)]
+INFO_FIELDS = [Field("item", gettext_lazy("Item"), 34),
+               Field("value", pgettext_lazy("info sheet", "Value"), 70)]
 
 
 def published_rollups() -> list[Rollup]:

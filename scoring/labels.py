@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 FLAG_LABELS = {
     "no_data": _("no data"),
@@ -28,7 +29,7 @@ FLAG_LABELS = {
 
 # The seven default perception indicators (docs/domain.md); HQ may add others, shown by code.
 INDICATOR_LABELS = {
-    "assortment": _("Assortment"),
+    "assortment": pgettext_lazy("indicator", "Assortment"),
     "environment": _("Shopping environment"),
     "recommendation": _("Recommended products"),
     "efficacy": _("Efficacy"),

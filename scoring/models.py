@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from satisfaction.quarters import QuarterField
 from scoring import engine, evidence
@@ -181,8 +182,9 @@ class Rollup(models.Model):
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                      on_delete=models.SET_NULL, related_name="+",
                                      verbose_name=_("published by"))
-    store_count = models.PositiveIntegerField(_("stores"), default=0)
-    employee_count = models.PositiveIntegerField(_("employees"), default=0)
+    store_count = models.PositiveIntegerField(pgettext_lazy("count", "stores"), default=0)
+    employee_count = models.PositiveIntegerField(pgettext_lazy("count", "employees"),
+                                                 default=0)
     seconds = models.FloatField(_("duration (s)"), default=0)
     # Revisions computed before issue 12 have no counted inputs recorded (RevisionInput):
     # their trace can only show the quarter's rows as they are now, and says so.
@@ -223,8 +225,8 @@ class Snapshot(models.Model):
     value = models.FloatField(_("satisfaction value"), null=True)
     deductions = models.FloatField(_("complaint deductions"), default=0)
     n_responses = models.PositiveIntegerField(_("responses"), default=0)
-    n_visits = models.PositiveIntegerField(_("visits"), default=0)
-    n_complaints = models.PositiveIntegerField(_("complaints"), default=0)
+    n_visits = models.PositiveIntegerField(pgettext_lazy("count", "visits"), default=0)
+    n_complaints = models.PositiveIntegerField(pgettext_lazy("count", "complaints"), default=0)
     flags = models.JSONField(_("flags"), default=list)
     rank_region = models.PositiveIntegerField(_("rank in region"), null=True)
 
@@ -259,7 +261,7 @@ class StoreScore(Snapshot):
 class EmployeeScore(Snapshot):
     employee = models.ForeignKey("satisfaction.Employee", on_delete=models.CASCADE,
                                  related_name="+", verbose_name=_("employee"))
-    role = models.CharField(_("role"), max_length=20)
+    role = models.CharField(pgettext_lazy("employee", "role"), max_length=20)
     own_value = models.FloatField(_("own value"), null=True)
     warm_service_pct = models.FloatField(_("warm service %"), null=True)
     efficacy_pct = models.FloatField(_("recommended-product efficacy %"), null=True)

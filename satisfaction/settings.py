@@ -217,9 +217,11 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "satisfaction@localhost"
 # WeCom / DingTalk group-robot webhook for alerts (empty: no webhook).
 NOTIFICATION_WEBHOOK_URL = env_str("NOTIFICATION_WEBHOOK_URL") or ""
 
-# The chain's name as customers know it: the letterhead of the complaint handling report sent to
-# a customer (empty: the store's name; never the product's internal name).
-CHAIN_NAME = env_str("CHAIN_NAME") or ""
+# The chain's name as customers know it: the brand of the customer pages and the letterhead of
+# the complaint handling report sent to a customer (empty: the store's name; never the
+# product's internal name). A development run shows the demo chain's name.
+DEMO_CHAIN_NAME = "康宁大药房"
+CHAIN_NAME = env_str("CHAIN_NAME") or (DEMO_CHAIN_NAME if DEBUG else "")
 
 # Public base URL for links printed on posters and receipts (QR codes, short links).
 PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")

@@ -6,7 +6,12 @@
  *                             twice (a form that answers with a download, and so never leaves
  *                             the page, gets them back after a few seconds);
  *   <section data-job-status="URL">  a background job's progress: polls URL (JSON) and
- *                             reloads the page when the job has finished, to show its result.
+ *                             reloads the page when the job has finished, to show its result;
+ *   <details data-nav-menu>   the top bar's menus (templates/base.html): on wide screens one
+ *                             open at a time, closed by Escape (focus back on its summary) or a
+ *                             click outside; <button data-nav-toggle> opens them all as one
+ *                             list on phones (below 768 px). The link to the current page gets
+ *                             aria-current ("page", or "true" on a page below it).
  */
 (function () {
   "use strict";
@@ -74,7 +79,95 @@
     }
     window.setTimeout(tick, delay);
   }
+  // --- Top bar menus ------------------------------------------------------------------------
+  var wide = window.matchMedia("(min-width: 768px)");
+  function menus() { return Array.prototype.slice.call(document.querySelectorAll("[data-nav-menu]")); }
+  function closeMenus(except) {
+    menus().forEach(function (menu) { if (menu !== except && menu.open) { menu.open = false; } });
+  }
+  function placeMenu(menu) {
+    // A menu that would leave the window on the right opens leftwards instead (no sideways
+    // scrolling, whatever the width of the bar).
+    var list = menu.querySelector(".nav-menu-list");
+    if (!list || !wide.matches) { return; }
+    list.classList.remove("align-right-auto");
+    if (list.getBoundingClientRect().right > document.documentElement.clientWidth) {
+      list.classList.add("align-right-auto");
+    }
+  }
+  function setPhoneMenu(toggle, open) {
+    var bar = toggle.closest("[data-topbar]");
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    if (bar) { bar.classList.toggle("menu-open", open); }
+    // On a phone the open menu is one list: every group shows its links.
+    menus().forEach(function (menu) { menu.open = open; });
+  }
+  // "toggle" does not bubble: listen in the capture phase.
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!(menu instanceof HTMLDetailsElement) || !menu.hasAttribute("data-nav-menu")) { return; }
+    if (menu.open && wide.matches) { closeMenus(menu); placeMenu(menu); }
+  }, true);
+  document.addEventListener("click", function (event) {
+    var toggle = event.target instanceof Element && event.target.closest("[data-nav-toggle]");
+    if (toggle) {
+      setPhoneMenu(toggle, toggle.getAttribute("aria-expanded") !== "true");
+      return;
+    }
+    if (wide.matches) {
+      menus().forEach(function (menu) {
+        if (menu.open && !menu.contains(event.target)) { menu.open = false; }
+      });
+    } else {
+      var bar = document.querySelector("[data-topbar].menu-open");
+      var button = bar && bar.querySelector("[data-nav-toggle]");
+      if (button && !bar.contains(event.target)) { setPhoneMenu(button, false); }
+    }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" && event.key !== "Esc") { return; }
+    if (wide.matches) {
+      var open = menus().filter(function (menu) { return menu.open; })[0];
+      if (open) {
+        var inside = open.contains(document.activeElement);
+        open.open = false;
+        if (inside) { open.querySelector("summary").focus(); }
+        event.preventDefault();
+      }
+      return;
+    }
+    var bar = document.querySelector("[data-topbar].menu-open");
+    var button = bar && bar.querySelector("[data-nav-toggle]");
+    if (button) { setPhoneMenu(button, false); button.focus(); event.preventDefault(); }
+  });
+  // Between the phone and the wide layout, start again from closed menus.
+  function resetMenus() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-nav-toggle]"), function (t) {
+      setPhoneMenu(t, false);
+    });
+  }
+  if (wide.addEventListener) { wide.addEventListener("change", resetMenus); }
+  else if (wide.addListener) { wide.addListener(resetMenus); }
+
+  function markCurrentPage() {
+    var here = window.location.pathname;
+    var best = null;
+    Array.prototype.forEach.call(document.querySelectorAll(".topbar nav a[href]"), function (a) {
+      var path = a.pathname;
+      // The longest link that is this page or a page above it ("/complaints/" on a complaint).
+      if (path.length > 1 && here.indexOf(path) === 0 && (!best || path.length > best.pathname.length)) {
+        best = a;
+      }
+    });
+    if (best) {
+      best.setAttribute("aria-current", best.pathname === here ? "page" : "true");
+      var group = best.closest("[data-nav-group]");
+      if (group) { group.classList.add("current"); }
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    markCurrentPage();
     Array.prototype.forEach.call(document.querySelectorAll("[data-job-status]"), function (s) {
       var state = s.getAttribute("data-job-state");
       if (state === "queued" || state === "running") { pollJob(s); }

@@ -55,7 +55,7 @@ def complaint_list(*, user: User, status: str = "", grade: str = "", category: s
                    store_code: str = "", overdue: bool = False, mine: bool = False,
                    query: str = "", batch: str = "") -> QuerySet[Complaint]:
     """The user's complaints, newest first, filtered. ``overdue`` means open, running and past
-    its due time: a paused clock that has spent its budget shows "Overdue by" (``sla_clocks``)
+    its due time: a paused clock that has spent its budget shows as overdue (``sla_clocks``)
     but is not in this filter. ``batch``: product complaints about that batch / lot number
     (written as intake stores it: no spaces, upper-case)."""
     qs = scope_to_stores(Complaint.objects.all(), user).select_related("store", "owner",
@@ -186,8 +186,8 @@ def opening_hours(*, store_ids: Iterable[int], policy: ComplaintPolicy
 
 
 class SlaClock(sla.ClockState):
-    """An open complaint's clock (``sla.ClockState``) as the pages show it: on time / warning /
-    overdue by h:mm."""
+    """An open complaint's clock (``sla.ClockState``) as the pages show it: the time left in
+    words (``sla.time_left``: "还剩 5 小时" / "已超时 6 小时"), "due soon" while warning."""
 
     __slots__ = ()
 
@@ -206,13 +206,15 @@ class SlaClock(sla.ClockState):
         return {sla.ON_TIME: "good", sla.WARNING: "warn", sla.OVERDUE: "bad"}[self.state]
 
     @property
+    def time_left(self) -> sla.TimeLeft:
+        """The signed time left and its phrase (``sla.time_left``: "还剩 5 小时")."""
+        return sla.time_left(self)
+
+    @property
     def label(self) -> str:
-        if self.state == sla.OVERDUE:
-            text = _("Overdue by %(time)s") % {"time": self.hm}
-        elif self.state == sla.WARNING:
-            text = _("Warning: %(time)s left") % {"time": self.hm}
-        else:
-            text = _("On time: %(time)s left") % {"time": self.hm}
+        text = self.time_left.phrase
+        if self.state == sla.WARNING:
+            text = pgettext("sla clock", "Due soon: %(time_left)s") % {"time_left": text}
         return _("%(clock)s (clock paused)") % {"clock": text} if self.paused else text
 
 

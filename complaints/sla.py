@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import pgettext
+
 WARN = "warn"
 ESCALATE = "escalate"
 FIRST_RESPONSE = "first_response"
@@ -119,6 +121,42 @@ def clock_state(*, spent_seconds: float, running_since: datetime | None,
     else:
         state = ON_TIME
     return ClockState(state, left, paused=True)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeLeft:
+    """A clock's time left as every page shows it: ``left`` is signed (negative: overdue by
+    that much working time), ``phrase`` says it in the user's language ("还剩 5 小时" /
+    "已超时 6 小时", "5 h left" / "6 h overdue")."""
+
+    left: timedelta
+    phrase: str
+    overdue: bool
+
+
+def time_left(state: ClockState) -> TimeLeft:
+    """The one wording of a clock's time left (``clock_state``'s working seconds left), in
+    whole hours and minutes: minutes alone under an hour, hours alone on the hour. Overdue by
+    less than a minute reads as one minute, so that an overdue clock never says 0."""
+    seconds = state.left_seconds
+    overdue = state.state == OVERDUE or seconds < 0
+    minutes = int(abs(seconds)) // 60
+    if overdue:
+        minutes = max(minutes, 1)
+    hours, minutes = divmod(minutes, 60)
+    if not hours:
+        span = pgettext("sla clock", "%(minutes)d min") % {"minutes": minutes}
+    elif not minutes:
+        span = pgettext("sla clock", "%(hours)d h") % {"hours": hours}
+    else:
+        span = pgettext("sla clock", "%(hours)d h %(minutes)d min") % {
+            "hours": hours, "minutes": minutes}
+    if overdue:
+        phrase = pgettext("sla clock", "%(span)s overdue") % {"span": span}
+    else:
+        phrase = pgettext("sla clock", "%(span)s left") % {"span": span}
+    return TimeLeft(left=timedelta(seconds=-abs(seconds) if overdue else seconds),
+                    phrase=phrase, overdue=overdue)
 
 
 @dataclass(frozen=True, slots=True)

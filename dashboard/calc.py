@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import ROUND_HALF_UP, Decimal
 
 from satisfaction.quarters import Quarter
 
@@ -32,6 +33,34 @@ def action_outcome(*, baseline: float | None, after: float | None) -> str:
     if change <= -UNCHANGED_BAND:
         return "worse"
     return "unchanged"
+
+
+def change(value: float | None, baseline: float | None) -> float | None:
+    """A value's change against a baseline as the page shows both (one decimal each), so that
+    the change shown is the difference of the numbers shown. None without either."""
+    if value is None or baseline is None:
+        return None
+    return float(shown(value) - shown(baseline))
+
+
+def shown(value: float) -> Decimal:
+    """``value`` to one decimal as the templates show it (``floatformat:1``: half up)."""
+    return Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def direction(change: float | None) -> str:
+    """``up``, ``down``, ``same`` (a change under 0.05 shows as 0.0) or ``none``."""
+    if change is None:
+        return "none"
+    if abs(change) < 0.05:
+        return "same"
+    return "up" if change > 0 else "down"
+
+
+def urgency(left_seconds: float | None) -> float:
+    """The sort key of an open complaint by urgency: its SLA clock's signed time left (most
+    overdue first, then the least time left); without a clock, last."""
+    return float("inf") if left_seconds is None else left_seconds
 
 
 def histogram(counts: Mapping[int, int]) -> list[tuple[str, int]]:

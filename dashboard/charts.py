@@ -13,6 +13,19 @@ from django.utils.translation import gettext_lazy
 
 GOOD, BAD, NEUTRAL, ACCENT = "#2e7d32", "#c62828", "#90a4ae", "#1565c0"
 _GRID = {"left": 8, "right": 16, "top": 36, "bottom": 8, "containLabel": True}
+# Room on the value axis for the labels at the ends of the bars: ``containLabel`` keeps the
+# axis labels inside the chart, not the series' labels, so without it a label at the end of
+# the longest bar ("38.2") is cut off on a phone.
+_LABEL_ROOM = "25%"
+
+
+def _value_axis_with_label_room(values: Sequence[float | None], **extra) -> dict:
+    """A value axis that leaves room for the bar labels outside the longest bars, on the side
+    where the bars reach (right for positive values, left for negative ones)."""
+    present = [v for v in values if v is not None]
+    low = _LABEL_ROOM if present and min(present) < 0 else 0
+    high = _LABEL_ROOM if present and max(present) > 0 else 0
+    return {"type": "value", "boundaryGap": [low, high], **extra}
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:
@@ -39,13 +52,14 @@ def trend_line(*, quarters: Sequence[str], values: Sequence[float | None], name:
 
 def components_bar(*, labels: Sequence[str], values: Sequence[float]) -> dict:
     """The value split into survey points, scenario points and (negative) deductions."""
-    data = [{"value": _round(v), "itemStyle": {"color": BAD if (v or 0) < 0 else ACCENT}}
+    data = [{"value": _round(v), "itemStyle": {"color": BAD if (v or 0) < 0 else ACCENT},
+             "label": {"position": "left" if (v or 0) < 0 else "right"}}
             for v in values]
     return {
         "animation": False,
         "grid": _GRID,
         "tooltip": {"trigger": "axis"},
-        "xAxis": {"type": "value"},
+        "xAxis": _value_axis_with_label_room(values),
         "yAxis": {"type": "category", "data": [str(x) for x in labels], "inverse": True},
         "series": [{"type": "bar", "data": data, "label": {"show": True, "position": "right"}}],
     }
@@ -72,13 +86,14 @@ def indicator_bars(*, labels: Sequence[str], store: Sequence[float | None],
 
 def gap_bars(*, labels: Sequence[str], gaps: Sequence[float | None]) -> dict:
     """Perception minus expectation per indicator: green above 0, red below."""
-    data = [{"value": _round(g), "itemStyle": {"color": GOOD if (g or 0) >= 0 else BAD}}
+    data = [{"value": _round(g), "itemStyle": {"color": GOOD if (g or 0) >= 0 else BAD},
+             "label": {"position": "left" if (g or 0) < 0 else "right"}}
             for g in gaps]
     return {
         "animation": False,
         "grid": _GRID,
         "tooltip": {"trigger": "axis"},
-        "xAxis": {"type": "value"},
+        "xAxis": _value_axis_with_label_room(gaps),
         "yAxis": {"type": "category", "data": [str(x) for x in labels], "inverse": True},
         "series": [{"type": "bar", "data": data, "label": {"show": True}}],
     }

@@ -91,7 +91,74 @@ def region_indicator_means(*, rollup: Rollup) -> dict[int, dict[str, float]]:
     return means
 
 
+# --- Region figures of a revision (cached per rollup) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class RegionFigure:
+    """A region's figures in one revision: the mean of its stores' values (stores without a
+    value do not count) and how many of its stores are ranked (``rank_region`` set)."""
+
+    mean: float | None
+    ranked: int
+
+
+@dataclass(frozen=True)
+class RevisionFigures:
+    """Per region, its figures; and how many stores the revision ranks across the chain."""
+
+    regions: dict[int, RegionFigure]
+    chain_ranked: int
+
+
+def revision_figures(*, rollup: Rollup) -> RevisionFigures:
+    """The one owner of a region's value and of the rank totals ("28 / 30") of a revision:
+    one GROUP BY over its snapshot rows, cached per revision as ``region_indicator_means``."""
+    key = f"dashboard:revision-figures:{rollup.pk}:{rollup.computed_at.timestamp()}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    rows = list(StoreScore.objects.filter(rollup=rollup).order_by().values("region_id")
+                .annotate(mean=Avg("value"), ranked=Count("rank_region"),
+                          chain=Count("rank_chain")))
+    figures = RevisionFigures(
+        regions={row["region_id"]: RegionFigure(
+            mean=None if row["mean"] is None else float(row["mean"]), ranked=row["ranked"])
+            for row in rows},
+        chain_ranked=sum(row["chain"] for row in rows))
+    cache.set(key, figures, 60 * 60 * 24)
+    return figures
+
+
 # --- The store page ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The store page's one figure: the value of the quarter shown (its provisional value if
+    there is one, else the last published), its change against the last published value before
+    it, the region's value of the same revision, and the ranks of that same revision."""
+
+    score: StoreScore
+    provisional: bool
+    running: bool  # the value is the running quarter's
+    baseline: StoreScore | None  # the last published value before the one shown
+    change: float | None  # shown value minus the baseline, as both are shown (one decimal)
+    region_mean: float | None
+    region_ranked: int | None
+    chain_ranked: int | None
+
+    @property
+    def quarter(self) -> Quarter:
+        return self.score.quarter
+
+    @property
+    def direction(self) -> str:
+        return calc.direction(self.change)
+
+    @property
+    def change_abs(self) -> float | None:
+        return None if self.change is None else abs(self.change)
 
 
 @dataclass
@@ -105,6 +172,7 @@ class StorePage:
     region_means: dict[str, float] = field(default_factory=dict)
     store_means: dict[str, float] = field(default_factory=dict)
     staff: list[EmployeeScore] = field(default_factory=list)
+    baseline: StoreScore | None = None  # the last published value before ``current``
 
 
 def store_scores(*, store: Store, quarter: Quarter) -> StorePage:
@@ -132,12 +200,40 @@ def store_scores(*, store: Store, quarter: Quarter) -> StorePage:
         older = (StoreScore.objects.filter(store=store, rollup__status=RollupStatus.PUBLISHED)
                  .select_related("rollup").order_by("-quarter").first())
         page.published = older
+        published = [older] if older is not None else []
     page.current = page.provisional or by_quarter.get(quarter) or page.published
+    if page.current is not None:
+        # A provisional value compares with the last published one (of its own quarter if
+        # that was published before a recompute); a published value with the one before it.
+        before = [s for s in published if s.pk != page.current.pk
+                  and s.quarter <= page.current.quarter
+                  and (page.current.rollup.status != RollupStatus.PUBLISHED
+                       or s.quarter < page.current.quarter)]
+        page.baseline = max(before, key=lambda s: s.quarter, default=None)
     if page.current is not None:
         page.store_means = calc.indicator_means(page.current.indicators)
         page.region_means = region_indicator_means(rollup=page.current.rollup).get(
             store.region_id, {})
     return page
+
+
+def headline(*, page: StorePage, running_quarter: Quarter) -> Headline | None:
+    """The store page's hero figure from the values ``store_scores`` read: ``page.current``
+    beside ``page.baseline``, with the region's value and the rank totals of the same revision
+    (``revision_figures``)."""
+    score = page.current
+    if score is None:
+        return None
+    figures = revision_figures(rollup=score.rollup)
+    region = figures.regions.get(score.region_id)
+    baseline = page.baseline
+    return Headline(
+        score=score, provisional=score.rollup.status == RollupStatus.PROVISIONAL,
+        running=score.quarter == running_quarter, baseline=baseline,
+        change=calc.change(score.value, None if baseline is None else baseline.value),
+        region_mean=None if region is None else region.mean,
+        region_ranked=None if region is None else region.ranked,
+        chain_ranked=figures.chain_ranked)
 
 
 def staff_scores(*, user: User, score: StoreScore | None) -> list[EmployeeScore]:
@@ -190,17 +286,20 @@ def indicator_labels() -> dict[str, str]:
     return {i.code: i.name for i in Indicator.objects.only("code", "name_zh", "name_en")}
 
 
-def open_complaints(*, store: Store, limit: int = 20) -> list:
-    """The store's open complaints, the earliest deadline first (paused clocks last), each
-    with ``clock``: its time left and state as the complaints module's SLA clock gives them
-    (``complaints.selectors.sla_clocks``, the same figure as on the complaint pages)."""
+def open_complaints(*, store: Store, limit: int = 50) -> list:
+    """The store's open complaints, the most urgent first: overdue ones first (the most overdue
+    first), then the least time left; each with ``clock``: its time left and state as the
+    complaints module's SLA clock gives them (``complaints.selectors.sla_clocks``, the same
+    figure and words as on the complaint pages). Paused clocks count with the time they have
+    left."""
     complaints = list(Complaint.objects.filter(store=store, status__in=OPEN_STATUSES)
                       .select_related("employee")
                       .order_by(F("due_at").asc(nulls_last=True), "received_at")[:limit])
     clocks = sla_clocks(complaints=complaints)
     for complaint in complaints:
         complaint.clock = clocks.get(complaint.pk)
-    return complaints
+    return sorted(complaints, key=lambda c: calc.urgency(
+        None if c.clock is None else c.clock.left_seconds))
 
 
 def approved_visits(*, store: Store, with_photos: bool, limit: int = 3) -> list:
@@ -251,12 +350,14 @@ class StorePageData:
     quarter: Quarter
     is_running: bool
     page: StorePage
+    headline: Headline | None
     indicator_rows: list[tuple[str, float | None, float | None]]
     weakest: list[dict]
     gap_rows: list[dict]
     components: list[tuple[str, float]]
     trend: list[tuple[str, float | None]]
     complaints: list[Complaint]
+    overdue_complaints: int  # of ``complaints``, those whose SLA clock is overdue
     visits: list[Visit]
     staff: list[EmployeeScore]
     unscored_staff: list[Employee]
@@ -321,16 +422,20 @@ def store_page_data(*, user: User, store: Store, quarter: Quarter, today: date
     staff = staff_scores(user=user, score=page.current)
     scored = {score.employee_id for score in staff}
     actions = _annotated_actions(store, labels, today)
+    complaints = open_complaints(store=store)
     return StorePageData(
         store=store, quarter=quarter, is_running=quarter == Quarter.containing(today),
-        page=page, indicator_rows=_indicator_rows(page, labels),
+        page=page, headline=headline(page=page, running_quarter=Quarter.containing(today)),
+        indicator_rows=_indicator_rows(page, labels),
         weakest=[{"code": c, "label": labels.get(c, c), "value": page.store_means[c],
                   "region": page.region_means.get(c)}
                  for c in calc.weakest(page.store_means, page.region_means)],
         gap_rows=_gap_rows(store, quarter, labels),
         components=_component_rows(page.current),
         trend=[(str(q), v) for q, v in page.trend],
-        complaints=open_complaints(store=store),
+        complaints=complaints,
+        overdue_complaints=sum(1 for c in complaints
+                               if c.clock is not None and c.clock.time_left.overdue),
         visits=approved_visits(store=store, with_photos=visit_rules.can_see_store_evidence(user)),
         staff=staff,
         unscored_staff=[e for e in store.employees.filter(is_active=True).order_by("number")

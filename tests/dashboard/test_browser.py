@@ -33,7 +33,7 @@ def seeded(store, sibling_store, other_store, store_manager, hq, store_manager_e
     previous = make_rollup(NOW.previous(), RollupStatus.PUBLISHED)
     current = make_rollup(NOW, RollupStatus.PROVISIONAL)
     for rollup, shift in ((previous, -4.0), (current, 0.0)):
-        make_store_score(rollup, store, 71.5 + shift, survey=36.0 + shift, scenario=37.5,
+        make_store_score(rollup, store, 71.5 + shift, survey=36.0 + shift, scenario=38.2,
                          deductions=2, rank_chain=1, rank_region=1,
                          indicators={c: (30, v + shift) for c, v in INDICATORS.items()})
         make_store_score(rollup, sibling_store, 64.0 - shift, rank_chain=2, rank_region=2,
@@ -64,6 +64,27 @@ def _no_overflow(page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1") is False
 
 
+# Every text of every rendered chart (axis and value labels: "38.2") lies inside its chart.
+LABELS_OUTSIDE = """() => {
+  const outside = [];
+  document.querySelectorAll(".chart[data-rendered='1']").forEach((chart) => {
+    const box = chart.getBoundingClientRect();
+    chart.querySelectorAll("svg text").forEach((text) => {
+      const r = text.getBoundingClientRect();
+      if (r.width && (r.left < box.left - 0.5 || r.right > box.right + 0.5
+                      || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5)) {
+        outside.push(chart.id + ": " + text.textContent);
+      }
+    });
+  });
+  return outside;
+}"""
+
+
+def _labels_inside_charts(page) -> None:
+    assert page.evaluate(LABELS_OUTSIDE) == []
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_the_store_manager_reads_the_page_and_plans_an_action(seeded, browser_page,
                                                               browser_login, size,
@@ -74,17 +95,22 @@ def test_the_store_manager_reads_the_page_and_plans_an_action(seeded, browser_pa
     page.goto(page.live_url("/"))
     page.wait_for_load_state("networkidle")
     assert "/stores/S0001/" in page.url
-    assert page.locator("[data-testid=provisional-value]").inner_text().startswith("71.5")
-    assert page.locator("[data-testid=published-value]").inner_text() == "67.5"
-    assert page.locator("[data-testid=rank-chain]").inner_text() == "1"
+    assert page.locator("[data-testid=hero-value]").inner_text() == "71.5"
+    assert "67.5" in page.locator("[data-testid=hero-change]").inner_text()
+    assert "4.0" in page.locator("[data-testid=hero-change]").inner_text()
+    assert page.locator("[data-testid=ranks]").inner_text().startswith(str(NOW))
     _charts_rendered(page)
+    _labels_inside_charts(page)
     trend = page.locator("[data-chart=trend]")
     assert trend.locator(".chart-table").is_hidden()
     trend.locator("button[data-view=table]").click()
     assert trend.locator(".chart-table").is_visible()
     assert trend.locator(".chart").is_hidden()
     assert str(NOW) in trend.locator(".chart-table").inner_text()
-    assert page.locator("[data-testid=time-left]").first.get_attribute("class") == "badge bad"
+    first = page.locator("[data-testid=complaint-card]").first
+    assert first.locator("[data-testid=time-left]").get_attribute("class") == "badge bad"
+    assert first.locator("[data-testid=time-left]").inner_text().startswith("已超时 1 小时")
+    assert first.is_visible()
     _no_overflow(page)
 
     page.locator("[data-testid=weakest] a").first.click()
@@ -124,6 +150,8 @@ def test_hq_reads_the_ranking_and_the_figures(seeded, browser_page, browser_logi
     page.wait_for_load_state("networkidle")
     assert "/stores/S0001/" in page.url
     _charts_rendered(page)
+    _labels_inside_charts(page)
+    _no_overflow(page)
 
     for path in ("/dashboard/complaints/", "/dashboard/mystery-shopper/"):
         page.goto(page.live_url(path))

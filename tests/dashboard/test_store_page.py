@@ -52,17 +52,20 @@ def values(store, sibling_store, other_store, store_manager_employee):
     return provisional
 
 
-def test_the_store_manager_sees_the_provisional_and_published_values_with_ranks(
+def test_the_store_manager_sees_the_provisional_value_against_the_published_one_with_ranks(
         login, store_manager, values, store):
     response = login(store_manager).get(reverse("dashboard:store", args=[store.code]))
     assert response.status_code == 200
     page = response.context["page"]
     assert page.provisional.value == 71.25
     assert page.published.value == 66.5
-    assert page.published.rank_chain == 2
+    headline = response.context["headline"]
+    assert (headline.score, headline.baseline) == (page.provisional, page.published)
     html = response.content.decode()
-    assert 'data-testid="provisional-value" class="big">71.3' in html
-    assert 'data-testid="rank-chain">2<' in html
+    assert 'data-testid="hero-value">71.3<' in html
+    assert f"比 {LAST} 已发布值（66.5）高 4.8" in html  # 71.3 - 66.5, as both are shown
+    # The ranks of the provisional revision shown (1st), not the published one's (2nd).
+    assert f"{NOW}（暂定）全链第 1 / 1，区域第 1 / 1" in html
 
 
 def test_the_components_split_the_current_value(login, store_manager, values, store):
@@ -102,8 +105,8 @@ def test_the_gap_compares_perception_with_expectation(login, store_manager, valu
     assert gaps["疗效感知"] == (100.0, 75.0, 25.0)
 
 
-def test_open_complaints_show_the_sla_clock_earliest_deadline_first(login, store_manager,
-                                                                    values, store):
+def test_open_complaints_show_the_sla_clock_most_urgent_first(login, store_manager, values,
+                                                              store):
     now = timezone.now()
     urgent = file_complaint(store, received_at=now - timedelta(hours=25))
     calm = file_complaint(store, received_at=now - timedelta(hours=2))
@@ -113,7 +116,7 @@ def test_open_complaints_show_the_sla_clock_earliest_deadline_first(login, store
     assert [c.pk for c in complaints] == [urgent.pk, calm.pk]
     assert (complaints[0].clock.state, complaints[0].clock.hm) == ("overdue", "1:00")
     assert (complaints[1].clock.state, complaints[1].clock.hm) == ("on_time", "21:59")
-    assert ('<span class="badge bad" data-testid="time-left" data-state="overdue">已超时 1:00'
+    assert ('<span class="badge bad" data-testid="time-left" data-state="overdue">已超时 1 小时'
             '</span>') in response.content.decode()
 
 

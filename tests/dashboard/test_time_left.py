@@ -1,6 +1,7 @@
 """The store dashboard's complaint time left is the complaints module's SLA clock: the same
-figure as on the complaint list and page, with pauses, opening hours, reopen cycles and HQ's
-warning fraction (``complaints.selectors.sla_clocks``)."""
+figure and the same words ("还剩 5 小时" / "已超时 6 小时", ``complaints.sla.time_left``) as on
+the complaint list and page, with pauses, opening hours, reopen cycles and HQ's warning
+fraction (``complaints.selectors.sla_clocks``)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from complaints import services
+from complaints import services, sla
 from complaints.models import ComplaintPolicy, StoreHours
 from satisfaction.quarters import chain_zone
 from tests.complaints.factories import make_complaint
@@ -65,24 +66,24 @@ def test_a_running_clock_shows_the_same_state_on_the_dashboard_and_the_complaint
     late = make_complaint(store, received_at=NOON - timedelta(hours=26, minutes=30))
     client = login(store_manager)
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    assert _everywhere(client, calm) == {("good", "on_time", "On time: 22:00 left")}
-    assert _everywhere(client, close) == {("warn", "warning", "Warning: 3:45 left")}
-    assert _everywhere(client, late) == {("bad", "overdue", "Overdue by 2:30")}
+    assert _everywhere(client, calm) == {("good", "on_time", "22 h left")}
+    assert _everywhere(client, close) == {("warn", "warning", "Due soon: 3 h 45 min left")}
+    assert _everywhere(client, late) == {("bad", "overdue", "2 h 30 min overdue")}
 
 
 def test_hqs_warning_fraction_decides_when_the_clock_warns(login, clock, store, store_manager):
     earlier = make_complaint(store, received_at=NOON - timedelta(hours=13))
     client = login(store_manager)
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    assert _everywhere(client, earlier) == {("good", "on_time", "On time: 11:00 left")}
+    assert _everywhere(client, earlier) == {("good", "on_time", "11 h left")}
     ComplaintPolicy.objects.filter(pk=1).update(warn_fraction=0.5)
     clock.at = NOON - timedelta(hours=13)
     later = make_complaint(store, received_at=NOON - timedelta(hours=13))
     clock.at = NOON
-    assert _everywhere(client, later) == {("warn", "warning", "Warning: 11:00 left")}
+    assert _everywhere(client, later) == {("warn", "warning", "Due soon: 11 h left")}
     # A running clock keeps the deadlines it was given (the SLA sweep alerts on them): the
     # new fraction applies to it from its next change (grading, a pause, a reopen).
-    assert _everywhere(client, earlier) == {("good", "on_time", "On time: 11:00 left")}
+    assert _everywhere(client, earlier) == {("good", "on_time", "11 h left")}
 
 
 def test_a_paused_complaint_keeps_its_time_left_while_waiting_for_the_customer(
@@ -98,10 +99,10 @@ def test_a_paused_complaint_keeps_its_time_left_while_waiting_for_the_customer(
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     # 20 of 24 hours spent before the pause: 4 h left, and past the 75 % warning.
     assert _everywhere(client, complaint) == {
-        ("warn", "warning", "Warning: 4:00 left (clock paused)")}
+        ("warn", "warning", "Due soon: 4 h left (clock paused)")}
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
     assert _everywhere(client, complaint) == {
-        ("warn", "warning", "即将超时：剩余 4:00（计时已暂停）")}
+        ("warn", "warning", "即将超时：还剩 4 小时（计时已暂停）")}
 
 
 def test_a_reopened_complaint_runs_a_fresh_cycle(login, clock, store, store_manager, hq):
@@ -119,7 +120,7 @@ def test_a_reopened_complaint_runs_a_fresh_cycle(login, clock, store, store_mana
     client = login(store_manager)
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     # Received 30 h ago, but the second cycle started 3 h ago: 21 of its 24 h left.
-    assert _everywhere(client, complaint) == {("good", "on_time", "On time: 21:00 left")}
+    assert _everywhere(client, complaint) == {("good", "on_time", "21 h left")}
 
 
 def test_the_business_hours_clock_counts_opening_hours_only(login, clock, store, store_manager):
@@ -130,7 +131,7 @@ def test_the_business_hours_clock_counts_opening_hours_only(login, clock, store,
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     # 2 h that evening and 4 h this morning spent: 18 working hours left (on the wall clock
     # the complaint is 16 h old, and its deadline is tomorrow at 16:00).
-    assert _everywhere(client, complaint) == {("good", "on_time", "On time: 18:00 left")}
+    assert _everywhere(client, complaint) == {("good", "on_time", "18 h left")}
     complaint.refresh_from_db()
     assert complaint.due_at == NOON + timedelta(hours=28)
 
@@ -163,3 +164,42 @@ def test_the_store_page_reads_the_clocks_in_a_fixed_number_of_queries(
         response = client.get(url)
     assert len(response.context["complaints"]) == 13
     assert all(c.clock is not None for c in response.context["complaints"])
+
+
+def test_every_page_says_the_time_left_in_hours_in_both_languages(login, clock, store,
+                                                                  store_manager):
+    # Ungraded: 24 h to resolve. Received 30 h ago: 6 h overdue; 19 h ago: 5 h left.
+    late = make_complaint(store, received_at=NOON - timedelta(hours=30))
+    soon = make_complaint(store, received_at=NOON - timedelta(hours=19))
+    client = login(store_manager)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
+    assert _everywhere(client, late) == {("bad", "overdue", "已超时 6 小时")}
+    assert _everywhere(client, soon) == {("warn", "warning", "即将超时：还剩 5 小时")}
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    assert _everywhere(client, late) == {("bad", "overdue", "6 h overdue")}
+    assert _everywhere(client, soon) == {("warn", "warning", "Due soon: 5 h left")}
+
+
+def _state(left_hours: float, state: str = sla.ON_TIME) -> sla.ClockState:
+    return sla.ClockState(state, left_hours * 3600, paused=False)
+
+
+@pytest.mark.parametrize(("state", "english", "chinese", "signed"), [
+    (_state(5), "5 h left", "还剩 5 小时", timedelta(hours=5)),
+    (_state(3.75, sla.WARNING), "3 h 45 min left", "还剩 3 小时 45 分钟",
+     timedelta(hours=3, minutes=45)),
+    (_state(0.5), "30 min left", "还剩 30 分钟", timedelta(minutes=30)),
+    (_state(-6, sla.OVERDUE), "6 h overdue", "已超时 6 小时", timedelta(hours=-6)),
+    (_state(-26.5, sla.OVERDUE), "26 h 30 min overdue", "已超时 26 小时 30 分钟",
+     timedelta(hours=-26.5)),
+    # A clock that has just run out never reads "0 minutes overdue".
+    (_state(0, sla.OVERDUE), "1 min overdue", "已超时 1 分钟", timedelta(0)),
+])
+def test_the_time_left_is_a_signed_duration_and_a_phrase(state, english, chinese, signed):
+    with translation.override("en"):
+        assert sla.time_left(state).phrase == english
+    with translation.override("zh-hans"):
+        left = sla.time_left(state)
+    assert left.phrase == chinese
+    assert left.left == signed
+    assert left.overdue is (state.state == sla.OVERDUE)

@@ -203,7 +203,7 @@ class StoreVisitFrequency(models.Model):
 class VisitStatus(models.TextChoices):
     UNASSIGNED = "unassigned", _("Unassigned")
     ASSIGNED = "assigned", _("Assigned")
-    DRAFT = "draft", _("In progress")
+    DRAFT = "draft", pgettext_lazy("report status", "In progress")
     SUBMITTED = "submitted", pgettext_lazy("report status", "Submitted")
     RETURNED = "returned", _("Sent back")
     APPROVED = "approved", _("Approved")
@@ -362,6 +362,9 @@ class Evidence(models.Model):
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
                                     on_delete=models.SET_NULL, related_name="+")
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    # The id the shopper's phone gave the file when it queued it (static/mystery_shopper/
+    # offline.js): an upload sent again with the same id is the same file, stored once.
+    client_id = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         ordering = ["uploaded_at", "pk"]

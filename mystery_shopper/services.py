@@ -560,7 +560,7 @@ def visit_draft_save(*, visit: Visit, shopper: User, answers: dict[int, dict] | 
 
 
 def evidence_add(*, visit: Visit, user: User, upload, item: ScorecardItem | None = None,
-                 appeal: Appeal | None = None) -> Evidence:
+                 appeal: Appeal | None = None, client_id: uuid.UUID | None = None) -> Evidence:
     """Store an uploaded photo or audio file after checking its content and size."""
     limit = int(settings.UPLOAD_MAX_BYTES)
     field = f"evidence_{item.pk}" if item else "evidence"
@@ -578,7 +578,7 @@ def evidence_add(*, visit: Visit, user: User, upload, item: ScorecardItem | None
             fields={field: [_("Not an accepted photo or audio file.")]}, code="bad_file_type")
     evidence = Evidence(visit=visit, item=item, appeal=appeal, kind=sniffed.kind,
                         content_type=sniffed.content_type, extension=sniffed.extension,
-                        size=upload.size, uploaded_by=user)
+                        size=upload.size, uploaded_by=user, client_id=client_id)
     evidence.file.save("upload", ContentFile(upload.read()), save=False)
     evidence.save()
     return evidence
@@ -587,15 +587,38 @@ def evidence_add(*, visit: Visit, user: User, upload, item: ScorecardItem | None
 @transaction.atomic
 def visit_evidence_add(*, visit: Visit, shopper: User, upload,
                        item: ScorecardItem | None = None) -> Evidence:
+    return visit_evidence_add_once(visit=visit, shopper=shopper, upload=upload, item=item)[0]
+
+
+@transaction.atomic
+def visit_evidence_add_once(*, visit: Visit, shopper: User, upload,
+                            item: ScorecardItem | None = None,
+                            client_id: uuid.UUID | None = None) -> tuple[Evidence, bool]:
+    """Store the shopper's photo or recording; ``(evidence, created)``.
+
+    ``client_id`` is the id the phone gave the file when it queued it: a file sent again with
+    the same id (the answer to the first upload was lost, or two syncs raced) is the file
+    already stored, returned as it is. Uploads to one visit are serialised by the visit's row
+    lock, and the column is unique besides.
+    """
     visit = _lock_for_shopper(visit, shopper)
+    if client_id is not None:
+        existing = Evidence.objects.filter(client_id=client_id).first()
+        if existing is not None:
+            if existing.visit_id != visit.pk or existing.appeal_id is not None:
+                raise ApplicationError(_("This file id is already used."),
+                                       fields={"client_id": [_("Already used.")]},
+                                       code="conflict", status=409)
+            return existing, False
     if item is not None and item.section.template_id != visit.template_id:
         raise ApplicationError(_("Unknown item."), fields={"item": [_("Not in this scorecard.")]})
-    evidence = evidence_add(visit=visit, user=shopper, upload=upload, item=item)
+    evidence = evidence_add(visit=visit, user=shopper, upload=upload, item=item,
+                            client_id=client_id)
     if visit.status == VisitStatus.ASSIGNED:
         visit.status = VisitStatus.DRAFT
         visit.save(update_fields=["status", "updated_at"])
         _event(visit=visit, action="started", actor=shopper, from_status=VisitStatus.ASSIGNED)
-    return evidence
+    return evidence, True
 
 
 @transaction.atomic

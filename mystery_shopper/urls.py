@@ -6,7 +6,10 @@ app_name = "mystery_shopper"
 
 urlpatterns = [
     path("", views.my_visits, name="my_visits"),
+    path("sw.js", views.service_worker, name="service_worker"),
     path("visits/<int:pk>/report/", views.report, name="report"),
+    path("visits/<int:pk>/report/draft/", views.report_draft, name="report_draft"),
+    path("visits/<int:pk>/report/evidence/", views.report_evidence, name="report_evidence"),
     path("visits/<int:pk>/", views.report_view, name="report_view"),
     path("visits/<int:pk>/evidence/<uuid:public_id>/delete/", views.evidence_delete,
          name="evidence_delete"),

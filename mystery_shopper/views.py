@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import io
+import uuid
+from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -25,6 +29,7 @@ from mystery_shopper.models import (
     AppealStatus,
     EvidenceKind,
     ItemKind,
+    ScorecardItem,
     ShopperCity,
     Visit,
     VisitStatus,
@@ -77,7 +82,8 @@ def _collect_answers(request: HttpRequest, items) -> dict[int, dict]:
     return answers
 
 
-def _save_step(request: HttpRequest, visit: Visit, items) -> None:
+def _visit_fields(request: HttpRequest) -> dict:
+    """The visit's own fields among the posted ones (check-in, badge, notes)."""
     kwargs: dict = {}
     if "checked_in_at" in request.POST:
         moment = parse_datetime(request.POST["checked_in_at"] or "")
@@ -90,8 +96,12 @@ def _save_step(request: HttpRequest, visit: Visit, items) -> None:
         kwargs["served_by_badge"] = request.POST["served_by_badge"]
     if "notes" in request.POST:
         kwargs["notes"] = request.POST["notes"]
+    return kwargs
+
+
+def _save_step(request: HttpRequest, visit: Visit, items) -> None:
     services.visit_draft_save(visit=visit, shopper=request.user,
-                              answers=_collect_answers(request, items), **kwargs)
+                              answers=_collect_answers(request, items), **_visit_fields(request))
     for item in items:
         for upload in request.FILES.getlist(f"evidence_{item.pk}"):
             services.visit_evidence_add(visit=visit, shopper=request.user, upload=upload,
@@ -147,6 +157,81 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
         .strftime("%Y-%m-%dT%H:%M") if visit.checked_in_at else "",
         "steps": range(last + 1),
     })
+
+
+# --- The report offline: the phone's queue, sent when the connection returns ---------------
+
+
+SERVICE_WORKER = "mystery_shopper/sw.js"
+
+
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """The report's service worker (static/mystery_shopper/sw.js), served from this app's
+    path so that its scope covers the report pages. The same file for everyone: no login."""
+    path = finders.find(SERVICE_WORKER)
+    if path:
+        content = Path(path).read_bytes()
+    else:  # collected (production) without the app's sources
+        with staticfiles_storage.open(SERVICE_WORKER) as handle:
+            content = handle.read()
+    response = HttpResponse(content, content_type="application/javascript; charset=utf-8")
+    response["Service-Worker-Allowed"] = reverse("mystery_shopper:my_visits")
+    return response
+
+
+def _json_error(exc: ApplicationError) -> JsonResponse:
+    return JsonResponse(exc.as_dict(), status=exc.status)
+
+
+@require_POST
+@login_required
+@shopper_required
+def report_draft(request: HttpRequest, pk: int) -> JsonResponse:
+    """Save the report's draft the phone kept (the report's own field names, any subset of
+    every step). Each answer is stored per item, last write wins: sending it again changes
+    nothing."""
+    visit = selectors.shopper_visit_get(shopper=request.user, pk=pk)
+    items = [item for section in selectors.sections_with_items(visit)
+             for item in section.items.all()]
+    try:
+        services.visit_draft_save(visit=visit, shopper=request.user,
+                                  answers=_collect_answers(request, items),
+                                  **_visit_fields(request))
+    except ApplicationError as exc:
+        return _json_error(exc)
+    return JsonResponse({"saved": timezone.now().isoformat()})
+
+
+@require_POST
+@login_required
+@shopper_required
+def report_evidence(request: HttpRequest, pk: int) -> JsonResponse:
+    """Upload one queued photo or recording (multipart ``file``, optional ``item``, the phone's
+    ``client_id``): 201 when stored, 200 with the stored file when that id was sent before."""
+    visit = selectors.shopper_visit_get(shopper=request.user, pk=pk)
+    try:
+        client_id = uuid.UUID(request.POST.get("client_id", ""))
+    except ValueError:
+        return JsonResponse({"code": "invalid", "fields": {"client_id": [_("Not a valid id.")]}},
+                            status=400)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return JsonResponse({"code": "invalid", "fields": {"file": [_("No file.")]}},
+                            status=400)
+    item = None
+    if request.POST.get("item"):
+        item = get_object_or_404(ScorecardItem.objects.select_related("section"),
+                                 pk=request.POST["item"] if request.POST["item"].isdigit()
+                                 else 0, section__template=visit.template_id)
+    try:
+        evidence, created = services.visit_evidence_add_once(
+            visit=visit, shopper=request.user, upload=upload, item=item, client_id=client_id)
+    except ApplicationError as exc:
+        return _json_error(exc)
+    return JsonResponse({"id": str(evidence.public_id), "client_id": str(client_id),
+                         "kind": evidence.kind, "item": evidence.item_id,
+                         "url": reverse("mystery_shopper:evidence", args=[evidence.public_id])},
+                        status=201 if created else 200)
 
 
 def _report_files(request: HttpRequest, visit: Visit) -> list:

@@ -438,6 +438,17 @@ TABLE: dict[str, Entry] = {
     "mystery_shopper:report": Entry(
         lambda w: f"/mystery-shopper/visits/{w.visit_open.pk}/report/",
         [get(SHOPPER_OWN_PAGE), post(SHOPPER_OWN_PAGE, lambda w: {"step": "0"})]),
+    # The offline report's sync: answers (idempotent per item) and files (idempotent per
+    # client id) of the visit's own shopper only.
+    "mystery_shopper:report_draft": Entry(
+        lambda w: f"/mystery-shopper/visits/{w.visit_open.pk}/report/draft/",
+        [post(SHOPPER_OWN_PAGE, lambda w: {"notes": "from the phone"})]),
+    "mystery_shopper:report_evidence": Entry(
+        lambda w: f"/mystery-shopper/visits/{w.visit_open.pk}/report/evidence/",
+        [post(SHOPPER_OWN_PAGE,
+              lambda w: {"client_id": "6f1c2f4e-8a3b-4c1d-9e2f-0a1b2c3d4e5f"})]),
+    # The service worker holds no data: a static script, served where its scope needs it.
+    "mystery_shopper:service_worker": Entry(lambda w: "/mystery-shopper/sw.js", [get(PUBLIC)]),
     "mystery_shopper:report_view": Entry(
         lambda w: f"/mystery-shopper/visits/{w.visit_done.pk}/", [get(SHOPPER_OWN_PAGE)]),
     "mystery_shopper:evidence_delete": Entry(

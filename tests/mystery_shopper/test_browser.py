@@ -39,7 +39,10 @@ def test_plan_report_on_a_phone_approve_and_store_sees_it(
     assert "/mystery-shopper/" in page.url
     page.click(f"[data-testid=visit-{visit.pk}] a.button")
     page.fill("#id_served_by_badge", "E00077")
-    page.click("[data-testid=next]")
+    # The report sends what the phone holds before it posts a step (report.js): wait for the
+    # post's page, not for the network to be idle.
+    with page.expect_navigation():
+        page.click("[data-testid=next]")
     sections = visit.template.sections.order_by("position")
     for section in sections:
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
@@ -52,11 +55,13 @@ def test_plan_report_on_a_phone_approve_and_store_sees_it(
                 page.set_input_files(f"input[name=evidence_{item.pk}]", str(photo))
             elif item.evidence == "audio":
                 page.set_input_files(f"input[name=evidence_{item.pk}]", str(recording))
-        page.click("[data-testid=next]")
+        with page.expect_navigation():
+            page.click("[data-testid=next]")
         page.wait_for_load_state("networkidle")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     page.fill("#id_notes", "店员先询问了症状和过敏史")
-    page.click("[data-testid=submit]")
+    with page.expect_navigation():
+        page.click("[data-testid=submit]")
     page.wait_for_load_state("networkidle")
     visit.refresh_from_db()
     assert visit.status == VisitStatus.SUBMITTED, page.content()[:2000]

@@ -33,6 +33,8 @@ def pytest_collection_modifyitems(config, items):
         _restore_migrated_rows_in_transactional_tests(item)
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(pytest.mark.skip(reason="runs in the PostgreSQL pass"))
+        if "sqlite_pass" in item.keywords and on_postgres:
+            item.add_marker(pytest.mark.skip(reason="runs in the SQLite pass"))
         if "celery_worker" in item.keywords:
             if not (on_postgres and broker):
                 item.add_marker(pytest.mark.skip(reason="runs in the PostgreSQL + Redis pass"))

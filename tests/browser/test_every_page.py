@@ -31,7 +31,9 @@ from playwright.sync_api import Error as PlaywrightError
 from satisfaction.management.commands.seed_demo import seed_demo
 from satisfaction.quarters import chain_zone
 
-pytestmark = [pytest.mark.browser,
+# The crawl checks what pages render, which does not depend on the database: it runs once, in
+# the SQLite pass (about 2.5 minutes), and the PostgreSQL pass keeps the app's own browser tests.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_pass,
               pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 PASSWORD = "pw-for-tests-2026"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -426,17 +428,38 @@ class ComplaintEvent(models.Model):
 
     @property
     def fields(self) -> tuple[history.FieldChange, ...]:
-        """What changed, each field by its name and values in the reader's language."""
-        return history.event_changes(self.changes, Complaint, related={
-            "product": ComplaintProduct}, keys={
-            "appeal": (pgettext_lazy("complaint event", "Appeal"),
-                       Appeal._meta.get_field("kind")),  # noqa: SLF001
-            "sections": (pgettext_lazy("complaint event", "8D sections"), EightDReport),
-            "recurrence": (pgettext_lazy("complaint event", "Recurrence"), None),
-            "recurrence_of": (pgettext_lazy("complaint event", "Recurrence of"), None),
-            "contradicted_by": (pgettext_lazy("complaint event", "Contradicted by"), None),
-            "recurred": (pgettext_lazy("complaint event", "Recurred"), None),
-            "interval_days": (_("Days after closing"), None)})
+        """What changed, each field by its name and values in the reader's language (read
+        for a whole history at once by :meth:`with_fields`)."""
+        shown = getattr(self, "_fields", None)
+        if shown is None:
+            shown = self._fields = history.event_changes(self.changes, Complaint,
+                                                         **_event_keys())
+        return shown
+
+    @classmethod
+    def with_fields(cls, events: Iterable[ComplaintEvent]) -> list[ComplaintEvent]:
+        """``events`` with their :attr:`fields` worked out together: the people and objects
+        the history names are read once for all of them, not once per entry."""
+        events = list(events)
+        keys = _event_keys()
+        names = history.event_names((e.changes for e in events), Complaint, **keys)
+        for event in events:
+            event._fields = history.event_changes(event.changes, Complaint, names=names,
+                                                  **keys)
+        return events
+
+
+def _event_keys() -> dict:
+    """How a complaint's history names its keys (``history.event_changes``' related/keys)."""
+    return {"related": {"product": ComplaintProduct}, "keys": {
+        "appeal": (pgettext_lazy("complaint event", "Appeal"),
+                   Appeal._meta.get_field("kind")),  # noqa: SLF001
+        "sections": (pgettext_lazy("complaint event", "8D sections"), EightDReport),
+        "recurrence": (pgettext_lazy("complaint event", "Recurrence"), None),
+        "recurrence_of": (pgettext_lazy("complaint event", "Recurrence of"), None),
+        "contradicted_by": (pgettext_lazy("complaint event", "Contradicted by"), None),
+        "recurred": (pgettext_lazy("complaint event", "Recurred"), None),
+        "interval_days": (_("Days after closing"), None)}}
 
 
 class EightDReport(models.Model):

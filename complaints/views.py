@@ -59,6 +59,7 @@ from .models import (
     Category,
     Complaint,
     ComplaintAttachment,
+    ComplaintEvent,
     ComplaintPolicy,
     ComplaintProduct,
     EightDReport,
@@ -178,7 +179,7 @@ def _detail_context(request: HttpRequest, complaint: Complaint, forms: dict) -> 
     context = {
         "complaint": complaint, "customer_name": name, "customer_phone": phone,
         "report": report, "eight_d_required": services.eight_d_required(complaint),
-        "events": complaint.events.select_related("actor"),
+        "events": ComplaintEvent.with_fields(complaint.events.select_related("actor")),
         "attachments": complaint.attachments.all(),
         "alerts": complaint.alerts.all(), "appeals": appeals, "open_appeal": open_appeal,
         "appeal_deadline": deadline, "check": check, "checks": checks,

@@ -17,6 +17,7 @@ Either way a page shows the same :class:`Change` rows through one template,
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -219,22 +220,58 @@ def version_changes(versions: Sequence[models.Model], *, fields: Iterable[str],
 Values = models.Field | type[models.Model] | None
 
 
+# The objects an event log names by key, read beforehand: (model, str(pk)) -> its name.
+Names = Mapping[tuple[type[models.Model], str], str]
+
+
 def event_changes(changes: Mapping[str, Any], model: type[models.Model], *,
                   related: Mapping[str, type[models.Model]] | None = None,
                   keys: Mapping[str, tuple[Any, Values]] | None = None,
-                  ) -> tuple[FieldChange, ...]:
+                  names: Names | None = None) -> tuple[FieldChange, ...]:
     """An app's event log entry (``changes``: {field: [old, new]}, stored raw: field names,
     choice values, ids, ISO times) in the reader's language, at display time: each field by its
     ``model``'s verbose name, each value by its label (choices), its object (keys), its local
     time or yes/no. ``related`` gives the models of prefixed keys ("product.batch_no");
-    ``keys`` the (lazy) label and the values of keys that are no field of ``model``."""
+    ``keys`` the (lazy) label and the values of keys that are no field of ``model``; ``names``
+    the objects keys name (:func:`event_names`), else each is read when shown."""
     result = []
     for key, pair in changes.items():
-        old, new = pair if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)
+        old, new = _old_new(pair)
         name, values = _event_key(key, model, related or {}, keys or {})
-        result.append(FieldChange(name, None if old is None else _event_value(values, old),
-                                  _event_value(values, new)))
+        result.append(FieldChange(name, None if old is None else _event_value(values, old, names),
+                                  _event_value(values, new, names)))
     return tuple(result)
+
+
+def event_names(entries: Iterable[Mapping[str, Any]], model: type[models.Model], *,
+                related: Mapping[str, type[models.Model]] | None = None,
+                keys: Mapping[str, tuple[Any, Values]] | None = None) -> dict:
+    """The names of the objects that event log entries refer to by key (an owner, an
+    employee), one query per model for a whole history: ``event_changes``' ``names``."""
+    wanted: dict[type[models.Model], set[str]] = defaultdict(set)
+    for changes in entries:
+        for key, pair in changes.items():
+            _name, values = _event_key(key, model, related or {}, keys or {})
+            if isinstance(values, models.Field) and (values.many_to_one or values.one_to_one):
+                wanted[values.related_model].update(
+                    str(v) for v in _scalars(_old_new(pair)) if v not in (None, ""))
+    names = {}
+    for related_model, pks in wanted.items():
+        for obj in related_model._default_manager.filter(pk__in=pks):  # noqa: SLF001
+            names[(related_model, str(obj.pk))] = str(obj)
+    return names
+
+
+def _old_new(pair: Any) -> tuple[Any, Any]:
+    return tuple(pair) if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)
+
+
+def _scalars(value: Any) -> Iterable[Any]:
+    if isinstance(value, list | tuple):
+        for item in value:
+            yield from _scalars(item)
+    else:
+        yield value
 
 
 def _event_key(key: str, model: type[models.Model], related: Mapping[str, type[models.Model]],
@@ -251,9 +288,9 @@ def _event_key(key: str, model: type[models.Model], related: Mapping[str, type[m
     return label(field), field
 
 
-def _event_value(values: Values, value: Any) -> str:
+def _event_value(values: Values, value: Any, names: Names | None = None) -> str:
     if isinstance(value, list | tuple):
-        return ", ".join(_event_value(values, v) for v in value) or "—"
+        return ", ".join(_event_value(values, v, names) for v in value) or "—"
     if isinstance(values, type):  # names of the model's fields
         try:
             return label(model_field(values, str(value)))
@@ -262,13 +299,21 @@ def _event_value(values: Values, value: Any) -> str:
     if values is None or value is None or value == "":
         return display(models.Field(), value)
     if values.many_to_one or values.one_to_one:
-        found = values.related_model._default_manager.filter(pk=value).first()  # noqa: SLF001
-        return str(found) if found is not None else str(value)
+        return _object_name(values.related_model, value, names)
     if isinstance(value, str) and isinstance(values, models.DateTimeField):
         value = parse_datetime(value) or value
     elif isinstance(value, str) and isinstance(values, models.DateField):
         value = parse_date(value) or value
     return display(values, value)
+
+
+def _object_name(model: type[models.Model], pk: Any, names: Names | None) -> str:
+    """The name of the object a key names: from ``names`` when the history's were read
+    together (:func:`event_names`), else read now."""
+    if names is not None:
+        return names.get((model, str(pk)), str(pk))
+    found = model._default_manager.filter(pk=pk).first()  # noqa: SLF001
+    return str(found) if found is not None else str(pk)
 
 
 def as_html(fields: Iterable[FieldChange]) -> str:

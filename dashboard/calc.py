@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import ROUND_HALF_UP, Decimal
 
 from satisfaction.quarters import Quarter
+from satisfaction.stats import rounded
 
 UNCHANGED_BAND = 1.0  # points on the 0–100 scale: a smaller change counts as unchanged
 BUCKET_WIDTH = 10
@@ -36,16 +36,12 @@ def action_outcome(*, baseline: float | None, after: float | None) -> str:
 
 
 def change(value: float | None, baseline: float | None) -> float | None:
-    """A value's change against a baseline as the page shows both (one decimal each), so that
-    the change shown is the difference of the numbers shown. None without either."""
+    """A value's change against a baseline as the page shows both (one decimal each, half up
+    as ``floatformat:1``), so that the change shown is the difference of the numbers shown.
+    None without either."""
     if value is None or baseline is None:
         return None
-    return float(shown(value) - shown(baseline))
-
-
-def shown(value: float) -> Decimal:
-    """``value`` to one decimal as the templates show it (``floatformat:1``: half up)."""
-    return Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return round(rounded(value, 1) - rounded(baseline, 1), 1)
 
 
 def direction(change: float | None) -> str:

@@ -1,4 +1,5 @@
-"""The chain's one confidence interval: pure statistics, no ORM, no settings.
+"""The chain's one confidence interval and its one rounding: pure statistics, no ORM, no
+settings.
 
 The 95% interval beside a survey figure is mean ± t(1 − α/2, n − 1) · sd / √n (Student's t, the
 sample standard deviation of the per-response scores). The survey results pages
@@ -9,6 +10,7 @@ so the two can never disagree on the interval of the same responses.
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -51,3 +53,14 @@ def mean_confidence_interval(*, mean: float | None, sd: float | None, n: int,
     if math.isnan(half):
         return None
     return max(0.0, mean - half), min(100.0, mean + half)
+
+
+def rounded(value: float | None, decimals: int) -> float | None:
+    """``value`` rounded half away from zero to ``decimals``, on its shortest decimal form
+    (2.675 → 2.68, as Excel's ROUND and the templates' ``floatformat`` give, where Python's
+    round() gives 2.67); None for none or a value that is not finite."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    exact = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals),
+                                                 rounding=ROUND_HALF_UP)
+    return float(exact)

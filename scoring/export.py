@@ -16,11 +16,9 @@ are data and stay as entered. No customer data is read: only the published snaps
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from typing import BinaryIO
 
 from django.db.models import F, OuterRef, Subquery
@@ -28,7 +26,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from satisfaction import tabular
+from satisfaction import stats, tabular
 from satisfaction.models import EmployeeRole, User
 from satisfaction.quarters import chain_zone
 from satisfaction.tabular import Column, Sheet
@@ -45,13 +43,9 @@ FACTOR_DECIMALS = 3
 
 
 def rounded(value: float | None, decimals: int = DECIMALS) -> float | None:
-    """``value`` rounded half away from zero to ``decimals``, on its shortest decimal form
-    (2.675 → 2.68, as Excel's ROUND gives, where Python's round() gives 2.67); None for none."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return None
-    exact = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals),
-                                                 rounding=ROUND_HALF_UP)
-    return float(exact)
+    """``value`` as the sheets write it: ``satisfaction.stats.rounded`` (half away from zero),
+    to the exports' decimals unless told."""
+    return stats.rounded(value, decimals)
 
 
 @dataclass(frozen=True)

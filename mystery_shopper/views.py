@@ -212,12 +212,11 @@ def report_evidence(request: HttpRequest, pk: int) -> JsonResponse:
     try:
         client_id = uuid.UUID(request.POST.get("client_id", ""))
     except ValueError:
-        return JsonResponse({"code": "invalid", "fields": {"client_id": [_("Not a valid id.")]}},
-                            status=400)
+        return _json_error(ApplicationError(_("Not a valid id."),
+                                            fields={"client_id": [_("Not a valid id.")]}))
     upload = request.FILES.get("file")
     if upload is None:
-        return JsonResponse({"code": "invalid", "fields": {"file": [_("No file.")]}},
-                            status=400)
+        return _json_error(ApplicationError(_("No file."), fields={"file": [_("No file.")]}))
     item = None
     if request.POST.get("item"):
         item = get_object_or_404(ScorecardItem.objects.select_related("section"),

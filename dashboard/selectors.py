@@ -3,8 +3,10 @@ the number of queries of a page does not grow with the number of stores or emplo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
+from typing import TypeVar
 
 from django.core.cache import cache
 from django.db import connection
@@ -59,6 +61,7 @@ RANKING_SORTS = {
     "region": ("region_id", F("rank_region").asc(nulls_last=True), "store_id"),
 }
 MOVERS = 5
+T = TypeVar("T")
 
 
 # --- Which values to show ---------------------------------------------------------------------
@@ -79,16 +82,23 @@ def latest_display_quarter(options: list[QuarterOption]) -> Quarter | None:
 # --- Region averages of the indicators (cached per rollup) ------------------------------------
 
 
+def _per_revision(name: str, rollup: Rollup, compute: Callable[[], T]) -> T:
+    """``compute()``, cached for a day under the revision and when it was computed: a
+    recompute of the revision makes a new key, so nothing needs invalidating."""
+    key = f"dashboard:{name}:{rollup.pk}:{rollup.computed_at.timestamp()}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = compute()
+        cache.set(key, cached, 60 * 60 * 24)
+    return cached
+
+
 def region_indicator_means(*, rollup: Rollup) -> dict[int, dict[str, float]]:
     """Per region, the mean over its stores of each indicator (0–100), cached per revision."""
-    key = f"dashboard:region-indicators:{rollup.pk}:{rollup.computed_at.timestamp()}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    rows = StoreScore.objects.filter(rollup=rollup).values_list("region_id", "indicators")
-    means = calc.region_means(rows.iterator(chunk_size=5000))
-    cache.set(key, means, 60 * 60 * 24)
-    return means
+    def compute() -> dict[int, dict[str, float]]:
+        rows = StoreScore.objects.filter(rollup=rollup).values_list("region_id", "indicators")
+        return calc.region_means(rows.iterator(chunk_size=5000))
+    return _per_revision("region-indicators", rollup, compute)
 
 
 # --- Region figures of a revision (cached per rollup) -----------------------------------------
@@ -114,20 +124,16 @@ class RevisionFigures:
 def revision_figures(*, rollup: Rollup) -> RevisionFigures:
     """The one owner of a region's value and of the rank totals ("28 / 30") of a revision:
     one GROUP BY over its snapshot rows, cached per revision as ``region_indicator_means``."""
-    key = f"dashboard:revision-figures:{rollup.pk}:{rollup.computed_at.timestamp()}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    rows = list(StoreScore.objects.filter(rollup=rollup).order_by().values("region_id")
-                .annotate(mean=Avg("value"), ranked=Count("rank_region"),
-                          chain=Count("rank_chain")))
-    figures = RevisionFigures(
-        regions={row["region_id"]: RegionFigure(
-            mean=None if row["mean"] is None else float(row["mean"]), ranked=row["ranked"])
-            for row in rows},
-        chain_ranked=sum(row["chain"] for row in rows))
-    cache.set(key, figures, 60 * 60 * 24)
-    return figures
+    def compute() -> RevisionFigures:
+        rows = list(StoreScore.objects.filter(rollup=rollup).order_by().values("region_id")
+                    .annotate(mean=Avg("value"), ranked=Count("rank_region"),
+                              chain=Count("rank_chain")))
+        return RevisionFigures(
+            regions={row["region_id"]: RegionFigure(
+                mean=None if row["mean"] is None else float(row["mean"]), ranked=row["ranked"])
+                for row in rows},
+            chain_ranked=sum(row["chain"] for row in rows))
+    return _per_revision("revision-figures", rollup, compute)
 
 
 # --- The store page ---------------------------------------------------------------------------

@@ -478,6 +478,101 @@ def compare_with_hand_sql() -> tuple[int, float]:
         return cursor.fetchone()
 
 
+# --- the values the way they were computed before the tallies ------------------------------
+
+ANSWERS_INDICATOR_SQL = """
+SELECT {keys}, a.indicator_id, COUNT(*),
+       AVG((a.rating - 1) * 100 / CAST(c.scale_max - 1 AS DOUBLE PRECISION)),
+       SUM(CASE WHEN a.rating = 1 THEN 1 ELSE 0 END),
+       AVG((a.expectation - 1) * 100 / CAST(c.scale_max - 1 AS DOUBLE PRECISION))
+FROM surveys_answer a JOIN surveys_response r ON r.id = a.response_id
+JOIN surveys_campaign c ON c.id = r.campaign_id
+WHERE r.status IN ('counted', 'cleared') AND c.quarter = %s {extra}
+GROUP BY {keys}, a.indicator_id
+"""
+
+
+def answers_path_input():
+    """The engine's input read from every answer, as the rollup read it before the tallies
+    (the SQL of ``surveys.selectors`` at the commit before them): the reference the new way
+    must equal."""
+    import pandas as pd
+
+    from scoring import engine, loader
+    from scoring.services import scheme_current
+    from surveys.models import Indicator
+    from surveys.tallies import weighted_score_sql
+
+    weights = scheme_current().to_params().indicator_weights
+    codes = dict(Indicator.objects.values_list("pk", "code"))
+    with connection.cursor() as cursor:
+        cursor.execute("SET jit = off")
+        cursor.execute(ANSWERS_INDICATOR_SQL.format(keys="r.store_id", extra=""),
+                       [str(QUARTER)])
+        store_rows = [(s, codes[i], n, score, bottom, expectation)
+                      for s, i, n, score, bottom, expectation in cursor.fetchall()]
+        cursor.execute(ANSWERS_INDICATOR_SQL.format(
+            keys="r.employee_id, r.store_id",
+            extra="AND r.employee_id IS NOT NULL AND NOT r.self_served"), [str(QUARTER)])
+        employee_rows = [(e, s, codes[i], n, score)
+                         for e, s, i, n, score, _bottom, _expectation in cursor.fetchall()]
+        by_pk = {pk: float(weights.get(code, 0.0)) for pk, code in codes.items()}
+        score, score_params = weighted_score_sql(by_pk, "CAST(c.scale_max - 1 AS DOUBLE "
+                                                 "PRECISION)")
+        cursor.execute(
+            "SELECT r.id, r.store_id, CASE WHEN r.self_served THEN NULL ELSE r.employee_id END,"
+            f" {score} FROM surveys_response r JOIN surveys_campaign c ON c.id = r.campaign_id "
+            "LEFT JOIN surveys_answer a ON a.response_id = r.id "
+            "WHERE r.status IN ('counted', 'cleared') AND c.quarter = %s "
+            "GROUP BY r.id, r.store_id, r.employee_id, r.self_served",
+            [*score_params, str(QUARTER)])
+        responses = pd.DataFrame.from_records(cursor.fetchall(), columns=[
+            "response_id", "store_id", "employee_id", "score"]).astype(
+            {"response_id": "int64", "store_id": "int64", "employee_id": "Int64",
+             "score": "float64"})
+    frames = loader.load_frames({name: call for name, call in loader.store_frame_calls(
+        quarter=QUARTER, weights=weights).items() if name in ("visits", "deductions")},
+        parallel=False)
+    frames["survey_indicators"] = pd.DataFrame.from_records(
+        store_rows, columns=engine.STORE_INDICATOR_COLUMNS)
+    frames["survey_employees"] = pd.DataFrame.from_records(
+        employee_rows, columns=engine.EMPLOYEE_INDICATOR_COLUMNS)
+    frames["responses"] = responses
+    stores, employees = loader.chain_frames()
+    return loader.engine_input(frames, stores, employees)
+
+
+def compare_with_answers_path() -> None:
+    """Every store and employee value of the rollup against the engine run on the answers."""
+    from scoring import engine
+    from scoring.models import EmployeeScore, Rollup, RollupStatus, StoreScore
+    from scoring.services import scheme_current
+
+    t = time.perf_counter()
+    result = engine.compute(answers_path_input(), scheme_current().to_params())
+    seconds = time.perf_counter() - t
+    rollup = Rollup.objects.get(quarter=QUARTER, status=RollupStatus.PROVISIONAL)
+    for name, model, key, frame in (
+            ("store", StoreScore, "store_id", result.stores),
+            ("employee", EmployeeScore, "employee_id", result.employees)):
+        stored = dict(model.objects.filter(rollup=rollup).values_list(key, "value"))
+        expected = dict(zip(frame[key].astype(int), frame["value"], strict=True))
+        differ, worst = 0, 0.0
+        for item, value in expected.items():
+            mine = stored.get(item)
+            if (mine is None) != (value is None or value != value):  # NaN: no value
+                differ += 1
+                continue
+            if mine is not None:
+                gap = abs(mine - value)
+                worst = max(worst, gap)
+                differ += gap > 1e-9
+        log(f"{name} values vs the engine on the answers: {len(expected)} compared, "
+            f"{len(stored) - len(expected):+d} rows, {differ} differ by more than 1e-9, "
+            f"max |difference| {worst:.2e}")
+    log(f"(the answers path: read + compute {seconds:.2f}s)")
+
+
 # The data the bench builds (configuration such as indicators, scorecards and schemes stays).
 DATA_TABLES = ["scoring_exportlog", "scoring_appraisalpoints", "scoring_revisioninput",
                "scoring_rollup",
@@ -509,6 +604,13 @@ def build_dataset(*, stores: int = 15_000, employees: int = 100_000,
             staff_by_store.setdefault(store_id, []).append(employee_id)
         log(f"chain: {len(store_ids)} stores, {len(staff)} employees")
         log(f"survey responses: {build_surveys(responses, store_ids, staff_by_store)}")
+        # The answers were written around the services: tally and score them as the services
+        # would have (``manage.py survey_tallies_rebuild``).
+        from surveys.services import survey_tallies_rebuild
+
+        t = time.perf_counter()
+        survey_tallies_rebuild()
+        log(f"survey tallies and response scores rebuilt in {time.perf_counter() - t:.1f}s")
         log(f"visits: {build_visits(visits, store_ids, staff_by_store)}")
         log(f"complaints: {build_complaints(complaints, store_ids, staff_by_store)}")
     if connection.vendor == "postgresql":
@@ -525,6 +627,8 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, *, skip_help: str) ->
     parser.add_argument("--visits", type=int, default=100_000)
     parser.add_argument("--complaints", type=int, default=100_000)
     parser.add_argument("--skip-build", action="store_true", help=skip_help)
+    parser.add_argument("--build-only", action="store_true",
+                        help="build the data set (for later runs with --skip-build) and stop")
 
 
 def main() -> None:
@@ -535,6 +639,8 @@ def main() -> None:
     if not args.skip_build:
         build_dataset(stores=args.stores, employees=args.employees, responses=args.responses,
                       visits=args.visits, complaints=args.complaints)
+    if args.build_only:
+        return
     from scoring.models import Rollup
 
     Rollup.objects.filter(quarter=QUARTER).delete()
@@ -549,6 +655,7 @@ def main() -> None:
         f"{store_seconds / hand_seconds:.2f}")
     count, max_diff = compare_with_hand_sql()
     log(f"compared {count} store values with the hand SQL: max |difference| {max_diff:.6f}")
+    compare_with_answers_path()
     evidence_figures()
 
 

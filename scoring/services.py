@@ -38,6 +38,7 @@ from scoring.models import (
     Scheme,
     StoreScore,
 )
+from surveys.services import response_scores_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -300,6 +301,9 @@ def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = 
     scheme = scheme_current()
     params = scheme.to_params()
     if data is None:
+        # Responses kept under other weights (HQ reweighted) are scored again first, so the
+        # load reads one kept score per response (docs/architecture.md, "Survey tallies").
+        response_scores_refresh(quarter=quarter, weights=params.indicator_weights)
         data = loader.load(quarter=quarter, weights=params.indicator_weights)
     loaded = time.perf_counter()
     report("load")

@@ -19,7 +19,7 @@ from surveys.models import (
     InvitationChannel,
     Response,
 )
-from surveys.services import ResponseInput, response_create
+from surveys.services import ResponseInput, response_create, survey_tallies_rebuild
 
 RESPONSES_PER_STORE = (60, 140)
 
@@ -92,6 +92,8 @@ def seed(*, chain: DemoChain, quarter: Quarter | None = None) -> str:
             linked.append(response)
     Invitation.objects.bulk_update([r.invitation for r in linked], ["used_at"], batch_size=2000)
     Response.objects.bulk_update(linked, ["invitation"], batch_size=2000)
+    # Written in bulk, around the services: tally them as the services would have.
+    survey_tallies_rebuild(campaigns=[campaign])
     held = 0 if past else _self_entered(chain=chain, campaign=campaign, indicators=indicators)
     return (f"campaign {campaign} with {len(responses)} responses, {len(answers)} ratings, "
             f"{len(invitations)} invitations, {held} held for HQ review")

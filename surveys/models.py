@@ -307,6 +307,13 @@ class Response(models.Model):
     # as the one who served. It then never counts for that employee (seed 002: 商圈调查真实),
     # only, once HQ clears it, for the store.
     self_served = models.BooleanField(_("names who entered it"), default=False)
+    # The response's weighted 0–100 score (Σ w·score / Σ w over the weighted indicators it
+    # rated; empty when it rated none), kept by the services when it is written so that a
+    # rollup reads one row per response instead of its answers (docs/architecture.md, "Survey
+    # tallies"). ``score_key`` names the weights it was computed with
+    # (``surveys.tallies.weights_key``); a reweight rescores (``response_scores_refresh``).
+    score = models.FloatField(_("weighted score"), null=True, blank=True, editable=False)
+    score_key = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-submitted_at"]
@@ -351,6 +358,40 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.indicator_id}={self.rating}"
+
+
+class IndicatorTally(models.Model):
+    """The counted answers of a campaign summed per store, employee and indicator.
+
+    Kept current by the services that change what counts (a response counted, cleared after
+    review, or held back by the anomaly scan) in the same transaction, with increments that
+    two writers cannot lose (``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n``). The
+    results pages and the rollup read these rows (stores × indicators) instead of every
+    answer; ``manage.py survey_tallies_rebuild`` recomputes them from the answers.
+
+    ``employee_key``: the employee the answers count for, 0 when they count for the store
+    only (the response names no one, or names the person who keyed it in).
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    employee_key = models.BigIntegerField(default=0)
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="+")
+    n = models.IntegerField(default=0)
+    rating_sum = models.BigIntegerField(default=0)
+    bottom_n = models.IntegerField(default=0)
+    expectation_n = models.IntegerField(default=0)
+    expectation_sum = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("survey tally")
+        verbose_name_plural = _("survey tallies")
+        constraints = [models.UniqueConstraint(
+            fields=["campaign", "store", "employee_key", "indicator"],
+            name="survey_tally_one_per_key")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.store_id}/{self.employee_key}/{self.indicator_id}"
 
 
 class StoreFlagStatus(models.TextChoices):

@@ -1,10 +1,11 @@
 """Reads of survey data: scoped lists for pages and the API, set-based aggregates for results.
 
-Aggregates are set-based SQL over the answers of the counted responses, never a per-store
-loop: one GROUP BY (store, indicator) for means, scores and bottom ratings, and one GROUP BY
-response nested in a GROUP BY store for each response's weighted 0–100 score (mean and sample
-sd, for the confidence interval). The same statements serve the results pages and the scoring
-contract (``docs/architecture.md``).
+Aggregates are set-based SQL, never a per-store loop, over what the services keep as answers
+arrive and change status (docs/architecture.md, "Survey tallies"): the tallies per store,
+employee and indicator (means, scores, bottom ratings) and each response's weighted 0–100
+score (mean and sample sd per store, for the confidence interval). Where a score was kept
+under other weights the statements read the answers instead. The same statements serve the
+results pages and the scoring contract (``docs/architecture.md``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from surveys.results import (
     empty_aggregate,
     store_result,
 )
+from surveys.tallies import weighted_score_sql, weights_key
 
 STORE_INDICATOR_COLUMNS = ["store_id", "indicator_code", "n", "mean_score", "bottom_n",
                            "mean_expectation_score"]
@@ -78,21 +80,39 @@ def _fetch(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _indicator_rows(*, source: _Source, by_employee: bool = False) -> list[tuple]:
-    """One GROUP BY (store or employee, indicator): n, mean rating, mean 0–100 score, ratings
-    at the bottom of the scale, mean 0–100 expectation.
+def _tally_rows(*, where: str, params: list, by_employee: bool = False) -> list[tuple]:
+    """One GROUP BY (store or employee, indicator) of the counted answers: n, mean rating,
+    mean 0–100 score, ratings at the bottom of the scale, mean 0–100 expectation; read from the
+    kept tallies (``surveys.models.IndicatorTally``), stores × employees × indicators rows
+    instead of every answer. ``where`` filters the tallies ``t`` and their campaign ``c``.
 
     Per employee, a response the employee keyed in themselves (``self_served``) never counts
-    (no one scores themselves): it counts for the store only."""
-    keys = "r.employee_id, r.store_id" if by_employee else "r.store_id"
-    extra = " AND r.employee_id IS NOT NULL AND NOT r.self_served" if by_employee else ""
-    sql = (f"SELECT {keys}, a.indicator_id, COUNT(*), "
-           "AVG(CAST(a.rating AS DOUBLE PRECISION)), "
-           f"AVG((a.rating - 1) * 100 / {source.span}), "
-           "SUM(CASE WHEN a.rating = 1 THEN 1 ELSE 0 END), "
-           f"AVG((a.expectation - 1) * 100 / {source.span}) "
-           f"{source.from_}{source.where}{extra} GROUP BY {keys}, a.indicator_id")
-    return _fetch(sql, source.params)
+    (no one scores themselves): it counts for the store only (its tally's ``employee_key``
+    is 0).
+
+    A quarter's campaigns may use different scales: each tally's 0–100 figures use its own
+    campaign's span, as each answer's do."""
+    keys = "t.employee_key, t.store_id" if by_employee else "t.store_id"
+    extra = " AND t.employee_key <> 0" if by_employee else ""
+    span = _SPAN
+    sql = (f"SELECT {keys}, t.indicator_id, SUM(t.n), "  # noqa: S608 - constants only
+           "CAST(SUM(t.rating_sum) AS DOUBLE PRECISION) / SUM(t.n), "
+           f"SUM((t.rating_sum - t.n) * 100 / {span}) / SUM(t.n), "
+           "SUM(t.bottom_n), "
+           f"SUM((t.expectation_sum - t.expectation_n) * 100 / {span}) "
+           "/ NULLIF(SUM(t.expectation_n), 0) "
+           "FROM surveys_indicatortally t JOIN surveys_campaign c ON c.id = t.campaign_id "
+           f"WHERE {where}{extra} GROUP BY {keys}, t.indicator_id HAVING SUM(t.n) > 0")
+    return _fetch(sql, params)
+
+
+def _scores_kept(*, where: str, params: list, weights: dict[int, float]) -> bool:
+    """Whether every response ``r`` matching ``where`` has its score kept under ``weights``
+    (``Response.score``): then the per-response figures need no answers."""
+    sql = ("SELECT 1 FROM surveys_response r "  # noqa: S608 - constants and placeholders
+           "JOIN surveys_campaign c ON c.id = r.campaign_id "
+           f"WHERE {where} AND (r.score_key IS NULL OR r.score_key <> %s) LIMIT 1")
+    return not _fetch(sql, [*params, weights_key(weights)])
 
 
 def _weights_by_pk(weights: Mapping[str, float], codes: Mapping[int, str] | None = None
@@ -103,24 +123,10 @@ def _weights_by_pk(weights: Mapping[str, float], codes: Mapping[int, str] | None
     return {pk: float(weights.get(code, 0.0)) for pk, code in codes.items()}
 
 
-def _weighted_score_sql(weights: dict[int, float], span: str) -> tuple[str, list]:
-    """The SQL of one response's weighted 0–100 score over its answers ``a`` (Σ w·score / Σ w
-    over the indicators it rated with a weight > 0; NULL when none) and its parameters.
-    ``weights``: indicator pk → weight."""
-    positive = [(pk, w) for pk, w in weights.items() if w > 0]
-    if not positive:
-        return "CAST(NULL AS DOUBLE PRECISION)", []
-    case = ("CASE a.indicator_id " + " ".join("WHEN %s THEN %s" for _ in positive)
-            + " ELSE 0 END")
-    case_params = [v for pair in positive for v in pair]
-    score = f"SUM({case} * (a.rating - 1) * 100 / {span}) / NULLIF(SUM({case}), 0)"
-    return score, case_params + case_params
-
-
 def _response_rows(*, source: _Source, weights: dict[int, float]) -> list[tuple]:
     """Per store: responses, and n, Σ, Σ² of each response's weighted 0–100 score
     (Σ w·score / Σ w over the indicators it rated), grouped per response inside the database."""
-    score, score_params = _weighted_score_sql(weights, source.span)
+    score, score_params = weighted_score_sql(weights, source.span)
     sql = ("SELECT store_id, COUNT(*), COUNT(ws), SUM(ws), SUM(ws * ws) FROM ("  # noqa: S608
            f"SELECT r.store_id AS store_id, {score} AS ws {source.from_}{source.where} "
            "GROUP BY r.id, r.store_id) per_response GROUP BY store_id")
@@ -135,10 +141,6 @@ def _codes() -> dict[int, str]:
     return dict(Indicator.objects.values_list("pk", "code"))
 
 
-def _quarter_source(quarter: Quarter) -> _Source:
-    return _Source(where="c.quarter = %s", params=[str(quarter)])
-
-
 # --- The scoring contract -----------------------------------------------------------------
 
 
@@ -146,7 +148,7 @@ def survey_store_indicator_frame(*, quarter: Quarter) -> pd.DataFrame:
     codes = _codes()
     records = [(store_id, codes[indicator_id], n, _float(score), bottom, _float(expectation))
                for store_id, indicator_id, n, _mean, score, bottom, expectation
-               in _indicator_rows(source=_quarter_source(quarter))]
+               in _tally_rows(where="c.quarter = %s", params=[str(quarter)])]
     frame = pd.DataFrame.from_records(records, columns=STORE_INDICATOR_COLUMNS)
     return frame.astype({"store_id": "int64", "indicator_code": "object", "n": "int64",
                          "mean_score": "float64", "bottom_n": "int64",
@@ -157,7 +159,8 @@ def survey_employee_indicator_frame(*, quarter: Quarter) -> pd.DataFrame:
     codes = _codes()
     records = [(employee_id, store_id, codes[indicator_id], n, _float(score))
                for employee_id, store_id, indicator_id, n, _mean, score, _bottom, _expectation
-               in _indicator_rows(source=_quarter_source(quarter), by_employee=True)]
+               in _tally_rows(where="c.quarter = %s", params=[str(quarter)],
+                              by_employee=True)]
     frame = pd.DataFrame.from_records(records, columns=EMPLOYEE_INDICATOR_COLUMNS)
     return frame.astype({"employee_id": "int64", "store_id": "int64", "indicator_code": "object",
                          "n": "int64", "mean_score": "float64"})
@@ -175,7 +178,21 @@ def survey_response_score_frame(*, quarter: Quarter, weights: dict[str, float],
     never for that person).
     ``store_id`` limits it to one store (a trace).
     """
-    score, score_params = _weighted_score_sql(_weights_by_pk(weights), _SPAN)
+    by_pk = _weights_by_pk(weights)
+    where = (f"r.status IN ({_COUNTED}) AND c.quarter = %s"
+             + (" AND r.store_id = %s" if store_id is not None else ""))
+    extra = [store_id] if store_id is not None else []
+    dtypes = {"response_id": "int64", "store_id": "int64", "employee_id": "Int64",
+              "score": "float64"}
+    # The chain's quarter (a rollup): one row per response, no answers, the scores the
+    # services keep. One store's (a trace): its few answers are read as they are.
+    if store_id is None and _scores_kept(where=where, params=[str(quarter)], weights=by_pk):
+        return _fetch_frame(
+            "SELECT r.id, r.store_id, "  # noqa: S608 - constants and placeholders only
+            "CASE WHEN r.self_served THEN NULL ELSE r.employee_id END, r.score "
+            "FROM surveys_response r JOIN surveys_campaign c ON c.id = r.campaign_id "
+            f"WHERE {where}", [str(quarter), *extra], dtypes)
+    score, score_params = weighted_score_sql(by_pk, _SPAN)
     sql = ("SELECT r.id, r.store_id, "  # noqa: S608 - constants and placeholders only
            "CASE WHEN r.self_served THEN NULL ELSE r.employee_id END, "
            f"{score} FROM surveys_response r "
@@ -184,9 +201,6 @@ def survey_response_score_frame(*, quarter: Quarter, weights: dict[str, float],
            f"WHERE r.status IN ({_COUNTED}) AND c.quarter = %s "
            + ("AND r.store_id = %s " if store_id is not None else "")
            + "GROUP BY r.id, r.store_id, r.employee_id, r.self_served")
-    extra = [store_id] if store_id is not None else []
-    dtypes = {"response_id": "int64", "store_id": "int64", "employee_id": "Int64",
-              "score": "float64"}
     return _fetch_frame(sql, [*score_params, str(quarter), *extra], dtypes)
 
 
@@ -255,16 +269,27 @@ def campaign_results(*, campaign: Campaign, weights: Mapping[str, float],
     aggregates: dict[int, StoreAggregate] = {}
     source = _Source(where=where, params=params, from_=_CAMPAIGN_FROM,
                      span=f"CAST({int(campaign.scale_max) - 1} AS DOUBLE PRECISION)")
-    for store_id, indicator_id, n, mean, _score, bottom, expectation in _indicator_rows(
-            source=source):
+    tally_where = "t.campaign_id = %s" + (
+        f" AND t.store_id IN ({', '.join(['%s'] * len(store_ids))})" if store_ids else "")
+    for store_id, indicator_id, n, mean, _score, bottom, expectation in _tally_rows(
+            where=tally_where, params=params):
         agg = aggregates.setdefault(store_id, empty_aggregate(store_id))
         code = codes[indicator_id]
         agg.indicator_n[code] = n
         agg.mean_rating[code] = _float(mean)
         agg.bottom_n[code] = bottom
         agg.mean_expectation[code] = _expectation_rating(_float(expectation), campaign.scale_max)
-    for store_id, responses, n, total, squares in _response_rows(
-            source=source, weights=_weights_by_pk(weights, codes)):
+    by_pk = _weights_by_pk(weights, codes)
+    # The kept scores, and how many were kept under other weights (then: from the answers).
+    kept = _fetch(
+        "SELECT r.store_id, COUNT(*), COUNT(r.score), SUM(r.score), "  # noqa: S608
+        "SUM(r.score * r.score), "
+        "SUM(CASE WHEN r.score_key IS NULL OR r.score_key <> %s THEN 1 ELSE 0 END) "
+        f"FROM surveys_response r WHERE r.status IN ({_COUNTED}) AND {where} "
+        "GROUP BY r.store_id", [weights_key(by_pk), *params])
+    response_rows = ([row[:5] for row in kept] if not any(row[5] for row in kept)
+                     else _response_rows(source=source, weights=by_pk))
+    for store_id, responses, n, total, squares in response_rows:
         agg = aggregates.setdefault(store_id, empty_aggregate(store_id))
         agg.n, agg.weighted_n = responses, n
         agg.weighted_total, agg.weighted_sum_squares = float(total or 0), float(squares or 0)
@@ -413,3 +438,29 @@ def indicator_changes(*, indicator: Indicator | None = None,
 
 def response_count(*, campaign: Campaign) -> int:
     return Response.objects.filter(campaign=campaign).count()
+
+
+def tally_differences(*, campaigns: list[Campaign]) -> list[tuple]:
+    """Where the kept tallies differ from their counted answers: ``(key, kept, answers)`` per
+    differing (campaign, store, employee key, indicator), figures ``(n, rating_sum,
+    bottom_n, expectation_n, expectation_sum)``. Empty: they are equal, as they must be."""
+    if not campaigns:
+        return []
+    ids = [c.pk for c in campaigns]
+    marks = ", ".join(["%s"] * len(ids))
+    employee_key = ("CASE WHEN r.employee_id IS NULL OR r.self_served THEN 0 "
+                    "ELSE r.employee_id END")
+    answers = {row[:4]: row[4:] for row in _fetch(
+        f"SELECT r.campaign_id, r.store_id, {employee_key}, a.indicator_id, "  # noqa: S608
+        "COUNT(*), SUM(a.rating), SUM(CASE WHEN a.rating = 1 THEN 1 ELSE 0 END), "
+        "COUNT(a.expectation), COALESCE(SUM(a.expectation), 0) "
+        "FROM surveys_answer a JOIN surveys_response r ON r.id = a.response_id "
+        f"WHERE r.campaign_id IN ({marks}) AND r.status IN ({_COUNTED}) "
+        f"GROUP BY r.campaign_id, r.store_id, {employee_key}, a.indicator_id", ids)}
+    kept = {row[:4]: row[4:] for row in _fetch(
+        "SELECT campaign_id, store_id, employee_key, indicator_id, n, rating_sum, "  # noqa: S608
+        "bottom_n, expectation_n, expectation_sum FROM surveys_indicatortally "
+        f"WHERE campaign_id IN ({marks}) AND n <> 0", ids)}
+    return [(key, kept.get(key), answers.get(key))
+            for key in sorted(set(answers) | set(kept))
+            if tuple(kept.get(key) or ()) != tuple(answers.get(key) or ())]

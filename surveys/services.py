@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -25,7 +25,7 @@ from satisfaction.models import Employee, Region, Role, Store, User
 from satisfaction.notifications import notification_send
 from satisfaction.quarters import InvalidQuarterError, Quarter, chain_zone
 from satisfaction.tabular import RowErrors, TemplateColumn, parse_date, read_tables
-from surveys import rules
+from surveys import rules, tallies
 from surveys.models import (
     PUBLIC_CHANNELS,
     Answer,
@@ -52,6 +52,7 @@ from surveys.results import (
     max_in_window,
 )
 from surveys.selectors import open_campaign_for_store
+from surveys.weights import indicator_weights
 
 # --- Indicators and campaigns -------------------------------------------------------------
 
@@ -552,7 +553,46 @@ def response_create(*, store: Store, campaign: Campaign, data: ResponseInput, ch
             Answer(response=response, indicator_id=indicator_id, rating=rating,
                    expectation=expectation)
             for indicator_id, (rating, expectation) in answers.items()])
+        tallies.score_responses([response.pk], score_weights(campaign=campaign))
+        if response.status == ResponseStatus.COUNTED:
+            tallies.responses_counted([response.pk])
     return response
+
+
+def score_weights(*, campaign: Campaign) -> dict[int, float]:
+    """The weights (indicator pk → weight) a response of ``campaign`` is scored with: the
+    scheme's for the campaign's quarter (``surveys.weights``)."""
+    weights = indicator_weights(quarter=campaign.quarter).weights
+    return {pk: float(weights.get(code, 0.0))
+            for pk, code in Indicator.objects.values_list("pk", "code")}
+
+
+@transaction.atomic
+def response_scores_refresh(*, quarter: Quarter, weights: Mapping[str, float]) -> int:
+    """Score again, under ``weights`` (indicator code → weight), the quarter's responses kept
+    under other weights (after HQ reweights the indicators, or ones never scored); returns how
+    many. The rollup calls it first: what it then reads is scored under its own weights."""
+    by_pk = {pk: float(weights.get(code, 0.0))
+             for pk, code in Indicator.objects.values_list("pk", "code")}
+    campaign_ids = list(Campaign.objects.filter(quarter=quarter).values_list("pk", flat=True))
+    if not campaign_ids:
+        return 0
+    key = tallies.weights_key(by_pk)
+    stale = (f"r.campaign_id IN ({', '.join(['%s'] * len(campaign_ids))}) "
+             "AND (r.score_key IS NULL OR r.score_key <> %s)")
+    return tallies.score(stale, [*campaign_ids, key], by_pk)
+
+
+@transaction.atomic
+def survey_tallies_rebuild(*, campaigns: list[Campaign] | None = None) -> int:
+    """Recompute the tallies and the response scores of ``campaigns`` (every campaign when
+    None) from the answers; returns the number of campaigns. For data written around the
+    services (a bulk load, a repair) and to check the kept tallies (they must be equal)."""
+    campaigns = list(Campaign.objects.all() if campaigns is None else campaigns)
+    for campaign in campaigns:
+        tallies.rebuild([campaign.pk])
+        tallies.score("r.campaign_id = %s", [campaign.pk], score_weights(campaign=campaign))
+    return len(campaigns)
 
 
 def device_fingerprint(*, ip: str, user_agent: str) -> str:
@@ -646,8 +686,14 @@ def response_review(*, user: User, response_ids: list[int], clear: bool) -> int:
     self-served one counts for the store only (``surveys.selectors``)."""
     _require_hq(user)
     status = ResponseStatus.CLEARED if clear else ResponseStatus.REJECTED
-    return Response.objects.filter(pk__in=response_ids, status=ResponseStatus.FLAGGED).update(
+    # Locked, so that two reviewers clearing the same response count it once.
+    ids = list(Response.objects.select_for_update().filter(
+        pk__in=response_ids, status=ResponseStatus.FLAGGED).values_list("pk", flat=True))
+    updated = Response.objects.filter(pk__in=ids).update(
         status=status, reviewed_by=user, reviewed_at=timezone.now())
+    if clear:
+        tallies.responses_counted(ids)
+    return updated
 
 
 @transaction.atomic
@@ -660,11 +706,14 @@ def store_flag_review(*, user: User, flag: StoreFlag, clear: bool) -> StoreFlag:
     flag.status = StoreFlagStatus.CLEARED if clear else StoreFlagStatus.CONFIRMED
     flag.reviewed_by, flag.reviewed_at = user, now
     flag.save(update_fields=["status", "reviewed_by", "reviewed_at"])
-    Response.objects.filter(campaign=flag.campaign, store=flag.store,
-                            status=ResponseStatus.FLAGGED,
-                            flag_reasons__contains=FlagReason.STORE.value).update(
+    held = list(Response.objects.select_for_update().filter(
+        campaign=flag.campaign, store=flag.store, status=ResponseStatus.FLAGGED,
+        flag_reasons__contains=FlagReason.STORE.value).values_list("pk", flat=True))
+    Response.objects.filter(pk__in=held).update(
         status=ResponseStatus.CLEARED if clear else ResponseStatus.REJECTED,
         reviewed_by=user, reviewed_at=now)
+    if clear:
+        tallies.responses_counted(held)
     return flag
 
 
@@ -705,9 +754,12 @@ def store_anomaly_scan(*, campaign: Campaign, thresholds: AbuseThresholds | None
                 campaign=campaign, store_id=store_id, defaults={"reasons": reasons})
             if not is_new:
                 continue
-            Response.objects.filter(campaign=campaign, store_id=store_id,
-                                    status=ResponseStatus.COUNTED).update(
+            held = list(Response.objects.select_for_update().filter(
+                campaign=campaign, store_id=store_id, status=ResponseStatus.COUNTED,
+            ).values_list("pk", flat=True))
+            Response.objects.filter(pk__in=held).update(
                 status=ResponseStatus.FLAGGED, flag_reasons=FlagReason.STORE.value)
+            tallies.responses_withdrawn(held)
             created.append(flag)
     if created:
         hq_users = User.objects.filter(role=Role.HQ_ADMIN, is_active=True)

@@ -9,7 +9,17 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from satisfaction.quarters import Quarter
-from surveys.models import Answer, Campaign, Channel, Indicator, Response, ResponseStatus
+from surveys import tallies
+from surveys.models import (
+    COUNTED_STATUSES,
+    Answer,
+    Campaign,
+    Channel,
+    Indicator,
+    Response,
+    ResponseStatus,
+)
+from surveys.services import score_weights
 
 
 class CampaignFactory(DjangoModelFactory):
@@ -28,7 +38,8 @@ def rate(*, campaign: Campaign, store, ratings: dict[str, int],
          expectations: dict[str, int] | None = None, employee=None,
          status: str = ResponseStatus.COUNTED, channel: str = Channel.QR,
          **extra) -> Response:
-    """Save a response directly (bypassing the service) with the given ratings by code.
+    """Save a response directly (bypassing the service's rules) with the given ratings by
+    code, and what the service keeps beside it (``keep_tallies``).
 
     As the service does, a response naming the person who keyed it in (``entered_by``) is
     marked ``self_served`` (its status stays the one given)."""
@@ -42,7 +53,16 @@ def rate(*, campaign: Campaign, store, ratings: dict[str, int],
         Answer(response=response, indicator=indicators[code], rating=value,
                expectation=(expectations or {}).get(code))
         for code, value in ratings.items()])
+    keep_tallies(response)
     return response
+
+
+def keep_tallies(response: Response) -> None:
+    """What ``surveys.services.response_create`` keeps beside a response it saves: its
+    weighted score, and its answers in the tallies when it counts."""
+    tallies.score_responses([response.pk], score_weights(campaign=response.campaign))
+    if response.status in COUNTED_STATUSES:
+        tallies.responses_counted([response.pk])
 
 
 ALL_CODES = ["assortment", "environment", "recommendation", "efficacy", "warm_service",

@@ -13,7 +13,12 @@ from scoring.models import EmployeeScore, StoreScore
 from scoring.services import rollup_quarter
 from surveys import rules, selectors
 from surveys.models import FlagReason, Response, ResponseStatus
-from surveys.services import ResponseInput, paper_batch_create, response_create
+from surveys.services import (
+    ResponseInput,
+    paper_batch_create,
+    response_create,
+    response_review,
+)
 from tests.factories import EmployeeFactory, UserFactory
 from tests.surveys.factories import CampaignFactory, all_rated
 
@@ -194,7 +199,7 @@ def test_the_rollup_counts_a_cleared_self_served_response_for_the_store_only(sto
     campaign = CampaignFactory()
     own = key_in(user=clerk, store=store, campaign=campaign, count=4, rating=5,
                  employee_number=clerk.employee.number)
-    Response.objects.filter(pk__in=[r.pk for r in own]).update(status=ResponseStatus.CLEARED)
+    response_review(user=hq, response_ids=[r.pk for r in own], clear=True)
     rollup_quarter(quarter=campaign.quarter, user=hq)
     store_value = StoreScore.objects.get(store=store)
     assert store_value.n_responses == 4

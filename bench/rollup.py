@@ -466,6 +466,31 @@ def evidence_reads(rollup) -> None:
         f"deleted and written again): {again.seconds:.2f}s {again.stages}")
 
 
+def first_request_after_rollup() -> None:
+    """The rollup analyzes the snapshot tables it rewrote: the first store page after it
+    should cost what the fiftieth does (the Python side warmed up on another store first)."""
+    from django.test import Client
+
+    from satisfaction.models import Role, Store, User
+    from satisfaction.services import user_create
+
+    User.objects.filter(username="bench_rollup_hq").delete()
+    hq = user_create(username="bench_rollup_hq", password=None, role=Role.HQ_ADMIN)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(hq)
+    codes = list(Store.objects.order_by("pk").values_list("code", flat=True)[:2])
+    client.get(f"/stores/{codes[1]}/")  # templates, caches, connection: not what is measured
+    times = []
+    for _ in range(50):
+        started = time.perf_counter()
+        response = client.get(f"/stores/{codes[0]}/")
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.status_code
+    ordered = sorted(times[1:])
+    log(f"store page right after the rollup: first {times[0]:.1f} ms, median of the next 49 "
+        f"{ordered[len(ordered) // 2]:.1f} ms, 50th {times[-1]:.1f} ms")
+
+
 def compare_with_hand_sql() -> tuple[int, float]:
     from scoring.models import Rollup, RollupStatus
 
@@ -646,6 +671,7 @@ def main() -> None:
     Rollup.objects.filter(quarter=QUARTER).delete()
     wall, peak_mib, output = time_full_rollup()
     log(f"full rollup: {wall:.2f}s wall, peak RSS {peak_mib:.0f} MiB ({output})")
+    first_request_after_rollup()
     store_seconds, stages = time_store_part()
     log("store part: {:.2f}s ({})".format(
         store_seconds, ", ".join(f"{k} {v:.2f}s" for k, v in stages.items())))

@@ -344,15 +344,32 @@ def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = 
         rollup.evidence_recorded = True
         rollup.seconds = round(time.perf_counter() - started, 3)
         rollup.save()
+    written = time.perf_counter()
+    _analyze_snapshot()
     report("save")
     stages = {"load": round(loaded - started, 3), "compute": round(computed - loaded, 3),
-              "write": round(time.perf_counter() - computed - evidence_seconds, 3),
-              "evidence": round(evidence_seconds, 3)}
+              "write": round(written - computed - evidence_seconds, 3),
+              "evidence": round(evidence_seconds, 3),
+              "analyze": round(time.perf_counter() - written, 3)}
     logger.info("scoring: rolled up %s r%s: %s stores, %s employees, %s counted inputs in "
                 "%.2fs %s", quarter, rollup.revision, store_count, employee_count, input_count,
                 rollup.seconds, stages)
     return RollupOutcome(rollup=rollup, stores=store_count, employees=employee_count,
                          seconds=rollup.seconds, stages=stages, inputs=input_count)
+
+
+def _analyze_snapshot() -> None:
+    """Fresh planner statistics for the snapshot tables a rollup just rewrote (PostgreSQL).
+
+    Autovacuum would get to them a while later; until then the planner guesses a couple of
+    rows per revision and the first dashboard requests after a rollup pick nested loops over
+    15,000 stores (``bench/dashboard.py`` measures the first request against the fiftieth).
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE scoring_storescore, scoring_employeescore, "
+                       "scoring_revisioninput")
 
 
 def _publish_refusals(quarter: Quarter) -> list[ApplicationError]:

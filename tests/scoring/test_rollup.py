@@ -155,3 +155,27 @@ def test_a_frame_without_the_contract_s_columns_is_an_error_not_no_data(db, monk
                         survey_store_indicator_frame)
     with pytest.raises(ValueError, match="survey_store_indicator_frame lacks columns"):
         loader.load(quarter=PAST, weights={"price": 1.0})
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_rollup_leaves_fresh_planner_statistics_on_the_snapshot_tables(frames_from_apps):
+    """The first dashboard request after a rollup plans with the new rows, not autovacuum's
+    later guess (bench/rollup.py measures the first request against the fiftieth)."""
+    from django.db import connection
+
+    def analyzed() -> dict[str, object]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT relname, last_analyze FROM pg_stat_user_tables WHERE relname "
+                           "IN ('scoring_storescore', 'scoring_employeescore', "
+                           "'scoring_revisioninput')")
+            return dict(cursor.fetchall())
+
+    before = analyzed()
+    outcome = rollup_quarter(quarter=PAST)
+    after = analyzed()
+    assert set(after) == {"scoring_storescore", "scoring_employeescore",
+                          "scoring_revisioninput"}
+    assert all(moment is not None and moment != before.get(table)
+               for table, moment in after.items())
+    assert "analyze" in outcome.stages

@@ -300,10 +300,12 @@ def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = 
     started = time.perf_counter()
     scheme = scheme_current()
     params = scheme.to_params()
+    rescored = started
     if data is None:
         # Responses kept under other weights (HQ reweighted) are scored again first, so the
         # load reads one kept score per response (docs/architecture.md, "Survey tallies").
         response_scores_refresh(quarter=quarter, weights=params.indicator_weights)
+        rescored = time.perf_counter()
         data = loader.load(quarter=quarter, weights=params.indicator_weights)
     loaded = time.perf_counter()
     report("load")
@@ -347,7 +349,8 @@ def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = 
     written = time.perf_counter()
     _analyze_snapshot()
     report("save")
-    stages = {"load": round(loaded - started, 3), "compute": round(computed - loaded, 3),
+    stages = {"rescore": round(rescored - started, 3), "load": round(loaded - rescored, 3),
+              "compute": round(computed - loaded, 3),
               "write": round(written - computed - evidence_seconds, 3),
               "evidence": round(evidence_seconds, 3),
               "analyze": round(time.perf_counter() - written, 3)}

@@ -580,6 +580,9 @@ def response_scores_refresh(*, quarter: Quarter, weights: Mapping[str, float]) -
     key = tallies.weights_key(by_pk)
     stale = (f"r.campaign_id IN ({', '.join(['%s'] * len(campaign_ids))}) "
              "AND (r.score_key IS NULL OR r.score_key <> %s)")
+    if not Response.objects.filter(campaign_id__in=campaign_ids).exclude(
+            score_key=key).exists():  # the usual case: one scan, no write
+        return 0
     return tallies.score(stale, [*campaign_ids, key], by_pk)
 
 

@@ -80,7 +80,7 @@ def _fetch(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _tally_rows(*, where: str, params: list, by_employee: bool = False) -> list[tuple]:
+def _tally_sql(*, where: str, by_employee: bool = False) -> str:
     """One GROUP BY (store or employee, indicator) of the counted answers: n, mean rating,
     mean 0–100 score, ratings at the bottom of the scale, mean 0–100 expectation; read from the
     kept tallies (``surveys.models.IndicatorTally``), stores × employees × indicators rows
@@ -95,7 +95,7 @@ def _tally_rows(*, where: str, params: list, by_employee: bool = False) -> list[
     keys = "t.employee_key, t.store_id" if by_employee else "t.store_id"
     extra = " AND t.employee_key <> 0" if by_employee else ""
     span = _SPAN
-    sql = (f"SELECT {keys}, t.indicator_id, SUM(t.n), "  # noqa: S608 - constants only
+    return (f"SELECT {keys}, t.indicator_id, SUM(t.n), "  # noqa: S608 - constants only
            "CAST(SUM(t.rating_sum) AS DOUBLE PRECISION) / SUM(t.n), "
            f"SUM((t.rating_sum - t.n) * 100 / {span}) / SUM(t.n), "
            "SUM(t.bottom_n), "
@@ -103,7 +103,6 @@ def _tally_rows(*, where: str, params: list, by_employee: bool = False) -> list[
            "/ NULLIF(SUM(t.expectation_n), 0) "
            "FROM surveys_indicatortally t JOIN surveys_campaign c ON c.id = t.campaign_id "
            f"WHERE {where}{extra} GROUP BY {keys}, t.indicator_id HAVING SUM(t.n) > 0")
-    return _fetch(sql, params)
 
 
 def _scores_kept(*, where: str, params: list, weights: dict[int, float]) -> bool:
@@ -144,26 +143,26 @@ def _codes() -> dict[int, str]:
 # --- The scoring contract -----------------------------------------------------------------
 
 
+def _tally_frame(*, quarter: Quarter, by_employee: bool) -> pd.DataFrame:
+    """The quarter's tallies per store (or employee) and indicator as a frame (the rows
+    travel as one COPY on PostgreSQL: 100,000 employees × 7 indicators)."""
+    keys = {"employee_id": "int64", "store_id": "int64"} if by_employee else {
+        "store_id": "int64"}
+    frame = _fetch_frame(_tally_sql(where="c.quarter = %s", by_employee=by_employee),
+                         [str(quarter)], {**keys, "indicator_id": "int64", "n": "int64",
+                                          "mean_rating": "float64", "mean_score": "float64",
+                                          "bottom_n": "int64",
+                                          "mean_expectation_score": "float64"})
+    frame["indicator_code"] = frame["indicator_id"].map(_codes()).astype("object")
+    return frame
+
+
 def survey_store_indicator_frame(*, quarter: Quarter) -> pd.DataFrame:
-    codes = _codes()
-    records = [(store_id, codes[indicator_id], n, _float(score), bottom, _float(expectation))
-               for store_id, indicator_id, n, _mean, score, bottom, expectation
-               in _tally_rows(where="c.quarter = %s", params=[str(quarter)])]
-    frame = pd.DataFrame.from_records(records, columns=STORE_INDICATOR_COLUMNS)
-    return frame.astype({"store_id": "int64", "indicator_code": "object", "n": "int64",
-                         "mean_score": "float64", "bottom_n": "int64",
-                         "mean_expectation_score": "float64"})
+    return _tally_frame(quarter=quarter, by_employee=False)[STORE_INDICATOR_COLUMNS]
 
 
 def survey_employee_indicator_frame(*, quarter: Quarter) -> pd.DataFrame:
-    codes = _codes()
-    records = [(employee_id, store_id, codes[indicator_id], n, _float(score))
-               for employee_id, store_id, indicator_id, n, _mean, score, _bottom, _expectation
-               in _tally_rows(where="c.quarter = %s", params=[str(quarter)],
-                              by_employee=True)]
-    frame = pd.DataFrame.from_records(records, columns=EMPLOYEE_INDICATOR_COLUMNS)
-    return frame.astype({"employee_id": "int64", "store_id": "int64", "indicator_code": "object",
-                         "n": "int64", "mean_score": "float64"})
+    return _tally_frame(quarter=quarter, by_employee=True)[EMPLOYEE_INDICATOR_COLUMNS]
 
 
 def survey_response_score_frame(*, quarter: Quarter, weights: dict[str, float],
@@ -271,8 +270,8 @@ def campaign_results(*, campaign: Campaign, weights: Mapping[str, float],
                      span=f"CAST({int(campaign.scale_max) - 1} AS DOUBLE PRECISION)")
     tally_where = "t.campaign_id = %s" + (
         f" AND t.store_id IN ({', '.join(['%s'] * len(store_ids))})" if store_ids else "")
-    for store_id, indicator_id, n, mean, _score, bottom, expectation in _tally_rows(
-            where=tally_where, params=params):
+    for store_id, indicator_id, n, mean, _score, bottom, expectation in _fetch(
+            _tally_sql(where=tally_where), params):
         agg = aggregates.setdefault(store_id, empty_aggregate(store_id))
         code = codes[indicator_id]
         agg.indicator_n[code] = n

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from satisfaction.db_router import replica_reads
 from satisfaction.errors import ApplicationError
 from satisfaction.jobs import JobContext, job_kind
 
@@ -23,6 +24,7 @@ def export_params(*, filters: dict, fmt: str) -> dict:
 
 
 @job_kind(EXPORT_KIND, label=gettext_lazy("Complaint export"))
+@replica_reads()
 def complaint_export_job(ctx: JobContext) -> dict:
     """Write the starter's complaint list (their stores, the page's filters, contacts masked
     as the list masks them) to a CSV / XLSX file, 2,000 rows at a time."""

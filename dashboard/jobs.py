@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from dashboard import export, rules, selectors
+from satisfaction.db_router import replica_reads
 from satisfaction.errors import ApplicationError
 from satisfaction.jobs import JobContext, job_kind
 from satisfaction.quarters import InvalidQuarterError, Quarter
@@ -17,6 +18,7 @@ RANKING_EXPORT = "dashboard.ranking_export"
 
 
 @job_kind(RANKING_EXPORT, label=gettext_lazy("Store ranking export"))
+@replica_reads()
 def ranking_export_job(ctx: JobContext) -> dict:
     """Write the ranking the starter saw (their scope, the page's filters, the revision the
     page showed) into the job's file, a chunk of rows at a time.

@@ -38,6 +38,7 @@ from dashboard.services import (
 from mystery_shopper import rules as visit_rules
 from mystery_shopper.models import ScorecardPart
 from pos.selectors import receipt_counts
+from satisfaction.db_router import replica_reads
 from satisfaction.errors import ApplicationError
 from satisfaction.forms import add_application_error
 from satisfaction.jobs import EXPORT_IN_REQUEST_ROWS as EXPORT_ROWS_IN_REQUEST
@@ -79,6 +80,7 @@ def store_home(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(rules.can_see_store_pages)
+@replica_reads()
 def store_page(request: HttpRequest, code: str) -> HttpResponse:
     store = get_visible_store_or_404(request.user, code=code)
     data = selectors.store_page_data(
@@ -209,6 +211,7 @@ def _ranking(request: HttpRequest) -> _Ranking:
 
 
 @role_required(rules.can_see_store_pages)
+@replica_reads()
 def store_list(request: HttpRequest) -> HttpResponse:
     """The one list of stores: the quarter's values ranked (sortable, filtered by region, city
     and code or name, with the distribution and the movers); before any quarter has values,
@@ -261,6 +264,7 @@ EXPORT_IN_REQUEST_ROWS = EXPORT_ROWS_IN_REQUEST
 
 @role_required(rules.can_see_store_pages)
 @require_GET
+@replica_reads()
 def store_list_export(request: HttpRequest) -> HttpResponse:
     """The store list as CSV or XLSX (``?format=``), with the page's filters, scope and order,
     in the user's language. Up to ``EXPORT_IN_REQUEST_ROWS`` stores the file is the response;
@@ -314,6 +318,7 @@ def _figures_query(request: HttpRequest) -> tuple[Quarter, str, list[QuarterOpti
 
 
 @role_required(rules.can_see_chain_figures)
+@replica_reads()
 def complaint_figures(request: HttpRequest) -> HttpResponse:
     quarter, region_code, options = _figures_query(request)
     figures = selectors.complaint_figures_by_region(user=request.user, quarter=quarter)
@@ -366,6 +371,7 @@ def complaint_figures(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(rules.can_see_chain_figures)
+@replica_reads()
 def mystery_figures(request: HttpRequest) -> HttpResponse:
     quarter, region_code, options = _figures_query(request)
     items = selectors.weakest_scorecard_items(user=request.user, quarter=quarter,

@@ -126,6 +126,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Read replica (docs/scaling.md, "Read replica"): reads inside satisfaction.db_router's
+# replica_reads() (dashboard pages, exports) go to it; without the variable the alias points at
+# default and every query goes to default. Tests mirror it onto default's test database.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL") or ""
+DATABASES["replica"] = (dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=env_int(
+    "DB_CONN_MAX_AGE", default=60, minimum=0)) if DATABASE_REPLICA_URL
+    else dict(DATABASES["default"]))
+DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_REPLICA_ALIAS = "replica" if DATABASE_REPLICA_URL else None
+#: How long a block waits for a lagging standby before it reads default instead.
+DATABASE_REPLICA_MAX_WAIT_MS = env_int("DATABASE_REPLICA_MAX_WAIT_MS", default=100, minimum=0)
+DATABASE_ROUTERS = ["satisfaction.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits, throttles) ---------------------------------------------------------

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from satisfaction import stats, tabular
+from satisfaction.db_router import replica_reads
 from satisfaction.models import EmployeeRole, User
 from satisfaction.quarters import chain_zone
 from satisfaction.tabular import Column, Sheet
@@ -297,6 +298,7 @@ def content_type(file_format: str) -> str:
     return tabular.CSV_CONTENT_TYPE if file_format == "csv" else tabular.XLSX_CONTENT_TYPE
 
 
+@replica_reads()  # a published revision's rows: immutable; see satisfaction.db_router
 def write_export(out: BinaryIO, *, rollup: Rollup, file_format: str, language: str,
                  exported_by: User, exported_at: datetime, employees: int,
                  stores: int) -> None:

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from satisfaction.db_router import replica_reads
 from satisfaction.errors import ApplicationError
 from satisfaction.jobs import JobContext, job_kind
 from surveys import exports, rules
@@ -53,6 +54,7 @@ def paper_import_job(ctx: JobContext) -> dict:
 
 
 @job_kind(RESULTS_EXPORT_KIND, label=gettext_lazy("Survey results export"))
+@replica_reads()
 def results_export_job(ctx: JobContext) -> dict:
     """Write a campaign's results for the starter's stores to a CSV / XLSX file, 2,000 stores
     at a time."""

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from satisfaction import tabular
+from satisfaction.db_router import replica_reads
 from satisfaction.jobs import EXPORT_CHUNK_ROWS, EXPORT_IN_REQUEST_ROWS
 from satisfaction.masking import mask_name, mask_phone
 from satisfaction.models import User
@@ -106,6 +107,7 @@ def file_name(fmt: str, now: datetime | None = None) -> str:
     return f"complaints-{moment:%Y%m%d-%H%M}.{fmt}"
 
 
+@replica_reads()  # in a request or a job: the page's rows may be a moment stale
 def write_export(fh: BinaryIO, *, user: User, filters: dict, fmt: str,
                  wrap: Callable[[Iterator[list[object]]], Iterator[list[object]]] | None = None
                  ) -> int:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from satisfaction import tabular
+from satisfaction.db_router import replica_reads
 from satisfaction.jobs import EXPORT_CHUNK_ROWS, EXPORT_IN_REQUEST_ROWS
 from satisfaction.models import Store, User
 from surveys.models import Campaign, Indicator
@@ -101,6 +102,7 @@ def rows(*, campaign: Campaign, user: User, indicators: list[Indicator]) -> Iter
             yield line
 
 
+@replica_reads()  # in a request or a job: the page's rows may be a moment stale
 def write_export(fh: BinaryIO, *, campaign: Campaign, user: User, fmt: str,
                  wrap: Callable[[Iterator[list]], Iterator[list]] | None = None) -> int:
     """Write the export to ``fh``; returns the number of stores written. ``wrap`` sees the rows

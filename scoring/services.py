@@ -362,7 +362,7 @@ def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = 
 
 
 def _analyze_snapshot() -> None:
-    """Fresh planner statistics for the snapshot tables a rollup just rewrote (PostgreSQL).
+    """Fresh planner statistics for the snapshot tables the dashboards read (PostgreSQL).
 
     Autovacuum would get to them a while later; until then the planner guesses a couple of
     rows per revision and the first dashboard requests after a rollup pick nested loops over
@@ -371,8 +371,9 @@ def _analyze_snapshot() -> None:
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE scoring_storescore, scoring_employeescore, "
-                       "scoring_revisioninput")
+        # Not the evidence table: a trace reads it by its primary key whatever the
+        # statistics say, and sampling it costs seconds at chain scale.
+        cursor.execute("ANALYZE scoring_storescore, scoring_employeescore")
 
 
 def _publish_refusals(quarter: Quarter) -> list[ApplicationError]:

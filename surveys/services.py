@@ -583,7 +583,7 @@ def response_scores_refresh(*, quarter: Quarter, weights: Mapping[str, float]) -
     if not Response.objects.filter(campaign_id__in=campaign_ids).exclude(
             score_key=key).exists():  # the usual case: one scan, no write
         return 0
-    return tallies.score(stale, [*campaign_ids, key], by_pk)
+    return tallies.score(stale, [*campaign_ids, key], by_pk, bulk=True)
 
 
 @transaction.atomic
@@ -594,7 +594,8 @@ def survey_tallies_rebuild(*, campaigns: list[Campaign] | None = None) -> int:
     campaigns = list(Campaign.objects.all() if campaigns is None else campaigns)
     for campaign in campaigns:
         tallies.rebuild([campaign.pk])
-        tallies.score("r.campaign_id = %s", [campaign.pk], score_weights(campaign=campaign))
+        tallies.score("r.campaign_id = %s", [campaign.pk], score_weights(campaign=campaign),
+                      bulk=True)
     return len(campaigns)
 
 

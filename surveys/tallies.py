@@ -95,13 +95,25 @@ def weighted_score_sql(weights: Mapping[int, float], span: str) -> tuple[str, li
             case_params + case_params)
 
 
-def score(where: str, params: list, weights: Mapping[int, float]) -> int:
+def _bulk_memory(cursor) -> None:
+    """A whole quarter at once (a rebuild, a rescoring after a reweight) groups millions of
+    answers: give this transaction's sorts and hashes room instead of spilling to disk
+    (PostgreSQL; ``SET LOCAL`` ends with the transaction the services open)."""
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+
+
+def score(where: str, params: list, weights: Mapping[int, float], *, bulk: bool = False
+          ) -> int:
     """Compute and keep the weighted score of the responses ``r`` matching ``where`` under
-    ``weights`` (indicator pk → weight); returns how many were scored."""
+    ``weights`` (indicator pk → weight); returns how many were scored. ``bulk``: a whole
+    quarter or campaign."""
     key = weights_key(weights)
     expression, expression_params = weighted_score_sql(
         weights, "CAST(c.scale_max - 1 AS DOUBLE PRECISION)")
     with connection.cursor() as cursor:
+        if bulk:
+            _bulk_memory(cursor)
         cursor.execute(
             f"UPDATE surveys_response SET score = s.ws, score_key = %s FROM ("  # noqa: S608
             f"SELECT r.id AS id, {expression} AS ws FROM surveys_response r "
@@ -128,6 +140,7 @@ def rebuild(campaign_ids: list[int]) -> None:
     tallies must equal)."""
     where = f"r.campaign_id IN ({_placeholders(campaign_ids)})"
     with connection.cursor() as cursor:
+        _bulk_memory(cursor)
         cursor.execute(f"DELETE FROM surveys_indicatortally WHERE campaign_id IN "  # noqa: S608
                        f"({_placeholders(campaign_ids)})", campaign_ids)
     _add(f"{where} AND r.status IN ({_COUNTED})", campaign_ids, 1)

@@ -162,6 +162,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Argon2id (argon2-cffi) at OWASP's parameters (satisfaction/hashers.py says why not Django's)
+# hashes new passwords; Django's hashers after it still verify older hashes, and a login with
+# one rehashes it.
+PASSWORD_HASHERS = [
+    "satisfaction.hashers.OwaspArgon2PasswordHasher",  # verifies any Argon2 hash too
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -300,13 +300,8 @@ def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = 
     started = time.perf_counter()
     scheme = scheme_current()
     params = scheme.to_params()
-    rescored = started
-    if data is None:
-        # Responses kept under other weights (HQ reweighted) are scored again first, so the
-        # load reads one kept score per response (docs/architecture.md, "Survey tallies").
-        response_scores_refresh(quarter=quarter, weights=params.indicator_weights)
-        rescored = time.perf_counter()
-        data = loader.load(quarter=quarter, weights=params.indicator_weights)
+    data, rescored = (data, started) if data is not None else _load_inputs(
+        quarter=quarter, params=params)
     loaded = time.perf_counter()
     report("load")
     result = engine.compute(data, params)
@@ -359,6 +354,17 @@ def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = 
                 rollup.seconds, stages)
     return RollupOutcome(rollup=rollup, stores=store_count, employees=employee_count,
                          seconds=rollup.seconds, stages=stages, inputs=input_count)
+
+
+def _load_inputs(*, quarter: Quarter, params: engine.SchemeParams
+                 ) -> tuple[engine.EngineInput, float]:
+    """The quarter's input frames, and the moment the rescoring before them ended.
+
+    Responses kept under other weights (HQ reweighted) are scored again first, so the load
+    reads one kept score per response (docs/architecture.md, "Survey tallies")."""
+    response_scores_refresh(quarter=quarter, weights=params.indicator_weights)
+    rescored = time.perf_counter()
+    return loader.load(quarter=quarter, weights=params.indicator_weights), rescored
 
 
 def _analyze_snapshot() -> None:

@@ -3,8 +3,9 @@ the number of queries of a page does not grow with the number of stores or emplo
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 from typing import TypeVar
 
@@ -17,6 +18,7 @@ from django.db.models import (
     F,
     FloatField,
     IntegerField,
+    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -43,7 +45,7 @@ from satisfaction.models import Employee, Store, User
 from satisfaction.quarters import Quarter
 from satisfaction.scoping import scope_to_stores, visible_stores
 from scoring.models import EmployeeScore, Rollup, RollupStatus, StoreScore
-from scoring.selectors import QuarterOption, rollup_for_display, scope_employee_scores
+from scoring.selectors import QuarterOption, rollup_for_display, scope_employee_score_rows
 from surveys.models import COUNTED_STATUSES, Answer, Indicator, Response
 from surveys.results import to_score
 
@@ -242,15 +244,6 @@ def headline(*, page: StorePage, running_quarter: Quarter) -> Headline | None:
         chain_ranked=figures.chain_ranked)
 
 
-def staff_scores(*, user: User, score: StoreScore | None) -> list[EmployeeScore]:
-    if score is None:
-        return []
-    scores = scope_employee_scores(
-        EmployeeScore.objects.filter(rollup_id=score.rollup_id, store_id=score.store_id), user)
-    return list(scores.select_related("employee").order_by(
-        F("rank_store").asc(nulls_last=True), "employee__number"))
-
-
 @dataclass(frozen=True)
 class GapRow:
     code: str
@@ -370,6 +363,9 @@ class StorePageData:
     actions: list[ImprovementAction]
     overdue_count: int
     can_manage: bool
+    figures_key: str = ""  # ``StoreFigures.key``: the cached fragments of the page use it
+    staff_key: str = ""  # the staff rows shown (the reader's scope) and the unscored staff
+
 
     @property
     def score(self) -> StoreScore | None:
@@ -419,16 +415,72 @@ def _annotated_actions(store: Store, labels: dict[str, str], today: date
     return actions
 
 
+# --- The store page's cached figures ------------------------------------------------------------
+
+STORE_FIGURES_SECONDS = 60 * 60 * 24
+
+
+def rollups_version() -> str:
+    """What every revision shown anywhere looks like now, in one aggregate over the (small)
+    rollup table: a rollup or recompute (new revision, or ``computed_at`` moved), a publication
+    (``published_at``) or a superseded or deleted revision (the count) changes it. The
+    scoring services own these writes; nothing needs to tell the dashboard."""
+    row = Rollup.objects.exclude(status=RollupStatus.SUPERSEDED).aggregate(
+        n=Count("pk"), last=Max("pk"), computed=Max("computed_at"),
+        published=Max("published_at"))
+    return ":".join(str(row[k]) for k in ("n", "last", "computed", "published"))
+
+
+@dataclass
+class StoreFigures:
+    """The store page's figures that only a rollup or a publication changes: the values
+    (``store_scores``) and every staff row of the shown revision, unscoped
+    (``scoring.selectors.scope_employee_score_rows`` applies the reader's scope). ``key``
+    names them: the store, the quarter and ``rollups_version``; the page's cached fragments
+    use it too."""
+
+    key: str
+    page: StorePage
+    staff: list[EmployeeScore]
+
+
+def store_figures(*, store: Store, quarter: Quarter) -> StoreFigures:
+    """``store_scores`` and the staff rows, from the cache (``STORE_FIGURES_SECONDS``) under the
+    store, the quarter and ``rollups_version``: a new revision or a publication makes a new
+    key, so an entry is never invalidated, only no longer read."""
+    digest = hashlib.sha256(rollups_version().encode()).hexdigest()[:24]
+    key = f"dashboard:store-figures:{store.pk}:{quarter}:{digest}"
+    figures = cache.get(key)
+    if figures is None:
+        page = store_scores(store=store, quarter=quarter)
+        staff = [] if page.current is None else list(
+            EmployeeScore.objects.filter(rollup_id=page.current.rollup_id, store_id=store.pk)
+            .select_related("employee")
+            .order_by(F("rank_store").asc(nulls_last=True), "employee__number"))
+        figures = StoreFigures(key=key, page=page, staff=staff)
+        cache.set(key, figures, STORE_FIGURES_SECONDS)
+    # The live store (its name, address, state), never the copy in the cache.
+    figures.page = replace(figures.page, store=store)
+    return figures
+
+
 def store_page_data(*, user: User, store: Store, quarter: Quarter, today: date
                     ) -> StorePageData:
     """The store page of ``store`` for ``quarter`` as ``user`` may see it (the caller has
-    checked that the store is visible)."""
-    page = store_scores(store=store, quarter=quarter)
+    checked that the store is visible). The values and staff rows come from ``store_figures``
+    (cached per revision); complaints, their clocks, visits, actions, survey gaps and the
+    store's unscored staff are read live."""
+    figures = store_figures(store=store, quarter=quarter)
+    page = figures.page
     labels = indicator_labels()
-    staff = staff_scores(user=user, score=page.current)
+    staff = scope_employee_score_rows(figures.staff, user)
     scored = {score.employee_id for score in staff}
     actions = _annotated_actions(store, labels, today)
     complaints = open_complaints(store=store)
+    unscored = [e for e in store.employees.filter(is_active=True).order_by("number")
+                if e.pk not in scored]
+    staff_key = hashlib.sha256(repr(([s.pk for s in staff], [
+        (e.pk, e.name, e.role) for e in unscored])).encode()).hexdigest()
     return StorePageData(
         store=store, quarter=quarter, is_running=quarter == Quarter.containing(today),
         page=page, headline=headline(page=page, running_quarter=Quarter.containing(today)),
@@ -444,10 +496,12 @@ def store_page_data(*, user: User, store: Store, quarter: Quarter, today: date
                                if c.clock is not None and c.clock.time_left.overdue),
         visits=approved_visits(store=store, with_photos=visit_rules.can_see_store_evidence(user)),
         staff=staff,
-        unscored_staff=[e for e in store.employees.filter(is_active=True).order_by("number")
-                        if e.pk not in scored],
+        unscored_staff=unscored, staff_key=staff_key,
         actions=actions, overdue_count=sum(1 for a in actions if a.overdue),
-        can_manage=rules.can_manage_actions(user, store))
+        can_manage=rules.can_manage_actions(user, store),
+        # The labels are HQ's to rename: a renamed indicator makes new fragments.
+        figures_key=hashlib.sha256(f"{figures.key}:{sorted(labels.items())}".encode())
+        .hexdigest())
 
 
 # --- The ranking ------------------------------------------------------------------------------

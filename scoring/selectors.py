@@ -206,6 +206,16 @@ def scope_employee_scores(scores: QuerySet[EmployeeScore], user: User
     return scores
 
 
+def scope_employee_score_rows(rows: list[EmployeeScore], user: User) -> list[EmployeeScore]:
+    """``scope_employee_scores`` on rows already read (a visible store's cached staff rows:
+    the caller has checked the store is in the user's scope)."""
+    if not rules.can_see_values(user):
+        return []
+    if rules.sees_only_own_value(user):
+        return [s for s in rows if user.employee_id and s.employee_id == user.employee_id]
+    return rows
+
+
 def employee_score_list(*, user: User, rollup: Rollup, store_code: str = "",
                         region_code: str = "", query: str = "") -> QuerySet[EmployeeScore]:
     scores = scope_employee_scores(EmployeeScore.objects.filter(rollup=rollup), user)

@@ -1,0 +1,135 @@
+"""The store page keeps its figures per revision (``selectors.store_figures`` and the page's
+cached fragments) and reads complaints, their clocks, visits, actions and survey gaps live: a
+cached page still changes when a complaint is filed or closed, when the quarter is recomputed or
+published, and never shows another store's figures or a stale time left."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from complaints import services as complaint_services
+from satisfaction.quarters import Quarter
+from scoring.models import Rollup, RollupStatus, StoreScore
+from tests.complaints.factories import make_complaint as file_complaint
+from tests.dashboard.factories import make_employee_score, make_rollup, make_store_score
+from tests.factories import EmployeeFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+NOW = Quarter.current()
+LAST = NOW.previous()
+# The warm page: the figures and the fragments come from the cache. Session, user, store, the
+# rollup version, labels, unread count, action rights, actions, complaints, visits and their
+# photos, unscored staff, survey gaps.
+MAX_WARM_STORE_PAGE_QUERIES = 16
+HERO = re.compile(r'data-testid="hero-value">([^<]*)<')
+TIME_LEFT = re.compile(r'data-testid="time-left" data-state="\w+">([^<]*)<')
+
+
+@pytest.fixture
+def provisional(store, other_store, store_manager_employee):
+    rollup = make_rollup(NOW, RollupStatus.PROVISIONAL)
+    make_store_score(rollup, store, 71.25, indicators={"price": (10, 50.0)})
+    make_store_score(rollup, other_store, 40.0, indicators={"price": (10, 10.0)})
+    make_employee_score(rollup, store_manager_employee, 68.0)
+    return rollup
+
+
+def _page(client, store) -> str:
+    response = client.get(reverse("dashboard:store", args=[store.code]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_warm_store_page_reads_fewer_queries_than_the_cold_one(
+        login, store_manager, provisional, store, django_assert_max_num_queries):
+    client = login(store_manager)
+    with CaptureQueriesContext(connection) as cold:
+        _page(client, store)
+    with django_assert_max_num_queries(MAX_WARM_STORE_PAGE_QUERIES) as warm:
+        html = _page(client, store)
+    assert len(warm.captured_queries) < len(cold.captured_queries)
+    assert HERO.search(html).group(1) == "71.3"
+    assert not any("scoring_storescore" in q["sql"] or "scoring_employeescore" in q["sql"]
+                   for q in warm.captured_queries)
+
+
+def test_a_recompute_of_the_revision_shows_its_new_values(login, store_manager, provisional,
+                                                          store):
+    client = login(store_manager)
+    assert HERO.search(_page(client, store)).group(1) == "71.3"
+    # What rollup_quarter does to a provisional revision: new rows, computed_at moved.
+    StoreScore.objects.filter(rollup=provisional, store=store).update(value=64.0)
+    Rollup.objects.filter(pk=provisional.pk).update(
+        computed_at=timezone.now() + timedelta(seconds=1))
+    assert HERO.search(_page(client, store)).group(1) == "64.0"
+
+
+def test_publishing_a_new_revision_shows_it_as_published(login, store_manager, provisional,
+                                                         store):
+    client = login(store_manager)
+    assert "暂定" in _page(client, store)
+    published = make_rollup(NOW, RollupStatus.PUBLISHED, revision=2)
+    make_store_score(published, store, 80.0)
+    Rollup.objects.filter(pk=provisional.pk).update(status=RollupStatus.SUPERSEDED)
+    html = _page(client, store)
+    assert HERO.search(html).group(1) == "80.0"
+    assert f'data-testid="hero-label">{NOW} 已发布<' in html
+
+
+def test_a_filed_and_a_closed_complaint_show_on_the_cached_page(login, store_manager, hq,
+                                                                provisional, store):
+    client = login(store_manager)
+    assert 'data-testid="complaint-card"' not in _page(client, store)
+    complaint = file_complaint(store)
+    html = _page(client, store)
+    assert complaint.ticket_no in html
+    assert html.count('data-testid="complaint-card"') == 1
+    complaint_services.complaint_triage(
+        complaint=complaint, user=hq, version=complaint.version, grade="C",
+        substantiated=True, responsibility="own_store", owner=None)
+    complaint.refresh_from_db()
+    complaint_services.complaint_resolve(complaint=complaint, user=store_manager,
+                                         version=complaint.version, remedy="退款",
+                                         customer_satisfied=True)
+    assert complaint.ticket_no not in _page(client, store)
+
+
+def test_the_time_left_on_a_cached_page_follows_the_clock(login, store_manager, provisional,
+                                                          store, monkeypatch):
+    now = timezone.now()
+    file_complaint(store, received_at=now - timedelta(hours=1))
+    client = login(store_manager)
+    first = TIME_LEFT.search(_page(client, store)).group(1)
+    monkeypatch.setattr(timezone, "now", lambda: now + timedelta(hours=5))
+    later = TIME_LEFT.search(_page(client, store)).group(1)
+    assert first != later
+
+
+def test_each_store_manager_sees_their_own_stores_figures_after_both_are_cached(
+        login, store_manager, other_store_manager, provisional, store, other_store):
+    mine, theirs = login(store_manager), login(other_store_manager)
+    for _ in range(2):
+        assert HERO.search(_page(mine, store)).group(1) == "71.3"
+        assert HERO.search(_page(theirs, other_store)).group(1) == "40.0"
+    assert mine.get(reverse("dashboard:store", args=[other_store.code])).status_code == 404
+
+
+def test_a_clerk_sees_only_their_own_value_from_the_cached_staff_rows(
+        login, store_manager, provisional, store, store_manager_employee):
+    clerk_employee = EmployeeFactory(number="E00009", name="王店员", store=store)
+    make_employee_score(provisional, clerk_employee, 55.0)
+    clerk = UserFactory(username="clerk9", role="clerk", stores=[store],
+                        employee=clerk_employee)
+    manager_page = _page(login(store_manager), store)  # caches every staff row
+    colleague = reverse("scoring:employee_detail", args=[store_manager_employee.number])
+    assert colleague in manager_page
+    response = login(clerk).get(reverse("dashboard:store", args=[store.code]))
+    assert [s.employee_id for s in response.context["staff"]] == [clerk_employee.pk]
+    assert colleague not in response.content.decode()

@@ -27,13 +27,15 @@ import json
 import logging
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db import connection as database
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
@@ -129,30 +131,80 @@ def deliveries_send_due(*, limit: int | None = None, now: datetime | None = None
     clock = (lambda: now) if now is not None else timezone.now
     timeout = settings.DELIVERY_SEND_TIMEOUT_SECONDS
     batch = max(1, min(CLAIM_BATCH, settings.DELIVERY_LEASE_SECONDS // timeout))
-    while result.claimed < limit:
-        rows = _claim(size=min(batch, limit - result.claimed), now=clock())
-        if not rows:
-            break
-        result.claimed += len(rows)
-        _send(rows, clock=clock, result=result)
+    with _asynchronous_commits():
+        while result.claimed < limit:
+            rows = _claim(size=min(batch, limit - result.claimed), now=clock())
+            if not rows:
+                break
+            result.claimed += len(rows)
+            _send(rows, clock=clock, result=result)
     return result
 
 
 def _claim(*, size: int, now: datetime) -> list[Delivery]:
-    """Lock due pending rows others have not locked, count the attempt, lease them; commit."""
+    """Lock due pending rows others have not locked, count the attempt, lease them; commit.
+
+    On PostgreSQL one statement (``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)
+    RETURNING``, committed on its own): one round trip per claim instead of four."""
+    lease_until = now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+    if database.vendor == "postgresql" and not database.in_atomic_block:
+        table = Delivery._meta.db_table  # noqa: SLF001 - the model's documented metadata
+        columns = ", ".join(f.column for f in Delivery._meta.concrete_fields)  # noqa: SLF001
+        rows = list(Delivery.objects.raw(
+            f"UPDATE {table} SET attempts = attempts + 1, next_attempt_at = %s "  # noqa: S608
+            f"WHERE id IN (SELECT id FROM {table} WHERE state = %s AND next_attempt_at <= %s "
+            f"ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED) "
+            f"RETURNING {columns}", [lease_until, DeliveryState.PENDING, now, size]))
+        rows.sort(key=lambda row: row.pk)
+        return rows
     with transaction.atomic():
         rows = list(Delivery.objects.select_for_update(skip_locked=True)
                     .filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
                     .order_by("next_attempt_at", "pk")[:size])
         if not rows:
             return []
-        lease_until = now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
         Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(
             attempts=F("attempts") + 1, next_attempt_at=lease_until)
     for row in rows:
         row.attempts += 1
         row.next_attempt_at = lease_until
     return rows
+
+
+def _mark_sent(row: Delivery, now: datetime) -> None:
+    """Mark one row sent right after sending it (its own statement, committed at once: a
+    worker killed afterwards repeats at most the row in flight)."""
+    if database.vendor == "postgresql" and not database.in_atomic_block:
+        with database.cursor() as cursor:
+            cursor.execute(f"UPDATE {Delivery._meta.db_table} SET state = %s, "  # noqa: S608, SLF001
+                           "sent_at = %s WHERE id = %s AND state = %s",
+                           [DeliveryState.SENT, now, row.pk, DeliveryState.PENDING])
+        return
+    Delivery.objects.filter(pk=row.pk, state=DeliveryState.PENDING).update(
+        state=DeliveryState.SENT, sent_at=now)
+
+
+@contextmanager
+def _asynchronous_commits():
+    """While sending, the claim and "sent" commits do not wait for the WAL flush
+    (``synchronous_commit = off`` for this session, restored afterwards). Each still commits
+    at once and in order, so a killed worker repeats at most the row in flight; only a crash of
+    the database server itself may forget the last few hundred milliseconds of them, and then
+    those rows are sent again under the same idempotency key (at least once, as always). It
+    takes the fsync off each of the 1,000 commits a burst of 1,000 e-mails makes."""
+    if database.vendor != "postgresql" or database.in_atomic_block:
+        yield
+        return
+    with database.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
+    try:
+        yield
+    finally:
+        try:
+            with database.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+        except DatabaseError:  # the connection broke: the setting went with it
+            logger.warning("delivery: could not reset synchronous_commit", exc_info=True)
 
 
 def _send(rows: list[Delivery], *, clock, result: SendResult) -> None:
@@ -174,8 +226,7 @@ def _send(rows: list[Delivery], *, clock, result: SendResult) -> None:
             except Exception as exc:  # noqa: BLE001 - any failure is retried, then reported
                 _failed(row, f"{exc.__class__.__name__}: {exc}", clock(), result)
             else:
-                Delivery.objects.filter(pk=row.pk, state=DeliveryState.PENDING).update(
-                    state=DeliveryState.SENT, sent_at=clock())
+                _mark_sent(row, clock())
                 result.sent += 1
     finally:
         if connection is not None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import CharField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
@@ -32,7 +32,7 @@ from satisfaction.tasks import send_due_deliveries
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 5000
 
 
 @dataclass(frozen=True)
@@ -59,31 +59,69 @@ def notification_send(*, users: Iterable[User], title: str, body: str = "", url:
 
 
 def notifications_send(*, messages: Iterable[Message]) -> list[int]:
-    """``notification_send`` for many messages: one bulk INSERT per 1,000 in-app rows and per
-    1,000 outbox rows, in one transaction (the caller's, when there is one)."""
+    """``notification_send`` for many messages, in one transaction (the caller's, when there is
+    one). Set-based: on PostgreSQL one ``INSERT … SELECT FROM unnest(…)`` per 5,000 in-app rows
+    and per 5,000 outbox rows, built from plain tuples (no model instance per row); bulk_create
+    elsewhere."""
     now = timezone.now()
     webhook_url = settings.NOTIFICATION_WEBHOOK_URL
-    notes: list[Notification] = []
-    deliveries: list[Delivery] = []
+    notes: list[tuple[int, str, str, str, str]] = []  # user, title, body, url, kind
+    deliveries: list[tuple[str, int | None, str, str, str, str, str]] = []
     for message in messages:
         recipients = [u for u in message.users if u is not None and u.is_active]
         title = message.title[:200]
-        notes += [Notification(user=u, title=title, body=message.body, url=message.url,
-                               kind=message.kind) for u in recipients]
-        content = {"title": title, "body": message.body, "url": message.url,
-                   "kind": message.kind, "created_at": now, "next_attempt_at": now}
+        content = (title, message.body, message.url, message.kind)
+        notes += [(u.pk, *content) for u in recipients]
         if message.email:
-            deliveries += [Delivery(channel=DeliveryChannel.EMAIL, user=u, address=u.email,
-                                    **content) for u in recipients if u.email]
+            deliveries += [(DeliveryChannel.EMAIL, u.pk, u.email, *content)
+                           for u in recipients if u.email]
         if message.webhook and webhook_url:
-            deliveries.append(Delivery(channel=DeliveryChannel.WEBHOOK, address=webhook_url,
-                                       **content))
+            deliveries.append((DeliveryChannel.WEBHOOK, None, webhook_url, *content))
     with transaction.atomic():
-        rows = Notification.objects.bulk_create(notes, batch_size=BATCH_SIZE)
-        Delivery.objects.bulk_create(deliveries, batch_size=BATCH_SIZE)
+        ids = _insert_notifications(notes, now=now)
+        _insert_deliveries(deliveries, now=now)
     if deliveries:
         transaction.on_commit(_kick_sweep)
-    return [row.pk for row in rows]  # PostgreSQL and SQLite return the ids of bulk inserts
+    return ids
+
+
+def _insert_notifications(rows: list[tuple], *, now) -> list[int]:
+    if connection.vendor != "postgresql":
+        created = Notification.objects.bulk_create(
+            [Notification(user_id=user_id, title=title, body=body, url=url, kind=kind)
+             for user_id, title, body, url, kind in rows], batch_size=BATCH_SIZE)
+        return [row.pk for row in created]  # SQLite returns the ids of bulk inserts
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), BATCH_SIZE):
+            columns = list(zip(*rows[start:start + BATCH_SIZE], strict=True))
+            cursor.execute(
+                "INSERT INTO satisfaction_notification (user_id, title, body, url, kind, "
+                "created_at) SELECT u, t, b, l, k, %s FROM unnest(%s::bigint[], %s::text[], "
+                "%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS v(u, t, b, l, k, n) "
+                "ORDER BY n RETURNING id", [now, *map(list, columns)])
+            ids += [row[0] for row in cursor.fetchall()]
+    return ids
+
+
+def _insert_deliveries(rows: list[tuple], *, now) -> None:
+    if connection.vendor != "postgresql":
+        Delivery.objects.bulk_create(
+            [Delivery(channel=channel, user_id=user_id, address=address, title=title,
+                      body=body, url=url, kind=kind, created_at=now, next_attempt_at=now)
+             for channel, user_id, address, title, body, url, kind in rows],
+            batch_size=BATCH_SIZE)
+        return
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), BATCH_SIZE):
+            columns = list(zip(*rows[start:start + BATCH_SIZE], strict=True))
+            cursor.execute(
+                "INSERT INTO satisfaction_delivery (channel, user_id, address, title, body, url, "
+                "kind, idempotency_key, state, attempts, next_attempt_at, last_error, "
+                "created_at) SELECT c, u, a, t, b, l, k, gen_random_uuid(), %s, 0, %s, '', %s "
+                "FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], "
+                "%s::text[], %s::text[]) AS v(c, u, a, t, b, l, k)",
+                [DeliveryState.PENDING, now, now, *map(list, columns)])
 
 
 def outbox_email_send(*, address: str, title: str, body: str, url: str = "",

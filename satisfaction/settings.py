@@ -356,7 +356,8 @@ POS_MAX_CLOCK_SKEW_SECONDS = 600
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or ""
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_RESULT_BACKEND = None
+# Results are not kept (no task result is read) unless a bench asks (bench/alert_during_rollup.py).
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ACKS_LATE = True
 # Every task of the product is safe to run twice (docs/operations.md says why, task by task),
 # so a task whose worker process died goes back to the queue instead of being dropped. A new

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from complaints.models import SlaAlert
 from complaints.tasks import sla_sweep
-from satisfaction.celery import app
+from satisfaction.celery import QUEUES, app
 from satisfaction.models import Delivery, DeliveryChannel, DeliveryState
 from satisfaction.tasks import send_due_deliveries
 from tests.complaints.factories import make_complaint
@@ -56,7 +56,7 @@ def _start_worker(env: dict, name: str) -> subprocess.Popen:
     return subprocess.Popen(  # noqa: S603 - fixed argv, our own venv
         [str(Path(sys.executable).with_name("celery")), "-A", "satisfaction", "worker",
          "--pool=solo", "--concurrency=1", "--without-heartbeat", "--without-gossip",
-         "--without-mingle", "-n", f"{name}-{os.getpid()}@%h", "-Q", "celery",
+         "--without-mingle", "-n", f"{name}-{os.getpid()}@%h", "-Q", ",".join(QUEUES),
          "--loglevel=WARNING"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -104,33 +104,50 @@ def _defaults(model, given: list[str]):
 
 
 def copy_rows(model, columns: list[str], rows) -> int:
-    """Insert rows fast: COPY on PostgreSQL, bulk_create elsewhere. Returns the row count."""
+    """Insert rows fast: COPY on PostgreSQL, bulk_create elsewhere. Returns the row count.
+
+    On PostgreSQL each row goes to psycopg's row writer as given (a tuple is best) with the
+    model's defaults for the NOT NULL columns not given appended: the constants as one
+    pre-built tuple, the callables (``uuid4``, ``timezone.now`` …) called per row. No per-value
+    work in Python unless a column needs it: JSON columns are dumped, and a column whose first
+    value is a plain ``Enum`` (not a str / int choice, which psycopg writes as their value) is
+    written as ``.value``."""
     extra = _defaults(model, columns)
-    names = columns + [name for name, _ in extra]
-    callables = [callable(value) for _, value in extra]
+    calls = [value for _, value in extra if callable(value)]
+    constants = [(name, value) for name, value in extra if not callable(value)]
+    names = (columns + [name for name, value in extra if callable(value)]
+             + [name for name, _ in constants])
     count = 0
     if connection.vendor == "postgresql":
         import json
 
-        table = meta(model).db_table
+        constant = tuple(value for _, value in constants)
         by_attname = {f.attname: f for f in meta(model).concrete_fields}
-        json_at = {i for i, n in enumerate(names)
-                   if isinstance(by_attname.get(n), models.JSONField)}
+        json_at = [i for i, n in enumerate(names)
+                   if isinstance(by_attname.get(n), models.JSONField)]
+        enum_at: list[int] | None = None
         with connection.cursor() as cursor, cursor.cursor.copy(
-                f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
-            for row in rows:
-                values = list(row) + [
-                    value() if is_callable else value
-                    for (_, value), is_callable in zip(extra, callables, strict=True)]
-                for i in json_at:
-                    values[i] = json.dumps(values[i])
-                copy.write_row([v.value if isinstance(v, enum.Enum) else v for v in values])
+                f"COPY {meta(model).db_table} ({', '.join(names)}) FROM STDIN") as copy:
+            write = copy.write_row
+            for given in rows:
+                row = (*given, *(call() for call in calls), *constant) if calls \
+                    else (*given, *constant)
+                if enum_at is None:
+                    enum_at = [i for i, v in enumerate(row) if isinstance(v, enum.Enum)
+                               and not isinstance(v, str | int)]
+                if json_at or enum_at:
+                    values = list(row)
+                    for i in json_at:
+                        values[i] = json.dumps(values[i])
+                    for i in enum_at:
+                        values[i] = getattr(values[i], "value", values[i])
+                    row = tuple(values)
+                write(row)
                 count += 1
         return count
     batch = []
     for row in rows:
-        values = list(row) + [value() if is_callable else value
-                              for (_, value), is_callable in zip(extra, callables, strict=True)]
+        values = [*row, *(call() for call in calls), *(value for _, value in constants)]
         batch.append(model(**dict(zip(names, values, strict=True))))
         count += 1
         if len(batch) >= 5000:

@@ -586,6 +586,8 @@ def answers_path_input():
 
 def compare_with_answers_path() -> None:
     """Every store and employee value of the rollup against the engine run on the answers."""
+    import pandas as pd
+
     from scoring import engine
     from scoring.models import EmployeeScore, Rollup, RollupStatus, StoreScore
     from scoring.services import scheme_current
@@ -602,7 +604,7 @@ def compare_with_answers_path() -> None:
         differ, worst = 0, 0.0
         for item, value in expected.items():
             mine = stored.get(item)
-            if (mine is None) != (value is None or value != value):  # NaN: no value
+            if (mine is None) != bool(pd.isna(value)):  # NaN: no value
                 differ += 1
                 continue
             if mine is not None:

@@ -167,11 +167,18 @@ INPUT_FIELDS = ("kind", "object_id", "store_id", "employee_id", "figure", "emplo
 INPUT_BINARY_TYPES = (">i2", ">i8", ">i8", ">i8", ">f8", ">f8")
 
 
-def _pg_binary_copy(frame: pd.DataFrame, rollup_id: int) -> bytes:
-    """The frame as one PostgreSQL binary COPY stream, built by numpy (a million rows in under
-    a second, no Python loop per row). Rows with the same empty columns share a record layout,
+_PG_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+_PG_BINARY_TRAILER = struct.pack(">h", -1)
+# Rows per binary block: the block and its record arrays stay tens of MiB, not the
+# hundreds a quarter's million inputs would take at once (the rollup's peak memory).
+_INPUT_BLOCK_ROWS = 200_000
+
+
+def _pg_binary_rows(frame: pd.DataFrame, rollup_id: int) -> bytes:
+    """The frame's rows in PostgreSQL's binary COPY format (no header or trailer), built by
+    numpy (no Python loop per row). Rows with the same empty columns share a record layout,
     so each such group is one structured array."""
-    out = [b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)]
+    out = []
     empty = {name: frame[name].isna().to_numpy() for name in INPUT_FIELDS}
     pattern = np.zeros(len(frame), dtype=np.int64)
     for bit, name in enumerate(INPUT_FIELDS):
@@ -194,19 +201,24 @@ def _pg_binary_copy(frame: pd.DataFrame, rollup_id: int) -> bytes:
                 records[name] = rows[name].to_numpy(
                     dtype="float64" if kind == ">f8" else "int64")
         out.append(records.tobytes())
-    out.append(struct.pack(">h", -1))
     return b"".join(out)
 
 
 def _write_inputs(*, rollup: Rollup, frame: pd.DataFrame) -> int:
     """Freeze the inputs the revision counted: one binary COPY on PostgreSQL, in key order (the
-    primary key's index is filled from left to right), bulk_create elsewhere."""
+    primary key's index is filled from left to right) and in blocks, bulk_create elsewhere."""
     if connection.vendor == "postgresql":
-        ordered = frame.sort_values(["store_id", "kind", "object_id"])
+        order = np.lexsort((frame["object_id"].to_numpy(dtype="int64"),
+                            frame["kind"].to_numpy(dtype="int64"),
+                            frame["store_id"].to_numpy(dtype="int64")))
         with connection.cursor() as cursor, cursor.cursor.copy(
                 f"COPY {INPUT_TABLE} (rollup_id, {', '.join(INPUT_FIELDS)}) "
                 "FROM STDIN (FORMAT BINARY)") as copy:
-            copy.write(_pg_binary_copy(ordered, rollup.pk))
+            copy.write(_PG_BINARY_HEADER)
+            for start in range(0, len(order), _INPUT_BLOCK_ROWS):
+                block = frame.iloc[order[start:start + _INPUT_BLOCK_ROWS]]
+                copy.write(_pg_binary_rows(block, rollup.pk))
+            copy.write(_PG_BINARY_TRAILER)
         return len(frame)
     columns = [_python_values(frame[f]) for f in INPUT_FIELDS]
     RevisionInput.objects.bulk_create(
@@ -309,6 +321,7 @@ def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = 
     report("compute")
     inputs = evidence.counted_inputs(data, params, getattr(data, "responses", None),
                                      result.visits)
+    del data  # the million response rows: the values and the evidence are all that is left
     evidence_seconds = time.perf_counter() - computed
     report("evidence")
     with transaction.atomic():
@@ -318,6 +331,7 @@ def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = 
         started_evidence = time.perf_counter()
         RevisionInput.objects.filter(rollup=rollup).delete()
         input_count = _write_inputs(rollup=rollup, frame=inputs)
+        del inputs  # written: the snapshot rows are built without them in memory
         evidence_seconds += time.perf_counter() - started_evidence
         report("inputs")
         stores = result.stores
@@ -333,13 +347,11 @@ def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = 
             extra={"store_id": employees["store_id"],
                    "region_id": employees["store_id"].map(region_of)})
         report("employees")
-        rollup.scheme = scheme
-        rollup.computed_at = timezone.now()
-        rollup.computed_by = user
-        rollup.store_count = store_count
-        rollup.employee_count = employee_count
-        rollup.evidence_recorded = True
-        rollup.seconds = round(time.perf_counter() - started, 3)
+        for name, value in {"scheme": scheme, "computed_at": timezone.now(),
+                            "computed_by": user, "store_count": store_count,
+                            "employee_count": employee_count, "evidence_recorded": True,
+                            "seconds": round(time.perf_counter() - started, 3)}.items():
+            setattr(rollup, name, value)
         rollup.save()
     written = time.perf_counter()
     _analyze_snapshot()

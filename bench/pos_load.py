@@ -1,12 +1,17 @@
 """Load bench of the POS ingest API: gunicorn on 127.0.0.1 against PostgreSQL.
 
     .venv/bin/pip install -e '.[bench]'
-    .venv/bin/python bench/pos_load.py [--seconds 20] [--workers 3] [--stores 500]
+    .venv/bin/python bench/pos_load.py [--seconds 20] [--workers 5] [--stores 500]
+        [--rounds 2] [--database sat_bench_pos] [--redis redis://127.0.0.1:6379/3]
 
-Creates (drops first) the database ``sat_bench_pos``, migrates it, prepares stores and an API
-key, starts gunicorn on a free port and drives it with an asyncio + httpx client:
+Creates (drops first) the database ``--database``, migrates it, prepares stores and an API
+key, starts two gunicorns with the same command line on free ports (the product, and the bare
+DRF peer: ``bench.pos_peer``, a ``get_or_create`` view on a unique (store, receipt) table,
+loaded only through its own settings module) and drives them with an asyncio + httpx client:
 
-1. single-receipt POSTs from 32 concurrent clients for ``--seconds`` (capped by ``--max``);
+1. single-receipt POSTs from 32 concurrent clients for ``--seconds`` (capped by ``--max``),
+   to the product and to the peer in turn, ``--rounds`` times each; prints both sides and the
+   ratio (product / peer req/s, and both p50/p95/p99);
 2. batch POSTs of 1,000 receipts from ``--batch-clients`` concurrent clients;
 3. a retry storm: every single POST and every batch sent twice at the same moment; each
    receipt must be stored exactly once and no copy may get a 409 or a 5xx.
@@ -33,6 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "sat_bench_pos"
+PEER_SETTINGS = "bench.pos_peer.settings"
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 KEY = "BenchKe1.BenchSecretForLoadTestingOnly-000000"
 CONCURRENCY = 32
@@ -44,20 +50,36 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_env(database_url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": database_url, "DEBUG": "0",
-            "SECRET_KEY": "bench-secret-key-not-for-production-0123456789abcdef",
-            "SECURE_SSL_REDIRECT": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "POS_THROTTLE_RATE": "100000000/min", "LOG_LEVEL": "ERROR",
-            "DB_CONN_MAX_AGE": "600"}
+def server_env(database_url: str, *, redis_url: str = "",
+               settings_module: str = "satisfaction.settings") -> dict[str, str]:
+    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "0",
+           "SECRET_KEY": "bench-secret-key-not-for-production-0123456789abcdef",
+           "SECURE_SSL_REDIRECT": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost",
+           "POS_THROTTLE_RATE": "100000000/min", "LOG_LEVEL": "ERROR",
+           "DB_CONN_MAX_AGE": "600", "DJANGO_SETTINGS_MODULE": settings_module}
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    else:
+        env.pop("REDIS_URL", None)
+    return env
 
 
-def prepare(database_url: str, stores: int, campaign: bool) -> list[str]:
+PEER_TABLE_SCRIPT = """
+import django
+django.setup()
+from django.db import connection
+from bench.pos_peer.models import PeerReceipt
+with connection.schema_editor() as editor:
+    editor.create_model(PeerReceipt)
+"""
+
+
+def prepare(database_url: str, stores: int, campaign: bool, db_name: str) -> list[str]:
     import psycopg
 
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{db_name}"')
     env = server_env(database_url)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
                    cwd=ROOT, env=env, check=True)
@@ -79,19 +101,21 @@ if {campaign}:  # a survey campaign runs at every store: sampled receipts get in
     campaign_create(name="bench", quarter=str(Quarter.containing(today)),
                     opens_on=today - timedelta(days=1), closes_on=today + timedelta(days=1))
 """
-    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={  # noqa: S603 (our script)
-        **env, "DJANGO_SETTINGS_MODULE": "satisfaction.settings"}, check=True)
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,  # noqa: S603 (ours)
+                   check=True)
+    subprocess.run([sys.executable, "-c", PEER_TABLE_SCRIPT], cwd=ROOT,  # noqa: S603 (ours)
+                   env=server_env(database_url, settings_module=PEER_SETTINGS), check=True)
     return [f"B{n:05d}" for n in range(stores)]
 
 
-def start_server(database_url: str, port: int, workers: int, threads: int,
+def start_server(env: dict[str, str], port: int, workers: int, threads: int,
                  worker_class: str) -> subprocess.Popen:
     command = [str(ROOT / ".venv/bin/gunicorn"), "satisfaction.wsgi:application",
                "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
                "--worker-class", worker_class, "--threads", str(threads),
                "--keep-alive", "30", "--log-level", "warning", "--backlog", "2048"]
     process = subprocess.Popen(command, cwd=ROOT,  # noqa: S603  (fixed command line)
-                               env=server_env(database_url), start_new_session=True)
+                               env=env, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -182,7 +206,33 @@ async def run_phase(client, *, name: str, url: str, make_body, clients: int, sec
     return summarise(name, latencies, statuses, elapsed, sent * per_request)
 
 
-async def drive(base: str, stores: list[str], args) -> list[dict]:
+PEER_URL = "/bench/peer/receipts/"
+
+
+def _best(runs: list[dict]) -> dict:
+    return max(runs, key=lambda run: run["requests_per_s"])
+
+
+def compare(product: list[dict], peer: list[dict]) -> dict:
+    """Both sides of the single-POST ratio: each round, and the best round of each side."""
+    best_product, best_peer = _best(product), _best(peer)
+    keys = ("requests_per_s", "p50_ms", "p95_ms", "p99_ms")
+    result = {
+        "phase": "single POST: product / bare DRF peer",
+        "product": {key: best_product[key] for key in keys},
+        "peer": {key: best_peer[key] for key in keys},
+        "ratio_req_per_s": round(best_product["requests_per_s"] / best_peer["requests_per_s"],
+                                 2),
+        "rounds": [{"product": a["requests_per_s"], "peer": b["requests_per_s"],
+                    "ratio": round(a["requests_per_s"] / b["requests_per_s"], 2),
+                    "product_p99_ms": a["p99_ms"], "peer_p99_ms": b["p99_ms"]}
+                   for a, b in zip(product, peer, strict=True)],
+    }
+    print(json.dumps(result))
+    return result
+
+
+async def drive(base: str, peer_base: str, stores: list[str], args) -> list[dict]:
     import httpx
 
     headers = {"Authorization": f"Api-Key {KEY}"}
@@ -190,15 +240,24 @@ async def drive(base: str, stores: list[str], args) -> list[dict]:
                           max_keepalive_connections=CONCURRENCY * 2)
     results = []
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
-                                 timeout=60) as client:
+                                 timeout=60) as client, httpx.AsyncClient(
+            base_url=peer_base, headers=headers, limits=limits, timeout=60) as peer_client:
         warm = Receipts(stores, "W")
         for _ in range(50):
             await client.post("/api/v1/pos/transactions/", json=warm.next())
-        single = Receipts(stores, "S")
-        results.append(await run_phase(
-            client, name="single POST, 32 clients", url="/api/v1/pos/transactions/",
-            make_body=single.next, clients=CONCURRENCY, seconds=args.seconds,
-            max_requests=args.max, per_request=1))
+            await peer_client.post(PEER_URL, json=warm.next())
+        single = Receipts(stores, "S")  # one generator: each side gets receipts of its own
+        product_runs, peer_runs = [], []
+        for round_number in range(1, args.rounds + 1):
+            product_runs.append(await run_phase(
+                client, name=f"single POST, 32 clients (product, round {round_number})",
+                url="/api/v1/pos/transactions/", make_body=single.next, clients=CONCURRENCY,
+                seconds=args.seconds, max_requests=args.max, per_request=1))
+            peer_runs.append(await run_phase(
+                peer_client, name=f"single POST, 32 clients (bare DRF peer, round {round_number})",
+                url=PEER_URL, make_body=single.next, clients=CONCURRENCY,
+                seconds=args.seconds, max_requests=args.max, per_request=1))
+        results.extend([*product_runs, *peer_runs, compare(product_runs, peer_runs)])
         if args.only_single:
             return results
         batch = Receipts(stores, "B")
@@ -247,21 +306,42 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--stores", type=int, default=500)
     parser.add_argument("--worker-class", default="sync")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="single-POST rounds, product and peer in turn")
+    parser.add_argument("--database", default=DB_NAME, help="dropped and created")
+    parser.add_argument("--redis", default="",
+                        help="REDIS_URL for both servers (the throttle's shared cache); "
+                             "default: none (each worker's memory)")
     parser.add_argument("--only-single", action="store_true", help="skip batches and storms")
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "pos_load.json"),
                         help="JSON report file (bench/out/ is not committed)")
     parser.add_argument("--campaign", action="store_true",
                         help="run a survey campaign at every store (10%% of receipts invited)")
     args = parser.parse_args()
-    database_url = f"{PG}/{DB_NAME}"
-    stores = prepare(database_url, args.stores, args.campaign)
+    database_url = f"{PG}/{args.database}"
+    stores = prepare(database_url, args.stores, args.campaign, args.database)
     port = free_port()
-    server = start_server(database_url, port, args.workers, args.threads, args.worker_class)
+    gunicorn = (args.workers, args.threads, args.worker_class)
+    server = start_server(server_env(database_url, redis_url=args.redis), port, *gunicorn)
     try:
-        results = asyncio.run(drive(f"http://127.0.0.1:{port}", stores, args))
+        peer_port = free_port()  # after the product's server holds its port
+        peer = start_server(server_env(database_url, redis_url=args.redis,
+                                       settings_module=PEER_SETTINGS), peer_port, *gunicorn)
+        try:
+            results = asyncio.run(drive(f"http://127.0.0.1:{port}",
+                                        f"http://127.0.0.1:{peer_port}", stores, args))
+        finally:
+            stop_server(peer)
     finally:
         stop_server(server)
+    report = {"when": datetime.now(UTC).isoformat(), "cpus": os.cpu_count(),
+              "campaign": args.campaign, "redis": bool(args.redis),
+              "gunicorn": {"workers": args.workers, "threads": args.threads},
+              "stores": args.stores, "results": results}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     if args.only_single:
+        out.write_text(json.dumps(report, indent=2))
         return
     counts = count_rows(database_url)
     check = results[-1]
@@ -271,12 +351,6 @@ def main() -> None:
         counts.get("R", {}).get("rows") == check["unique_single_receipts"]
         and counts.get("RB", {}).get("rows") == check["unique_batch_receipts"])
     print(json.dumps(check))
-    report = {"when": datetime.now(UTC).isoformat(), "cpus": os.cpu_count(),
-              "campaign": args.campaign,
-              "gunicorn": {"workers": args.workers, "threads": args.threads},
-              "stores": args.stores, "results": results}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
 
 

@@ -13,10 +13,15 @@ dotted path in ``target_class``, which must name the authentication class's home
 from __future__ import annotations
 
 import logging
+import math
+import secrets
+import time
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -28,6 +33,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework_api_key.permissions import KeyParser
 
 from pos.models import PosApiKey
+from pos.selectors import pos_api_key_usable
 from satisfaction.models import Store
 from satisfaction.ratelimit import CACHE_DOWN_ERRORS, LOCAL_CACHE, CacheDownWarning
 from satisfaction.scoping import sees_all_stores, visible_stores
@@ -50,10 +56,13 @@ class PosApiKeyAuthentication(BaseAuthentication):
         raw = self.parser.get_from_authorization(request) or request.META.get("HTTP_X_API_KEY")
         if not raw:
             return None
-        try:
-            api_key = PosApiKey.objects.get_from_key(raw.strip())
-        except PosApiKey.DoesNotExist:
-            raise exceptions.AuthenticationFailed(_("Invalid or revoked API key.")) from None
+        raw = raw.strip()
+        # What ``PosApiKey.objects.get_from_key`` does, in one plain query (no queryset to
+        # compile on every request): the row is read on every request, so a revoke or a change
+        # of stores counts from the key's next request on.
+        api_key = pos_api_key_usable(prefix=raw.partition(".")[0])
+        if api_key is None or not api_key.is_valid(raw):
+            raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
         if api_key.has_expired:
             raise exceptions.AuthenticationFailed(_("This API key has expired."))
         return AnonymousUser(), api_key
@@ -76,7 +85,12 @@ class PosKeyThrottle(SimpleRateThrottle):
     """Per-key rate (``POS_THROTTLE_RATE``, or the key's own ``throttle_rate``); 429 with
     ``Retry-After`` when exceeded. Requests without a key are not throttled here.
 
-    The request history lives in the shared cache (Redis). When the cache cannot be reached the
+    The request history lives in the shared cache. On Redis it is a sorted set of the accepted
+    requests' times per key, kept by one atomic round trip per request (drop the times older
+    than the period, add this one, count; a refused request is taken out again): DRF's sliding
+    window exactly, without reading and writing the whole history per request, and without
+    losing the requests of concurrent workers. Other caches (the per-process memory below,
+    the tests' caches) keep DRF's own list. When the cache cannot be reached the
     throttle degrades instead of failing the request: each process limits each key in its own
     memory (``satisfaction.ratelimit.LOCAL_CACHE``, the public pages' fallback too, under keys
     of its own; N processes allow up to N times the rate) and logs one warning a minute
@@ -96,11 +110,44 @@ class PosKeyThrottle(SimpleRateThrottle):
         self.rate = rate
         self.num_requests, self.duration = self.parse_rate(rate)
         try:
+            shared = caches["default"]  # the cache itself (``django.core.cache.cache`` proxies)
+            if isinstance(shared, RedisCache):
+                return self._allow_on_redis(shared, self.get_cache_key(request, view))
             return super().allow_request(request, view)
         except CACHE_DOWN_ERRORS as exc:
             warn_cache_down(exc)
             self.cache = LOCAL_CACHE  # this request's throttle instance only
             return super().allow_request(request, view)
+
+    def _allow_on_redis(self, redis_cache: RedisCache, name: str) -> bool:
+        """DRF's sliding window on a Redis sorted set: one MULTI/EXEC round trip."""
+        key = redis_cache.make_and_validate_key(f"{name}:window")
+        client = redis_cache._cache.get_client(key, write=True)  # noqa: SLF001 (redis-py client)
+        now = time.time()
+        member = f"{now:.6f}:{secrets.token_hex(4)}"
+        pipe = client.pipeline(transaction=True)
+        pipe.zremrangebyscore(key, "-inf", now - self.duration)
+        pipe.zadd(key, {member: now})
+        pipe.zcard(key)
+        pipe.expire(key, math.ceil(self.duration) + 1)
+        count = pipe.execute()[2]
+        if count <= self.num_requests:
+            return True
+        # Refused: not counted (as with DRF). The request after the (count - limit) oldest
+        # accepted ones have left the window may pass.
+        pipe = client.pipeline(transaction=True)
+        pipe.zrem(key, member)
+        pipe.zrange(key, count - 1 - self.num_requests, count - 1 - self.num_requests,
+                    withscores=True)
+        oldest = pipe.execute()[1]
+        self._retry_after = (oldest[0][1] + self.duration - now) if oldest else 1.0
+        return False
+
+    def wait(self) -> float | None:
+        retry_after = getattr(self, "_retry_after", None)
+        if retry_after is not None:
+            return max(1.0, retry_after)
+        return super().wait()
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         api_key = request.auth

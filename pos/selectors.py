@@ -36,6 +36,23 @@ METRIC_COLUMNS = ["store_id", "transactions", "amount", "members", "previous_mem
                   "complaints", "complaints_per_1000"]
 
 
+def _usable_key_sql() -> str:
+    meta = PosApiKey._meta  # noqa: SLF001  (model metadata API)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in meta.concrete_fields)
+    return (f"SELECT {columns} FROM {quote(meta.db_table)} "  # noqa: S608  (quoted names)
+            f"WHERE {quote('prefix')} = %s AND NOT {quote('revoked')}")
+
+
+def pos_api_key_usable(*, prefix: str) -> PosApiKey | None:
+    """The key with this prefix unless it is revoked (``get_usable_keys().get(prefix=...)``),
+    read on every API request: one plain SQL statement, not a queryset compiled each time. The
+    caller checks the secret (``is_valid``) and the expiry."""
+    for api_key in PosApiKey.objects.raw(_usable_key_sql(), [prefix]):
+        return api_key
+    return None
+
+
 def pos_transaction_list(*, store_ids: Iterable[int] | QuerySet | None
                          ) -> QuerySet[PosTransaction]:
     """Receipts of the given stores (ids or a subquery; ``None``: every store), newest first."""

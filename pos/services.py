@@ -8,6 +8,9 @@ per item index (``items[3].amount``), and nothing of it is stored.
 
 Ingest is set-based: one SELECT for the stores, one for the cashiers, one for the receipts that
 already exist, and one multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` per 1,000 rows.
+A single new receipt (the till's POST, the hot path) takes one statement: an ``INSERT ...
+SELECT`` that finds its store, checks the key's right to it and links the cashier; only when it
+inserts nothing (a retry, a conflict, a store refused) does the general path run.
 The unique constraint decides races between concurrent retries: a row the INSERT skipped was
 stored meanwhile by another request and is compared like any existing receipt. Rows are
 inserted in one fixed order (store id, receipt number), so two batches holding the same
@@ -32,7 +35,6 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework_api_key.crypto import KeyGenerator
@@ -227,16 +229,10 @@ def _label(index: int, name: str, *, single: bool) -> str:
 def _resolve_stores(*, api_key: PosApiKey, parsed: dict[int, TransactionInput],
                     errors: dict[str, list[str]], single: bool) -> dict[str, int]:
     """Store ids by code, in one query that also says whether the key may post for each."""
-    codes = {item.store_code for item in parsed.values()}
+    codes = sorted({item.store_code for item in parsed.values()})
     if not codes:
         return {}
-    stores = Store.objects.filter(code__in=codes)
-    if api_key.all_stores:
-        rows = [(code, pk, True) for code, pk in stores.values_list("code", "pk")]
-    else:
-        links = PosApiKey.stores.through.objects.filter(posapikey_id=api_key.pk,
-                                                        store_id=OuterRef("pk"))
-        rows = list(stores.annotate(allowed=Exists(links)).values_list("code", "pk", "allowed"))
+    rows = _stores_and_permission(codes, api_key)
     found = {code: pk for code, pk, _allowed in rows}
     allowed = {code for code, _pk, ok in rows if ok}
     forbidden: dict[str, list[str]] = {}
@@ -251,6 +247,24 @@ def _resolve_stores(*, api_key: PosApiKey, parsed: dict[int, TransactionInput],
         raise ApplicationError(_("The API key is not allowed to post for these stores."),
                                fields=forbidden, code="forbidden_store", status=403)
     return found
+
+
+def _stores_and_permission(codes: list[str], api_key: PosApiKey) -> list[tuple[str, int, bool]]:
+    """(code, id, whether the key may post for it) of the stores with these codes: one plain
+    statement (this runs on every receipt POST; a queryset with ``Exists`` costs more to build
+    than the query costs to run)."""
+    quote = connection.ops.quote_name
+    links = PosApiKey.stores.through._meta  # noqa: SLF001  (model metadata API)
+    stores = quote(Store._meta.db_table)  # noqa: SLF001
+    allowed = "1" if api_key.all_stores else (
+        f"EXISTS (SELECT 1 FROM {quote(links.db_table)} l "  # noqa: S608  (quoted names)
+        f"WHERE l.{quote(links.get_field('posapikey').column)} = %s "
+        f"AND l.{quote(links.get_field('store').column)} = s.{quote('id')})")
+    sql = (f"SELECT s.{quote('code')}, s.{quote('id')}, {allowed} "  # noqa: S608  (as above)
+           f"FROM {stores} s WHERE s.{quote('code')} IN ({', '.join(['%s'] * len(codes))})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*([] if api_key.all_stores else [api_key.pk]), *codes])
+        return [(code, pk, bool(ok)) for code, pk, ok in cursor.fetchall()]
 
 
 INSERT_COLUMNS = ("store_id", "receipt_number", "occurred_at", "amount", "item_count",
@@ -352,6 +366,43 @@ def _insert_rows_values(rows: list[dict[str, Any]]) -> list[tuple[int, int, str]
                 params)
             returned.extend(cursor.fetchall())
     return returned
+
+
+def _insert_one(item: TransactionInput, api_key: PosApiKey,
+                now: datetime) -> dict[str, Any] | None:
+    """The single receipt's usual case in one statement: insert it for its store if the key
+    may post for that store, linking the cashier. Returns its new row, or None when nothing
+    was inserted (an unknown or forbidden store, or a receipt already stored), which the
+    general path then sorts out and reports as before."""
+    quote, table, employees = _names()
+    links = PosApiKey.stores.through._meta  # noqa: SLF001  (model metadata API)
+    stores = quote(Store._meta.db_table)  # noqa: SLF001
+    columns = ", ".join(quote(c) for c in (*INSERT_COLUMNS, "cashier_id"))
+    allowed = "" if api_key.all_stores else (
+        f"AND EXISTS (SELECT 1 FROM {quote(links.db_table)} l "  # noqa: S608  (quoted names)
+        f"WHERE l.{quote(links.get_field('posapikey').column)} = %s "
+        f"AND l.{quote(links.get_field('store').column)} = s.{quote('id')})")
+    sql = (
+        f"INSERT INTO {table} ({columns}) "  # noqa: S608  (quoted names and placeholders only)
+        f"SELECT s.{quote('id')}, {', '.join(['%s'] * (len(INSERT_COLUMNS) - 1))}, "
+        f"(SELECT e.{quote('id')} FROM {employees} e WHERE e.{quote('number')} = %s) "
+        f"FROM {stores} s WHERE s.{quote('code')} = %s {allowed} "
+        f"ON CONFLICT ({quote('store_id')}, {quote('receipt_number')}) DO NOTHING "
+        f"RETURNING {quote('id')}, {quote('store_id')}")
+    row = _new_row(item, 0, api_key, now)
+    adapters = _adapters()[1:]
+    params = [adapt(row[column]) for adapt, column in zip(adapters, INSERT_COLUMNS[1:],
+                                                          strict=True)]
+    params += [row["cashier_number"] or None, item.store_code]
+    if not api_key.all_stores:
+        params.append(api_key.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        returned = cursor.fetchone()
+    if returned is None:
+        return None
+    row["id"], row["store_id"] = returned
+    return row
 
 
 def _existing(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], dict[str, Any]]:
@@ -493,6 +544,14 @@ def _ingest(*, api_key: PosApiKey, items: Sequence[object], single: bool,
     _check_size(items)
     now = timezone.now()
     parsed, errors = _parse_all(items, now=now, single=single)
+    tried_insert = single and len(items) == 1 and not errors
+    if tried_insert:
+        row = _insert_one(parsed[0], api_key, now)
+        if row is not None:  # stored now; otherwise the general path below finds out why
+            if invite:
+                _attach_invitations([row])
+            _touch_key(api_key, now)
+            return IngestResult(items=[IngestedTransaction(index=0, created=True, row=row)])
     stores = _resolve_stores(api_key=api_key, parsed=parsed, errors=errors, single=single)
     _check_repeats(parsed, errors, single=single)
     if errors:
@@ -507,7 +566,8 @@ def _ingest(*, api_key: PosApiKey, items: Sequence[object], single: bool,
             new_rows[keyed[index]] = _new_row(item, keyed[index][0], api_key, now)
     # Insert first; the rows the unique constraint skipped were stored before (a retry, or a
     # concurrent request): one SELECT fetches them to compare.
-    already = set(new_rows) - _insert_rows(list(new_rows.values()))
+    # (A single receipt that ``_insert_one`` did not insert is already stored: no second try.)
+    already = set(new_rows) - (set() if tried_insert else _insert_rows(list(new_rows.values())))
     existing = _existing(already)
     if already - set(existing):  # deleted between the INSERT and the SELECT
         raise ApplicationError(_("The receipts changed while being stored; send them again."),

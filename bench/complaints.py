@@ -195,7 +195,8 @@ def main() -> None:
     sent = Delivery.objects.filter(user__username__startswith="bench-sm-",
                                    state=DeliveryState.SENT).count()
     print(f"notifications to bench store managers: {notes}; their e-mails sent: {sent}")
-    assert notes == sent == len(due_ids), (notes, sent, len(due_ids))
+    # With --reuse, a complaint of the kept data set may have come due since the last run.
+    assert notes == sent >= len(due_ids), (notes, sent, len(due_ids))
     print(f"{len(due_ids):,} alerts recorded and handed over (in-app rows present, outbox rows "
           f"committed): {handed_over:.3f} s")
     print(f"{len(due_ids):,} alerts delivered (recorded, in-app, e-mails sent by the outbox): "

@@ -42,7 +42,7 @@ from surveys.results import (
     empty_aggregate,
     store_result,
 )
-from surveys.tallies import weighted_score_sql, weights_key
+from surveys.tallies import answer_sums_sql, weighted_score_sql, weights_key
 
 STORE_INDICATOR_COLUMNS = ["store_id", "indicator_code", "n", "mean_score", "bottom_n",
                            "mean_expectation_score"]
@@ -447,15 +447,8 @@ def tally_differences(*, campaigns: list[Campaign]) -> list[tuple]:
         return []
     ids = [c.pk for c in campaigns]
     marks = ", ".join(["%s"] * len(ids))
-    employee_key = ("CASE WHEN r.employee_id IS NULL OR r.self_served THEN 0 "
-                    "ELSE r.employee_id END")
-    answers = {row[:4]: row[4:] for row in _fetch(
-        f"SELECT r.campaign_id, r.store_id, {employee_key}, a.indicator_id, "  # noqa: S608
-        "COUNT(*), SUM(a.rating), SUM(CASE WHEN a.rating = 1 THEN 1 ELSE 0 END), "
-        "COUNT(a.expectation), COALESCE(SUM(a.expectation), 0) "
-        "FROM surveys_answer a JOIN surveys_response r ON r.id = a.response_id "
-        f"WHERE r.campaign_id IN ({marks}) AND r.status IN ({_COUNTED}) "
-        f"GROUP BY r.campaign_id, r.store_id, {employee_key}, a.indicator_id", ids)}
+    answers = {row[:4]: row[4:] for row in _fetch(answer_sums_sql(
+        f"r.campaign_id IN ({marks}) AND r.status IN ({_COUNTED})"), ids)}
     kept = {row[:4]: row[4:] for row in _fetch(
         "SELECT campaign_id, store_id, employee_key, indicator_id, n, rating_sum, "  # noqa: S608
         "bottom_n, expectation_n, expectation_sum FROM surveys_indicatortally "

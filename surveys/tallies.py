@@ -46,22 +46,31 @@ def _placeholders(values: list) -> str:
     return ", ".join(["%s"] * len(values))
 
 
+def answer_sums_sql(where: str, *, signed: bool = False) -> str:
+    """The tally of the answers of the responses ``r`` matching ``where``: per (campaign,
+    store, employee key, indicator) the figures of ``IndicatorTally`` in its column order.
+    ``signed``: each figure multiplied by a first parameter (1 adds, -1 takes away)."""
+    sign = "%s * " if signed else ""
+    return (
+        f"SELECT r.campaign_id, r.store_id, {_EMPLOYEE_KEY}, a.indicator_id, "  # noqa: S608
+        f"{sign}COUNT(*), {sign}SUM(a.rating), "
+        f"{sign}SUM(CASE WHEN a.rating = 1 THEN 1 ELSE 0 END), "
+        f"{sign}COUNT(a.expectation), {sign}COALESCE(SUM(a.expectation), 0) "
+        "FROM surveys_answer a JOIN surveys_response r ON r.id = a.response_id "
+        f"WHERE {where} "
+        f"GROUP BY r.campaign_id, r.store_id, {_EMPLOYEE_KEY}, a.indicator_id")
+
+
 def _add(where: str, params: list, sign: int) -> None:
     """Add (``sign`` 1) or take away (-1) the answers of the responses ``r`` matching
     ``where`` to the tallies, whatever their status (the caller says which responses start
     or stop counting)."""
     sql = (
-        f"INSERT INTO surveys_indicatortally (campaign_id, store_id, employee_key, "  # noqa: S608
-        f"indicator_id, {_TALLY_COLUMNS}) "
-        f"SELECT r.campaign_id, r.store_id, {_EMPLOYEE_KEY}, a.indicator_id, "
-        "%s * COUNT(*), %s * SUM(a.rating), %s * SUM(CASE WHEN a.rating = 1 THEN 1 ELSE 0 END),"
-        " %s * COUNT(a.expectation), %s * COALESCE(SUM(a.expectation), 0) "
-        "FROM surveys_answer a JOIN surveys_response r ON r.id = a.response_id "
-        f"WHERE {where} "
-        f"GROUP BY r.campaign_id, r.store_id, {_EMPLOYEE_KEY}, a.indicator_id "
+        f"INSERT INTO surveys_indicatortally (campaign_id, store_id, employee_key, "
+        f"indicator_id, {_TALLY_COLUMNS}) {answer_sums_sql(where, signed=True)} "
         # One order for every writer: two transactions take the rows' locks in the same order
         # and cannot deadlock on them.
-        f"ORDER BY 1, 2, 3, 4 "
+        "ORDER BY 1, 2, 3, 4 "
         "ON CONFLICT (campaign_id, store_id, employee_key, indicator_id) DO UPDATE SET "
         + ", ".join(f"{c} = surveys_indicatortally.{c} + excluded.{c}"
                     for c in _TALLY_COLUMNS.split(", ")))

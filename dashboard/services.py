@@ -38,6 +38,7 @@ def _valid_indicator_codes() -> set[str]:
     return set(Indicator.objects.filter(is_active=True).values_list("code", flat=True))
 
 
+@transaction.atomic
 def improvement_action_create(*, user: User, store: Store, title: str, indicator_code: str,
                               owner: Employee, deadline: date,
                               source: str = ActionSource.INDICATOR, source_ref: str = "",
@@ -72,8 +73,11 @@ def improvement_action_create(*, user: User, store: Store, title: str, indicator
         baseline_quarter=baseline_quarter, created_by=user)
 
 
+@transaction.atomic
 def improvement_action_complete(*, action: ImprovementAction, user: User) -> ImprovementAction:
     _require(user, action.store)
+    # Locked and read again: two "done" clicks at once record one completion.
+    action = ImprovementAction.objects.select_for_update().get(pk=action.pk)
     if action.status != ActionStatus.OPEN:
         raise ApplicationError(_("Only an open action can be marked done."), code="not_open")
     action.status = ActionStatus.DONE

@@ -35,6 +35,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="runs in the PostgreSQL pass"))
         if "sqlite_pass" in item.keywords and on_postgres:
             item.add_marker(pytest.mark.skip(reason="runs in the SQLite pass"))
+        if "redis" in item.keywords and not settings.REDIS_URL:
+            item.add_marker(pytest.mark.skip(reason="runs in the PostgreSQL + Redis pass"))
         if "celery_worker" in item.keywords:
             if not (on_postgres and broker):
                 item.add_marker(pytest.mark.skip(reason="runs in the PostgreSQL + Redis pass"))

@@ -8,7 +8,6 @@ import uuid
 from decimal import Decimal
 
 import pytest
-import redis
 from django.contrib.auth.hashers import make_password
 from django.core.cache import caches
 from django.test import Client
@@ -20,7 +19,6 @@ from pos.services import pos_api_key_revoke, pos_api_key_update
 from tests.pos.factories import make_key, receipt
 
 URL = "/api/v1/pos/transactions/"
-REDIS_URL = "redis://127.0.0.1:6379/4"
 
 
 def post(client, data):
@@ -82,17 +80,15 @@ def test_a_key_for_all_stores_posts_for_any_store_and_a_store_key_only_for_its_o
 
 @pytest.fixture
 def redis_cache(settings):
-    """The shared cache on a real Redis (DB 4), under a key prefix of the test's own."""
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis at " + REDIS_URL)
+    """The shared cache on the configured Redis (``REDIS_URL``: the PostgreSQL + Redis pass,
+    ``redis`` marker), under a key prefix of the test's own."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": REDIS_URL,
+                                   "LOCATION": settings.REDIS_URL,
                                    "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
     return caches["default"]
 
 
+@pytest.mark.redis
 def test_on_redis_a_key_over_its_rate_gets_429_and_a_refused_request_is_not_counted(
         store, redis_cache):
     _key, secret = make_key(store, throttle_rate="2/min")
@@ -110,6 +106,7 @@ def test_on_redis_a_key_over_its_rate_gets_429_and_a_refused_request_is_not_coun
     assert PosTransaction.objects.count() == 2
 
 
+@pytest.mark.redis
 def test_on_redis_concurrent_requests_never_pass_more_than_the_rate(store, redis_cache):
     api_key, _secret = make_key(store, throttle_rate="5/min")
     request = APIRequestFactory().post(URL)

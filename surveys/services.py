@@ -553,10 +553,17 @@ def response_create(*, store: Store, campaign: Campaign, data: ResponseInput, ch
             Answer(response=response, indicator_id=indicator_id, rating=rating,
                    expectation=expectation)
             for indicator_id, (rating, expectation) in answers.items()])
-        tallies.score_responses([response.pk], score_weights(campaign=campaign))
-        if response.status == ResponseStatus.COUNTED:
-            tallies.responses_counted([response.pk])
+        response_tallies_keep(response=response)
     return response
+
+
+def response_tallies_keep(*, response: Response) -> None:
+    """What is kept beside a response just saved with its answers: its weighted score under
+    its campaign's weights, and its answers in the tallies when it counts (docs/architecture.md,
+    "Survey tallies"). Called in the transaction that saved it."""
+    tallies.score_responses([response.pk], score_weights(campaign=response.campaign))
+    if response.is_counted:
+        tallies.responses_counted([response.pk])
 
 
 def score_weights(*, campaign: Campaign) -> dict[int, float]:

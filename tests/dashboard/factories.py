@@ -62,7 +62,7 @@ def make_campaign(quarter: Quarter, *, scale_max: int = 5, ask_expectation: bool
 def make_response(campaign, store, ratings: dict[str, int | tuple[int, int]], **fields):
     """``ratings``: code -> rating, or code -> (rating, expectation)."""
     from surveys.models import Answer, Channel, Indicator, Response
-    from tests.surveys.factories import keep_tallies
+    from surveys.services import response_tallies_keep
 
     response = Response.objects.create(campaign=campaign, store=store,
                                        channel=fields.pop("channel", Channel.PAPER), **fields)
@@ -72,7 +72,7 @@ def make_response(campaign, store, ratings: dict[str, int | tuple[int, int]], **
                rating=value[0] if isinstance(value, tuple) else value,
                expectation=value[1] if isinstance(value, tuple) else None)
         for code, value in ratings.items()])
-    keep_tallies(response)
+    response_tallies_keep(response=response)
     return response
 
 

@@ -9,9 +9,7 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from satisfaction.quarters import Quarter
-from surveys import tallies
 from surveys.models import (
-    COUNTED_STATUSES,
     Answer,
     Campaign,
     Channel,
@@ -19,7 +17,7 @@ from surveys.models import (
     Response,
     ResponseStatus,
 )
-from surveys.services import score_weights
+from surveys.services import response_tallies_keep
 
 
 class CampaignFactory(DjangoModelFactory):
@@ -39,7 +37,7 @@ def rate(*, campaign: Campaign, store, ratings: dict[str, int],
          status: str = ResponseStatus.COUNTED, channel: str = Channel.QR,
          **extra) -> Response:
     """Save a response directly (bypassing the service's rules) with the given ratings by
-    code, and what the service keeps beside it (``keep_tallies``).
+    code, and what the service keeps beside it (``response_tallies_keep``).
 
     As the service does, a response naming the person who keyed it in (``entered_by``) is
     marked ``self_served`` (its status stays the one given)."""
@@ -53,16 +51,8 @@ def rate(*, campaign: Campaign, store, ratings: dict[str, int],
         Answer(response=response, indicator=indicators[code], rating=value,
                expectation=(expectations or {}).get(code))
         for code, value in ratings.items()])
-    keep_tallies(response)
+    response_tallies_keep(response=response)
     return response
-
-
-def keep_tallies(response: Response) -> None:
-    """What ``surveys.services.response_create`` keeps beside a response it saves: its
-    weighted score, and its answers in the tallies when it counts."""
-    tallies.score_responses([response.pk], score_weights(campaign=response.campaign))
-    if response.status in COUNTED_STATUSES:
-        tallies.responses_counted([response.pk])
 
 
 ALL_CODES = ["assortment", "environment", "recommendation", "efficacy", "warm_service",

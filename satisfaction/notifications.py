@@ -91,17 +91,12 @@ def _insert_notifications(rows: list[tuple], *, now) -> list[int]:
             [Notification(user_id=user_id, title=title, body=body, url=url, kind=kind)
              for user_id, title, body, url, kind in rows], batch_size=BATCH_SIZE)
         return [row.pk for row in created]  # SQLite returns the ids of bulk inserts
-    ids: list[int] = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), BATCH_SIZE):
-            columns = list(zip(*rows[start:start + BATCH_SIZE], strict=True))
-            cursor.execute(
-                "INSERT INTO satisfaction_notification (user_id, title, body, url, kind, "
-                "created_at) SELECT u, t, b, l, k, %s FROM unnest(%s::bigint[], %s::text[], "
-                "%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS v(u, t, b, l, k, n) "
-                "ORDER BY n RETURNING id", [now, *map(list, columns)])
-            ids += [row[0] for row in cursor.fetchall()]
-    return ids
+    returned = _insert_from_arrays(
+        "INSERT INTO satisfaction_notification (user_id, title, body, url, kind, "
+        "created_at) SELECT u, t, b, l, k, %s FROM unnest(%s::bigint[], %s::text[], "
+        "%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS v(u, t, b, l, k, n) "
+        "ORDER BY n RETURNING id", [now], rows)
+    return [row[0] for row in returned]
 
 
 def _insert_deliveries(rows: list[tuple], *, now) -> None:
@@ -112,16 +107,27 @@ def _insert_deliveries(rows: list[tuple], *, now) -> None:
              for channel, user_id, address, title, body, url, kind in rows],
             batch_size=BATCH_SIZE)
         return
+    _insert_from_arrays(
+        "INSERT INTO satisfaction_delivery (channel, user_id, address, title, body, url, "
+        "kind, idempotency_key, state, attempts, next_attempt_at, last_error, "
+        "created_at) SELECT c, u, a, t, b, l, k, gen_random_uuid(), %s, 0, %s, '', %s "
+        "FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], "
+        "%s::text[], %s::text[]) AS v(c, u, a, t, b, l, k)",
+        [DeliveryState.PENDING, now, now], rows)
+
+
+def _insert_from_arrays(sql: str, leading: list, rows: list[tuple]) -> list[tuple]:
+    """Run an ``INSERT … SELECT FROM unnest(…)`` (PostgreSQL) per ``BATCH_SIZE`` rows: its
+    parameters are ``leading`` then one array per column of ``rows``. Returns what the
+    statements return (``RETURNING``), in order."""
+    returned: list[tuple] = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH_SIZE):
             columns = list(zip(*rows[start:start + BATCH_SIZE], strict=True))
-            cursor.execute(
-                "INSERT INTO satisfaction_delivery (channel, user_id, address, title, body, url, "
-                "kind, idempotency_key, state, attempts, next_attempt_at, last_error, "
-                "created_at) SELECT c, u, a, t, b, l, k, gen_random_uuid(), %s, 0, %s, '', %s "
-                "FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], "
-                "%s::text[], %s::text[]) AS v(c, u, a, t, b, l, k)",
-                [DeliveryState.PENDING, now, now, *map(list, columns)])
+            cursor.execute(sql, [*leading, *map(list, columns)])
+            if cursor.description is not None:
+                returned += cursor.fetchall()
+    return returned
 
 
 def outbox_email_send(*, address: str, title: str, body: str, url: str = "",

@@ -249,21 +249,32 @@ def _resolve_stores(*, api_key: PosApiKey, parsed: dict[int, TransactionInput],
     return found
 
 
+def _key_may_post_sql(api_key: PosApiKey) -> tuple[str, list]:
+    """The rule "this key may post for store ``s``" as SQL and its parameters: a key for all
+    stores may post for any, another only for the stores linked to it. The one statement of it
+    that the store check and the single-receipt insert both use."""
+    if api_key.all_stores:
+        return "1 = 1", []
+    quote = connection.ops.quote_name
+    links = PosApiKey.stores.through._meta  # noqa: SLF001  (model metadata API)
+    sql = (f"EXISTS (SELECT 1 FROM {quote(links.db_table)} l "  # noqa: S608  (quoted names)
+           f"WHERE l.{quote(links.get_field('posapikey').column)} = %s "
+           f"AND l.{quote(links.get_field('store').column)} = s.{quote('id')})")
+    return sql, [api_key.pk]
+
+
 def _stores_and_permission(codes: list[str], api_key: PosApiKey) -> list[tuple[str, int, bool]]:
     """(code, id, whether the key may post for it) of the stores with these codes: one plain
     statement (this runs on every receipt POST; a queryset with ``Exists`` costs more to build
     than the query costs to run)."""
     quote = connection.ops.quote_name
-    links = PosApiKey.stores.through._meta  # noqa: SLF001  (model metadata API)
-    stores = quote(Store._meta.db_table)  # noqa: SLF001
-    allowed = "1" if api_key.all_stores else (
-        f"EXISTS (SELECT 1 FROM {quote(links.db_table)} l "  # noqa: S608  (quoted names)
-        f"WHERE l.{quote(links.get_field('posapikey').column)} = %s "
-        f"AND l.{quote(links.get_field('store').column)} = s.{quote('id')})")
-    sql = (f"SELECT s.{quote('code')}, s.{quote('id')}, {allowed} "  # noqa: S608  (as above)
+    stores = quote(Store._meta.db_table)  # noqa: SLF001  (model metadata API)
+    allowed, allowed_params = _key_may_post_sql(api_key)
+    sql = (f"SELECT s.{quote('code')}, s.{quote('id')}, "  # noqa: S608  (quoted names)
+           f"CASE WHEN {allowed} THEN 1 ELSE 0 END "
            f"FROM {stores} s WHERE s.{quote('code')} IN ({', '.join(['%s'] * len(codes))})")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*([] if api_key.all_stores else [api_key.pk]), *codes])
+        cursor.execute(sql, [*allowed_params, *codes])
         return [(code, pk, bool(ok)) for code, pk, ok in cursor.fetchall()]
 
 
@@ -375,27 +386,21 @@ def _insert_one(item: TransactionInput, api_key: PosApiKey,
     was inserted (an unknown or forbidden store, or a receipt already stored), which the
     general path then sorts out and reports as before."""
     quote, table, employees = _names()
-    links = PosApiKey.stores.through._meta  # noqa: SLF001  (model metadata API)
-    stores = quote(Store._meta.db_table)  # noqa: SLF001
+    stores = quote(Store._meta.db_table)  # noqa: SLF001  (model metadata API)
     columns = ", ".join(quote(c) for c in (*INSERT_COLUMNS, "cashier_id"))
-    allowed = "" if api_key.all_stores else (
-        f"AND EXISTS (SELECT 1 FROM {quote(links.db_table)} l "  # noqa: S608  (quoted names)
-        f"WHERE l.{quote(links.get_field('posapikey').column)} = %s "
-        f"AND l.{quote(links.get_field('store').column)} = s.{quote('id')})")
+    allowed, allowed_params = _key_may_post_sql(api_key)
     sql = (
         f"INSERT INTO {table} ({columns}) "  # noqa: S608  (quoted names and placeholders only)
         f"SELECT s.{quote('id')}, {', '.join(['%s'] * (len(INSERT_COLUMNS) - 1))}, "
         f"(SELECT e.{quote('id')} FROM {employees} e WHERE e.{quote('number')} = %s) "
-        f"FROM {stores} s WHERE s.{quote('code')} = %s {allowed} "
+        f"FROM {stores} s WHERE s.{quote('code')} = %s AND {allowed} "
         f"ON CONFLICT ({quote('store_id')}, {quote('receipt_number')}) DO NOTHING "
         f"RETURNING {quote('id')}, {quote('store_id')}")
     row = _new_row(item, 0, api_key, now)
     adapters = _adapters()[1:]
     params = [adapt(row[column]) for adapt, column in zip(adapters, INSERT_COLUMNS[1:],
                                                           strict=True)]
-    params += [row["cashier_number"] or None, item.store_code]
-    if not api_key.all_stores:
-        params.append(api_key.pk)
+    params += [row["cashier_number"] or None, item.store_code, *allowed_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         returned = cursor.fetchone()

@@ -42,7 +42,12 @@ from surveys.results import (
     empty_aggregate,
     store_result,
 )
-from surveys.tallies import answer_sums_sql, weighted_score_sql, weights_key
+from surveys.tallies import (
+    STALE_SCORE_SQL,
+    answer_sums_sql,
+    weighted_score_sql,
+    weights_key,
+)
 
 STORE_INDICATOR_COLUMNS = ["store_id", "indicator_code", "n", "mean_score", "bottom_n",
                            "mean_expectation_score"]
@@ -110,11 +115,11 @@ def _scores_kept(*, where: str, params: list, weights: dict[int, float]) -> bool
     (``Response.score``): then the per-response figures need no answers."""
     sql = ("SELECT 1 FROM surveys_response r "  # noqa: S608 - constants and placeholders
            "JOIN surveys_campaign c ON c.id = r.campaign_id "
-           f"WHERE {where} AND (r.score_key IS NULL OR r.score_key <> %s) LIMIT 1")
+           f"WHERE {where} AND {STALE_SCORE_SQL} LIMIT 1")
     return not _fetch(sql, [*params, weights_key(weights)])
 
 
-def _weights_by_pk(weights: Mapping[str, float], codes: Mapping[int, str] | None = None
+def weights_by_pk(weights: Mapping[str, float], codes: Mapping[int, str] | None = None
                    ) -> dict[int, float]:
     """The scheme's weights (indicator code → weight) per indicator pk (``codes``: pk → code,
     every indicator's when not given); an indicator the scheme does not weigh weighs 0."""
@@ -177,7 +182,7 @@ def survey_response_score_frame(*, quarter: Quarter, weights: dict[str, float],
     never for that person).
     ``store_id`` limits it to one store (a trace).
     """
-    by_pk = _weights_by_pk(weights)
+    by_pk = weights_by_pk(weights)
     where = (f"r.status IN ({_COUNTED}) AND c.quarter = %s"
              + (" AND r.store_id = %s" if store_id is not None else ""))
     extra = [store_id] if store_id is not None else []
@@ -278,12 +283,12 @@ def campaign_results(*, campaign: Campaign, weights: Mapping[str, float],
         agg.mean_rating[code] = _float(mean)
         agg.bottom_n[code] = bottom
         agg.mean_expectation[code] = _expectation_rating(_float(expectation), campaign.scale_max)
-    by_pk = _weights_by_pk(weights, codes)
+    by_pk = weights_by_pk(weights, codes)
     # The kept scores, and how many were kept under other weights (then: from the answers).
     kept = _fetch(
         "SELECT r.store_id, COUNT(*), COUNT(r.score), SUM(r.score), "  # noqa: S608
         "SUM(r.score * r.score), "
-        "SUM(CASE WHEN r.score_key IS NULL OR r.score_key <> %s THEN 1 ELSE 0 END) "
+        f"SUM(CASE WHEN {STALE_SCORE_SQL} THEN 1 ELSE 0 END) "
         f"FROM surveys_response r WHERE r.status IN ({_COUNTED}) AND {where} "
         "GROUP BY r.store_id", [weights_key(by_pk), *params])
     response_rows = ([row[:5] for row in kept] if not any(row[5] for row in kept)

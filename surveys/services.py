@@ -51,7 +51,7 @@ from surveys.results import (
     manufactured_stores,
     max_in_window,
 )
-from surveys.selectors import open_campaign_for_store
+from surveys.selectors import open_campaign_for_store, weights_by_pk
 from surveys.weights import indicator_weights
 
 # --- Indicators and campaigns -------------------------------------------------------------
@@ -569,9 +569,7 @@ def response_tallies_keep(*, response: Response) -> None:
 def score_weights(*, campaign: Campaign) -> dict[int, float]:
     """The weights (indicator pk → weight) a response of ``campaign`` is scored with: the
     scheme's for the campaign's quarter (``surveys.weights``)."""
-    weights = indicator_weights(quarter=campaign.quarter).weights
-    return {pk: float(weights.get(code, 0.0))
-            for pk, code in Indicator.objects.values_list("pk", "code")}
+    return weights_by_pk(indicator_weights(quarter=campaign.quarter).weights)
 
 
 @transaction.atomic
@@ -579,14 +577,13 @@ def response_scores_refresh(*, quarter: Quarter, weights: Mapping[str, float]) -
     """Score again, under ``weights`` (indicator code → weight), the quarter's responses kept
     under other weights (after HQ reweights the indicators, or ones never scored); returns how
     many. The rollup calls it first: what it then reads is scored under its own weights."""
-    by_pk = {pk: float(weights.get(code, 0.0))
-             for pk, code in Indicator.objects.values_list("pk", "code")}
+    by_pk = weights_by_pk(weights)
     campaign_ids = list(Campaign.objects.filter(quarter=quarter).values_list("pk", flat=True))
     if not campaign_ids:
         return 0
     key = tallies.weights_key(by_pk)
     stale = (f"r.campaign_id IN ({', '.join(['%s'] * len(campaign_ids))}) "
-             "AND (r.score_key IS NULL OR r.score_key <> %s)")
+             f"AND {tallies.STALE_SCORE_SQL}")
     if not Response.objects.filter(campaign_id__in=campaign_ids).exclude(
             score_key=key).exists():  # the usual case: one scan, no write
         return 0

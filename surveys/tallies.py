@@ -29,6 +29,11 @@ _EMPLOYEE_KEY = ("CASE WHEN r.employee_id IS NULL OR r.self_served THEN 0 "
                  "ELSE r.employee_id END")
 
 
+#: A response ``r`` whose kept score was not computed with the weights named by the
+#: parameter (``weights_key``): never scored, or scored before a reweight.
+STALE_SCORE_SQL = "(r.score_key IS NULL OR r.score_key <> %s)"
+
+
 def weights_key(weights: Mapping[int, float]) -> int:
     """A 63-bit name of the weights a score is computed with (indicator pk → weight; the
     weights that count, > 0): the same weights always give the same key."""
@@ -134,8 +139,8 @@ def score(where: str, params: list, weights: Mapping[int, float], *, bulk: bool 
         # A response without answers has no score, under any weights.
         cursor.execute(
             "UPDATE surveys_response SET score = NULL, score_key = %s "  # noqa: S608
-            f"WHERE (score_key IS NULL OR score_key <> %s) AND id IN ("
-            f"SELECT r.id FROM surveys_response r WHERE {where})", [key, key, *params])
+            f"WHERE id IN (SELECT r.id FROM surveys_response r WHERE {where} "
+            f"AND {STALE_SCORE_SQL})", [key, *params, key])
         return scored + cursor.rowcount
 
 

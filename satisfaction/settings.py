@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "surveys",
     "mystery_shopper",
     "complaints",
+    "internal_service",
+    "pulse",
     "scoring",
     "dashboard",
     "pos",

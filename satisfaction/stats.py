@@ -10,6 +10,8 @@ so the two can never disagree on the interval of the same responses.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
@@ -64,3 +66,46 @@ def rounded(value: float | None, decimals: int) -> float | None:
     exact = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals),
                                                  rounding=ROUND_HALF_UP)
     return float(exact)
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """Pearson's r between two paired series, with its n and the ``level`` interval."""
+
+    r: float | None
+    n: int
+    low: float | None
+    high: float | None
+
+
+def correlation_with_interval(xs: Sequence[float], ys: Sequence[float], *,
+                              level: float = DEFAULT_LEVEL) -> Correlation:
+    """Pearson's r of the pairs (x, y) where both are known, and its ``level`` interval by
+    Fisher's z: tanh(atanh(r) ± z(1 − α/2) / √(n − 3)).
+
+    r is None under 3 pairs or when either series is constant; the interval is None under 4
+    pairs (√(n − 3) needs n > 3). The pulse-against-value page and the driver analysis both
+    read correlations through here, so the two never disagree on an interval.
+    """
+    if not 0 < level < 1:
+        raise ValueError("The confidence level lies between 0 and 1.")
+    if len(xs) != len(ys):
+        raise ValueError("Correlation needs paired series of equal length.")
+    x = np.asarray(pd.to_numeric(pd.Series(list(xs), dtype="object"), errors="coerce"),
+                   dtype="float64")
+    y = np.asarray(pd.to_numeric(pd.Series(list(ys), dtype="object"), errors="coerce"),
+                   dtype="float64")
+    known = np.isfinite(x) & np.isfinite(y)
+    x, y = x[known], y[known]
+    n = int(known.sum())
+    if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return Correlation(r=None, n=n, low=None, high=None)
+    r = float(np.clip(np.corrcoef(x, y)[0, 1], -1.0, 1.0))
+    if n < 4 or abs(r) == 1.0:
+        edge = None if n < 4 else r
+        return Correlation(r=r, n=n, low=edge, high=edge)
+    from scipy.special import ndtri
+
+    half = float(ndtri(0.5 + level / 2)) / math.sqrt(n - 3)
+    z = math.atanh(r)
+    return Correlation(r=r, n=n, low=math.tanh(z - half), high=math.tanh(z + half))

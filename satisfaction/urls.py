@@ -72,6 +72,8 @@ urlpatterns = [
     path("surveys/", include("surveys.urls")),
     path("mystery-shopper/", include("mystery_shopper.urls")),
     path("complaints/", include("complaints.urls")),
+    path("internal/", include("internal_service.urls")),
+    path("pulse/", include("pulse.urls")),
     # The values list is the store list now; its earlier address is kept for bookmarks.
     path("scoring/", RedirectView.as_view(pattern_name="dashboard:store_list",
                                           query_string=True, permanent=True),

@@ -65,3 +65,29 @@ def test_the_engine_and_the_results_pages_share_this_function():
     assert engine.t_half_width is t_half_width
     assert results.mean_confidence_interval is mean_confidence_interval
     assert not hasattr(results, "t_critical")
+
+
+def test_correlation_matches_hand_computed_r_and_fisher_interval():
+    from satisfaction.stats import correlation_with_interval
+
+    xs = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    ys = [2, 1, 4, 3, 7, 8, 6, 9, 10, 9]
+    result = correlation_with_interval(xs, ys)
+    # r by hand: Sxy / sqrt(Sxx Syy) = 80.5 / sqrt(82.5 * 92.9) (means 5.5 and 5.9).
+    r = 80.5 / math.sqrt(82.5 * 92.9)
+    assert result.n == 10
+    assert result.r == pytest.approx(r, abs=1e-12)
+    half = 1.959963984540054 / math.sqrt(7)
+    assert result.low == pytest.approx(math.tanh(math.atanh(r) - half), abs=1e-9)
+    assert result.high == pytest.approx(math.tanh(math.atanh(r) + half), abs=1e-9)
+
+
+def test_correlation_leaves_out_unpaired_values_and_refuses_constant_series():
+    from satisfaction.stats import correlation_with_interval
+
+    assert correlation_with_interval([1, None, 3, 4, 5], [2, 5, None, 8, 10]).n == 3
+    flat = correlation_with_interval([1, 2, 3, 4], [5, 5, 5, 5])
+    assert flat.r is None
+    assert flat.low is None
+    assert flat.n == 4
+    assert correlation_with_interval([1, 2], [3, 4]).r is None

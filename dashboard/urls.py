@@ -4,7 +4,7 @@ improvement actions. Included at the site root (the store pages live at /stores/
 from django.urls import path
 from django.views.generic import RedirectView
 
-from dashboard import views
+from dashboard import pulse_views, views
 
 app_name = "dashboard"
 
@@ -20,6 +20,7 @@ urlpatterns = [
     path("dashboard/actions/<int:pk>/review/", views.action_review, name="action_review"),
     path("dashboard/complaints/", views.complaint_figures, name="complaint_figures"),
     path("dashboard/mystery-shopper/", views.mystery_figures, name="mystery_figures"),
+    path("dashboard/pulse/", pulse_views.pulse_vs_value, name="pulse"),
     # Earlier addresses of the store list and page, kept for bookmarks.
     path("dashboard/ranking/", RedirectView.as_view(pattern_name="dashboard:store_list",
                                                     query_string=True, permanent=True),

@@ -58,3 +58,37 @@ class UserFactory(DjangoModelFactory):
             self.stores.set(extracted)
         if create:
             self.save()
+
+
+# --- The staff pulse (pulse/) --------------------------------------------------------------
+
+
+def _ended_quarter():
+    from satisfaction.quarters import Quarter
+
+    return Quarter.current().previous()
+
+
+class PulseResponseFactory(DjangoModelFactory):
+    """An anonymous pulse answer; every statement ``answer`` (1–5) unless given one by one."""
+
+    class Meta:
+        model = "pulse.PulseResponse"
+
+    class Params:
+        answer = 4
+
+    quarter = factory.LazyFunction(_ended_quarter)
+    store = factory.SubFactory(StoreFactory)
+    equipped = factory.SelfAttribute("answer")
+    hq_support = factory.SelfAttribute("answer")
+    recognition = factory.SelfAttribute("answer")
+    pride = factory.SelfAttribute("answer")
+    recommend = factory.SelfAttribute("answer")
+
+
+def make_pulse(store, count: int, *, quarter=None, answer: int = 4, **fields) -> list:
+    """``count`` pulse answers for ``store`` (by default in the last ended quarter)."""
+    quarter = quarter or _ended_quarter()
+    return PulseResponseFactory.create_batch(count, store=store, quarter=quarter, answer=answer,
+                                             **fields)

@@ -271,6 +271,11 @@ def _survey_response(w: World) -> dict:
             "ratings": {"price": 4}}
 
 
+def _pulse_answer(w: World) -> dict:
+    return {"store": w.store.pk, "equipped": "4", "hq_support": "3", "recognition": "4",
+            "pride": "5", "recommend": "4"}
+
+
 def _upload(w: World) -> dict:
     return {"file": SimpleUploadedFile("p.jpg", jpeg_bytes(), content_type="image/jpeg")}
 
@@ -374,6 +379,18 @@ TABLE: dict[str, Entry] = {
         get(page(ok=(HQ, HR, RM, RM_OTHER)))]),
     "dashboard:mystery_figures": Entry(lambda w: "/dashboard/mystery-shopper/", [
         get(page(ok=(HQ, HR, RM, RM_OTHER)))]),
+    # The staff pulse beside the customer value: HQ and regional managers (their regions); never
+    # HR (the pulse is never linked to pay), never a store's staff.
+    "dashboard:pulse": Entry(lambda w: "/dashboard/pulse/", [get(page(ok=(HQ, RM, RM_OTHER)))]),
+    # --- the staff pulse: store staff answer for their own store; group results to all staff
+    # but HR; another store's pulse is a 404 ---
+    "pulse:take": Entry(lambda w: "/pulse/", [
+        get(page(ok=(SM, SM_OTHER, CLERK))),
+        post(page(ok=(SM, CLERK), refused=(SM_OTHER,)), _pulse_answer)]),
+    "pulse:results": Entry(lambda w: "/pulse/results/", [
+        get(page(ok=(HQ, RM, RM_OTHER, SM, SM_OTHER, CLERK)))]),
+    "pulse:store": Entry(lambda w: "/pulse/stores/S0001/", [
+        get(page(ok=(HQ, RM, SM, CLERK), missing=FOREIGN))]),
     "dashboard:old_ranking": Entry(lambda w: "/dashboard/ranking/", [get(PUBLIC)]),
     "dashboard:old_store": Entry(lambda w: "/dashboard/stores/S0001/", [get(PUBLIC)]),
     # --- surveys ---

@@ -39,7 +39,8 @@ def _groups(header: str) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize(("persona", "expected"), [
     ("hq", {
-        "stores": ["Stores", "Improvement actions", "Quarters"],
+        "stores": ["Stores", "Improvement actions", "Quarters", "Staff pulse results",
+                   "Staff pulse and customer value"],
         "surveys": ["Surveys", "Paper questionnaires", "Survey invitation", "Flagged answers"],
         "mystery": ["Mystery shopper plan", "Report review", "Report appeals",
                     "Mystery shopper reports", "Mystery-shopper figures"],
@@ -47,17 +48,20 @@ def _groups(header: str) -> dict[str, list[str]]:
         "hr": ["Appraisal & bonus"],
         "setup": ["Setup", "Scoring scheme"]}),
     ("region_manager", {
-        "stores": ["Stores", "Improvement actions"],
+        "stores": ["Stores", "Improvement actions", "Staff pulse results",
+                   "Staff pulse and customer value"],
         "surveys": ["Surveys"],
         "mystery": ["Mystery shopper reports", "Mystery-shopper figures"],
         "complaints": ["Complaints", "Complaint figures", "Complaint charts"]}),
     ("store_manager", {
-        "stores": ["My store", "Stores", "Improvement actions"],
+        "stores": ["My store", "Stores", "Improvement actions", "Staff pulse",
+                   "Staff pulse results"],
         "surveys": ["Surveys", "Paper questionnaires", "Survey invitation"],
         "mystery": ["Mystery shopper reports"],
         "complaints": ["Complaints", "Complaint figures"]}),
     ("clerk", {
-        "stores": ["My store", "Stores", "Improvement actions", "My value"],
+        "stores": ["My store", "Stores", "Improvement actions", "My value", "Staff pulse",
+                   "Staff pulse results"],
         "surveys": ["Surveys", "Paper questionnaires", "Survey invitation"],
         "mystery": ["Mystery shopper reports"],
         "complaints": ["Complaints", "Complaint figures"]}),

@@ -14,16 +14,29 @@ from complaints import demo as complaints_demo
 from dashboard import demo as dashboard_demo
 from mystery_shopper import demo as mystery_shopper_demo
 from pos import demo as pos_demo
+from pulse import demo as pulse_demo
 from satisfaction.demo import DEMO_LOGINS, DemoChain, build_chain, customer_links
 from satisfaction.models import Store, User
 from scoring import demo as scoring_demo
+from scoring.models import StoreScore
+from scoring.selectors import rollup_for_display
 from surveys import demo as surveys_demo
 
 # Each app's ``seed(*, chain)`` hook, in order: scoring rolls up what the inputs made, and the
 # dashboard's improvement actions take their baselines from the rolled-up values.
 DEMO_HOOKS = (("surveys", surveys_demo.seed), ("mystery_shopper", mystery_shopper_demo.seed),
               ("complaints", complaints_demo.seed), ("pos", pos_demo.seed),
-              ("scoring", scoring_demo.seed), ("dashboard", dashboard_demo.seed))
+              ("scoring", scoring_demo.seed), ("dashboard", dashboard_demo.seed),
+              ("pulse", lambda *, chain: pulse_demo.seed(chain=chain,
+                                                         customer_values=_customer_values)))
+
+
+def _customer_values(quarter):
+    """Each store's customer value in ``quarter`` (its shown revision), for the pulse demo to
+    lean on: the wiring reads scoring, which the pulse app may never import."""
+    rollup = rollup_for_display(quarter=quarter)
+    return {} if rollup is None else dict(
+        StoreScore.objects.filter(rollup=rollup).values_list("store_id", "value"))
 
 # The rows every new database has, made by data migrations; a flush removes them and
 # migrations do not run twice, so --reset runs these forward functions again. (Migration

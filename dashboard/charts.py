@@ -192,3 +192,60 @@ def store_page_charts(data) -> dict:
         "gap_table": [(r["label"], _round(r["p"]), _round(r["e"]), _round(r["gap"]))
                       for r in gaps],
     }
+
+
+def rate_trend(*, quarters: Sequence[str], own: Sequence[float | None],
+               median: Sequence[float | None], own_name: str, median_name: str,
+               percent: bool) -> dict:
+    """A rate over the quarters (a gap where there is no POS data) beside the chain's median
+    (dashed): loyalty and retention in %, complaints per 1,000 receipts."""
+    axis: dict = {"type": "value", "min": 0}
+    if percent:
+        axis = {**axis, "max": 100, "axisLabel": {"formatter": "{value}%"}}
+    digits = 1 if percent else 2
+    return {
+        "animation": False,
+        "grid": {**_GRID, "top": 40},
+        "legend": _legend([own_name, median_name]),
+        "tooltip": {"trigger": "axis"},
+        "xAxis": {"type": "category", "data": list(quarters)},
+        "yAxis": axis,
+        "series": [
+            {"type": "line", "name": str(own_name), "connectNulls": False,
+             "data": [_round(v, digits) for v in own], "label": {"show": True},
+             "itemStyle": {"color": ACCENT}},
+            {"type": "line", "name": str(median_name), "connectNulls": False,
+             "data": [_round(v, digits) for v in median],
+             "lineStyle": {"type": "dashed"}, "itemStyle": {"color": NEUTRAL}},
+        ],
+    }
+
+
+def loyalty_charts(loyalty, *, own_name: str) -> list[dict]:
+    """The three trend charts of a page's loyalty section (``dashboard.loyalty.Loyalty``), each
+    with its table: quarter, this store's (or region's) figure, the chain's median. A quarter
+    without POS data is a gap in the line and says so in the table, never 0."""
+    no_data = _("No POS data")
+    median_name = _("Chain median")
+    quarters = [str(row.quarter) for row in loyalty.rows]
+    charts = []
+    for chart_id, title, name, percent in (
+            ("loyalty", _("Loyalty %"), "loyalty", True),
+            ("retention", _("Retention %"), "retention", True),
+            ("complaint-rate", _("Complaints per 1,000 receipts"), "complaints_per_1000",
+             False)):
+        scale = 100 if percent else 1
+        own = [getattr(row.figures, name) if row.has_data else None for row in loyalty.rows]
+        median = [getattr(row.chain, name) for row in loyalty.rows]
+        own = [None if v is None else v * scale for v in own]
+        median = [None if v is None else v * scale for v in median]
+        digits = 1 if percent else 2
+        charts.append({
+            "id": chart_id, "title": title,
+            "spec": rate_trend(quarters=quarters, own=own, median=median, own_name=own_name,
+                               median_name=median_name, percent=percent),
+            "headers": [_("Quarter"), own_name, median_name],
+            "rows": [(q, _round(v, digits) if row.has_data else no_data, _round(m, digits))
+                     for q, v, m, row in zip(quarters, own, median, loyalty.rows,
+                                             strict=True)]})
+    return charts

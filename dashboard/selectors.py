@@ -27,6 +27,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Cast, Floor, Least
+from django.http import Http404
 from django.utils import timezone
 
 from complaints.models import OPEN_STATUSES, Complaint
@@ -41,9 +42,9 @@ from mystery_shopper.models import (
     Visit,
     VisitStatus,
 )
-from satisfaction.models import Employee, Store, User
+from satisfaction.models import Employee, Region, Role, Store, User
 from satisfaction.quarters import Quarter
-from satisfaction.scoping import scope_to_stores, visible_stores
+from satisfaction.scoping import scope_to_stores, sees_all_stores, visible_stores
 from scoring.models import EmployeeScore, Rollup, RollupStatus, StoreScore
 from scoring.selectors import QuarterOption, rollup_for_display, scope_employee_score_rows
 from surveys.models import COUNTED_STATUSES, Answer, Indicator, Response
@@ -644,3 +645,67 @@ def weakest_scorecard_items(*, user: User, quarter: Quarter, region_code: str = 
     if region_code:
         visits = visits.filter(store__region__code=region_code)
     return visit_selectors.item_point_shares(visits=visits, limit=limit)
+
+
+# --- The region page --------------------------------------------------------------------------
+
+
+def visible_regions(*, user: User) -> QuerySet[Region]:
+    """The regions whose page ``user`` may open: every region for those who see every store
+    (HQ, HR), a regional manager's own regions, none for anyone else (a store's staff see
+    their store, not its region's page)."""
+    if sees_all_stores(user):
+        return Region.objects.all()
+    if rules.can_see_chain_figures(user) and user.role == Role.REGIONAL_MANAGER:
+        return user.regions.all()
+    return Region.objects.none()
+
+
+def get_visible_region_or_404(*, user: User, code: str) -> Region:
+    try:
+        return visible_regions(user=user).get(code=code)
+    except Region.DoesNotExist:
+        raise Http404 from None
+
+
+@dataclass
+class RegionPage:
+    """The region page's values for one quarter, as the store list computes them: the region's
+    mean and ranked stores of the revision shown (``revision_figures``), its stores ranked
+    (``ranking``), the movers since the previous quarter (``movers``)."""
+
+    region: Region
+    quarter: Quarter
+    rollup: Rollup | None = None
+    previous: Rollup | None = None
+    figure: RegionFigure | None = None
+    previous_figure: RegionFigure | None = None
+    scores: QuerySet[StoreScore] | None = None
+    up: list[StoreScore] = field(default_factory=list)
+    down: list[StoreScore] = field(default_factory=list)
+
+    @property
+    def change(self) -> float | None:
+        return calc.change(None if self.figure is None else self.figure.mean,
+                           None if self.previous_figure is None else self.previous_figure.mean)
+
+    @property
+    def direction(self) -> str:
+        return calc.direction(self.change)
+
+
+def region_page(*, user: User, region: Region, quarter: Quarter) -> RegionPage:
+    """The region's values of ``quarter`` (the caller has checked that the region is
+    visible); ``scores`` is the ranking, not yet paged."""
+    page = RegionPage(region=region, quarter=quarter,
+                      rollup=quarter_rollup(quarter=quarter))
+    if page.rollup is None:
+        return page
+    page.previous = quarter_rollup(quarter=quarter.previous())
+    page.figure = revision_figures(rollup=page.rollup).regions.get(region.pk)
+    if page.previous is not None:
+        page.previous_figure = revision_figures(rollup=page.previous).regions.get(region.pk)
+    page.scores = ranking(user=user, rollup=page.rollup, region_code=region.code,
+                          sort="region")
+    page.up, page.down = movers(scores=page.scores, previous=page.previous)
+    return page

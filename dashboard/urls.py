@@ -4,7 +4,7 @@ improvement actions. Included at the site root (the store pages live at /stores/
 from django.urls import path
 from django.views.generic import RedirectView
 
-from dashboard import pulse_views, views
+from dashboard import pulse_views, region_views, views
 
 app_name = "dashboard"
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("stores/", views.store_list, name="store_list"),
     path("stores/<str:code>/", views.store_page, name="store"),
     path("stores/<str:code>/actions/new/", views.action_create, name="action_create"),
+    path("regions/", region_views.region_list, name="region_list"),
+    path("regions/<str:code>/", region_views.region_page, name="region"),
     path("dashboard/", views.store_home, name="store_home"),
     # Not under stores/: "export" is a valid store code.
     path("dashboard/ranking/export/", views.store_list_export, name="store_list_export"),

@@ -30,6 +30,7 @@ from dashboard.forms import (
 )
 from dashboard.jobs import RANKING_EXPORT
 from dashboard.models import ActionSource, ActionStatus, ImprovementAction
+from dashboard.region_views import region_of_store_link, store_loyalty_context
 from dashboard.services import (
     improvement_action_complete,
     improvement_action_create,
@@ -87,7 +88,9 @@ def store_page(request: HttpRequest, code: str) -> HttpResponse:
         user=request.user, store=store, today=timezone.localdate(),
         quarter=quarter_param(request.GET, default=Quarter.current()))
     return render(request, "dashboard/store.html",
-                  {**data.context(), **charts.store_page_charts(data)})
+                  {**data.context(), **charts.store_page_charts(data),
+                   **store_loyalty_context(store=store, quarter=data.quarter),
+                   "region_link": region_of_store_link(user=request.user, store=store)})
 
 
 # --- Improvement actions ----------------------------------------------------------------------

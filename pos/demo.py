@@ -1,4 +1,6 @@
-"""Demo POS data: the documented demo API key and two quarters of member receipts.
+"""Demo POS data: the documented demo API key and six quarters of member receipts (the store
+and region pages show loyalty and retention over them; the chain's last store but one sends
+none in the running quarter, so its page shows "No POS data for this quarter").
 
 The demo key is fixed so the curl lines in ``docs/pos-integration.md`` work against
 ``make run``. It is a DEMO secret, published in the guide: never create it in production.
@@ -19,6 +21,8 @@ from satisfaction.quarters import Quarter, chain_zone
 DEMO_KEY = "PosDemo1.DemoSecretForLocalCurlOnly-2026-abcd"
 RECEIPTS_PER_STORE_PER_QUARTER = 120
 MEMBERS_PER_STORE = 60
+DEMO_QUARTERS = 6
+CHURN_PER_QUARTER = 6  # members of a store's pool replaced by new ones each quarter
 
 
 def seed(*, chain: DemoChain) -> str:
@@ -33,9 +37,14 @@ def seed(*, chain: DemoChain) -> str:
         staff = chain.staff_of(store)
         # Members mostly shop at their home store, some at the next one (retention > loyalty).
         neighbour = chain.stores[(position + 1) % len(chain.stores)]
-        members = ([f"M{store.code}{n:04d}" for n in range(MEMBERS_PER_STORE)]
-                   + [f"M{neighbour.code}{n:04d}" for n in range(MEMBERS_PER_STORE // 4)])
-        for quarter in (current.previous(), current):
+        for age, quarter in enumerate(reversed(current.last_n(DEMO_QUARTERS))):
+            if store == chain.stores[-2] and quarter == current:
+                continue  # S0029: its POS is not sending yet, no POS data this quarter
+            # Each quarter some members are new: the pool slides over the store's members.
+            first = CHURN_PER_QUARTER * (DEMO_QUARTERS - age)
+            members = ([f"M{store.code}{n:04d}" for n in range(first, first + MEMBERS_PER_STORE)]
+                       + [f"M{neighbour.code}{n:04d}"
+                          for n in range(first, first + MEMBERS_PER_STORE // 4)])
             last = min(quarter.last_day, today)
             days = (last - quarter.first_day).days + 1
             for n in range(RECEIPTS_PER_STORE_PER_QUARTER):

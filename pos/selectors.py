@@ -15,7 +15,9 @@ denominator is zero.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -229,3 +231,94 @@ def pos_api_key_changes(*, limit: int = history.HISTORY_LIMIT) -> list[history.C
     gave a key are its reason). Two queries."""
     return history.changes(PosApiKey.history.all(), limit=limit,
                            describe=lambda record: f"{record.name} ({record.prefix})")
+
+
+# --- The store and region pages: which figures exist, and the medians ---------------------------
+#
+# A store "has POS data" in a quarter when its POS sent at least one receipt dated in it. A store
+# without (no POS yet, an outage, a closed store) has no loyalty, retention or complaint rate for
+# that quarter: the pages say so instead of showing 0, and the medians leave it out.
+
+@dataclass(frozen=True)
+class PosFigures:
+    """One store's POS figures of one quarter (the rates as ``add_rates`` computes them; None
+    where undefined: no member of the previous quarter, no receipt)."""
+
+    transactions: int
+    previous_members: int
+    loyalty: float | None
+    retention: float | None
+    complaints: int
+    complaints_per_1000: float | None
+
+    @property
+    def has_data(self) -> bool:
+        return self.transactions > 0
+
+
+@dataclass(frozen=True)
+class PosMedians:
+    """The median of each rate over a set of stores with POS data (``stores`` of them; a rate
+    is the median over the stores where it is defined), None without any."""
+
+    stores: int
+    loyalty: float | None
+    retention: float | None
+    complaints_per_1000: float | None
+
+    @property
+    def has_data(self) -> bool:
+        return self.stores > 0
+
+
+@dataclass(frozen=True)
+class PosQuarterMedians:
+    """A quarter's medians for the chain and for each region (by region id; a region without a
+    store with POS data is absent)."""
+
+    chain: PosMedians
+    regions: dict[int, PosMedians]
+
+
+RATES = ("loyalty", "retention", "complaints_per_1000")
+
+
+def _rate(value) -> float | None:
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def pos_figures(frame: pd.DataFrame) -> dict[int, PosFigures]:
+    """Per store id, its figures from a ``pos_store_metrics_frame`` (pure)."""
+    return {int(row["store_id"]): PosFigures(
+        transactions=int(row["transactions"]), previous_members=int(row["previous_members"]),
+        loyalty=_rate(row["loyalty"]), retention=_rate(row["retention"]),
+        complaints=int(row["complaints"]),
+        complaints_per_1000=_rate(row["complaints_per_1000"]))
+        for row in frame.to_dict("records")}
+
+
+def pos_medians(frame: pd.DataFrame) -> PosMedians:
+    """The medians of the rates over the frame's stores with POS data (pure)."""
+    with_data = frame[frame["transactions"] > 0]
+    return PosMedians(stores=len(with_data), **{
+        name: _rate(with_data[name].median()) if with_data[name].notna().any() else None
+        for name in RATES})
+
+
+def pos_store_figures(*, quarter: Quarter, store_ids: Iterable[int]) -> dict[int, PosFigures]:
+    """The figures of the given stores in ``quarter`` (a store absent from the answer has no
+    POS data at all). Four queries, whatever the number of stores."""
+    return pos_figures(pos_store_metrics_frame(quarter=quarter, store_ids=store_ids))
+
+
+def pos_quarter_medians(*, quarter: Quarter) -> PosQuarterMedians:
+    """The chain's and each region's medians of ``quarter`` over every store with POS data:
+    ``pos_store_metrics_frame`` over the whole chain and the stores' regions, five set-based
+    queries (heavy at chain scale: the dashboard caches the answer)."""
+    frame = pos_store_metrics_frame(quarter=quarter)
+    regions = dict(Store.objects.values_list("pk", "region_id"))
+    frame = frame.assign(region_id=frame["store_id"].map(regions))
+    return PosQuarterMedians(
+        chain=pos_medians(frame),
+        regions={int(region_id): medians for region_id, rows in frame.groupby("region_id")
+                 if (medians := pos_medians(rows)).has_data})

@@ -60,6 +60,23 @@ class UserFactory(DjangoModelFactory):
             self.save()
 
 
+_RECEIPT_NUMBERS = iter(range(1, 10**9))
+
+
+def make_receipt(store, *, at, member: str = "", amount: str = "20.00"):
+    """One POS receipt of ``store`` at ``at`` (aware), of ``member`` (a member id, hashed as
+    the POS service hashes it; empty: no member card)."""
+    from decimal import Decimal
+
+    from pos.models import PosTransaction
+    from pos.services import member_hash
+
+    return PosTransaction.objects.create(
+        store=store, receipt_number=f"T{next(_RECEIPT_NUMBERS):08d}", occurred_at=at,
+        amount=Decimal(amount), item_count=1, member_hash=member_hash(member) if member else "",
+        received_at=at)
+
+
 # --- The staff pulse (pulse/) --------------------------------------------------------------
 
 

@@ -391,6 +391,11 @@ TABLE: dict[str, Entry] = {
         get(page(ok=(HQ, RM, RM_OTHER, SM, SM_OTHER, CLERK)))]),
     "pulse:store": Entry(lambda w: "/pulse/stores/S0001/", [
         get(page(ok=(HQ, RM, SM, CLERK), missing=FOREIGN))]),
+    # The region page: HQ, HR and the region's manager; a store's staff and another region's
+    # manager get a 404, as for another store's page.
+    "dashboard:region_list": Entry(lambda w: "/regions/", [get(page(ok=(HQ, HR, RM, RM_OTHER)))]),
+    "dashboard:region": Entry(lambda w: "/regions/EAST/", [
+        get(page(ok=(HQ, HR, RM), missing=(RM_OTHER, SM, SM_OTHER, CLERK)))]),
     "dashboard:old_ranking": Entry(lambda w: "/dashboard/ranking/", [get(PUBLIC)]),
     "dashboard:old_store": Entry(lambda w: "/dashboard/stores/S0001/", [get(PUBLIC)]),
     # --- surveys ---

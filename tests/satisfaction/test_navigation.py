@@ -39,7 +39,7 @@ def _groups(header: str) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize(("persona", "expected"), [
     ("hq", {
-        "stores": ["Stores", "Improvement actions", "Quarters", "Staff pulse results",
+        "stores": ["Stores", "Regions", "Improvement actions", "Quarters", "Staff pulse results",
                    "Staff pulse and customer value"],
         "surveys": ["Surveys", "Paper questionnaires", "Survey invitation", "Flagged answers"],
         "mystery": ["Mystery shopper plan", "Report review", "Report appeals",
@@ -48,7 +48,7 @@ def _groups(header: str) -> dict[str, list[str]]:
         "hr": ["Appraisal & bonus"],
         "setup": ["Setup", "Scoring scheme"]}),
     ("region_manager", {
-        "stores": ["Stores", "Improvement actions", "Staff pulse results",
+        "stores": ["Stores", "Regions", "Improvement actions", "Staff pulse results",
                    "Staff pulse and customer value"],
         "surveys": ["Surveys"],
         "mystery": ["Mystery shopper reports", "Mystery-shopper figures"],
@@ -67,7 +67,7 @@ def _groups(header: str) -> dict[str, list[str]]:
         "complaints": ["Complaints", "Complaint figures"]}),
     ("shopper", {"mystery": ["My visits"]}),
     ("hr", {
-        "stores": ["Stores", "Improvement actions", "Quarters"],
+        "stores": ["Stores", "Regions", "Improvement actions", "Quarters"],
         "surveys": ["Surveys"],
         "mystery": ["Mystery shopper reports", "Mystery-shopper figures"],
         "complaints": ["Complaints", "Complaint figures", "Complaint charts"],

@@ -77,7 +77,7 @@ class ComplaintAdmin(admin.ModelAdmin):
 
     list_display = ["ticket_no", "store", "status", "grade", "substantiated", "received_at",
                     "due_at", "escalation_level"]
-    list_filter = ["status", "grade", "channel", "category"]
+    list_filter = ["kind", "status", "grade", "channel", "category", "department"]
     search_fields = ["ticket_no", "store__code"]
     list_select_related = ["store"]
     readonly_fields = [f.name for f in Complaint._meta.fields]

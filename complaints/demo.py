@@ -8,7 +8,8 @@ from datetime import datetime, time, timedelta
 from django.db.models import F
 from django.utils import timezone
 
-from satisfaction.demo import DemoChain
+from satisfaction.demo import DemoChain, store_manager_user
+from satisfaction.models import Department
 from satisfaction.quarters import chain_zone
 
 from . import services
@@ -198,6 +199,70 @@ class _Maker:
                     self.close(c)
 
 
+INTERNAL = {
+    "logistics": ["补货单已审批三天，降压药仍未到货，门店断货",
+                  "配送车到店时间不固定，常在高峰期卸货",
+                  "上周配送少了两箱儿童退烧药，回单已签"],
+    "merchandising": ["新上架的维生素品规与门店商圈需求不符，滞销",
+                      "畅销的中成药被下架，顾客多次询问"],
+    "pricing": ["促销价已调整但系统价签未同步，顾客投诉价签不符", "会员价规则变更未提前通知门店"],
+    "it": ["收银系统下午频繁卡顿，顾客排队", "会员积分查询接口报错"],
+    "hr": ["门店缺编两人，招聘需求提交一个月未回复"],
+    "training": ["新员工入职培训排期太晚，上岗前未完成用药咨询培训"],
+}
+
+
+def internal(chain: DemoChain) -> list[Complaint]:
+    """Stores' internal complaints to HQ departments: S0001's manager and clerk and managers
+    of stores in every region file them over the last weeks; most are handled and closed with
+    the store's answer, a few are open and one is overdue."""
+    rng = chain.rng
+    heads = {code: chain.users.get(f"dept-{code}") for code in INTERNAL}
+    departments = {d.code: d for d in Department.objects.filter(code__in=list(INTERNAL))}
+    stores = [chain.stores[0], *chain.stores[1::4]]
+    made = []
+    for index, store in enumerate(stores):
+        filer = store_manager_user(chain, store)
+        if index == 0 and "clerk1" in chain.users and rng.random() < 0.5:
+            filer = chain.users["clerk1"]
+        for code in rng.sample(list(departments), k=rng.randint(1, 3)):
+            complaint = services.internal_complaint_create(
+                user=filer, store=store, department=departments[code],
+                description=rng.choice(INTERNAL[code]))
+            hours_ago = rng.uniform(2, 24 * 40)
+            _shift(complaint, timedelta(hours=hours_ago))
+            complaint.refresh_from_db()
+            made.append(complaint)
+            handler = heads.get(code) or chain.users["hq"]
+            roll = rng.random()
+            if roll < 0.25 and hours_ago > 30:
+                continue  # open, past its 24 hours: overdue, escalated by the sweep
+            if roll < 0.3:
+                continue
+            services.complaint_start(complaint=complaint, user=handler,
+                                     version=complaint.version)
+            services.complaint_resolve(complaint=complaint, user=handler,
+                                       version=complaint.version,
+                                       remedy="已核实并处理，补发/调整完毕",
+                                       customer_satisfied=None)
+            if roll < 0.45:
+                continue  # waiting for the store's answer
+            satisfied = rng.random() < 0.8
+            services.internal_complaint_confirm(
+                complaint=complaint, user=filer, version=complaint.version,
+                satisfied=satisfied, note="" if satisfied else "问题仍未彻底解决")
+            services.complaint_close(complaint=complaint, user=handler,
+                                     version=complaint.version)
+    return made
+
+
+def _shift(complaint: Complaint, delta: timedelta) -> None:
+    """Date a just-filed demo complaint ``delta`` earlier (its clock with it)."""
+    Complaint.objects.filter(pk=complaint.pk).update(**{
+        name: F(name) - delta for name in ("received_at", "clock_started_at", "due_at",
+                                           "warn_at", "next_alert_at")})
+
+
 def seed(*, chain: DemoChain) -> str:
     maker = _Maker(chain)
     maker.store_one_in_every_state()
@@ -205,8 +270,10 @@ def seed(*, chain: DemoChain) -> str:
     maker.product_batch()
     maker.spike_wave()
     maker.recurrence()
+    internal_made = internal(chain)
     services.sla_sweep()
     services.complaint_spike_sweep()
     return (f"{len(maker.made)} complaints, "
             f"{Complaint.objects.filter(escalation_level__gt=0).count()} escalated, "
-            f"{EightDReport.objects.count()} 8D reports")
+            f"{EightDReport.objects.count()} 8D reports, "
+            f"{len(internal_made)} internal complaints to HQ departments")

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from satisfaction.forms import QuarterChoiceField, quarter_choices_around
-from satisfaction.models import Employee, Region, Role, Store, User
+from satisfaction.models import Department, Employee, Region, Role, Store, User
 from satisfaction.scoping import visible_stores
 
 from . import rules
@@ -356,9 +356,12 @@ class ComplaintPolicyForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields.update(_model_fields(
-            ComplaintPolicy, ["warn_fraction", "ungraded_resolution_hours", "backdate_days",
+            ComplaintPolicy, ["warn_fraction", "ungraded_resolution_hours",
+                              "internal_resolution_hours", "backdate_days",
                               "pause_while_waiting", "business_hours_clock"],
             warn_fraction=forms.NumberInput(attrs={"step": "0.05"})))
+        # Empty: kept (``services.complaint_policy_update``).
+        self.fields["internal_resolution_hours"].required = False
         self.fields["warn_fraction"].help_text = _(
             "A share of the resolution time, greater than 0 and less than 1: 0.75 warns when "
             "three quarters of the time have run.")
@@ -433,3 +436,46 @@ class StoreHoursForm(forms.Form):
 
     def store_codes(self) -> list[str]:
         return self.cleaned_data["stores"].replace(",", " ").replace("，", " ").split()
+
+
+# --- Internal complaints (a store's complaint to an HQ department) ------------------------------
+
+class InternalComplaintForm(forms.Form):
+    """A store manager or staff member files a complaint to an HQ department."""
+
+    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none())
+    department = forms.ModelChoiceField(label=_("HQ department"),
+                                        queryset=Department.objects.none(),
+                                        empty_label=None)
+    description = forms.CharField(
+        label=_("What went wrong?"), widget=forms.Textarea(attrs={"rows": 5}), max_length=4000,
+        help_text=_("What happened, when, and what the store needs: e.g. the order, the "
+                    "delivery date, the item or the system concerned."))
+    attachments = MultipleFileField(label=_("Photos or documents"))
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        stores = visible_stores(user).filter(is_active=True).order_by("code")
+        self.fields["store"].queryset = stores
+        self.fields["department"].queryset = Department.objects.filter(is_active=True)
+        if stores.count() == 1:
+            self.fields["store"].initial = stores.first()
+            self.fields["store"].widget = forms.HiddenInput()
+
+
+class InternalFilterForm(forms.Form):
+    status = forms.ChoiceField(required=False, choices=[
+        ("", _("All")), ("open", pgettext_lazy("complaint status", "Open")), *Status.choices])
+    department = forms.CharField(required=False, max_length=32)
+    overdue = forms.BooleanField(required=False)
+    mine = forms.BooleanField(required=False)
+
+
+class InternalResolveForm(ActionForm):
+    remedy = forms.CharField(label=_("What the department did"),
+                             widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
+
+
+class InternalConfirmForm(ActionForm):
+    satisfied = forms.ChoiceField(label=_("Is the store satisfied with the resolution?"),
+                                  choices=YES_NO)

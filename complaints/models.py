@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from satisfaction import history
-from satisfaction.models import Employee, Store
+from satisfaction.models import Department, Employee, Store
 
 
 class Channel(models.TextChoices):
@@ -74,6 +74,26 @@ OPEN_STATUSES = (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING
                  Status.REOPENED)
 
 
+class ComplaintKind(models.TextChoices):
+    """A customer's complaint about a store, or a store's internal complaint about an HQ
+    department (the stores are HQ's internal customers): same clock, owner and closing; an
+    internal one has no grade, deducts nothing and counts in no customer figure."""
+
+    CUSTOMER = "customer", pgettext_lazy("complaint kind", "Customer complaint")
+    INTERNAL = "internal", pgettext_lazy("complaint kind", "Internal complaint")
+
+
+class ComplaintQuerySet(models.QuerySet):
+    """``Complaint.objects.customer()`` / ``.internal()``: every reader says which kind it
+    reads (customer figures, lists, scoring and POS read customer complaints only)."""
+
+    def customer(self) -> ComplaintQuerySet:
+        return self.filter(kind=ComplaintKind.CUSTOMER)
+
+    def internal(self) -> ComplaintQuerySet:
+        return self.filter(kind=ComplaintKind.INTERNAL)
+
+
 class Source(models.TextChoices):
     STAFF = "staff", _("Staff")
     PUBLIC = "public", _("Customer web form")
@@ -95,6 +115,9 @@ class ComplaintPolicy(models.Model):
     warn_fraction = models.FloatField(_("warn at this share of the time"), default=0.75)
     ungraded_resolution_hours = models.PositiveIntegerField(
         _("resolution deadline before grading (hours)"), default=24)
+    internal_resolution_hours = models.PositiveIntegerField(
+        _("resolution deadline of internal complaints (hours)"), default=24,
+        help_text=_("A store's complaint to an HQ department: no grade, this deadline."))
     history = HistoricalRecords()  # who changed what (satisfaction/history.py)
 
     class Meta:
@@ -196,6 +219,13 @@ class StoreHours(models.Model):
 
 class Complaint(models.Model):
     ticket_no = models.CharField(_("ticket number"), max_length=20, unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=ComplaintKind.choices,
+                            default=ComplaintKind.CUSTOMER)
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="internal_complaints", verbose_name=_("HQ department"),
+        help_text=_("The HQ department an internal complaint is about (internal complaints "
+                    "only)."))
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="complaints",
                               verbose_name=_("store"))
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
@@ -264,11 +294,21 @@ class Complaint(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ComplaintQuerySet.as_manager()
+
     class Meta:
         ordering = ["-received_at", "-pk"]
         verbose_name = _("complaint")
         verbose_name_plural = _("complaints")
+        constraints = [models.CheckConstraint(
+            condition=(Q(kind="customer", department__isnull=True)
+                       | Q(kind="internal", department__isnull=False)),
+            name="complaints_internal_has_department")]
         indexes = [
+            # HQ's department figures: a quarter's internal complaints per department.
+            models.Index(fields=["department", "received_at"],
+                         name="complaint_department_idx",
+                         condition=Q(department__isnull=False)),
             # The SLA sweep's scan: only rows with an alert still to come are in the index.
             models.Index(fields=["next_alert_at"], name="complaint_next_alert_idx",
                          condition=Q(next_alert_at__isnull=False)),
@@ -288,6 +328,10 @@ class Complaint(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def is_internal(self) -> bool:
+        return self.kind == ComplaintKind.INTERNAL
 
 
 class ComplaintAttachment(models.Model):
@@ -399,6 +443,7 @@ EVENT_LABELS = {
     "recurrence_linked": pgettext_lazy("complaint event", "Linked as a recurrence"),
     "recurrence_checked": pgettext_lazy("complaint event", "Recurrence check answered"),
     "report_sent": pgettext_lazy("complaint event", "Handling report sent"),
+    "store_confirmed": pgettext_lazy("complaint event", "The store answered"),
 }
 
 

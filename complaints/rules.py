@@ -8,8 +8,9 @@ from django.http import HttpRequest
 
 from satisfaction import rules
 from satisfaction.models import Role, User
+from satisfaction.scoping import visible_stores
 
-from .models import Complaint
+from .models import Complaint, ComplaintKind, Status
 
 
 def can_see_complaints(user: User) -> bool:
@@ -35,9 +36,44 @@ def can_triage(user: User) -> bool:
 
 
 def can_handle(user: User, complaint: Complaint) -> bool:
-    """HQ, the handling owner, and the store-side managers who see the store."""
+    """HQ, the handling owner, and the store-side managers who see the store. An internal
+    complaint is handled by HQ and the heads of its department (``can_handle_internal``): the
+    store that filed it is its customer, not its handler."""
+    if complaint.kind == ComplaintKind.INTERNAL:
+        return can_handle_internal(user, complaint)
     return (rules.is_hq(user) or (rules.is_active(user) and complaint.owner_id == user.pk)
             or rules.has_role(user, Role.STORE_MANAGER, Role.REGIONAL_MANAGER))
+
+
+# --- Internal complaints (a store's complaint to an HQ department) --------------------------
+
+def can_see_internal(user: User) -> bool:
+    """The internal complaint list and pages, scoped by ``selectors.scope_internal``: HQ,
+    department heads, and the stores' managers, staff and regional managers."""
+    return (rules.is_hq(user) or rules.is_department_head(user)
+            or rules.has_role(user, Role.STORE_MANAGER, Role.CLERK, Role.REGIONAL_MANAGER))
+
+
+def can_file_internal(user: User) -> bool:
+    """File an internal complaint to an HQ department: store managers and store staff."""
+    return rules.can_rate_departments(user)
+
+
+def can_handle_internal(user: User, complaint: Complaint) -> bool:
+    """Start, resolve, close or reopen an internal complaint: HQ, its owner, and any head of
+    its department."""
+    if rules.is_hq(user) or (rules.is_active(user) and complaint.owner_id == user.pk):
+        return True
+    return (rules.is_department_head(user) and complaint.department_id is not None
+            and user.departments.filter(pk=complaint.department_id).exists())
+
+
+def can_confirm_internal(user: User, complaint: Complaint) -> bool:
+    """Say whether the store is satisfied with the resolution: the filing store's manager or
+    staff, once the department resolved it."""
+    return (complaint.kind == ComplaintKind.INTERNAL and complaint.status == Status.RESOLVED
+            and rules.can_rate_departments(user)
+            and visible_stores(user).filter(pk=complaint.store_id).exists())
 
 
 def can_appeal(user: User) -> bool:
@@ -86,4 +122,5 @@ def can_report_adr(user: User) -> bool:
 def template_flags(request: HttpRequest) -> dict[str, bool]:
     user = request.user
     return {"can_see_complaints": can_see_complaints(user),
-            "can_record_complaints": can_record(user)}
+            "can_record_complaints": can_record(user),
+            "can_see_internal_complaints": can_see_internal(user)}

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
 from django.db.models.aggregates import Max, Min
 from django.db.models.expressions import Exists, OuterRef, Subquery
+from django.http import Http404
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -18,10 +19,11 @@ from django.utils.translation import pgettext
 
 from satisfaction import history
 from satisfaction.errors import ApplicationError
-from satisfaction.models import Region, Role, Store, User
+from satisfaction.models import Department, Region, Role, Store, User
 from satisfaction.quarters import REQUEST_YEARS, Quarter, chain_zone
 from satisfaction.scoping import (
     get_scoped_or_404,
+    headed_departments,
     scope_to_stores,
     sees_all_stores,
     visible_store_ids,
@@ -34,6 +36,7 @@ from .models import (
     AppealStatus,
     Category,
     Complaint,
+    ComplaintKind,
     ComplaintPolicy,
     ComplaintProduct,
     ComplaintSpike,
@@ -58,8 +61,8 @@ def complaint_list(*, user: User, status: str = "", grade: str = "", category: s
     its due time: a paused clock that has spent its budget shows as overdue (``sla_clocks``)
     but is not in this filter. ``batch``: product complaints about that batch / lot number
     (written as intake stores it: no spaces, upper-case)."""
-    qs = scope_to_stores(Complaint.objects.all(), user).select_related("store", "owner",
-                                                                       "product")
+    qs = scope_to_stores(Complaint.objects.customer(), user).select_related("store", "owner",
+                                                                            "product")
     if status == "open":
         qs = qs.filter(status__in=OPEN_STATUSES)
     elif status:
@@ -84,13 +87,16 @@ def complaint_list(*, user: User, status: str = "", grade: str = "", category: s
 
 
 def complaint_get(*, user: User, pk: int) -> Complaint:
-    return get_scoped_or_404(Complaint.objects.select_related(
+    """A customer complaint the user sees (an internal one is ``internal_complaint_get``'s:
+    404 here)."""
+    return get_scoped_or_404(Complaint.objects.customer().select_related(
         "store", "store__region", "owner", "employee", "received_by", "previous",
         "recurrence_of"), user, pk=pk)
 
 
 def public_ticket_lookup(*, ticket_no: str, phone_last4: str) -> Complaint | None:
-    complaint = (Complaint.objects.select_related("store")
+    """A customer's own complaint by ticket and phone (never an internal one)."""
+    complaint = (Complaint.objects.customer().select_related("store")
                  .filter(ticket_no=ticket_no.strip().upper()).first())
     digits = "".join(c for c in (complaint.customer_phone if complaint else "") if c.isdigit())
     if complaint is None or len(phone_last4) != 4 or not digits.endswith(phone_last4):
@@ -141,6 +147,17 @@ def ungraded_policy(policy: ComplaintPolicy, grades: Mapping[str, GradePolicy]) 
         requires_8d=False)
 
 
+def internal_policy(policy: ComplaintPolicy, grades: Mapping[str, GradePolicy]) -> GradePolicy:
+    """The rules of an internal complaint (a store's complaint to an HQ department), as an
+    (unsaved) policy: never graded, the chain policy's ``internal_resolution_hours`` (24 by
+    default, as a customer complaint), the escalation interval of ungraded complaints, no first
+    response deadline, no 8D report, no recurrence checks."""
+    return GradePolicy(
+        grade="", resolution_hours=policy.internal_resolution_hours, first_response_hours=None,
+        escalation_interval_hours=ungraded_policy(policy, grades).escalation_interval_hours,
+        requires_8d=False, recurrence_days=[])
+
+
 def policy_of(complaint: Complaint, grades: Mapping[str, GradePolicy] | None = None, *,
               policy: ComplaintPolicy | None = None,
               versions: Mapping[int, GradePolicy] | None = None) -> GradePolicy:
@@ -150,7 +167,11 @@ def policy_of(complaint: Complaint, grades: Mapping[str, GradePolicy] | None = N
 
     Reads nothing it is given: ``grades`` (``grade_policies()``), ``policy`` (the chain
     policy) and ``versions`` (``grade_policies_for`` a set of complaints) let a caller
-    with many complaints read each once; what is missing is read here."""
+    with many complaints read each once; what is missing is read here. An internal complaint
+    runs on ``internal_policy``."""
+    if complaint.kind == ComplaintKind.INTERNAL:
+        grades = grades if grades is not None else grade_policies()
+        return internal_policy(policy or ComplaintPolicy.current(), grades)
     if complaint.grade:
         version = None
         if complaint.grade_policy_id:
@@ -365,8 +386,9 @@ def store_hours_changes(*, store_ids: Iterable[int] | None = None,
 # --- Contract with scoring (docs/architecture.md) ---------------------------------------------
 
 def _quarter_received(quarter: Quarter) -> QuerySet[Complaint]:
-    return Complaint.objects.filter(received_at__gte=quarter.start(),
-                                    received_at__lt=quarter.end())
+    """Customer complaints received in the quarter: an internal complaint never deducts."""
+    return Complaint.objects.customer().filter(received_at__gte=quarter.start(),
+                                               received_at__lt=quarter.end())
 
 
 def deduction_frame(*, quarter: Quarter) -> pd.DataFrame:
@@ -391,7 +413,8 @@ def complaint_trace(*, quarter: Quarter, store_id: int,
 def open_appeals(*, quarter: Quarter) -> QuerySet[Appeal]:
     """The open appeals on complaints received in the quarter (they block its publishing)."""
     return Appeal.objects.filter(
-        status=AppealStatus.OPEN, complaint__received_at__gte=quarter.start(),
+        status=AppealStatus.OPEN, complaint__kind=ComplaintKind.CUSTOMER,
+        complaint__received_at__gte=quarter.start(),
         complaint__received_at__lt=quarter.end())
 
 
@@ -496,9 +519,12 @@ def pareto(counts: dict[str, int]) -> list[dict]:
 
 
 def complaint_counts_by_store(*, start: datetime, end: datetime,
-                              store_ids: list[int] | None = None) -> dict[int, int]:
-    """Complaints received in [start, end) per store id (``store_ids``: only those stores)."""
-    complaints = Complaint.objects.filter(received_at__gte=start, received_at__lt=end)
+                              store_ids: list[int] | None = None,
+                              kind: str = ComplaintKind.CUSTOMER) -> dict[int, int]:
+    """Complaints of ``kind`` (customer complaints unless told) received in [start, end) per
+    store id (``store_ids``: only those stores)."""
+    complaints = Complaint.objects.filter(kind=kind, received_at__gte=start,
+                                          received_at__lt=end)
     if store_ids is not None:
         complaints = complaints.filter(store_id__in=store_ids)
     return dict(complaints.values("store_id").annotate(n=Count("pk")).order_by()
@@ -533,8 +559,8 @@ def complaint_figures(*, user: User, start: datetime, end: datetime,
     One grouped query for the figures, one for the categories, one grouped query for the
     recurrences (a level with closings but no complaint received in the period gets a row)."""
     group = LEVELS[level]
-    base = scope_to_stores(Complaint.objects.filter(received_at__gte=start,
-                                                    received_at__lt=end), user)
+    base = scope_to_stores(Complaint.objects.customer().filter(received_at__gte=start,
+                                                               received_at__lt=end), user)
     handling = ExpressionWrapper(F("resolved_at") - F("received_at"),
                                  output_field=DurationField())
     aggregates = {
@@ -579,7 +605,7 @@ def _with_recurrences(rows: list[FigureRow], *, user: User, start: datetime, end
     recurrence = Complaint.objects.filter(
         recurrence_of=OuterRef("pk"), received_at__gte=OuterRef("closed_at"),
         received_at__lte=OuterRef("closed_at") + RECURRENCE_WINDOW)
-    closed = scope_to_stores(Complaint.objects.filter(
+    closed = scope_to_stores(Complaint.objects.customer().filter(
         status=Status.CLOSED, closed_at__gte=start, closed_at__lt=end), user)
     counts = {"closed_in_period": Count("pk"),
               "recurred": Count("pk", filter=Q(Exists(recurrence)))}
@@ -672,3 +698,119 @@ def complaint_spikes(*, user: User, start: datetime, end: datetime) -> list[Comp
     return list(spikes.select_related("store", "region", "store__region")
                 .order_by(F("ended_on").desc(nulls_first=True), "-last_seen_on",
                           "-peak_count", "pk")[:SPIKE_LIMIT])
+
+
+# --- Internal complaints: the stores' complaints to HQ departments -------------------------------
+
+def scope_internal(queryset: QuerySet[Complaint], user: User) -> QuerySet[Complaint]:
+    """The internal complaints ``user`` sees: HQ all; a department head those to the
+    departments they head (from any store); store managers, clerks and regional managers those
+    of the stores they see (``visible_store_ids``); nobody else any (HR and shoppers too)."""
+    queryset = queryset.internal()
+    if not (user.is_authenticated and user.is_active):
+        return queryset.none()
+    if user.is_superuser or user.role == Role.HQ_ADMIN:
+        return queryset
+    if user.role == Role.DEPARTMENT_HEAD:
+        return queryset.filter(department__in=headed_departments(user).values("pk"))
+    if user.role in (Role.STORE_MANAGER, Role.CLERK, Role.REGIONAL_MANAGER):
+        return queryset.filter(store__in=visible_store_ids(user))
+    return queryset.none()
+
+
+def internal_complaint_list(*, user: User, status: str = "", department_code: str = "",
+                            overdue: bool = False, mine: bool = False) -> QuerySet[Complaint]:
+    """The internal complaints ``user`` sees (``scope_internal``), newest first, filtered as
+    the customer list is (``overdue``: open, running and past its due time)."""
+    qs = scope_internal(Complaint.objects.all(), user).select_related(
+        "store", "department", "owner", "received_by")
+    if status == "open":
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    elif status:
+        qs = qs.filter(status=status)
+    if department_code:
+        qs = qs.filter(department__code=department_code)
+    if overdue:
+        qs = qs.filter(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
+    if mine:
+        qs = qs.filter(owner=user)
+    return qs.order_by("-received_at", "-pk")
+
+
+def internal_complaint_get(*, user: User, pk: int) -> Complaint:
+    """An internal complaint ``user`` sees (``scope_internal``), else 404."""
+    try:
+        return scope_internal(Complaint.objects.select_related(
+            "store", "store__region", "department", "owner", "received_by"), user).get(pk=pk)
+    except Complaint.DoesNotExist:
+        raise Http404 from None
+
+
+def department_heads(department_ids: Iterable[int]) -> dict[int, list[User]]:
+    """The active heads of each department, by department id (two queries)."""
+    pairs = list(User.departments.through.objects.filter(
+        department_id__in=set(department_ids), user__role=Role.DEPARTMENT_HEAD,
+        user__is_active=True).values_list("department_id", "user_id"))
+    users = User.objects.in_bulk({user_id for _d, user_id in pairs})
+    result: dict[int, list[User]] = {}
+    for department_id, user_id in sorted(pairs):
+        result.setdefault(department_id, []).append(users[user_id])
+    return result
+
+
+@dataclass
+class InternalFigureRow:
+    """A department's internal complaints received in a period, in one region (or all, when
+    ``region_id`` is None)."""
+
+    department_id: int
+    region_id: int | None
+    total: int = 0
+    open: int = 0
+    overdue: int = 0
+    resolved: int = 0
+    on_time: int = 0
+    closed: int = 0
+    closed_satisfied: int = 0
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return ratio(self.on_time, self.resolved)
+
+    @property
+    def satisfied_rate(self) -> float | None:
+        """Closed with the store satisfied / closed."""
+        return ratio(self.closed_satisfied, self.closed)
+
+
+def internal_complaint_figures(*, start: datetime, end: datetime,
+                               departments: Iterable[Department],
+                               now: datetime | None = None) -> list[InternalFigureRow]:
+    """Per department and region of the filing store, the internal complaints received in
+    [start, end): how many, open, overdue (open, running and past due), resolved and of those
+    on time, closed and of those with the store satisfied. One grouped query; the caller
+    chooses the departments (``satisfaction.scoping.headed_departments``)."""
+    now = now or timezone.now()
+    rows = (Complaint.objects.internal()
+            .filter(received_at__gte=start, received_at__lt=end,
+                    department__in=[d.pk for d in departments])
+            .values("department_id", "store__region_id")
+            .annotate(total=Count("pk"),
+                      open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
+                      overdue=Count("pk", filter=Q(status__in=OPEN_STATUSES, due_at__lt=now)),
+                      resolved=Count("pk", filter=Q(resolved_on_time__isnull=False)),
+                      on_time=Count("pk", filter=Q(resolved_on_time=True)),
+                      closed=Count("pk", filter=Q(status=Status.CLOSED)),
+                      closed_satisfied=Count("pk", filter=Q(status=Status.CLOSED,
+                                                            customer_satisfied=True)))
+            .order_by("department_id", "store__region_id"))
+    return [InternalFigureRow(department_id=row.pop("department_id"),
+                              region_id=row.pop("store__region_id"), **row) for row in rows]
+
+
+def visible_internal_departments(*, user: User) -> QuerySet[Department]:
+    """The departments a user's internal complaint list may be filtered by: a department
+    head's own, every department for anyone else who sees the list."""
+    if user.is_authenticated and user.role == Role.DEPARTMENT_HEAD and not user.is_superuser:
+        return headed_departments(user)
+    return Department.objects.all()

@@ -41,6 +41,10 @@ from .forms import (
     EightDForm,
     FigureFilterForm,
     GradePolicyForm,
+    InternalComplaintForm,
+    InternalConfirmForm,
+    InternalFilterForm,
+    InternalResolveForm,
     ProductEditForm,
     ProductPeriodForm,
     PublicComplaintForm,
@@ -564,8 +568,8 @@ def public_ticket(request: HttpRequest) -> HttpResponse:
 
 # --- HQ setup (complaints/setup_urls.py, mounted at /setup/) ---------------------------------
 
-POLICY_FIELDS = ("warn_fraction", "ungraded_resolution_hours", "backdate_days",
-                 "pause_while_waiting", "business_hours_clock")
+POLICY_FIELDS = ("warn_fraction", "ungraded_resolution_hours", "internal_resolution_hours",
+                 "backdate_days", "pause_while_waiting", "business_hours_clock")
 GRADE_FIELDS = ("definition_zh", "definition_en", "examples_zh", "examples_en",
                 "resolution_hours", "first_response_hours", "escalation_interval_hours",
                 "requires_8d", "recurrence_days")
@@ -694,3 +698,141 @@ def _set_store_hours(user, form: StoreHoursForm, data: dict) -> None:
         services.store_hours_set(user=user, store=store, **hours)
         return
     services.store_hours_set_many(user=user, store_codes=codes, region=data["region"], **hours)
+
+
+# --- Internal complaints: a store's complaint to an HQ department -----------------------------
+# The same complaint, clock, owner and handling services as a customer's; its own pages, since
+# its readers differ (department heads see no store data) and it has no grade, customer or 8D.
+
+@role_required(rules.can_see_internal)
+def internal_list(request: HttpRequest) -> HttpResponse:
+    form = InternalFilterForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {}
+    complaints = selectors.internal_complaint_list(
+        user=request.user, status=data.get("status", ""),
+        department_code=(data.get("department") or "").strip(),
+        overdue=bool(data.get("overdue")), mine=bool(data.get("mine")))
+    page = Paginator(complaints, 50).get_page(request.GET.get("page"))
+    clocks = selectors.sla_clocks(complaints=page)
+    for complaint in page:
+        complaint.clock = clocks.get(complaint.pk)
+    return render(request, "complaints/internal_list.html", {
+        "page": page, "form": form, "statuses": Status.choices,
+        "departments": selectors.visible_internal_departments(user=request.user),
+        "filters": {"status": data.get("status", ""), "department": data.get("department", ""),
+                    "overdue": data.get("overdue"), "mine": data.get("mine")},
+        "can_file": rules.can_file_internal(request.user)},
+        status=200 if form.is_valid() else 400)
+
+
+@role_required(rules.can_file_internal)
+@require_http_methods(["GET", "POST"])
+def internal_create(request: HttpRequest) -> HttpResponse:
+    form = InternalComplaintForm(request.POST or None, request.FILES or None,
+                                 user=request.user,
+                                 initial={"department": request.GET.get("department")})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            complaint = services.internal_complaint_create(
+                user=request.user, store=data["store"], department=data["department"],
+                description=data["description"], attachments=data["attachments"])
+        except ApplicationError as error:
+            add_application_error(form, error)
+        else:
+            messages.success(request, _("Internal complaint %(ticket)s filed.") % {
+                "ticket": complaint.ticket_no})
+            return redirect("complaints:internal_detail", pk=complaint.pk)
+    return render(request, "complaints/internal_form.html", {"form": form},
+                  status=400 if form.errors else 200)
+
+
+def _internal_context(request: HttpRequest, complaint: Complaint, forms: dict) -> dict:
+    user = request.user
+    can_handle = rules.can_handle(user, complaint)
+    actions = services.allowed_actions(complaint) if can_handle else []
+    version = {"version": complaint.version}
+    return {
+        "complaint": complaint, "can_handle": can_handle,
+        "actions": [a for a in actions if a != "resolve"], "can_resolve": "resolve" in actions,
+        "can_confirm": rules.can_confirm_internal(user, complaint),
+        "clock": selectors.sla_clocks(complaints=[complaint]).get(complaint.pk),
+        "events": ComplaintEvent.with_fields(complaint.events.select_related("actor")),
+        "attachments": complaint.attachments.all(), "alerts": complaint.alerts.all(),
+        "action_form": forms.get("action") or ActionForm(initial=version),
+        "resolve_form": forms.get("resolve") or InternalResolveForm(initial=version),
+        "confirm_form": forms.get("confirm") or InternalConfirmForm(initial=version),
+    }
+
+
+def _do_internal_resolve(complaint: Complaint, user, d: dict) -> None:
+    services.complaint_resolve(complaint=complaint, user=user, version=d["version"],
+                               remedy=d["remedy"], customer_satisfied=None, note=d["note"])
+
+
+def _do_internal_confirm(complaint: Complaint, user, d: dict) -> None:
+    services.internal_complaint_confirm(complaint=complaint, user=user, version=d["version"],
+                                        satisfied=yes_no(d["satisfied"]), note=d["note"])
+
+
+INTERNAL_FORMS = {
+    "resolve": (InternalResolveForm, _do_internal_resolve),
+    "confirm": (InternalConfirmForm, _do_internal_confirm),
+}
+
+
+def _post_internal(request: HttpRequest, complaint: Complaint) -> dict:
+    """Run the posted action through the complaint services; bound forms with errors, or {}
+    on success (a user who may not act gets a 403)."""
+    kind = request.POST.get("form", "")
+    if kind in services.ACTIONS:
+        action = services.ACTIONS[kind]
+        form_class = ActionForm
+
+        def handler(c: Complaint, user, d: dict) -> None:
+            action(complaint=c, user=user, version=d["version"], note=d["note"])
+        kind = "action"
+    elif kind in INTERNAL_FORMS:
+        form_class, handler = INTERNAL_FORMS[kind]
+    else:
+        messages.error(request, _("Unknown action."))
+        return {}
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return {kind: form}
+    try:
+        handler(complaint, request.user, form.cleaned_data)
+    except ApplicationError as error:
+        if error.status == 403:
+            raise PermissionDenied from error
+        add_application_error(form, error)
+        messages.error(request, error.message)
+        return {kind: form}
+    messages.success(request, _("Saved."))
+    return {}
+
+
+@role_required(rules.can_see_internal)
+@require_http_methods(["GET", "POST"])
+def internal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    complaint = selectors.internal_complaint_get(user=request.user, pk=pk)
+    forms: dict = {}
+    if request.method == "POST":
+        forms = _post_internal(request, complaint)
+        if not forms:
+            return redirect("complaints:internal_detail", pk=complaint.pk)
+        complaint = selectors.internal_complaint_get(user=request.user, pk=pk)
+    return render(request, "complaints/internal_detail.html",
+                  _internal_context(request, complaint, forms), status=400 if forms else 200)
+
+
+@role_required(rules.can_see_internal)
+def internal_attachment(request: HttpRequest, pk: int, attachment_id: int) -> FileResponse:
+    complaint = selectors.internal_complaint_get(user=request.user, pk=pk)
+    attachment = get_object_or_404(ComplaintAttachment, pk=attachment_id, complaint=complaint)
+    response = FileResponse(attachment.file.open("rb"), filename=attachment.name,
+                            as_attachment=True,
+                            content_type=attachment.content_type or "application/octet-stream")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response

@@ -292,7 +292,7 @@ def open_complaints(*, store: Store, limit: int = 50) -> list:
     complaints module's SLA clock gives them (``complaints.selectors.sla_clocks``, the same
     figure and words as on the complaint pages). Paused clocks count with the time they have
     left."""
-    complaints = list(Complaint.objects.filter(store=store, status__in=OPEN_STATUSES)
+    complaints = list(Complaint.objects.customer().filter(store=store, status__in=OPEN_STATUSES)
                       .select_related("employee")
                       .order_by(F("due_at").asc(nulls_last=True), "received_at")[:limit])
     clocks = sla_clocks(complaints=complaints)
@@ -598,7 +598,7 @@ def complaint_figures_by_region(*, user: User, quarter: Quarter):
 
 def complaint_category_pareto(*, user: User, quarter: Quarter, region_code: str) -> list[dict]:
     """The Pareto of one region's categories (the complaints app's figures are per level)."""
-    complaints = scope_to_stores(Complaint.objects.filter(
+    complaints = scope_to_stores(Complaint.objects.customer().filter(
         received_at__gte=quarter.start(), received_at__lt=quarter.end(),
         store__region__code=region_code), user)
     return pareto(dict(complaints.order_by().values("category").annotate(n=Count("id"))
@@ -612,7 +612,7 @@ def iceberg(*, user: User, quarter: Quarter, region_code: str = "", limit: int =
     unhappy respondents first; plus the totals over every visible store."""
     responses = scope_to_stores(Response.objects.filter(
         campaign__quarter=quarter, status__in=COUNTED_STATUSES), user)
-    complaints = scope_to_stores(Complaint.objects.filter(
+    complaints = scope_to_stores(Complaint.objects.customer().filter(
         received_at__gte=quarter.start(), received_at__lt=quarter.end()), user)
     if region_code:
         responses = responses.filter(store__region__code=region_code)

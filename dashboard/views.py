@@ -39,6 +39,7 @@ from dashboard.services import (
 from mystery_shopper import rules as visit_rules
 from mystery_shopper.models import ScorecardPart
 from pos.selectors import receipt_counts
+from satisfaction import rules as satisfaction_rules
 from satisfaction.db_router import replica_reads
 from satisfaction.errors import ApplicationError
 from satisfaction.forms import add_application_error
@@ -64,6 +65,8 @@ def home(request: HttpRequest) -> HttpResponse:
     work in or the list of stores they look after."""
     if visit_rules.can_report_visits(request.user):
         return redirect("mystery_shopper:my_visits")
+    if satisfaction_rules.is_department_head(request.user):  # no store: their complaints
+        return redirect("complaints:internal_list")
     return redirect("dashboard:store_home")
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 
+from complaints.models import ComplaintKind
 from complaints.selectors import complaint_counts_by_store
 from pos.models import PosApiKey, PosTransaction
 from satisfaction import history
@@ -136,9 +137,10 @@ def _member_counts(*, quarter: Quarter, store_ids: list[int] | None) -> pd.DataF
 
 
 def _complaint_counts(*, quarter: Quarter, store_ids: list[int] | None) -> pd.DataFrame:
-    """Complaints received in the quarter per store (the complaints app counts them)."""
+    """Customer complaints received in the quarter per store (the complaints app counts them;
+    a store's internal complaint to an HQ department is no customer's)."""
     counts = complaint_counts_by_store(start=quarter.start(), end=quarter.end(),
-                                       store_ids=store_ids)
+                                       store_ids=store_ids, kind=ComplaintKind.CUSTOMER)
     return pd.DataFrame(list(counts.items()), columns=["store_id", "complaints"])
 
 

@@ -12,6 +12,7 @@ from satisfaction.models import (
     AppealWindow,
     AppealWindowKind,
     Delivery,
+    Department,
     Employee,
     Region,
     Store,
@@ -25,11 +26,21 @@ from satisfaction.services import appeal_window_set, appeal_window_validate
 class SatisfactionUserAdmin(UserAdmin):
     list_display = ["username", "first_name", "role", "is_active", "last_login"]
     list_filter = ["role", "is_active", "regions"]
-    filter_horizontal = ["regions", "stores", "groups", "user_permissions"]
+    filter_horizontal = ["regions", "stores", "departments", "groups", "user_permissions"]
     autocomplete_fields = ["employee"]
     fieldsets = (*UserAdmin.fieldsets,
-                 ("Scope", {"fields": ("role", "regions", "stores", "employee")}))
+                 ("Scope", {"fields": ("role", "regions", "stores", "departments", "employee")}))
     add_fieldsets = (*UserAdmin.add_fieldsets, ("Scope", {"fields": ("role",)}))
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    """HQ's departments that serve the stores: renamed, reordered, added or retired here (a
+    retired one keeps its ratings and complaints)."""
+
+    list_display = ["code", "name_zh", "name_en", "order", "is_active"]
+    list_editable = ["order", "is_active"]
+    search_fields = ["code", "name_zh", "name_en"]
 
 
 @admin.register(Region)

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from satisfaction.models import Employee, EmployeeRole, Region, Role, Store, User
+from satisfaction.models import Department, Employee, EmployeeRole, Region, Role, Store, User
 from satisfaction.services import user_create
 
 REGIONS = [
@@ -101,7 +101,27 @@ def build_chain(*, seed: int, password: str, today: date) -> DemoChain:
             first_name=f"神秘顾客{index}")
     chain.users["hr"] = user_create(username="hr", password=password, role=Role.HR,
                                     first_name="人力资源部")
+    for department in Department.objects.filter(is_active=True):
+        # One head per HQ department (dept-logistics, dept-it, ...): internal complaints get
+        # an owner at once (complaints.services.internal_owner).
+        head = user_create(username=f"dept-{department.code}", password=password,
+                           role=Role.DEPARTMENT_HEAD, first_name=f"{department.name_zh}负责人")
+        head.departments.set([department])
+        chain.users[head.username] = head
     return chain
+
+
+def store_manager_user(chain: DemoChain, store: Store) -> User:
+    """The login of ``store``'s manager: the demo login for the first three stores, else one
+    made here without a password (it answers the internal satisfaction questionnaire and files
+    internal complaints in the demo, nobody logs in with it)."""
+    existing = User.objects.filter(role=Role.STORE_MANAGER, stores=store).order_by("pk").first()
+    if existing is not None:
+        return existing
+    manager = next(e for e in chain.staff_of(store) if e.role == EmployeeRole.STORE_MANAGER)
+    return user_create(username=f"manager-{store.code}", password=None,
+                       role=Role.STORE_MANAGER, first_name=manager.name, stores=[store],
+                       employee=manager)
 
 
 DEMO_LOGINS = [
@@ -111,6 +131,8 @@ DEMO_LOGINS = [
     ("clerk1", "clerk at S0001"),
     ("shopper1", "mystery shopper"),
     ("hr", "HR"),
+    ("dept-logistics", ("HQ department head: logistics / replenishment (dept-it, dept-pricing, "
+                        "... for the others)")),
 ]
 
 

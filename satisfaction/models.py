@@ -12,8 +12,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Upper
 from django.utils import timezone
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 #: Store codes and employee numbers (and the POS API's store and cashier fields): 1-32 ASCII
@@ -90,6 +90,37 @@ class Employee(models.Model):
         return f"{self.number} {self.name}"
 
 
+class Department(models.Model):
+    """An HQ department that serves the stores (internal customers, seed 000): logistics,
+    merchandising, pricing, IT, HR, training by default (a data migration makes them); HQ
+    renames, reorders, adds or retires them in the admin. The stores rate them each quarter
+    (``internal_service``) and file internal complaints to them (``complaints``)."""
+
+    code = models.CharField(_("department code"), max_length=32, unique=True,
+                            validators=[code_validator])
+    name_zh = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
+    is_active = models.BooleanField(
+        _("active"), default=True,
+        help_text=_("Inactive departments are no longer rated and take no new complaints."))
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["order", "code"]
+        verbose_name = _("HQ department")
+        verbose_name_plural = _("HQ departments")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        """The name in the active language, else the other one."""
+        chinese = (get_language() or "").lower().startswith("zh")
+        first, second = (self.name_zh, self.name_en) if chinese else (self.name_en, self.name_zh)
+        return first.strip() or second.strip() or self.code
+
+
 class Role(models.TextChoices):
     """What a login may see and do; which stores it sees is ``satisfaction.scoping``'s rule."""
 
@@ -99,6 +130,7 @@ class Role(models.TextChoices):
     CLERK = "clerk", _("Clerk / pharmacist")
     MYSTERY_SHOPPER = "mystery_shopper", _("Mystery shopper")
     HR = "hr", _("HR")
+    DEPARTMENT_HEAD = "department_head", _("HQ department head")
 
 
 class User(AbstractUser):
@@ -111,6 +143,9 @@ class User(AbstractUser):
                                     help_text=_("Stores a store manager or clerk may see."))
     employee = models.OneToOneField(Employee, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="user", verbose_name=_("employee record"))
+    departments = models.ManyToManyField(
+        Department, blank=True, related_name="heads", verbose_name=_("HQ departments"),
+        help_text=_("Departments an HQ department head answers for."))
 
     class Meta:
         verbose_name = _("user")
@@ -150,6 +185,10 @@ class User(AbstractUser):
     @property
     def is_shopper(self) -> bool:
         return self.role == Role.MYSTERY_SHOPPER
+
+    @property
+    def is_department_head(self) -> bool:
+        return self.role == Role.DEPARTMENT_HEAD
 
 
 class Notification(models.Model):

@@ -52,6 +52,24 @@ def sees_chain_figures(user: User) -> bool:
     return is_active(user) and (user.is_superuser or user.role in CHAIN_VIEW_ROLES)
 
 
+def is_department_head(user: User) -> bool:
+    """An HQ department head: the internal complaints to their departments and their
+    departments' figures; no store data, no customer complaints."""
+    return has_role(user, Role.DEPARTMENT_HEAD) and not user.is_superuser
+
+
+def can_rate_departments(user: User) -> bool:
+    """Rate the HQ departments each quarter and file internal complaints to them: store
+    managers and store staff (the stores are HQ's internal customers)."""
+    return has_role(user, Role.STORE_MANAGER, Role.CLERK) and not user.is_superuser
+
+
+def sees_department_figures(user: User) -> bool:
+    """HQ's page of the departments' internal satisfaction and internal complaints: HQ, and a
+    department head for their own departments (``scoping.headed_departments``)."""
+    return is_hq(user) or is_department_head(user)
+
+
 def can_import_chain(user: User) -> bool:
     return is_hq(user)
 
@@ -75,4 +93,6 @@ def template_flags(request: HttpRequest) -> dict[str, bool]:
     user = request.user
     return {"can_see_stores": sees_store_data(user), "can_import_chain": can_import_chain(user),
             "can_use_admin": can_use_admin(user),
-            "can_manage_deliveries": can_manage_deliveries(user), "can_set_up": can_set_up(user)}
+            "can_manage_deliveries": can_manage_deliveries(user), "can_set_up": can_set_up(user),
+            "can_rate_departments": can_rate_departments(user),
+            "can_see_department_figures": sees_department_figures(user)}

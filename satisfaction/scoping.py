@@ -9,6 +9,8 @@ rows. The rule (docs/domain.md "Who uses it"):
 - store manager and clerk: their linked stores (and their employee record's store);
 - mystery shopper: no store dashboards at all; their own visits are scoped by the visit's
   shopper in ``mystery_shopper``;
+- HQ department head: no store at all; the departments they head (:func:`headed_departments`)
+  scope what they see of internal complaints and the departments' figures;
 - anonymous or inactive: nothing.
 """
 
@@ -19,7 +21,7 @@ from typing import TypeVar
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
-from satisfaction.models import Role, Store, User
+from satisfaction.models import Department, Role, Store, User
 
 M = TypeVar("M", bound=Model)
 
@@ -72,3 +74,16 @@ def get_scoped_or_404(queryset: QuerySet[M], user: User, store_field: str = "sto
         return scope_to_stores(queryset, user, store_field).get(**lookup)
     except queryset.model.DoesNotExist:
         raise Http404 from None
+
+
+def headed_departments(user: User) -> QuerySet[Department]:
+    """The HQ departments whose internal complaints and figures ``user`` answers for: every
+    department for HQ (and a superuser), their own for a department head, none otherwise."""
+    departments = Department.objects.all()
+    if not (user.is_authenticated and user.is_active):
+        return departments.none()
+    if user.is_superuser or user.role == Role.HQ_ADMIN:
+        return departments
+    if user.role == Role.DEPARTMENT_HEAD:
+        return departments.filter(pk__in=user.departments.all())
+    return departments.none()

@@ -94,7 +94,7 @@ def _quarters_with_inputs() -> set[Quarter]:
     """The quarters with a survey campaign, planned mystery-shopper visits or complaints (by
     their receipt in the chain's zone): one query, a union of the three."""
     zone = chain_zone()
-    received = Complaint.objects.order_by().annotate(q=Concat(
+    received = Complaint.objects.customer().order_by().annotate(q=Concat(
         Cast(ExtractYear("received_at", tzinfo=zone), CharField()), Value("Q"),
         Cast(ExtractQuarter("received_at", tzinfo=zone), CharField()),
         output_field=CharField())).values_list("q", flat=True)

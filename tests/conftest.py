@@ -2,7 +2,8 @@
 
 Two regions; ``store`` and ``sibling_store`` in ``region``, ``other_store`` in ``other_region``.
 Personas: ``hq``, ``region_manager`` (of ``region``), ``store_manager`` (of ``store``),
-``other_store_manager`` (of ``other_store``), ``clerk`` (of ``store``), ``shopper``, ``hr``.
+``other_store_manager`` (of ``other_store``), ``clerk`` (of ``store``), ``shopper``, ``hr``,
+``department_head`` (of the logistics department).
 """
 
 from __future__ import annotations
@@ -179,6 +180,16 @@ def shopper(db):
 @pytest.fixture
 def hr(db):
     return UserFactory(username="hr", role=Role.HR)
+
+
+@pytest.fixture
+def department_head(db):
+    """The head of the logistics department (an HQ department serving the stores): sees the
+    internal complaints to logistics, no store data."""
+    from satisfaction.models import Department
+
+    return UserFactory(username="dept-logistics", role=Role.DEPARTMENT_HEAD,
+                       departments=[Department.objects.get(code="logistics")])
 
 
 @pytest.fixture

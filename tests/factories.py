@@ -53,6 +53,11 @@ class UserFactory(DjangoModelFactory):
             self.regions.set(extracted)
 
     @factory.post_generation
+    def departments(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.departments.set(extracted)
+
+    @factory.post_generation
     def stores(self, create, extracted, **kwargs):
         if create and extracted:
             self.stores.set(extracted)
@@ -109,3 +114,26 @@ def make_pulse(store, count: int, *, quarter=None, answer: int = 4, **fields) ->
     quarter = quarter or _ended_quarter()
     return PulseResponseFactory.create_batch(count, store=store, quarter=quarter, answer=answer,
                                              **fields)
+
+
+# --- Internal customers: HQ departments, internal complaints and ratings ----------------------
+
+
+def department(code: str = "logistics"):
+    """One of the six default HQ departments (the data migration made them)."""
+    from satisfaction.models import Department
+
+    return Department.objects.get(code=code)
+
+
+def make_department_rating(*, rater, department, quarter=None, store=None, answer: int = 4,
+                           **answers):
+    """A rating of ``department`` by ``rater`` (every item ``answer`` unless given), written
+    directly (``internal_service.services.rating_save`` writes only the running quarter)."""
+    from internal_service.models import ITEM_FIELDS, DepartmentRating
+    from satisfaction.quarters import Quarter
+
+    store = store or rater.stores.order_by("code").first()
+    return DepartmentRating.objects.create(
+        quarter=quarter or Quarter.current(), department=department, rater=rater, store=store,
+        **{name: answers.get(name, answer) for name in ITEM_FIELDS})

@@ -3,7 +3,9 @@
 The objects all belong to store S0001 (region EAST) and, for visits, to ``shopper``. For the
 personas of S0001's side (HQ, HR, EAST's manager, S0001's manager and clerk, the shopper and
 S0001's POS key) they are their own; for the others (SOUTH's manager, S0011's manager, another
-shopper, S0011's POS key) they are foreign, and those must never read or change them.
+shopper, S0011's POS key) they are foreign, and those must never read or change them. The
+head of the logistics department sees no store data: only the internal complaints to logistics
+(S0001's one here) and the departments' page.
 
 Outcomes:
 
@@ -54,7 +56,7 @@ from tests.dashboard.factories import (
     make_store_score,
     make_visit,
 )
-from tests.factories import EmployeeFactory, UserFactory
+from tests.factories import EmployeeFactory, UserFactory, department
 from tests.mystery_shopper.factories import ShopperFactory, jpeg_bytes, jpeg_upload
 
 pytestmark = pytest.mark.django_db
@@ -63,9 +65,12 @@ HQ, HR, RM, RM_OTHER = "hq", "hr", "region_manager", "other_region_manager"
 SM, SM_OTHER, CLERK = "store_manager", "other_store_manager", "clerk"
 SHOPPER, SHOPPER_OTHER, ANON, KEY, KEY_OTHER = ("shopper", "other_shopper", "anonymous",
                                                 "pos_key", "other_pos_key")
+# The head of an HQ department (logistics): no store data, the internal complaints to their
+# department and its figures only.
+DH = "department_head"
 PERSONAS = (HQ, HR, RM, RM_OTHER, SM, SM_OTHER, CLERK, SHOPPER, SHOPPER_OTHER, ANON, KEY,
-            KEY_OTHER)
-LOGGED_IN = (HQ, HR, RM, RM_OTHER, SM, SM_OTHER, CLERK, SHOPPER, SHOPPER_OTHER)
+            KEY_OTHER, DH)
+LOGGED_IN = (HQ, HR, RM, RM_OTHER, SM, SM_OTHER, CLERK, SHOPPER, SHOPPER_OTHER, DH)
 STAFF = (HQ, HR, RM, RM_OTHER, SM, SM_OTHER, CLERK)  # everyone who works with store data
 OWN = (HQ, HR, RM, SM, CLERK)  # staff who see S0001
 FOREIGN = (RM_OTHER, SM_OTHER)  # staff who do not
@@ -159,6 +164,8 @@ class World:
     complaint: object
     attachment: object
     action: ImprovementAction
+    internal: object
+    internal_attachment: object
 
 
 @pytest.fixture
@@ -184,6 +191,8 @@ def world(settings, tmp_path, store, sibling_store, other_store, region, other_r
                            employee=clerk_employee),
         SHOPPER: shopper,
         SHOPPER_OTHER: ShopperFactory(username="shopper2", cities=[store.city]),
+        DH: UserFactory(username="dept-logistics", role=Role.DEPARTMENT_HEAD,
+                        departments=[department("logistics")]),
     }
     _, key = pos_api_key_create(name="S0001 till", stores=[store])
     _, other_key = pos_api_key_create(name="S0011 till", stores=[other_store])
@@ -230,9 +239,13 @@ def world(settings, tmp_path, store, sibling_store, other_store, region, other_r
     PosTransaction.objects.create(store=store, receipt_number="R0001",
                                   occurred_at=timezone.now(), amount=10, item_count=1,
                                   received_at=timezone.now())
+    internal = complaint_services.internal_complaint_create(
+        user=users[SM], store=store, department=department("logistics"),
+        description="补货单审批三天仍未到货", attachments=[jpeg_upload()])
     for user in users.values():
         Notification.objects.create(user=user, title="提醒")
-    return World(quarter=quarter, store=store, other_store=other_store,
+    return World(internal=internal, internal_attachment=internal.attachments.get(),
+                 quarter=quarter, store=store, other_store=other_store,
                  manager_employee=store_manager_employee, clerk_employee=clerk_employee,
                  users=users, secrets={KEY: key, KEY_OTHER: other_key}, campaign=campaign,
                  response=response, invitation=invitation, flag=flag, visit_open=visit_open,
@@ -296,7 +309,7 @@ HANDLERS_PAGE = page(ok=(HQ, RM, SM), missing=FOREIGN)
 SHOPPER_OWN_PAGE = page(ok=(SHOPPER,), missing=(SHOPPER_OTHER,))
 # A shopper's own visit through the API: other shoppers and the staff (it is not approved) do
 # not see it; HQ sees it but does not report it.
-SHOPPER_OWN_API = api(ok=(SHOPPER,), missing=(SHOPPER_OTHER, *STAFF))
+SHOPPER_OWN_API = api(ok=(SHOPPER,), missing=(SHOPPER_OTHER, *STAFF, DH))
 ADMIN = {persona: "ok" if persona == HQ else "admin_login" for persona in PERSONAS}
 
 
@@ -304,7 +317,8 @@ def _store(w: World) -> str:
     return w.store.code
 
 
-JOB_PAGE = page(ok=(HQ, SM), missing=(HR, RM, RM_OTHER, SM_OTHER, CLERK, SHOPPER, SHOPPER_OTHER))
+JOB_PAGE = page(ok=(HQ, SM), missing=(HR, RM, RM_OTHER, SM_OTHER, CLERK, SHOPPER, SHOPPER_OTHER,
+                                      DH))
 
 
 def _job(w: World) -> Job:
@@ -482,7 +496,7 @@ TABLE: dict[str, Entry] = {
     "mystery_shopper:evidence": Entry(
         lambda w: f"/mystery-shopper/evidence/{w.photo.public_id}/",
         [get(page(ok=(HQ, RM, SM, SHOPPER),
-                  missing=(HR, CLERK, *FOREIGN, SHOPPER_OTHER)))]),
+                  missing=(HR, CLERK, *FOREIGN, SHOPPER_OTHER, DH)))]),
     "mystery_shopper:plan": Entry(lambda w: "/mystery-shopper/plan/",
                                   [get(HQ_PAGE), post(HQ_PAGE)]),
     "mystery_shopper:visit_manage": Entry(
@@ -533,14 +547,14 @@ TABLE: dict[str, Entry] = {
                            [get(api(ok=LOGGED_IN))]),
     "ms-visit-detail": Entry(
         lambda w: f"/api/v1/mystery-shopper/visits/{w.visit_done.pk}/",
-        [get(api(ok=(*OWN, SHOPPER), missing=(*FOREIGN, SHOPPER_OTHER)))]),
+        [get(api(ok=(*OWN, SHOPPER), missing=(*FOREIGN, SHOPPER_OTHER, DH)))]),
     # Follow-up of an approved report: HQ and the store's manager.
     "ms-visit-acknowledge": Entry(
         lambda w: f"/api/v1/mystery-shopper/visits/{w.visit_done.pk}/acknowledge/",
-        [post(api(ok=(HQ, SM), missing=(*FOREIGN, SHOPPER_OTHER)), json=True)]),
+        [post(api(ok=(HQ, SM), missing=(*FOREIGN, SHOPPER_OTHER, DH)), json=True)]),
     "ms-visit-appeal": Entry(
         lambda w: f"/api/v1/mystery-shopper/visits/{w.visit_done.pk}/appeal/",
-        [post(api(ok=(HQ, SM), missing=(*FOREIGN, SHOPPER_OTHER)),
+        [post(api(ok=(HQ, SM), missing=(*FOREIGN, SHOPPER_OTHER, DH)),
               lambda w: {"reason": "有误"}, json=True)]),
     "ms-visit-approve": Entry(
         lambda w: f"/api/v1/mystery-shopper/visits/{w.visit_open.pk}/approve/",
@@ -636,6 +650,36 @@ TABLE: dict[str, Entry] = {
             json=True)]),
     "complaint-wait": Entry(lambda w: f"/api/v1/complaints/{w.complaint.pk}/wait/",
                             [post(HANDLERS_API, _version, json=True)]),
+    # --- internal customers: the stores' complaints to HQ departments and their ratings ---
+    # The list: HQ, the department's head (their department's), the stores' staff and
+    # regional managers (their stores'); HR and shoppers have none.
+    "complaints:internal_list": Entry(lambda w: "/complaints/internal/", [
+        get(page(ok=(HQ, RM, RM_OTHER, SM, SM_OTHER, CLERK, DH)))]),
+    # Filed by a store's manager or staff, for their own store only.
+    "complaints:internal_create": Entry(lambda w: "/complaints/internal/new/", [
+        get(page(ok=(SM, SM_OTHER, CLERK))),
+        post(page(ok=(SM, CLERK), refused=(SM_OTHER,)), lambda w: {
+            "store": w.store.pk, "department": department("it").pk,
+            "description": "收银系统卡顿"})]),
+    # Seen by HQ, logistics' head and S0001's side; handled by HQ and the head only (the
+    # store is its customer: 403); another store or region: 404.
+    "complaints:internal_detail": Entry(lambda w: f"/complaints/internal/{w.internal.pk}/", [
+        get(page(ok=(HQ, RM, SM, CLERK, DH), missing=FOREIGN)),
+        post(page(ok=(HQ, DH), missing=FOREIGN), lambda w: {
+            "form": "start", "version": w.internal.version, "note": ""})]),
+    "complaints:internal_attachment": Entry(
+        lambda w: f"/complaints/internal/{w.internal.pk}/attachments/"
+                  f"{w.internal_attachment.pk}/",
+        [get(page(ok=(HQ, RM, SM, CLERK, DH), missing=FOREIGN))]),
+    "internal_service:rate": Entry(lambda w: "/internal/", [
+        get(page(ok=(SM, SM_OTHER, CLERK)))]),
+    "internal_service:rate_department": Entry(lambda w: "/internal/departments/logistics/", [
+        get(page(ok=(SM, SM_OTHER, CLERK))),
+        post(page(ok=(SM, SM_OTHER, CLERK)), lambda w: {
+            "responsiveness": "3", "support": "3", "communication": "3", "overall": "3"})]),
+    # HQ's page of its departments: HQ, and a department head (their own rows).
+    "dashboard:departments": Entry(lambda w: "/dashboard/departments/", [
+        get(page(ok=(HQ, DH)))]),
     # --- scoring ---
     "scoring:store_trace": Entry(lambda w: f"/scoring/stores/S0001/?quarter={w.quarter}",
                                  [get(OWN_PAGE)]),
@@ -649,7 +693,8 @@ TABLE: dict[str, Entry] = {
         [get(page(ok=(HQ, HR, RM, SM), missing=(*FOREIGN, CLERK)))]),
     # "My value": a redirect for users with an employee record, 404 for the others.
     "scoring:my_score": Entry(lambda w: "/scoring/me/", [get(page(
-        ok=(SM, SM_OTHER, CLERK), missing=(HQ, HR, RM, RM_OTHER, SHOPPER, SHOPPER_OTHER)))]),
+        ok=(SM, SM_OTHER, CLERK), missing=(HQ, HR, RM, RM_OTHER, SHOPPER, SHOPPER_OTHER,
+                                           DH)))]),
     "scoring:quarters": Entry(lambda w: "/scoring/quarters/", [get(page(ok=(HQ, HR)))]),
     "scoring:quarter_rollup": Entry(lambda w: "/scoring/quarters/rollup/", [post(HQ_PAGE)]),
     "scoring:quarter_publish_confirm": Entry(

@@ -4,7 +4,9 @@ One module per part of a complaint's life; this package re-exports their public 
 callers import ``complaints.services`` (or ``from complaints import services``) only:
 
 - ``intake``: ticket numbers, attachments, linking to earlier complaints, ``complaint_create``;
-- ``handling``: triage, the status transitions, the 8D report;
+  a store's internal complaint to an HQ department, ``internal_complaint_create``;
+- ``handling``: triage, the status transitions, the 8D report; the store's answer to the
+  resolution of its internal complaint, ``internal_complaint_confirm``;
 - ``appeals``: the appeal window, filing and deciding appeals;
 - ``alerts``: the SLA sweep, alert messages and their delivery;
 - ``recurrence``: the recurrence checks after closing, linking a recurrence, the owner's answer;
@@ -40,6 +42,7 @@ from .handling import (
     complaint_wait_for_customer,
     eight_d_required,
     eight_d_save,
+    internal_complaint_confirm,
 )
 from .intake import (
     ATTACHMENT_KINDS,
@@ -47,6 +50,8 @@ from .intake import (
     TICKET_ALPHABET,
     attachment_add,
     complaint_create,
+    internal_complaint_create,
+    internal_owner,
 )
 from .products import (
     PRODUCT_FIELDS,
@@ -112,6 +117,9 @@ __all__ = [
     "eight_d_required",
     "eight_d_save",
     "grade_policy_update",
+    "internal_complaint_confirm",
+    "internal_complaint_create",
+    "internal_owner",
     "recurrence_confirm",
     "recurrence_days",
     "recurrence_link",

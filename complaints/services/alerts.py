@@ -18,6 +18,7 @@ from complaints.models import (
     AlertKind,
     Category,
     Complaint,
+    ComplaintKind,
     ComplaintPolicy,
     RecurrenceCheck,
     SlaAlert,
@@ -30,31 +31,46 @@ from .recipients import _detail_url, _recipients
 
 # --- Alert messages ----------------------------------------------------------------------------
 
-def _alert_texts() -> tuple[dict[str, str], str, dict[str, str]]:
-    """The alert titles per kind, the body and the category labels, translated once (a batch
-    of 1,000 alerts formats them 1,000 times; gettext per alert was a third of its cost)."""
-    titles = {
-        AlertKind.FIRST_RESPONSE: _("Complaint %(ticket)s has had no first response yet"),
-        AlertKind.WARN: _("Complaint %(ticket)s is due at %(due)s"),
-        AlertKind.ESCALATE: _("Complaint %(ticket)s is overdue: escalation level %(level)s"),
-        AlertKind.RECURRENCE: _("Complaint %(ticket)s: %(level)s days after closing, confirm "
-                                "the problem has not recurred"),
-    }
-    body = _("%(store)s · %(category)s · grade %(grade)s · due %(due)s")
-    categories = {value: str(label) for value, label in Category.choices}
-    return titles, body, categories
+@dataclass(frozen=True)
+class _AlertTexts:
+    """The alert titles per kind, the bodies and the category labels, translated once (a
+    batch of 1,000 alerts formats them 1,000 times; gettext per alert was a third of its
+    cost)."""
+
+    titles: dict[str, str]
+    body: str
+    internal_body: str
+    categories: dict[str, str]
+
+
+def _alert_texts() -> _AlertTexts:
+    return _AlertTexts(
+        titles={
+            AlertKind.FIRST_RESPONSE: _("Complaint %(ticket)s has had no first response yet"),
+            AlertKind.WARN: _("Complaint %(ticket)s is due at %(due)s"),
+            AlertKind.ESCALATE: _("Complaint %(ticket)s is overdue: escalation level "
+                                  "%(level)s"),
+            AlertKind.RECURRENCE: _("Complaint %(ticket)s: %(level)s days after closing, "
+                                    "confirm the problem has not recurred"),
+        },
+        body=_("%(store)s · %(category)s · grade %(grade)s · due %(due)s"),
+        # An internal complaint names the department it is about, not a category and grade.
+        internal_body=_("%(store)s → %(department)s · due %(due)s"),
+        categories={value: str(label) for value, label in Category.choices})
 
 
 def _alert_message(complaint: Complaint, kind: str, level: int,
-                   texts: tuple[dict[str, str], str, dict[str, str]] | None = None,
-                   ) -> tuple[str, str]:
-    titles, body, categories = texts or _alert_texts()
+                   texts: _AlertTexts | None = None) -> tuple[str, str]:
+    texts = texts or _alert_texts()
     due = timezone.localtime(complaint.due_at).strftime("%Y-%m-%d %H:%M") \
         if complaint.due_at else "-"
     context = {"ticket": complaint.ticket_no, "store": complaint.store.name, "due": due,
                "level": level}
-    return titles[kind] % context, body % {
-        **context, "category": categories.get(complaint.category, complaint.category),
+    if complaint.kind == ComplaintKind.INTERNAL:
+        return texts.titles[kind] % context, texts.internal_body % {
+            **context, "department": str(complaint.department)}
+    return texts.titles[kind] % context, texts.body % {
+        **context, "category": texts.categories.get(complaint.category, complaint.category),
         "grade": complaint.grade or "-"}
 
 
@@ -72,14 +88,15 @@ class SweepResult:
         return {k: v for k, v in asdict(self).items() if k != "alert_ids"}
 
 
-SWEEP_FIELDS = ("id", "store_id", "owner_id", "grade", "grade_policy_id", "cycle", "warn_at",
-                "due_at", "first_response_due_at", "first_response_at", "next_alert_at",
+SWEEP_FIELDS = ("id", "kind", "store_id", "owner_id", "grade", "grade_policy_id", "cycle",
+                "warn_at", "due_at", "first_response_due_at", "first_response_at", "next_alert_at",
                 "escalation_level", "status")
 # Alerts handed over per transaction: a few bulk INSERTs each (1,000 due at once is one batch).
 DELIVERY_BATCH = 1000
 #: What an alert's message and recipients read of its complaint.
-DELIVER_FIELDS = ("id", "ticket_no", "store_id", "store__name", "owner_id", "category", "grade",
-                  "due_at")
+DELIVER_FIELDS = ("id", "kind", "ticket_no", "store_id", "store__name", "owner_id", "category",
+                  "grade", "due_at", "department_id", "department__code", "department__name_zh",
+                  "department__name_en")
 
 
 def sla_sweep(*, now: datetime | None = None, deliver: bool = True) -> SweepResult:
@@ -215,7 +232,7 @@ def _store_next_alerts(rows: list[Complaint]) -> None:
 def _deliver(recorded: list[tuple[int, int, str, int]]) -> None:
     """The alerts' in-app rows and their e-mail / webhook outbox rows, in bulk (set-based: a
     few INSERTs per batch, not one per alert), in the caller's transaction."""
-    complaints = (Complaint.objects.select_related("store").only(*DELIVER_FIELDS)
+    complaints = (Complaint.objects.select_related("store", "department").only(*DELIVER_FIELDS)
                   .in_bulk({complaint_id for _pk, complaint_id, _kind, _level in recorded}))
     recipients = _recipients(complaints.values())
     texts = _alert_texts()

@@ -14,6 +14,7 @@ from complaints import rules
 from complaints.models import (
     OPEN_STATUSES,
     Complaint,
+    ComplaintKind,
     ComplaintPolicy,
     EightDReport,
     Grade,
@@ -21,13 +22,13 @@ from complaints.models import (
     Responsibility,
     Status,
 )
-from complaints.selectors import budget_seconds, grade_policies, policy_of
+from complaints.selectors import budget_seconds, department_heads, grade_policies, policy_of
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Role, User
 from satisfaction.notifications import notification_send
 
 from ._common import _clock_fields, _conflict, _forbidden, _graded_version, _log, _save
-from .recipients import _detail_url, _hq_users, _regional_managers
+from .recipients import _detail_url, _hq_users, _regional_managers, _store_managers
 from .recurrence import REOPENED_SECTIONS, _recurrence_checks_create
 from .reports import complaint_report_send
 
@@ -39,6 +40,9 @@ def complaint_triage(*, complaint: Complaint, user: User, version: int, grade: s
                      owner: User | None) -> Complaint:
     if not rules.can_triage(user):
         raise _forbidden()
+    if complaint.kind == ComplaintKind.INTERNAL:
+        raise ApplicationError(_("An internal complaint is not graded: its department's head "
+                                 "owns it."), code="internal")
     errors: dict[str, list[str]] = {}
     if grade not in Grade.values:
         errors["grade"] = [_("Choose grade A, B or C.")]
@@ -161,11 +165,18 @@ def complaint_resume(*, complaint: Complaint, user: User, version: int,
 @transaction.atomic
 def complaint_resolve(*, complaint: Complaint, user: User, version: int, remedy: str,
                       customer_satisfied: bool | None, note: str = "") -> Complaint:
+    """Resolve: the remedy, and whether the customer is satisfied with it. An internal
+    complaint's customer is the store that filed it: it answers itself afterwards
+    (``internal_complaint_confirm``), so ``customer_satisfied`` is not asked of the
+    department and is ignored."""
     target = _check_transition(complaint, user, "resolve")
+    internal = complaint.kind == ComplaintKind.INTERNAL
+    if internal:
+        customer_satisfied = None
     errors = {}
     if not remedy.strip():
         errors["remedy"] = [_("Record the remedy given to the customer.")]
-    if customer_satisfied is None:
+    if customer_satisfied is None and not internal:
         errors["customer_satisfied"] = [_("Ask whether the customer is satisfied.")]
     if errors:
         raise ApplicationError(_("The resolution has invalid fields."), fields=errors)
@@ -179,8 +190,52 @@ def complaint_resolve(*, complaint: Complaint, user: User, version: int, remedy:
     fields = {"status": target, "remedy": remedy.strip(),
               "customer_satisfied": customer_satisfied, "resolved_at": now,
               "resolved_on_time": on_time, **_handling_fields(complaint, now), **clock}
-    return _save(complaint, version=version, actor=user, action="resolve", fields=fields,
-                 note=note)
+    _save(complaint, version=version, actor=user, action="resolve", fields=fields, note=note)
+    if internal:
+        notification_send(
+            users=_internal_store_users(complaint),
+            title=_("Internal complaint %(ticket)s was resolved: are you satisfied?") % {
+                "ticket": complaint.ticket_no},
+            body=complaint.remedy[:300], url=_detail_url(complaint),
+            kind="internal_complaint_resolved")
+    return complaint
+
+
+def _internal_store_users(complaint: Complaint) -> list[User]:
+    """Who answers for the store that filed an internal complaint: who filed it and the
+    store's managers."""
+    users = [*_store_managers({complaint.store_id}).get(complaint.store_id, [])]
+    if complaint.received_by_id:
+        users.append(complaint.received_by)
+    return list({u.pk: u for u in users if u.is_active}.values())
+
+
+@transaction.atomic
+def internal_complaint_confirm(*, complaint: Complaint, user: User, version: int,
+                               satisfied: bool | None, note: str = "") -> Complaint:
+    """The store that filed an internal complaint says whether it is satisfied with the
+    department's resolution (the customer's answer of a customer complaint). Its department
+    then closes it (``complaint_close``), or reopens it when the store is not satisfied."""
+    if not rules.can_confirm_internal(user, complaint):
+        raise _forbidden()
+    if satisfied is None:
+        raise ApplicationError(_("Say whether the store is satisfied with the resolution."),
+                               fields={"satisfied": [_("Answer yes or no.")]})
+    if not satisfied and not note.strip():
+        raise ApplicationError(_("Say what is still wrong."),
+                               fields={"note": [_("A reason is required.")]})
+    _save(complaint, version=version, actor=user, action="store_confirmed",
+          fields={"customer_satisfied": satisfied}, note=note.strip())
+    owners = [complaint.owner] if complaint.owner_id else []
+    heads = department_heads([complaint.department_id]).get(complaint.department_id, [])
+    notification_send(
+        users=list({u.pk: u for u in [*owners, *heads] if u.is_active}.values()) or _hq_users(),
+        title=(_("The store is satisfied with internal complaint %(ticket)s: close it")
+               if satisfied else
+               _("The store is not satisfied with internal complaint %(ticket)s")) % {
+            "ticket": complaint.ticket_no},
+        body=note.strip()[:300], url=_detail_url(complaint), kind="internal_complaint_answer")
+    return complaint
 
 
 def eight_d_required(complaint: Complaint) -> bool:
@@ -193,7 +248,12 @@ def eight_d_required(complaint: Complaint) -> bool:
 def complaint_close(*, complaint: Complaint, user: User, version: int,
                     note: str = "") -> Complaint:
     target = _check_transition(complaint, user, "close")
-    if not complaint.grade or complaint.substantiated is None:
+    if complaint.kind == ComplaintKind.INTERNAL:
+        if complaint.customer_satisfied is None:
+            raise ApplicationError(
+                _("The store has not said yet whether it is satisfied with the resolution."),
+                code="not_confirmed")
+    elif not complaint.grade or complaint.substantiated is None:
         raise ApplicationError(_("HQ must grade the complaint before it can be closed."),
                                code="not_graded")
     report = EightDReport.objects.filter(complaint=complaint).first()

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,18 +24,20 @@ from complaints.models import (
     Channel,
     Complaint,
     ComplaintAttachment,
+    ComplaintKind,
     ComplaintPolicy,
     Source,
     Status,
 )
-from complaints.selectors import grade_policies
+from complaints.selectors import department_heads, grade_policies
 from satisfaction.errors import ApplicationError
-from satisfaction.models import Employee, Store, User
+from satisfaction.models import Department, Employee, Role, Store, User
 from satisfaction.notifications import notification_send
 from satisfaction.quarters import chain_zone, earliest_request_moment
+from satisfaction.scoping import visible_stores
 from satisfaction.uploads import AUDIO, PDF, PHOTO, VIDEO, sniff
 
-from ._common import _clock_fields, _log
+from ._common import _clock_fields, _forbidden, _log
 from .products import ProductInput, product_save, product_validate, received_on
 from .recipients import _detail_url, _hq_users, _store_managers
 from .recurrence import recurrence_link, watched_at
@@ -49,9 +51,27 @@ MAX_EMAIL_LENGTH = 254  # Complaint.customer_email
 
 # --- Intake ---------------------------------------------------------------------------------
 
-def _new_ticket_no(now: datetime) -> str:
+def _new_ticket_no(now: datetime, prefix: str = "C") -> str:
+    """C (a customer's complaint) or I (a store's internal complaint), the chain's date and
+    six random characters."""
     suffix = "".join(secrets.choice(TICKET_ALPHABET) for _ in range(6))
-    return f"C{timezone.localtime(now, chain_zone()):%y%m%d}{suffix}"
+    return f"{prefix}{timezone.localtime(now, chain_zone()):%y%m%d}{suffix}"
+
+
+def _insert_with_ticket(complaint: Complaint, now: datetime, prefix: str = "C") -> None:
+    """Save a new complaint under a fresh ticket number (another on the rare collision)."""
+    for _attempt in range(5):
+        complaint.ticket_no = _new_ticket_no(now, prefix)
+        try:
+            with transaction.atomic():
+                complaint.save()
+        except IntegrityError:
+            if Complaint.objects.filter(ticket_no=complaint.ticket_no).exists():
+                complaint.pk = None
+                continue
+            raise
+        else:
+            return
 
 
 def _validate_attachment(upload: UploadedFile) -> str:
@@ -94,14 +114,14 @@ def _find_related(*, store: Store, category: str, phone: str, now: datetime,
     for recurrence. (The closed complaint it is a recurrence of is ``recurrence_link``'s.)"""
     previous = None
     if previous_ticket:
-        previous = Complaint.objects.filter(ticket_no=previous_ticket.strip().upper(),
-                                            store=store).first()
+        previous = Complaint.objects.customer().filter(
+            ticket_no=previous_ticket.strip().upper(), store=store).first()
         if previous is None:
             raise ApplicationError(
                 _("No earlier complaint with this ticket number at this store."),
                 fields={"previous_ticket": [_("Unknown ticket number.")]}, code="unknown_ticket")
     elif phone:
-        previous = (Complaint.objects
+        previous = (Complaint.objects.customer()
                     .filter(store=store, category=category, customer_phone=phone)
                     .filter(Q(status__in=(*OPEN_STATUSES, Status.RESOLVED)) | watched_at(now))
                     .order_by("-received_at").first())
@@ -209,17 +229,7 @@ def complaint_create(*, store: Store, channel: str, category: str, description: 
     for name, value in _clock_fields(complaint, now=received_at, running=True, grade="",
                                      policy=policy, grades=grades).items():
         setattr(complaint, name, value)
-    for _attempt in range(5):
-        complaint.ticket_no = _new_ticket_no(now)
-        try:
-            with transaction.atomic():
-                complaint.save()
-            break
-        except IntegrityError:
-            if Complaint.objects.filter(ticket_no=complaint.ticket_no).exists():
-                complaint.pk = None
-                continue
-            raise
+    _insert_with_ticket(complaint, now)
     if product_values is not None:
         product_save(complaint=complaint, values=product_values)
     for upload in attachments:
@@ -236,4 +246,72 @@ def complaint_create(*, store: Store, channel: str, category: str, description: 
             "ticket": complaint.ticket_no, "store": store.name},
         body=complaint.get_category_display(), url=_detail_url(complaint),
         kind="complaint_new", email=False)
+    return complaint
+
+
+# --- Internal complaints: a store's complaint to an HQ department ---------------------------
+
+def internal_owner(department: Department) -> User | None:
+    """The owner an internal complaint gets at once: of the department's active heads, the one
+    with the fewest open internal complaints of the department, the earliest account on a tie
+    (one query). None when the department has no head: HQ is told and handles it."""
+    open_ones = Q(owned_complaints__kind=ComplaintKind.INTERNAL,
+                  owned_complaints__department=department,
+                  owned_complaints__status__in=OPEN_STATUSES)
+    return (User.objects.filter(role=Role.DEPARTMENT_HEAD, is_active=True,
+                                departments=department)
+            .annotate(open_count=Count("owned_complaints", filter=open_ones))
+            .order_by("open_count", "pk").first())
+
+
+@transaction.atomic
+def internal_complaint_create(*, user: User, store: Store, department: Department,
+                              description: str,
+                              attachments: Sequence[UploadedFile] = ()) -> Complaint:
+    """A store's manager or staff member files a complaint to an HQ department. It runs the
+    customer complaint's clock (``policy_of``: ``internal_policy``, 24 hours by default, with
+    its alerts and escalation: the owner and the department's heads, then HQ) and is handled
+    and closed by the same services; it is never graded, deducts nothing and counts in no
+    customer figure. Its owner is ``internal_owner``; the store says whether it is satisfied
+    with the resolution (``internal_complaint_confirm``)."""
+    if not rules.can_file_internal(user):
+        raise _forbidden()
+    errors: dict[str, list[str]] = {}
+    if not department.is_active:
+        errors["department"] = [_("This department no longer takes complaints.")]
+    if not description.strip():
+        errors["description"] = [_("Describe what happened.")]
+    if not store.is_active:
+        errors["store"] = [_("This store is closed.")]
+    elif not visible_stores(user).filter(pk=store.pk).exists():
+        errors["store"] = [_("You may only file complaints for your own store.")]
+    if len(attachments) > MAX_ATTACHMENTS:
+        errors["attachments"] = [_("Attach at most %(n)s files.") % {"n": MAX_ATTACHMENTS}]
+    if errors:
+        raise ApplicationError(_("The complaint has invalid fields."), fields=errors)
+    now = timezone.now()
+    owner = internal_owner(department)
+    complaint = Complaint(
+        kind=ComplaintKind.INTERNAL, department=department, store=store, channel=Channel.WEB,
+        source=Source.STAFF, category=Category.OTHER, description=description.strip(),
+        received_at=now, received_by=user, owner=owner,
+        status=Status.ASSIGNED if owner is not None else Status.NEW)
+    complaint.clock_started_at = now
+    for name, value in _clock_fields(complaint, now=now, running=True, grade="",
+                                     policy=ComplaintPolicy.current(),
+                                     grades=grade_policies()).items():
+        setattr(complaint, name, value)
+    _insert_with_ticket(complaint, now, prefix="I")
+    for upload in attachments:
+        attachment_add(complaint=complaint, upload=upload, user=user)
+    _log(complaint, actor=user, action="created",
+         changes={"status": [None, complaint.status], "department": [None, department.pk],
+                  **({"owner": [None, owner.pk]} if owner else {})})
+    heads = department_heads([department.pk]).get(department.pk, [])
+    notification_send(
+        users=heads or _hq_users(),
+        title=_("New internal complaint %(ticket)s from %(store)s to %(department)s") % {
+            "ticket": complaint.ticket_no, "store": store.name, "department": department.name},
+        body=complaint.description[:200], url=_detail_url(complaint),
+        kind="internal_complaint_new")
     return complaint

@@ -1,5 +1,7 @@
 """Who is told about a complaint: HQ, the store's and the region's managers, the owner;
-and the escalation ladder of an SLA alert (``_Recipients.for_alert``)."""
+and the escalation ladder of an SLA alert (``_Recipients.for_alert``). An internal complaint
+(a store's complaint to an HQ department) climbs its own ladder: its owner and the
+department's heads, then HQ."""
 
 from __future__ import annotations
 
@@ -9,12 +11,15 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
-from complaints.models import AlertKind, Complaint
+from complaints.models import AlertKind, Complaint, ComplaintKind
+from complaints.selectors import department_heads
 from satisfaction.models import Role, Store, User
 
 # --- Recipients -----------------------------------------------------------------------------
 
 def _detail_url(complaint: Complaint) -> str:
+    if complaint.kind == ComplaintKind.INTERNAL:
+        return reverse("complaints:internal_detail", args=[complaint.pk])
     return reverse("complaints:detail", args=[complaint.pk])
 
 
@@ -62,10 +67,16 @@ class _Recipients:
     store_managers: dict[int, list[User]]
     regional_managers: dict[int, list[User]]
     hq: list[User]
+    department_heads: dict[int, list[User]]
 
     def for_alert(self, complaint: Complaint, kind: str, level: int) -> list[User]:
         owner = self.owners.get(complaint.owner_id) if complaint.owner_id else None
         managers = self.store_managers.get(complaint.store_id, [])
+        if complaint.kind == ComplaintKind.INTERNAL:
+            # The store is the customer: its department answers, then HQ.
+            managers = self.department_heads.get(complaint.department_id, [])
+            if kind == AlertKind.ESCALATE and level >= 2:
+                return list(self.hq)
         if kind == AlertKind.ESCALATE and level == 1:
             users = [*managers, *([owner] if owner else [])]
         elif kind == AlertKind.ESCALATE and level == 2:
@@ -81,7 +92,9 @@ class _Recipients:
 def _recipients(complaints: Iterable[Complaint]) -> _Recipients:
     complaints = list(complaints)
     store_ids = {c.store_id for c in complaints}
+    departments = {c.department_id for c in complaints if c.kind == ComplaintKind.INTERNAL}
     return _Recipients(
         owners=User.objects.in_bulk({c.owner_id for c in complaints if c.owner_id}),
         store_managers=_store_managers(store_ids),
-        regional_managers=_regional_managers(store_ids), hq=_hq_users())
+        regional_managers=_regional_managers(store_ids), hq=_hq_users(),
+        department_heads=department_heads(departments) if departments else {})

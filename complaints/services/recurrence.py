@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from complaints import rules
 from complaints.models import (
     Complaint,
+    ComplaintKind,
     ComplaintProduct,
     EightDReport,
     RecurrenceCheck,
@@ -101,11 +102,11 @@ def recurrence_link(*, complaint: Complaint, now: datetime | None = None) -> Com
     complaint. The closed complaint stays closed: its grade and points do not change. Both
     complaints log the link. Returns the closed complaint, or None when there is none (or the
     complaint is already linked)."""
-    if complaint.recurrence_of_id is not None:
-        return None
+    if complaint.recurrence_of_id is not None or complaint.kind == ComplaintKind.INTERNAL:
+        return None  # an internal complaint is watched by no recurrence check
     now = now or timezone.now()
     received = complaint.received_at
-    candidates = [Complaint.objects.filter(watched_at(received)).filter(same)
+    candidates = [Complaint.objects.customer().filter(watched_at(received)).filter(same)
                   .exclude(pk=complaint.pk).select_related("owner")
                   .order_by("-closed_at", "-pk").first() for same in _same_problem(complaint)]
     candidates = [c for c in candidates if c is not None]

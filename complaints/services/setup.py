@@ -59,16 +59,20 @@ def _between(errors: dict[str, list[str]], name: str, value: int | None, low: in
 @transaction.atomic
 def complaint_policy_update(*, user: User, backdate_days: int, pause_while_waiting: bool,
                             business_hours_clock: bool, warn_fraction: float,
-                            ungraded_resolution_hours: int) -> ComplaintPolicy:
+                            ungraded_resolution_hours: int,
+                            internal_resolution_hours: int | None = None) -> ComplaintPolicy:
     """Change the chain-wide complaint policy (HQ only). The warning comes at a share of the
     time strictly between 0 and 1; the hours and days are whole numbers in sensible ranges.
     Takes effect as the module says: new complaints, and open ones at their next clock change.
-    (The recurrence checks are per grade: ``GradePolicy.recurrence_days``.)"""
+    (The recurrence checks are per grade: ``GradePolicy.recurrence_days``.)
+    ``internal_resolution_hours`` (None: kept) is the deadline of internal complaints."""
     if not rules.can_edit_policies(user):
         raise _forbidden()
     errors: dict[str, list[str]] = {}
     _between(errors, "backdate_days", backdate_days, 0, MAX_DAYS)
     _between(errors, "ungraded_resolution_hours", ungraded_resolution_hours, 1, MAX_HOURS)
+    if internal_resolution_hours is not None:
+        _between(errors, "internal_resolution_hours", internal_resolution_hours, 1, MAX_HOURS)
     if warn_fraction is None or not 0 < warn_fraction < 1:
         errors["warn_fraction"] = [_("Enter a share greater than 0 and less than 1 (0.75 "
                                      "warns after three quarters of the time).")]
@@ -78,6 +82,8 @@ def complaint_policy_update(*, user: User, backdate_days: int, pause_while_waiti
     values = {"backdate_days": backdate_days, "pause_while_waiting": pause_while_waiting,
               "business_hours_clock": business_hours_clock, "warn_fraction": warn_fraction,
               "ungraded_resolution_hours": ungraded_resolution_hours}
+    if internal_resolution_hours is not None:
+        values["internal_resolution_hours"] = internal_resolution_hours
     if all(getattr(policy, name) == value for name, value in values.items()):
         return policy  # nothing changed: no empty row in the history
     for name, value in values.items():

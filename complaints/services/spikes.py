@@ -45,10 +45,11 @@ class SpikeSweepResult:
 
 
 def _counts(start: datetime, end: datetime) -> dict[tuple[int, str], int]:
-    """Complaints received in [start, end) per (store id, category): one grouped query over
-    the index (received_at, store, category). Fetched as plain tuples: the baseline is tens
-    of thousands of groups, and model-row iteration would cost more than the query."""
-    query = (Complaint.objects.filter(received_at__gte=start, received_at__lt=end)
+    """Customer complaints (an internal one is no customer's) received in [start, end) per
+    (store id, category): one grouped query over the index (received_at, store, category).
+    Fetched as plain tuples: the baseline is tens of thousands of groups, and model-row
+    iteration would cost more than the query."""
+    query = (Complaint.objects.customer().filter(received_at__gte=start, received_at__lt=end)
              .values("store_id", "category").annotate(n=Count("pk")).order_by()
              .values_list("store_id", "category", "n"))
     sql, params = query.query.sql_with_params()

@@ -37,6 +37,7 @@ REVIEWED = {
         "clerk": "店员 / 药师",
         "mystery_shopper": "神秘顾客",
         "hr": "人力资源",
+        "department_head": "总部部门负责人",
     },
     "satisfaction.AppealWindow.kind": {
         "complaint": "投诉定级",
@@ -136,6 +137,10 @@ REVIEWED = {
         "A": "A – 最严重",
         "B": "B – 严重",
         "C": "C – 一般",
+    },
+    "complaints.Complaint.kind": {
+        "customer": "顾客投诉",
+        "internal": "内部投诉",
     },
     "complaints.Complaint.channel": {
         "in_store": "门店当面",
@@ -279,6 +284,7 @@ REVIEWED = {
         "clerk": "店员 / 药师",
         "mystery_shopper": "神秘顾客",
         "hr": "人力资源",
+        "department_head": "总部部门负责人",
     },
     "satisfaction.models.AppealWindowKind": {
         "complaint": "投诉定级",
@@ -379,6 +385,10 @@ REVIEWED = {
     "mystery_shopper.models.ReminderStage": {
         "due_soon": "3 天内到期",
         "overdue": "已逾期",
+    },
+    "complaints.models.ComplaintKind": {
+        "customer": "顾客投诉",
+        "internal": "内部投诉",
     },
     "complaints.models.Channel": {
         "in_store": "门店当面",

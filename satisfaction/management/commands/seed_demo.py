@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 
 from complaints import demo as complaints_demo
 from dashboard import demo as dashboard_demo
+from internal_service import demo as internal_service_demo
 from mystery_shopper import demo as mystery_shopper_demo
 from pos import demo as pos_demo
 from pulse import demo as pulse_demo
@@ -25,7 +26,8 @@ from surveys import demo as surveys_demo
 # Each app's ``seed(*, chain)`` hook, in order: scoring rolls up what the inputs made, and the
 # dashboard's improvement actions take their baselines from the rolled-up values.
 DEMO_HOOKS = (("surveys", surveys_demo.seed), ("mystery_shopper", mystery_shopper_demo.seed),
-              ("complaints", complaints_demo.seed), ("pos", pos_demo.seed),
+              ("complaints", complaints_demo.seed),
+              ("internal_service", internal_service_demo.seed), ("pos", pos_demo.seed),
               ("scoring", scoring_demo.seed), ("dashboard", dashboard_demo.seed),
               ("pulse", lambda *, chain: pulse_demo.seed(chain=chain,
                                                          customer_values=_customer_values)))
@@ -46,6 +48,7 @@ DATA_MIGRATION_DEFAULTS = (
     ("mystery_shopper.migrations.0002_default_scorecard", "create_defaults"),
     ("complaints.migrations.0002_default_policy", "create_defaults"),
     ("scoring.migrations.0002_default_scheme", "create_default_scheme"),
+    ("satisfaction.migrations.0010_default_departments", "create_defaults"),
 )
 
 

@@ -26,7 +26,8 @@ from surveys.services import (
 @admin.register(Indicator)
 class IndicatorAdmin(PolicyHistoryAdmin):  # History: who changed what (policy history)
     fields = ("code", *INDICATOR_FIELDS)
-    list_display = ["code", "name_zh", "name_en", "kano", "group", "order", "is_active"]
+    list_display = ["code", "name_zh", "name_en", "kano", "kano_class", "group", "order",
+                    "is_active"]
     list_editable = ["order", "is_active"]
 
     def save_model(self, request, obj: Indicator, form, change: bool) -> None:
@@ -44,8 +45,8 @@ class IndicatorAdmin(PolicyHistoryAdmin):  # History: who changed what (policy h
 class CampaignAdminForm(forms.ModelForm):
     class Meta:
         model = Campaign
-        fields = ("name", "quarter", "stores", "scale_max", "ask_expectation",
-                  "target_per_store", "opens_on", "closes_on")
+        fields = ("name", "quarter", "stores", "scale_max", "ask_expectation", "ask_overall",
+                  "ask_recommend", "target_per_store", "opens_on", "closes_on")
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -74,6 +75,7 @@ class CampaignAdmin(admin.ModelAdmin):
         values = {"quarter": data["quarter"], "opens_on": data["opens_on"],
                   "closes_on": data["closes_on"], "scale_max": data["scale_max"],
                   "ask_expectation": data["ask_expectation"],
+                  "ask_overall": data["ask_overall"], "ask_recommend": data["ask_recommend"],
                   "target_per_store": data["target_per_store"],
                   "stores": list(data["stores"]) or None}
         if change:  # the stored campaign, not the form's edited copy (the service compares)

@@ -51,7 +51,7 @@ class SurveyIndicatorSerializer(serializers.ModelSerializer):
     class Meta:
         model = Indicator
         fields = ["id", "code", "name_zh", "name_en", "question_zh", "question_en", "kano",
-                  "group", "order", "is_active"]
+                  "kano_class", "group", "order", "is_active"]
 
     def validate(self, attrs: dict) -> dict:
         if "weight" in getattr(self, "initial_data", {}):
@@ -97,7 +97,8 @@ class SurveyCampaignSerializer(serializers.ModelSerializer):
     class Meta:
         model = Campaign
         fields = ["id", "name", "quarter", "all_stores", "stores", "scale_max",
-                  "ask_expectation", "target_per_store", "opens_on", "closes_on"]
+                  "ask_expectation", "ask_overall", "ask_recommend", "target_per_store",
+                  "opens_on", "closes_on"]
         read_only_fields = ["all_stores"]
 
 
@@ -189,7 +190,7 @@ class SurveyResponseSerializer(serializers.ModelSerializer):
         model = Response
         fields = ["id", "campaign", "store", "employee", "channel", "submitted_at",
                   "duration_seconds", "comment", "status", "flag_reasons", "self_served",
-                  "answers"]
+                  "overall", "recommend", "answers"]
 
     def get_answers(self, obj) -> dict:
         return {a.indicator.code: {"rating": a.rating, "expectation": a.expectation}
@@ -209,6 +210,14 @@ class SurveyResponseCreateSerializer(serializers.Serializer):
     expectations = serializers.DictField(child=serializers.JSONField(), required=False)
     employee_number = serializers.CharField(required=False, allow_blank=True, default="")
     comment = serializers.CharField(required=False, allow_blank=True, default="")
+    overall = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=10,
+        help_text="Overall satisfaction on the campaign's scale (1 to its scale_max), when the "
+                  "campaign asks it (ask_overall); optional")
+    recommend = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=0, max_value=10,
+        help_text="How likely to recommend the store, 0-10, when the campaign asks it "
+                  "(ask_recommend); optional")
 
 
 class ResponseQuerySerializer(serializers.Serializer):
@@ -257,7 +266,8 @@ class ResponseViewSet(RejectHostileInput, mixins.CreateModelMixin, viewsets.Read
             store=store, campaign=campaign, channel=data["channel"], entered_by=request.user,
             data=ResponseInput(ratings=data["ratings"], expectations=data.get("expectations"),
                                employee_number=data["employee_number"],
-                               comment=data["comment"]))
+                               comment=data["comment"], overall=data["overall"],
+                               recommend=data["recommend"]))
         response = Response.objects.prefetch_related("answers__indicator").select_related(
             "store", "employee").get(pk=response.pk)
         return ApiResponse(SurveyResponseSerializer(response).data, status=status.HTTP_201_CREATED)

@@ -1,5 +1,10 @@
 """Demo data: a running campaign with a few thousand answers, some stores weak somewhere, and
-three questionnaires clerk1 keyed in for his own store naming himself, held for HQ review."""
+three questionnaires clerk1 keyed in for his own store naming himself, held for HQ review.
+
+The campaign asks overall satisfaction and would-recommend. Overall is made from the
+indicator ratings with known weights (``DRIVER_WEIGHTS``) plus noise, so the results page's
+importance–performance chart (``surveys.drivers``) shows efficacy and warm service moving
+customers most, as the weights say."""
 
 from __future__ import annotations
 
@@ -22,6 +27,12 @@ from surveys.models import (
 from surveys.services import ResponseInput, response_create, survey_tallies_rebuild
 
 RESPONSES_PER_STORE = (60, 140)
+# How much a point of each indicator moves overall satisfaction in the demo's answers (the
+# driver analysis should find about these): efficacy and warm service most, then price.
+DRIVER_WEIGHTS = {"efficacy": 0.28, "warm_service": 0.22, "price": 0.16, "assortment": 0.12,
+                  "product_quality": 0.08, "environment": 0.05, "recommendation": 0.04}
+OVERALL_INTERCEPT, OVERALL_NOISE = 0.25, 0.45
+OVERALL_ANSWERED, RECOMMEND_ANSWERED = 0.92, 0.85
 
 
 def seed(*, chain: DemoChain, quarter: Quarter | None = None) -> str:
@@ -33,12 +44,13 @@ def seed(*, chain: DemoChain, quarter: Quarter | None = None) -> str:
     quarter = quarter or Quarter.containing(chain.today)
     campaign = Campaign.objects.create(
         name="季度顾客满意度抽样调查", quarter=quarter, scale_max=5, ask_expectation=True,
-        target_per_store=80, opens_on=quarter.first_day, closes_on=quarter.last_day)
+        ask_overall=True, ask_recommend=True, target_per_store=80, opens_on=quarter.first_day,
+        closes_on=quarter.last_day)
     indicators = list(Indicator.objects.filter(is_active=True).order_by("order"))
     days = max(1, (min(chain.today, quarter.last_day) - quarter.first_day).days + 1)
     zone = chain_zone()
     responses: list[Response] = []
-    profiles: list[dict[int, float]] = []
+    ratings_of: list[dict[int, int]] = []
     invitations: list[Invitation] = []
     for store in chain.stores:
         # Each store is good at most things; some are weak on one or two indicators.
@@ -53,11 +65,15 @@ def seed(*, chain: DemoChain, quarter: Quarter | None = None) -> str:
                                       tzinfo=zone)
             channel = rng.choice((Channel.QR, Channel.QR, Channel.RECEIPT, Channel.PAPER))
             employee = rng.choice(staff) if staff and rng.random() < 0.6 else None
+            ratings = {i.pk: min(5, max(1, round(rng.gauss(profile[i.pk], 0.8))))
+                       for i in indicators}
+            overall, recommend = _overall_and_recommend(rng, indicators, ratings)
             responses.append(Response(
                 campaign=campaign, store=store, employee=employee, channel=channel,
                 submitted_at=min(moment, timezone.now()), duration_seconds=rng.randint(40, 300),
-                language="zh-hans", device_hash=secrets.token_hex(8)))
-            profiles.append(profile)
+                language="zh-hans", device_hash=secrets.token_hex(8), overall=overall,
+                recommend=recommend))
+            ratings_of.append(ratings)
         sent = 0 if past else rng.randint(40, 120)
         now = timezone.now()
         invitations += [Invitation(
@@ -67,10 +83,9 @@ def seed(*, chain: DemoChain, quarter: Quarter | None = None) -> str:
             for n in range(sent)]
     Response.objects.bulk_create(responses, batch_size=2000)
     answers = []
-    for response, profile in zip(responses, profiles, strict=True):
+    for response, ratings in zip(responses, ratings_of, strict=True):
         for indicator in indicators:
-            rating = round(rng.gauss(profile[indicator.pk], 0.8))
-            rating = min(5, max(1, rating))
+            rating = ratings[indicator.pk]
             expectation = min(5, max(1, round(rng.gauss(4.0, 0.7)))) if rng.random() < 0.5 \
                 else None
             answers.append(Answer(response=response, indicator=indicator, rating=rating,
@@ -97,6 +112,18 @@ def seed(*, chain: DemoChain, quarter: Quarter | None = None) -> str:
     held = 0 if past else _self_entered(chain=chain, campaign=campaign, indicators=indicators)
     return (f"campaign {campaign} with {len(responses)} responses, {len(answers)} ratings, "
             f"{len(invitations)} invitations, {held} held for HQ review")
+
+
+def _overall_and_recommend(rng, indicators: list[Indicator], ratings: dict[int, int]
+                           ) -> tuple[int | None, int | None]:
+    """A customer's overall satisfaction (1–5: the known weights of the ratings plus noise) and
+    would-recommend (0–10, following overall), each left out by some customers."""
+    value = OVERALL_INTERCEPT + sum(DRIVER_WEIGHTS.get(i.code, 0.0) * ratings[i.pk]
+                                    for i in indicators)
+    overall = min(5, max(1, round(rng.gauss(value, OVERALL_NOISE))))
+    recommend = min(10, max(0, round(rng.gauss(2.5 * overall - 2.5, 1.3))))
+    return (overall if rng.random() < OVERALL_ANSWERED else None,
+            recommend if rng.random() < RECOMMEND_ANSWERED else None)
 
 
 def _self_entered(*, chain: DemoChain, campaign: Campaign, indicators: list[Indicator]) -> int:

@@ -15,6 +15,7 @@ from surveys.models import (
     Campaign,
     Indicator,
     IndicatorGroup,
+    KanoClass,
     KanoTag,
     SelectionKind,
     StoreSelection,
@@ -39,6 +40,11 @@ class CampaignForm(forms.Form):
     ask_expectation = forms.BooleanField(
         label=_("Ask what the customer expected first (expectation question)"),
         required=False)
+    ask_overall = forms.BooleanField(
+        label=_("Ask overall satisfaction (on the rating scale)"), required=False,
+        help_text=_("Lets the results say which indicators move satisfaction most."))
+    ask_recommend = forms.BooleanField(
+        label=_("Ask whether they would recommend us (0–10)"), required=False)
     target_per_store = forms.IntegerField(label=_("Target answers per store"), min_value=1,
                                           max_value=100_000, initial=30)
     opens_on = forms.DateField(label=_("Opens on"),
@@ -53,6 +59,7 @@ class CampaignForm(forms.Form):
                 "name": campaign.name, "quarter": campaign.quarter,
                 "store_choice": selection.kind, "scale_max": campaign.scale_max,
                 "ask_expectation": campaign.ask_expectation,
+                "ask_overall": campaign.ask_overall, "ask_recommend": campaign.ask_recommend,
                 "target_per_store": campaign.target_per_store,
                 "opens_on": campaign.opens_on, "closes_on": campaign.closes_on,
                 "regions": list(selection.values) if selection.kind == "region" else [],
@@ -81,6 +88,7 @@ class CampaignForm(forms.Form):
         return {"name": data["name"].strip(), "quarter": data["quarter"],
                 "store_selection": self.selection(), "scale_max": data["scale_max"],
                 "ask_expectation": data["ask_expectation"],
+                "ask_overall": data["ask_overall"], "ask_recommend": data["ask_recommend"],
                 "target_per_store": data["target_per_store"],
                 "opens_on": data["opens_on"], "closes_on": data["closes_on"]}
 
@@ -93,13 +101,19 @@ class IndicatorForm(forms.Form):
     question_en = forms.CharField(label=_("Question (English)"), max_length=300,
                                   widget=forms.Textarea(attrs={"rows": 2}))
     kano = forms.ChoiceField(label=_("Kano tag"), choices=KanoTag.choices)
+    kano_class = forms.ChoiceField(
+        label=_("Kano class"), required=False,
+        choices=[("", _("From the tag")), *KanoClass.choices],
+        help_text=_("Basic: expected, missed when absent; performance: the better, the more "
+                    "satisfied; delight: pleases when present. Empty: time, quality and price "
+                    "are basic, respect and care delight."))
     group = forms.ChoiceField(label=_("Questionnaire screen"), choices=IndicatorGroup.choices)
     order = forms.IntegerField(label=_("Order"), min_value=0, max_value=32767, initial=100)
     is_active = forms.BooleanField(label=_("Active (asked in the questionnaire)"),
                                    required=False, initial=True)
 
-    FIELDS = ("name_zh", "name_en", "question_zh", "question_en", "kano", "group", "order",
-              "is_active")
+    FIELDS = ("name_zh", "name_en", "question_zh", "question_en", "kano", "kano_class",
+              "group", "order", "is_active")
 
     def __init__(self, *args, indicator: Indicator | None = None, **kwargs) -> None:
         if indicator is not None and "initial" not in kwargs:

@@ -31,6 +31,26 @@ class KanoTag(models.TextChoices):
 BASIC_TAGS = frozenset({KanoTag.TIME, KanoTag.QUALITY, KanoTag.PRICE})
 
 
+class KanoClass(models.TextChoices):
+    """Kano's classes of an attribute. Basic (must-be): missing it dissatisfies, having it goes
+    unnoticed; performance (one-dimensional): the better, the more satisfied; delight
+    (attractive): unexpected, it pleases when present and is not missed when absent. The seeds'
+    pyramid (seed 003) names basic needs (time, quality, price) and attractive ones (respect,
+    care): an indicator's class follows its tag unless HQ sets it (``Indicator.kano_class``)."""
+
+    BASIC = "basic", pgettext_lazy("Kano class", "Basic")
+    PERFORMANCE = "performance", pgettext_lazy("Kano class", "Performance")
+    DELIGHT = "delight", pgettext_lazy("Kano class", "Delight")
+
+
+def kano_class_of(*, tag: str, chosen: str = "") -> str:
+    """An indicator's Kano class: the one HQ chose, else basic for a basic tag, delight for an
+    attractive one."""
+    if chosen in KanoClass.values:
+        return chosen
+    return KanoClass.BASIC if tag in BASIC_TAGS else KanoClass.DELIGHT
+
+
 class IndicatorGroup(models.TextChoices):
     """One questionnaire screen per group."""
 
@@ -50,6 +70,12 @@ class Indicator(models.Model):
     question_zh = models.CharField(_("question (Chinese)"), max_length=300)
     question_en = models.CharField(_("question (English)"), max_length=300)
     kano = models.CharField(_("Kano tag"), max_length=10, choices=KanoTag.choices)
+    # HQ's choice of Kano class; empty: the tag's (basic for time/quality/price, delight for
+    # respect/care). Only "performance" has no tag of its own in the seeds' pyramid.
+    kano_class = models.CharField(
+        _("Kano class"), max_length=12, choices=KanoClass.choices, blank=True,
+        help_text=_("Empty: from the Kano tag (time, quality, price: basic; respect, care: "
+                    "delight)."))
     group = models.CharField(_("screen group"), max_length=10, choices=IndicatorGroup.choices,
                              default=IndicatorGroup.SERVICE)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
@@ -75,6 +101,15 @@ class Indicator(models.Model):
     @property
     def kano_category(self) -> str:
         return "basic" if self.kano in BASIC_TAGS else "attractive"
+
+    @property
+    def effective_kano_class(self) -> str:
+        """The Kano class the results show: HQ's, else the tag's."""
+        return kano_class_of(tag=self.kano, chosen=self.kano_class)
+
+    @property
+    def effective_kano_label(self) -> str:
+        return str(KanoClass(self.effective_kano_class).label)
 
 
 class SelectionKind(models.TextChoices):
@@ -129,6 +164,13 @@ class Campaign(models.Model):
     ask_expectation = models.BooleanField(
         _("ask expectation first"), default=False,
         help_text=_("Ask what the customer expected before what they experienced (ES vs PS)."))
+    ask_overall = models.BooleanField(
+        _("ask overall satisfaction"), default=False,
+        help_text=_("One more question, on the campaign's scale: how satisfied overall. It "
+                    "tells which indicators move satisfaction most."))
+    ask_recommend = models.BooleanField(
+        _("ask whether they would recommend us"), default=False,
+        help_text=_("0–10: how likely the customer is to recommend the store (NPS)."))
     target_per_store = models.PositiveIntegerField(_("target sample per store"), default=30)
     opens_on = models.DateField(_("opens on"))
     closes_on = models.DateField(_("closes on"))
@@ -314,6 +356,12 @@ class Response(models.Model):
     # (``surveys.tallies.weights_key``); a reweight rescores (``response_scores_refresh``).
     score = models.FloatField(_("weighted score"), null=True, blank=True, editable=False)
     score_key = models.BigIntegerField(null=True, blank=True, editable=False)
+    # The campaign's extra questions (``Campaign.ask_overall`` / ``ask_recommend``), optional
+    # for the customer: overall satisfaction on the campaign's scale, and 0–10 "would you
+    # recommend us". The driver analysis (``surveys.drivers``) reads them.
+    overall = models.PositiveSmallIntegerField(_("overall satisfaction"), null=True, blank=True)
+    recommend = models.PositiveSmallIntegerField(_("would recommend (0–10)"), null=True,
+                                                 blank=True)
 
     class Meta:
         ordering = ["-submitted_at"]
@@ -323,9 +371,17 @@ class Response(models.Model):
                         _("Can key in trade-area questionnaires that count at once"))]
         indexes = [models.Index(fields=["campaign", "store", "status"]),
                    models.Index(fields=["store", "submitted_at"])]
-        constraints = [models.UniqueConstraint(
-            fields=["campaign", "store", "paper_key"], condition=~Q(paper_key=""),
-            name="survey_response_paper_form_once")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "store", "paper_key"], condition=~Q(paper_key=""),
+                name="survey_response_paper_form_once"),
+            models.CheckConstraint(
+                condition=Q(overall__isnull=True) | Q(overall__gte=1, overall__lte=10),
+                name="survey_response_overall_range"),
+            models.CheckConstraint(
+                condition=Q(recommend__isnull=True) | Q(recommend__gte=0, recommend__lte=10),
+                name="survey_response_recommend_range"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.store_id}"

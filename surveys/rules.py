@@ -9,7 +9,7 @@ from django.http import HttpRequest
 
 from satisfaction import rules
 from satisfaction.models import Role, Store, User
-from satisfaction.scoping import visible_stores
+from satisfaction.scoping import sees_all_stores, visible_stores
 from surveys.models import TRADE_AREA_PERMISSION_CODENAME
 
 
@@ -85,6 +85,20 @@ def entry_held_for_review(user: User, store: Store) -> bool:
     if rules.has_role(user, Role.CLERK, Role.STORE_MANAGER) and is_store_staff(user, store):
         return True
     return not is_trade_area_surveyor(user)
+
+
+ALL_REGIONS, OWN_REGIONS = "all", "own"
+
+
+def driver_region_choice(user: User) -> str:
+    """Which regions' driver analysis (what drives satisfaction) the user may choose on a
+    campaign's results: every region (``ALL_REGIONS``: they see every store), their own
+    (``OWN_REGIONS``: a regional manager), or none ("": their stores are their only scope)."""
+    if sees_all_stores(user):
+        return ALL_REGIONS
+    if rules.has_role(user, Role.REGIONAL_MANAGER):
+        return OWN_REGIONS
+    return ""
 
 
 def can_review_flags(user: User) -> bool:

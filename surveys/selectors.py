@@ -18,12 +18,14 @@ import pandas as pd
 from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.utils import timezone
 
 from satisfaction import history
-from satisfaction.models import Store, User
+from satisfaction.models import Region, Store, User
 from satisfaction.quarters import Quarter
 from satisfaction.scoping import scope_to_stores, sees_all_stores, visible_stores
+from surveys import drivers, rules
 from surveys.models import (
     COUNTED_STATUSES,
     Campaign,
@@ -461,3 +463,89 @@ def tally_differences(*, campaigns: list[Campaign]) -> list[tuple]:
     return [(key, kept.get(key), answers.get(key))
             for key in sorted(set(answers) | set(kept))
             if tuple(kept.get(key) or ()) != tuple(answers.get(key) or ())]
+
+
+# --- What drives satisfaction -------------------------------------------------------------
+
+# A multiplicative hash of the response id (Knuth's constant, modulo the largest 32-bit prime):
+# the sample of a scope is the same on every request and on every database, and spread over
+# the campaign's days and stores rather than its first answers. (%% is a literal %: the
+# statement has parameters.)
+_SAMPLE_ORDER = "(r.id * 2654435761) %% 4294967291, r.id"
+
+
+def driver_regions(*, user: User) -> QuerySet[Region]:
+    """The regions whose driver analysis the user may ask for: every region for a user who
+    sees every store, a regional manager's own regions, none for anyone else (their stores'
+    analysis is their default scope)."""
+    choice = rules.driver_region_choice(user)
+    if choice == rules.ALL_REGIONS:
+        return Region.objects.order_by("code")
+    if choice == rules.OWN_REGIONS:
+        return user.regions.order_by("code")
+    return Region.objects.none()
+
+
+def _driver_store_ids(*, user: User, region: Region | None, store: Store | None
+                      ) -> list[int] | None:
+    """The stores of the scope (None: every store), or Http404 when the user may not see it."""
+    if store is not None:
+        if not visible_stores(user).filter(pk=store.pk).exists():
+            raise Http404
+        return [store.pk]
+    if region is not None:
+        if not driver_regions(user=user).filter(pk=region.pk).exists():
+            raise Http404
+        return list(Store.objects.filter(region=region).values_list("pk", flat=True))
+    if sees_all_stores(user):
+        return None
+    return list(visible_stores(user).values_list("pk", flat=True))
+
+
+def _driver_rows(*, campaign: Campaign, indicators: list[Indicator],
+                 store_ids: list[int] | None) -> list[tuple]:
+    """One row per counted response of the scope with an overall or would-recommend answer,
+    at most ``drivers.MAX_DRIVER_SAMPLE`` chosen by a hash of the id: (overall, recommend,
+    responses in the scope before the cap, one rating per indicator). One statement."""
+    where, params = f"r.campaign_id = %s AND r.status IN ({_COUNTED})", [campaign.pk]
+    if store_ids is not None:
+        where += f" AND r.store_id IN ({', '.join(['%s'] * len(store_ids))})"
+        params += list(store_ids)
+    where += " AND (r.overall IS NOT NULL OR r.recommend IS NOT NULL)"
+    pivot = ", ".join(["MAX(CASE WHEN a.indicator_id = %s THEN a.rating END)"] * len(indicators))
+    # The count is its own (uncorrelated) subquery rather than a window over the picked rows:
+    # a window would sort every response of the scope, the LIMIT alone sorts only the top
+    # (PostgreSQL's top-N heapsort: at a million responses about half the time).
+    sql = ("WITH picked AS (SELECT r.id, r.overall, r.recommend "  # noqa: S608 - constants
+           f"FROM surveys_response r WHERE {where} ORDER BY {_SAMPLE_ORDER} LIMIT %s) "
+           "SELECT p.overall, p.recommend, "
+           f"(SELECT COUNT(*) FROM surveys_response r WHERE {where})"
+           f"{', ' if pivot else ''}{pivot} "
+           "FROM picked p LEFT JOIN surveys_answer a ON a.response_id = p.id "
+           "GROUP BY p.id, p.overall, p.recommend")
+    return _fetch(sql, [*params, drivers.MAX_DRIVER_SAMPLE, *params,
+                        *[i.pk for i in indicators]])
+
+
+def campaign_drivers(*, campaign: Campaign, user: User, region: Region | None = None,
+                     store: Store | None = None) -> drivers.Drivers | None:
+    """What drives satisfaction in a campaign (``surveys.drivers``), for a scope the user
+    sees: one store, one region, or (neither given) every store the user sees, the whole chain
+    for HQ. Another store or region is a 404. None when the campaign asks neither overall
+    satisfaction nor would-recommend.
+
+    Counted responses only. At most ``drivers.MAX_DRIVER_SAMPLE`` responses are read (the
+    result's ``read`` of ``sample_of``): three queries whatever the size of the campaign.
+    Below the minimum of answers (a store's few) the result says so, it shows no weights.
+    """
+    store_ids = _driver_store_ids(user=user, region=region, store=store)
+    if not (campaign.ask_overall or campaign.ask_recommend):
+        return None
+    indicators = list(Indicator.objects.filter(is_active=True).order_by("order", "code"))
+    rows = _driver_rows(campaign=campaign, indicators=indicators, store_ids=store_ids)
+    specs = [drivers.DriverIndicator(code=i.code, name=i.name,
+                                     kano_class=i.effective_kano_class) for i in indicators]
+    return drivers.driver_analysis(
+        indicators=specs, ratings=[row[3:] for row in rows], overall=[row[0] for row in rows],
+        recommend=[row[1] for row in rows], scale_max=campaign.scale_max,
+        sample_of=rows[0][2] if rows else 0)

@@ -36,6 +36,7 @@ from surveys.models import (
     IndicatorGroup,
     Invitation,
     InvitationChannel,
+    KanoClass,
     KanoTag,
     PaperBatch,
     Response,
@@ -57,8 +58,8 @@ from surveys.weights import indicator_weights
 # --- Indicators and campaigns -------------------------------------------------------------
 
 
-INDICATOR_FIELDS = ("name_zh", "name_en", "question_zh", "question_en", "kano", "group",
-                    "order", "is_active")
+INDICATOR_FIELDS = ("name_zh", "name_en", "question_zh", "question_en", "kano",
+                    "kano_class", "group", "order", "is_active")
 
 
 def weight_not_here_error() -> ApplicationError:
@@ -76,6 +77,8 @@ def _indicator_errors(values: dict) -> dict[str, list[str]]:
             errors[name] = [_("This field is required.")]
     if "kano" in values and values["kano"] not in KanoTag.values:
         errors["kano"] = [_("Choose a Kano tag.")]
+    if "kano_class" in values and values["kano_class"] not in ("", *KanoClass.values):
+        errors["kano_class"] = [_("Choose a Kano class, or none to follow the tag.")]
     if "group" in values and values["group"] not in IndicatorGroup.values:
         errors["group"] = [_("Choose a screen group.")]
     if "order" in values and not (isinstance(values["order"], int)
@@ -92,13 +95,14 @@ def _require_indicator_manager(user: User | None) -> None:
 
 def indicator_create(*, code: str, name_zh: str, name_en: str, question_zh: str,
                      question_en: str, kano: str, group: str = "service",
-                     order: int = 100, is_active: bool = True,
+                     order: int = 100, is_active: bool = True, kano_class: str = "",
                      user: User | None = None) -> Indicator:
     """A new question. It counts (store value and results pages) once the scoring scheme
     gives its code a weight. ``user`` is who its history names (and, given, must be HQ)."""
     _require_indicator_manager(user)
     values = {"name_zh": name_zh, "name_en": name_en, "question_zh": question_zh,
-              "question_en": question_en, "kano": kano, "group": group, "order": order}
+              "question_en": question_en, "kano": kano, "kano_class": kano_class or "",
+              "group": group, "order": order}
     errors = _indicator_errors(values)
     if not re.fullmatch(r"[-a-zA-Z0-9_]{1,40}", code or ""):
         errors["code"] = [_("Letters, digits, - and _ (at most 40).")]
@@ -151,6 +155,7 @@ def _require_campaign_manager(user: User | None) -> None:
 @transaction.atomic
 def campaign_create(*, name: str, quarter: Quarter | str, opens_on: date, closes_on: date,
                     scale_max: int = 5, ask_expectation: bool = False,
+                    ask_overall: bool = False, ask_recommend: bool = False,
                     target_per_store: int = 30, stores: list[Store] | None = None,
                     store_selection: StoreSelection | None = None,
                     user: User | None = None) -> Campaign:
@@ -161,6 +166,7 @@ def campaign_create(*, name: str, quarter: Quarter | str, opens_on: date, closes
     campaign = Campaign(name=name)
     return _campaign_save(campaign, quarter=quarter, opens_on=opens_on, closes_on=closes_on,
                           scale_max=scale_max, ask_expectation=ask_expectation,
+                          ask_overall=ask_overall, ask_recommend=ask_recommend,
                           target_per_store=target_per_store, stores=stores,
                           store_selection=store_selection, user=user)
 
@@ -169,12 +175,15 @@ def campaign_create(*, name: str, quarter: Quarter | str, opens_on: date, closes
 def campaign_update(*, campaign: Campaign, user: User | None = None, **changes) -> Campaign:
     """Change a campaign. Once it has answers (``_answered_campaign_errors``) its quarter and
     scale are fixed, a store with answers cannot leave it, and its dates must still cover
-    every answer: the answers were given to that campaign as it stood."""
+    every answer: the answers were given to that campaign as it stood. The extra questions
+    (overall satisfaction, would recommend) may be switched on or off at any time: answers
+    already given keep theirs, and the driver analysis reads only the answers that have one."""
     _require_campaign_manager(user)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     fields = {"quarter": campaign.quarter, "opens_on": campaign.opens_on,
               "closes_on": campaign.closes_on, "scale_max": campaign.scale_max,
               "ask_expectation": campaign.ask_expectation,
+              "ask_overall": campaign.ask_overall, "ask_recommend": campaign.ask_recommend,
               "target_per_store": campaign.target_per_store,
               "stores": None, "store_selection": None}
     if "name" in changes:
@@ -308,6 +317,7 @@ def _answered_campaign_errors(campaign: Campaign, *, quarter: Quarter, scale_max
 def _campaign_save(campaign: Campaign, *, quarter, opens_on: date, closes_on: date,
                    scale_max: int, ask_expectation: bool, target_per_store: int,
                    stores: list[Store] | None, store_selection: StoreSelection | None = None,
+                   ask_overall: bool = False, ask_recommend: bool = False,
                    user: User | None = None, keep_stores: bool = False) -> Campaign:
     errors = _campaign_errors(quarter=quarter, opens_on=opens_on, closes_on=closes_on,
                               scale_max=scale_max, target_per_store=target_per_store)
@@ -334,6 +344,7 @@ def _campaign_save(campaign: Campaign, *, quarter, opens_on: date, closes_on: da
     campaign.quarter = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
     campaign.opens_on, campaign.closes_on = opens_on, closes_on
     campaign.scale_max, campaign.ask_expectation = scale_max, bool(ask_expectation)
+    campaign.ask_overall, campaign.ask_recommend = bool(ask_overall), bool(ask_recommend)
     campaign.target_per_store = int(target_per_store)
     campaign.all_stores = not chosen
     campaign.store_selection = str(store_selection)
@@ -417,15 +428,45 @@ class ResponseInput:
     employee_number: str = ""
     employee_id: int | None = None
     comment: str = ""
+    # The campaign's extra questions, optional: overall satisfaction (1..scale_max) and
+    # would-recommend (0–10); None or "" when not answered.
+    overall: object = None
+    recommend: object = None
 
 
-def _rating(value: object, scale_max: int) -> int:
+def _rating(value: object, scale_max: int, *, bottom: int = 1) -> int:
     if isinstance(value, bool):
         raise TypeError(value)
     number = int(str(value).strip())
-    if str(number) != str(value).strip() or not 1 <= number <= scale_max:
+    if str(number) != str(value).strip() or not bottom <= number <= scale_max:
         raise ValueError(value)
     return number
+
+
+RECOMMEND_MAX = 10
+
+
+def _clean_extra(data: ResponseInput, campaign: Campaign
+                 ) -> tuple[int | None, int | None, dict[str, list[str]]]:
+    """The answers to the campaign's extra questions (overall satisfaction on its scale, would
+    recommend 0–10): optional for the customer, refused when the campaign does not ask them."""
+    errors: dict[str, list[str]] = {}
+    values: dict[str, int | None] = {"overall": None, "recommend": None}
+    questions = (("overall", campaign.ask_overall, 1, campaign.scale_max),
+                 ("recommend", campaign.ask_recommend, 0, RECOMMEND_MAX))
+    for name, asked, bottom, top in questions:
+        raw = getattr(data, name)
+        if raw in (None, ""):
+            continue
+        if not asked:
+            errors[name] = [_("This campaign does not ask this question.")]
+            continue
+        try:
+            values[name] = _rating(raw, top, bottom=bottom)
+        except (TypeError, ValueError):
+            errors[name] = [_("Choose a whole number from %(bottom)s to %(top)s.")
+                            % {"bottom": bottom, "top": top}]
+    return values["overall"], values["recommend"], errors
 
 
 def _clean_answers(data: ResponseInput, campaign: Campaign, indicators: list[Indicator]
@@ -517,6 +558,8 @@ def response_create(*, store: Store, campaign: Campaign, data: ResponseInput, ch
                                code="store_not_in_campaign")
     indicators = list(Indicator.objects.filter(is_active=True).order_by("order", "code"))
     answers, errors = _clean_answers(data, campaign, indicators)
+    overall, recommend, extra_errors = _clean_extra(data, campaign)
+    errors.update(extra_errors)
     employee, employee_errors = _employee(data, store)
     errors.update(employee_errors)
     comment = (data.comment or "").strip()
@@ -539,6 +582,7 @@ def response_create(*, store: Store, campaign: Campaign, data: ResponseInput, ch
             campaign=campaign, store=store, employee=employee, channel=channel,
             invitation=invitation, paper_batch=paper_batch, submitted_at=now,
             duration_seconds=duration_seconds, comment=comment, language=language[:10],
+            overall=overall, recommend=recommend,
             device_hash=device_hash, entered_by=entered_by,
             self_served=FlagReason.SELF_SERVED.value in reasons, paper_key=paper_key[:80],
             status=ResponseStatus.FLAGGED if reasons else ResponseStatus.COUNTED,
@@ -796,6 +840,7 @@ def open_campaigns_scan() -> int:
 
 PAPER_STORE, PAPER_DATE, PAPER_SERVED_BY = "store_code", "date", "served_by"
 PAPER_FORM_NO, PAPER_COMMENT = "form_no", "comment"
+PAPER_OVERALL, PAPER_RECOMMEND = "overall", "recommend"
 PAPER_LANGUAGES = ("zh-hans", "en")
 
 
@@ -810,7 +855,8 @@ def _expectation_key(code: str) -> str:
 def paper_columns(indicators: list[Indicator]) -> list[TemplateColumn]:
     """The columns of the paper questionnaire file, headed in the current language: store,
     date, who served, the form's number, one rating per active indicator, then the optional
-    expectation of each, and a comment."""
+    expectation of each, the optional overall satisfaction and would-recommend (when the
+    campaign asks them), and a comment."""
     columns = [
         TemplateColumn(PAPER_STORE, _("Store code"), "S0001", _("The store the form is from."),
                        required=True),
@@ -831,6 +877,14 @@ def paper_columns(indicators: list[Indicator]) -> list[TemplateColumn]:
                                _("Expectation: %(name)s") % {"name": i.name}, "",
                                _("What the customer expected, on the same scale (optional)."))
                 for i in indicators]
+    columns += [
+        TemplateColumn(PAPER_OVERALL, _("Overall satisfaction"), "",
+                       _("How satisfied overall, on the campaign's scale (optional; only when "
+                         "the campaign asks it).")),
+        TemplateColumn(PAPER_RECOMMEND, _("Would recommend (0–10)"), "",
+                       _("How likely to recommend the store, 0 to 10 (optional; only when the "
+                         "campaign asks it).")),
+    ]
     columns.append(TemplateColumn(PAPER_COMMENT, _("Comment"), "",
                                   _("What the customer wrote (optional).")))
     return columns
@@ -854,7 +908,7 @@ def paper_aliases(indicators: list[Indicator]) -> dict[str, str]:
         aliases[_normalised(indicator.code)] = _rating_key(indicator.code)
         aliases[f"{_normalised(indicator.code)}_expectation"] = _expectation_key(indicator.code)
     for key in (PAPER_STORE, PAPER_DATE, PAPER_SERVED_BY, PAPER_FORM_NO, PAPER_COMMENT,
-                "store", "employee_number"):
+                PAPER_OVERALL, PAPER_RECOMMEND, "store", "employee_number"):
         aliases.setdefault(key, {"store": PAPER_STORE,
                                  "employee_number": PAPER_SERVED_BY}.get(key, key))
     return aliases
@@ -888,10 +942,11 @@ def _paper_key(*, form_no: str, day: date, data: ResponseInput, seen: dict[str, 
     given, else a digest of its answers and its place among identical rows of the file."""
     if form_no:
         return f"no:{form_no}"
-    digest = hashlib.sha256(repr((day.isoformat(), data.employee_number.upper(),
-                                  sorted(data.ratings.items()),
-                                  sorted((data.expectations or {}).items()),
-                                  data.comment)).encode()).hexdigest()[:40]
+    identity = (day.isoformat(), data.employee_number.upper(), sorted(data.ratings.items()),
+                sorted((data.expectations or {}).items()), data.comment)
+    if data.overall or data.recommend:  # a form without them keeps the key it always had
+        identity += (str(data.overall or ""), str(data.recommend or ""))
+    digest = hashlib.sha256(repr(identity).encode()).hexdigest()[:40]
     seen_key = f"{store_id}:{digest}"
     seen[seen_key] = seen.get(seen_key, 0) + 1
     return f"d:{digest}:{seen[seen_key]}"
@@ -904,7 +959,8 @@ def _paper_field_column(name: str) -> str:
     if name.startswith("expectations."):
         return _expectation_key(name.split(".", 1)[1])
     return {"employee": PAPER_SERVED_BY, "comment": PAPER_COMMENT, "store": PAPER_STORE,
-            "campaign": PAPER_DATE}.get(name, "")
+            "campaign": PAPER_DATE, "overall": PAPER_OVERALL,
+            "recommend": PAPER_RECOMMEND}.get(name, "")
 
 
 def paper_import(*, user: User, file_name: str, content: bytes, dry_run: bool,
@@ -1029,11 +1085,15 @@ class _PaperRun:
             expectations={i.code: _cell_text(values.get(_expectation_key(i.code)))
                           for i in self.indicators},
             employee_number=_cell_text(values.get(PAPER_SERVED_BY)),
-            comment=_cell_text(values.get(PAPER_COMMENT)))
+            comment=_cell_text(values.get(PAPER_COMMENT)),
+            overall=_cell_text(values.get(PAPER_OVERALL)),
+            recommend=_cell_text(values.get(PAPER_RECOMMEND)))
         if campaign is None:
             # The row cannot be saved; still list its bad cells (ratings on the larger scale:
             # without the campaign the top of the scale is not known).
-            _answers, errors = _clean_answers(data, Campaign(scale_max=10), self.indicators)
+            anything = Campaign(scale_max=10, ask_overall=True, ask_recommend=True)
+            _answers, errors = _clean_answers(data, anything, self.indicators)
+            errors.update(_clean_extra(data, anything)[2])
             if store is not None:
                 errors.update(_employee(data, store)[1])
             self.bad_fields(number, errors)

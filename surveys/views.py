@@ -27,6 +27,8 @@ from satisfaction.ratelimit import client_ip
 from satisfaction.scoping import get_visible_store_or_404, visible_stores
 from satisfaction.tabular import template_file
 from surveys import exports, jobs, posters, rules
+from surveys.charts import drivers_chart
+from surveys.drivers import MIN_NPS_RESPONSES
 from surveys.forms import PaperUploadForm
 from surveys.models import (
     Campaign,
@@ -37,9 +39,11 @@ from surveys.models import (
     StoreFlag,
 )
 from surveys.selectors import (
+    campaign_drivers,
     campaign_list,
     campaign_result_rows,
     campaign_stores,
+    driver_regions,
     flagged_response_list,
     open_campaign_for_store,
     open_store_flags,
@@ -96,7 +100,8 @@ def _answers_from_post(request: HttpRequest, indicators: list[Indicator]) -> Res
         ratings={i.code: post.get(f"rating_{i.code}", "") for i in indicators},
         expectations={i.code: post.get(f"expect_{i.code}", "") for i in indicators},
         employee_number=post.get("employee_number", "") or post.get("employee", ""),
-        comment=post.get("comment", ""))
+        comment=post.get("comment", ""), overall=post.get("overall", ""),
+        recommend=post.get("recommend", ""))
 
 
 def _questionnaire(request: HttpRequest, *, store: Store, invitation=None) -> HttpResponse:
@@ -132,6 +137,7 @@ def _questionnaire(request: HttpRequest, *, store: Store, invitation=None) -> Ht
     return render(request, "surveys/questionnaire.html", {
         "store": store, "campaign": campaign, "screens": _screens(indicators, errors, request.POST),
         "indicators": indicators, "scale": range(1, campaign.scale_max + 1),
+        "recommend_scale": range(11),
         "errors": errors, "message": message, "posted": request.POST,
         "staff": [(e.number, _masked(e.name)) for e in staff],
         "started": signing.TimestampSigner(salt=_STARTED_SALT).sign(
@@ -207,7 +213,38 @@ def campaign_results_view(request: HttpRequest, pk: int) -> HttpResponse:
                                                       stores=list(page))]
     return render(request, "surveys/campaign_results.html", {
         "campaign": campaign, "page": page, "rows": rows, "query": query,
-        "indicators": [(i, weights.of(i.code)) for i in indicators], "weights": weights})
+        "indicators": [(i, weights.of(i.code)) for i in indicators], "weights": weights,
+        **_drivers_section(request, campaign)})
+
+
+def _drivers_section(request: HttpRequest, campaign: Campaign, *,
+                     store: Store | None = None) -> dict:
+    """What drives satisfaction, for the page's scope: one store (its results page), a region
+    (``?region=``, one the user may choose), or every store the user sees."""
+    user = request.user
+    regions = list(driver_regions(user=user)) if store is None else []
+    region = None
+    code = request.GET.get("region", "")
+    if code and store is None:
+        region = next((r for r in regions if r.code == code), None)
+        if region is None:  # not a region, or not one of the user's
+            raise Http404
+    result = campaign_drivers(campaign=campaign, user=user, region=region, store=store)
+    if store is not None:
+        scope = str(store)
+    elif region is not None:
+        scope = region.name
+    else:
+        scope = {rules.ALL_REGIONS: _("the whole chain"),
+                 rules.OWN_REGIONS: _("your regions")}.get(rules.driver_region_choice(user),
+                                                           _("your stores"))
+    return {"drivers": result, "driver_scope": scope, "driver_regions": regions,
+            "driver_region": region,
+            "driver_all_label": (_("Whole chain") if rules.driver_region_choice(user)
+                                 == rules.ALL_REGIONS else _("All my regions")),
+            "driver_chart": drivers_chart(result) if result and result.enough else None,
+            "min_nps": MIN_NPS_RESPONSES}
+
 
 
 @role_required(rules.can_see_surveys)
@@ -219,8 +256,11 @@ def store_results_view(request: HttpRequest, pk: int, code: str) -> HttpResponse
     weights = indicator_weights(quarter=campaign.quarter)
     [(store, result)] = campaign_result_rows(campaign=campaign, user=request.user,
                                              weights=weights.weights, stores=[store])
+    kano = {i.code: i.effective_kano_label for i in Indicator.objects.all()}
     return render(request, "surveys/store_results.html",
-                  {"campaign": campaign, "store": store, "result": result, "weights": weights})
+                  {"campaign": campaign, "store": store, "result": result, "weights": weights,
+                   "indicator_rows": [(i, kano.get(i.code, "")) for i in result.indicators],
+                   **_drivers_section(request, campaign, store=store)})
 
 
 @role_required(rules.can_see_surveys)
@@ -334,9 +374,12 @@ def paper_entry_view(request: HttpRequest) -> HttpResponse:
             values = {i.code: request.POST.get(prefix + i.code, "").strip() for i in indicators}
             employee = request.POST.get(prefix + "employee", "").strip()
             comment = request.POST.get(prefix + "comment", "").strip()
-            if any(values.values()) or employee or comment:
+            overall = request.POST.get(prefix + "overall", "").strip()
+            recommend = request.POST.get(prefix + "recommend", "").strip()
+            if any(values.values()) or employee or comment or overall or recommend:
                 rows.append(ResponseInput(ratings=values, employee_number=employee,
-                                          comment=comment))
+                                          comment=comment, overall=overall,
+                                          recommend=recommend))
         if campaign is None:
             errors = [_("Choose an open campaign.")]
         else:
@@ -360,6 +403,8 @@ def paper_entry_view(request: HttpRequest) -> HttpResponse:
     return render(request, "surveys/paper_entry.html", {
         "stores": stores[:500], "campaigns": campaigns, "indicators": indicators,
         "rows": range(PAPER_ROWS), "errors": errors, "posted": request.POST,
+        "asks_overall": any(c.ask_overall for c in campaigns),
+        "asks_recommend": any(c.ask_recommend for c in campaigns),
         "upload_form": upload_form}, status=400 if errors else 200)
 
 

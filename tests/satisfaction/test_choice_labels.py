@@ -65,6 +65,11 @@ REVIEWED = {
         "respect": "尊重（魅力需求）",
         "care": "关怀（魅力需求）",
     },
+    "surveys.Indicator.kano_class": {
+        "basic": "基本型",
+        "performance": "期望型",
+        "delight": "魅力型",
+    },
     "surveys.Indicator.group": {
         "goods": "商品",
         "store": "门店",
@@ -311,6 +316,11 @@ REVIEWED = {
         "price": "价格（基本需求）",
         "respect": "尊重（魅力需求）",
         "care": "关怀（魅力需求）",
+    },
+    "surveys.models.KanoClass": {
+        "basic": "基本型",
+        "performance": "期望型",
+        "delight": "魅力型",
     },
     "surveys.models.IndicatorGroup": {
         "goods": "商品",

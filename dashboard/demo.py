@@ -1,13 +1,17 @@
 """Demo: a few improvement actions of the demo store manager's store (runs after scoring.demo,
 so the baselines come from the rolled-up values): one overdue, one open, one done last quarter
-waiting for its review."""
+waiting for its review. Then last month's monthly reports are sent (``monthly_reports_send``),
+so the demo logins find them in their notifications and at /reports/monthly/."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from django.utils import timezone
+
 from dashboard.models import ActionSource, ActionStatus, ImprovementAction
-from dashboard.services import indicator_value
+from dashboard.reports import Month
+from dashboard.services import indicator_value, monthly_reports_send
 from satisfaction.demo import DemoChain
 from satisfaction.models import EmployeeRole
 from satisfaction.quarters import Quarter
@@ -38,4 +42,7 @@ def seed(*, chain: DemoChain) -> str:
             baseline_score=baseline, baseline_quarter=quarter if baseline is not None else None,
             created_by=chain.users["store1"]))
     ImprovementAction.objects.bulk_create(rows)
-    return f"{len(rows)} improvement actions for {store.code}"
+    month = Month.containing(chain.today).previous()
+    sent = monthly_reports_send(month=month, now=timezone.now())
+    return (f"{len(rows)} improvement actions for {store.code}; "
+            f"{sent} monthly reports of {month} sent")

@@ -87,3 +87,32 @@ class ImprovementAction(models.Model):
         if self.baseline_score is None or self.review_score is None:
             return None
         return self.review_score - self.baseline_score
+
+
+class ReportScope(models.TextChoices):
+    CHAIN = "chain", pgettext_lazy("report scope", "Chain")
+    REGION = "region", pgettext_lazy("report scope", "Region")
+    STORE = "store", pgettext_lazy("report scope", "Store")
+
+
+class MonthlyReportSent(models.Model):
+    """A monthly report handed to one recipient (HQ, a region's manager, a store's manager):
+    recorded under a unique (month, recipient) in the same transaction as the in-app
+    notification and the e-mail outbox row, so a rerun or a second worker sends nothing more
+    (``dashboard.services.monthly_reports_send``)."""
+
+    month = models.DateField(_("month"), help_text=_("The first day of the month reported on."))
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                  related_name="+", verbose_name=_("recipient"))
+    scope = models.CharField(_("scope"), max_length=10, choices=ReportScope.choices)
+    sent_at = models.DateTimeField(_("sent at"))
+
+    class Meta:
+        ordering = ["-month", "recipient_id"]
+        verbose_name = _("monthly report sent")
+        verbose_name_plural = _("monthly reports sent")
+        constraints = [models.UniqueConstraint(fields=["month", "recipient"],
+                                               name="dashboard_one_monthly_report_each")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} → {self.recipient_id}"

@@ -30,7 +30,18 @@ def can_manage_actions(user: User, store: Store) -> bool:
     return visible_stores(user).filter(pk=store.pk).exists()
 
 
+#: Roles that receive and read the monthly report (HQ: role hq_admin).
+REPORT_ROLES = (Role.HQ_ADMIN, Role.REGIONAL_MANAGER, Role.STORE_MANAGER)
+
+
+def can_see_monthly_reports(user: User) -> bool:
+    """The monthly report: HQ (the chain, any region or store), a regional manager (their
+    regions and stores), a store manager (their store's one-pager)."""
+    return rules.is_hq(user) or rules.has_role(user, *REPORT_ROLES)
+
+
 def template_flags(request: HttpRequest) -> dict[str, bool]:
     user = request.user
     return {"can_see_store_pages": can_see_store_pages(user),
-            "can_see_chain_figures": can_see_chain_figures(user)}
+            "can_see_chain_figures": can_see_chain_figures(user),
+            "can_see_monthly_reports": can_see_monthly_reports(user)}

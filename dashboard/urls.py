@@ -4,7 +4,7 @@ improvement actions. Included at the site root (the store pages live at /stores/
 from django.urls import path
 from django.views.generic import RedirectView
 
-from dashboard import internal_views, pulse_views, region_views, views
+from dashboard import internal_views, pulse_views, region_views, report_views, views
 
 app_name = "dashboard"
 
@@ -24,6 +24,8 @@ urlpatterns = [
     path("dashboard/mystery-shopper/", views.mystery_figures, name="mystery_figures"),
     # HQ's departments: internal satisfaction and internal complaints (dashboard/internal_views.py).
     path("dashboard/departments/", internal_views.departments_page, name="departments"),
+    path("reports/monthly/", report_views.monthly_report_index, name="monthly_reports"),
+    path("reports/monthly/<str:month>/", report_views.monthly_report, name="monthly_report"),
     path("dashboard/pulse/", pulse_views.pulse_vs_value, name="pulse"),
     # Earlier addresses of the store list and page, kept for bookmarks.
     path("dashboard/ranking/", RedirectView.as_view(pattern_name="dashboard:store_list",

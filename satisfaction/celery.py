@@ -48,6 +48,7 @@ TASK_QUEUES = {
     "surveys.tasks.scan_open_campaigns": DEFAULT,
     "satisfaction.tasks.purge_sent_deliveries": DEFAULT,
     "satisfaction.tasks.delete_old_job_files": DEFAULT,
+    "dashboard.tasks.send_monthly_reports": DEFAULT,
 }
 
 app = Celery("satisfaction")

@@ -429,6 +429,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "scoring.tasks.rollup_finished_quarter",
         "schedule": crontab(minute=0, hour=4, day_of_month=1, month_of_year="1,4,7,10"),
     },
+    # dashboard: the monthly reports, every morning after the night's rollup; the task sends only
+    # from the first working day of the month and catches up anyone not yet served (idempotent).
+    "dashboard-monthly-reports": {
+        "task": "dashboard.tasks.send_monthly_reports",
+        "schedule": crontab(minute=0, hour=7),
+    },
 }
 
 # --- Notification delivery: the outbox (satisfaction.delivery, docs/operations.md) ----------

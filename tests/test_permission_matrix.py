@@ -410,6 +410,12 @@ TABLE: dict[str, Entry] = {
     "dashboard:region_list": Entry(lambda w: "/regions/", [get(page(ok=(HQ, HR, RM, RM_OTHER)))]),
     "dashboard:region": Entry(lambda w: "/regions/EAST/", [
         get(page(ok=(HQ, HR, RM), missing=(RM_OTHER, SM, SM_OTHER, CLERK)))]),
+    # The monthly report: HQ, regional and store managers; a store of theirs by ?store=.
+    "dashboard:monthly_reports": Entry(lambda w: "/reports/monthly/", [
+        get(page(ok=(HQ, RM, RM_OTHER, SM, SM_OTHER)))]),
+    "dashboard:monthly_report": Entry(lambda w: "/reports/monthly/{}/?store=S0001".format(
+        (timezone.localdate().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")), [
+        get(page(ok=(HQ, RM, SM), missing=FOREIGN))]),
     "dashboard:old_ranking": Entry(lambda w: "/dashboard/ranking/", [get(PUBLIC)]),
     "dashboard:old_store": Entry(lambda w: "/dashboard/stores/S0001/", [get(PUBLIC)]),
     # --- surveys ---

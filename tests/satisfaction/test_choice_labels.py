@@ -271,6 +271,11 @@ REVIEWED = {
         "done": "已完成，待下季度复盘",
         "reviewed": "已复盘",
     },
+    "dashboard.MonthlyReportSent.scope": {
+        "chain": "全连锁",
+        "region": "区域",
+        "store": "门店",
+    },
     "dashboard.ImprovementAction.outcome": {
         "improved": "已改善",
         "unchanged": "无明显变化",
@@ -509,6 +514,11 @@ REVIEWED = {
         "open": "进行中",
         "done": "已完成，待下季度复盘",
         "reviewed": "已复盘",
+    },
+    "dashboard.models.ReportScope": {
+        "chain": "全连锁",
+        "region": "区域",
+        "store": "门店",
     },
     "dashboard.models.ActionOutcome": {
         "improved": "已改善",

@@ -39,8 +39,8 @@ def _groups(header: str) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize(("persona", "expected"), [
     ("hq", {
-        "stores": ["Stores", "Regions", "Improvement actions", "Quarters", "Staff pulse results",
-                   "Staff pulse and customer value"],
+        "stores": ["Stores", "Regions", "Improvement actions", "Monthly reports", "Quarters",
+                   "Staff pulse results", "Staff pulse and customer value"],
         "surveys": ["Surveys", "Paper questionnaires", "Survey invitation", "Flagged answers"],
         "mystery": ["Mystery shopper plan", "Report review", "Report appeals",
                     "Mystery shopper reports", "Mystery-shopper figures"],
@@ -49,14 +49,14 @@ def _groups(header: str) -> dict[str, list[str]]:
         "hr": ["Appraisal & bonus"],
         "setup": ["Setup", "Scoring scheme"]}),
     ("region_manager", {
-        "stores": ["Stores", "Regions", "Improvement actions", "Staff pulse results",
-                   "Staff pulse and customer value"],
+        "stores": ["Stores", "Regions", "Improvement actions", "Monthly reports",
+                   "Staff pulse results", "Staff pulse and customer value"],
         "surveys": ["Surveys"],
         "mystery": ["Mystery shopper reports", "Mystery-shopper figures"],
         "internal": ["Internal complaints"],
         "complaints": ["Complaints", "Complaint figures", "Complaint charts"]}),
     ("store_manager", {
-        "stores": ["My store", "Stores", "Improvement actions", "Staff pulse",
+        "stores": ["My store", "Stores", "Improvement actions", "Monthly reports", "Staff pulse",
                    "Staff pulse results"],
         "surveys": ["Surveys", "Paper questionnaires", "Survey invitation"],
         "mystery": ["Mystery shopper reports"],

@@ -1,56 +1,70 @@
 """Loyalty, retention and complaints per 1,000 receipts on the store and region pages.
 
 The figures are ``pos.selectors``' (the one owner of the definitions and of what counts as POS
-data); this module picks the quarters a page shows and keeps the answers in Django's cache:
+data); this module picks the quarters a page shows and keeps the answers in Django's cache.
 
-- a quarter's chain and region medians (``pos_quarter_medians``: the whole chain, five
-  queries) under ``dashboard:pos-medians:v1:<quarter>``;
-- a store's figures of a quarter (``pos_store_figures``: four queries) under
-  ``dashboard:pos-store:<store id>:v1:<quarter>``;
+**The chain pass.** ``pos_quarter_figures`` computes every store's figures of a quarter and
+the chain's and regions' medians in one pass (five set-based queries over the whole chain).
+``chain_pass`` keeps all of it:
+
+- each store's figures under ``dashboard:pos-store:<store id>:v1:<quarter>`` (every store of
+  the chain, written in batches with ``cache.set_many``: a page reads its own six small
+  entries, never the whole chain's);
+- then the medians under ``dashboard:pos-medians:v1:<quarter>``, and again under
+  ``…-last…`` for ``STALE_SECONDS``;
 
 each for ``SETTLED_SECONDS`` (a week) once the quarter is settled, else ``RECENT_SECONDS``
-(an hour). Nothing invalidates them: receipts and complaints arrive all the time, and a
-figure an hour old is good enough for a quarterly rate (the page says how fresh it is). A
-quarter is "settled"
-``SETTLE_DAYS`` after it ends: late POS uploads and back-dated complaints (at most seven days
-back by default, ``complaints.models.ComplaintPolicy.backdate_days``) have arrived by then.
-``KEY_VERSION`` changes with the definitions, so a deployment never reads an older figure.
+(an hour). A quarter is "settled" ``SETTLE_DAYS`` after it ends: late POS uploads and
+back-dated complaints (at most seven days back by default,
+``complaints.models.ComplaintPolicy.backdate_days``) have arrived by then, and its figures no
+longer change. Nothing invalidates the entries: receipts and complaints arrive all the time,
+and a figure half an hour old is good enough for a quarterly rate (the page says how fresh
+it is). ``KEY_VERSION`` changes with the definitions, so a deployment never reads an older
+figure.
 
-A chain-wide recomputation is done by one request at a time (``_LOCK_SECONDS``): the others
-read the last medians computed (kept ``STALE_SECONDS``) rather than all recomputing together.
+**Who runs it.** The beat task ``dashboard.tasks.refresh_loyalty_figures`` (every 30 minutes,
+``refresh_figures``) runs the pass for each of the ``REFRESH_QUARTERS`` up to the running one
+(the store page's default trend and the region page's, which may end a quarter earlier):
+every run for a quarter not yet settled, and for a settled one when its ``…-filled…`` marker
+has gone, an hour before its entries expire. So in normal operation no page request pays a
+chain pass, and a store page reads its figures from the pass's entries. A page that misses
+(no beat yet, an evicted entry, an older quarter asked for) falls back: the medians by the
+same pass, done by one request at a time (``_LOCK_SECONDS``; the others read the last medians
+computed rather than all recomputing together); a store's figures alone by
+``pos_store_figures`` for that store (four queries over its own receipts and members).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from itertools import islice
 
 from django.core.cache import cache
 from django.utils import timezone
 
 from pos.selectors import (
+    NO_POS_FIGURES,
     PosFigures,
     PosMedians,
     PosQuarterMedians,
-    pos_quarter_medians,
+    pos_quarter_figures,
     pos_store_figures,
 )
 from satisfaction.models import Region, Store
 from satisfaction.quarters import Quarter
 
 LOYALTY_QUARTERS = 6
+REFRESH_QUARTERS = LOYALTY_QUARTERS + 1
 KEY_VERSION = 1
 RECENT_SECONDS = 60 * 60
 SETTLED_SECONDS = 7 * 24 * 60 * 60
 STALE_SECONDS = 30 * 24 * 60 * 60
 SETTLE_DAYS = 8
 _LOCK_SECONDS = 10 * 60
-T = TypeVar("T")
+_SET_MANY_BATCH = 1000
 
-NO_FIGURES = PosFigures(transactions=0, previous_members=0, loyalty=None, retention=None,
-                        complaints=0, complaints_per_1000=None)
 NO_MEDIANS = PosMedians(stores=0, loyalty=None, retention=None, complaints_per_1000=None)
 
 
@@ -62,49 +76,92 @@ def cache_seconds(quarter: Quarter, now: datetime) -> int:
     return SETTLED_SECONDS if is_settled(quarter, now) else RECENT_SECONDS
 
 
-def _per_quarter(prefix: str, quarters: list[Quarter], compute: Callable[[Quarter], T]
-                 ) -> dict[Quarter, T]:
-    """``compute(q)`` for each quarter, from the cache (one round trip for all of them)."""
-    keys = {q: f"dashboard:{prefix}:v{KEY_VERSION}:{q}" for q in quarters}
-    found = cache.get_many(list(keys.values()))
-    now = timezone.now()
-    result = {}
-    for quarter, key in keys.items():
-        if key in found:
-            result[quarter] = found[key]
-            continue
-        result[quarter] = compute(quarter)
-        cache.set(key, result[quarter], cache_seconds(quarter, now))
-    return result
+def cache_key(kind: str, quarter: Quarter) -> str:
+    return f"dashboard:{kind}:v{KEY_VERSION}:{quarter}"
+
+
+def store_key(store_id: int, quarter: Quarter) -> str:
+    return cache_key(f"pos-store:{store_id}", quarter)
+
+
+def medians_key(quarter: Quarter) -> str:
+    return cache_key("pos-medians", quarter)
+
+
+def _batches(items: dict, size: int) -> Iterator[dict]:
+    iterator = iter(items.items())
+    while batch := dict(islice(iterator, size)):
+        yield batch
+
+
+def chain_pass(quarter: Quarter, *, now: datetime | None = None) -> PosQuarterMedians:
+    """Every store's figures and the medians of ``quarter``, computed in one pass and written
+    to the cache (see the module's docstring); returns the medians. The stores' entries are
+    written before the medians', so a page that finds the medians finds its store's too."""
+    now = now or timezone.now()
+    figures = pos_quarter_figures(quarter=quarter)
+    seconds = cache_seconds(quarter, now)
+    for batch in _batches({store_key(pk, quarter): f for pk, f in figures.stores.items()},
+                          _SET_MANY_BATCH):
+        cache.set_many(batch, seconds)
+    cache.set(cache_key("pos-medians-last", quarter), figures.medians, STALE_SECONDS)
+    cache.set(medians_key(quarter), figures.medians, seconds)
+    if seconds == SETTLED_SECONDS:
+        cache.set(cache_key("pos-filled", quarter), 1, SETTLED_SECONDS - RECENT_SECONDS)
+    return figures.medians
+
+
+def refresh_figures(*, now: datetime | None = None) -> list[Quarter]:
+    """The beat task's work: the chain pass of each of the ``REFRESH_QUARTERS`` up to the
+    running quarter that is not settled (its figures can still change), or is settled but
+    whose entries expire within the hour (or are gone). Returns the quarters computed."""
+    now = now or timezone.now()
+    quarters = Quarter.containing(now).last_n(REFRESH_QUARTERS)
+    filled = cache.get_many([cache_key("pos-filled", q) for q in quarters])
+    due = [q for q in quarters
+           if not is_settled(q, now) or cache_key("pos-filled", q) not in filled]
+    for quarter in due:
+        chain_pass(quarter, now=now)
+    return due
 
 
 def _medians_of(quarter: Quarter) -> PosQuarterMedians:
-    """The chain's medians of the quarter, computed by one request at a time: while one
-    computes them, the others read the last ones computed (if any)."""
-    stale_key = f"dashboard:pos-medians-last:v{KEY_VERSION}:{quarter}"
-    lock_key = f"dashboard:pos-medians-lock:v{KEY_VERSION}:{quarter}"
+    """On a miss: the chain pass, by one request at a time; while one runs it, the others read
+    the last medians computed (if any)."""
+    lock_key = cache_key("pos-medians-lock", quarter)
     locked = cache.add(lock_key, 1, _LOCK_SECONDS)
-    if not locked and (stale := cache.get(stale_key)) is not None:
+    if not locked and (stale := cache.get(cache_key("pos-medians-last", quarter))) is not None:
         return stale
     try:
-        medians = pos_quarter_medians(quarter=quarter)
-        cache.set(stale_key, medians, STALE_SECONDS)
-        return medians
+        return chain_pass(quarter)
     finally:
         if locked:
             cache.delete(lock_key)
 
 
 def quarter_medians(quarters: list[Quarter]) -> dict[Quarter, PosQuarterMedians]:
-    """The chain and region medians of each quarter (cached, see the module's docstring)."""
-    return _per_quarter("pos-medians", quarters, _medians_of)
+    """The chain and region medians of each quarter (one cache round trip for all of them; a
+    quarter missing is computed, see the module's docstring)."""
+    found = cache.get_many([medians_key(q) for q in quarters])
+    return {q: found[medians_key(q)] if medians_key(q) in found else _medians_of(q)
+            for q in quarters}
 
 
 def store_figures(store: Store, quarters: list[Quarter]) -> dict[Quarter, PosFigures]:
-    """The store's figures of each quarter (cached per store and quarter)."""
-    return _per_quarter(
-        f"pos-store:{store.pk}", quarters,
-        lambda q: pos_store_figures(quarter=q, store_ids=[store.pk]).get(store.pk, NO_FIGURES))
+    """The store's figures of each quarter: the chain pass's entries (one cache round trip),
+    else computed for this store alone and kept as the pass would keep them."""
+    found = cache.get_many([store_key(store.pk, q) for q in quarters])
+    now = timezone.now()
+    result = {}
+    for quarter in quarters:
+        key = store_key(store.pk, quarter)
+        if key in found:
+            result[quarter] = found[key]
+            continue
+        result[quarter] = pos_store_figures(quarter=quarter, store_ids=[store.pk]).get(
+            store.pk, NO_POS_FIGURES)
+        cache.set(key, result[quarter], cache_seconds(quarter, now))
+    return result
 
 
 @dataclass(frozen=True)
@@ -145,8 +202,8 @@ def store_loyalty(*, store: Store, quarter: Quarter) -> Loyalty:
     ``quarter``, each beside the chain's median of the same quarter. The caller has checked
     that the store is visible."""
     quarters = _quarters(quarter)
+    medians = quarter_medians(quarters)  # first: a chain pass on a miss keeps this store's too
     own = store_figures(store, quarters)
-    medians = quarter_medians(quarters)
     return Loyalty(rows=[LoyaltyRow(quarter=q, figures=own[q], chain=medians[q].chain)
                          for q in quarters],
                    running=quarter == Quarter.current())

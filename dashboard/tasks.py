@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from dashboard import reports, services
+from dashboard import loyalty, reports, services
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
@@ -21,3 +21,11 @@ def send_monthly_reports() -> int:
         return 0
     return services.monthly_reports_send(month=month, now=timezone.now())
 
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def refresh_loyalty_figures() -> list[str]:
+    """Run every 30 minutes by beat: the chain pass of the store and region pages' loyalty
+    figures for the quarters whose trend the pages show by default
+    (``loyalty.refresh_figures``: the quarters not yet settled every run, the settled ones
+    once a week), so that no page request pays it. Returns the quarters computed."""
+    return [str(quarter) for quarter in loyalty.refresh_figures(now=timezone.now())]

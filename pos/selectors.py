@@ -106,6 +106,10 @@ def _member_counts(*, quarter: Quarter, store_ids: list[int] | None) -> pd.DataF
     table = connection.ops.quote_name(PosTransaction._meta.db_table)  # noqa: SLF001
     previous = quarter.previous()
     where_prev, prev_params = _store_filter(store_ids, "store_id")
+    # For some stores, the chain's members of Q are looked up only among those stores' members
+    # of Q-1 (a semi-join): the same counts (only they are joined below), without collecting
+    # every member of the chain's quarter for one store.
+    only_prev = "" if store_ids is None else " AND member_hash IN (SELECT member_hash FROM prev)"
     sql = f"""
         WITH prev AS (
             SELECT DISTINCT store_id, member_hash FROM {table}
@@ -115,7 +119,7 @@ def _member_counts(*, quarter: Quarter, store_ids: list[int] | None) -> pd.DataF
             WHERE occurred_at >= %s AND occurred_at < %s AND member_hash <> ''{where_prev}
         ), cur_chain AS (
             SELECT DISTINCT member_hash FROM {table}
-            WHERE occurred_at >= %s AND occurred_at < %s AND member_hash <> ''
+            WHERE occurred_at >= %s AND occurred_at < %s AND member_hash <> ''{only_prev}
         )
         SELECT p.store_id, COUNT(*) AS previous_members,
                COUNT(cs.member_hash) AS returning_members,
@@ -307,20 +311,44 @@ def pos_medians(frame: pd.DataFrame) -> PosMedians:
         for name in RATES})
 
 
+#: The figures of a store the quarter's POS data and complaints never mention.
+NO_POS_FIGURES = PosFigures(transactions=0, previous_members=0, loyalty=None, retention=None,
+                            complaints=0, complaints_per_1000=None)
+
+
 def pos_store_figures(*, quarter: Quarter, store_ids: Iterable[int]) -> dict[int, PosFigures]:
     """The figures of the given stores in ``quarter`` (a store absent from the answer has no
-    POS data at all). Four queries, whatever the number of stores."""
+    POS data at all). Four queries, whatever the number of stores; for a few stores they read
+    only those stores' receipts and their members' (``_member_counts``)."""
     return pos_figures(pos_store_metrics_frame(quarter=quarter, store_ids=store_ids))
 
 
-def pos_quarter_medians(*, quarter: Quarter) -> PosQuarterMedians:
-    """The chain's and each region's medians of ``quarter`` over every store with POS data:
-    ``pos_store_metrics_frame`` over the whole chain and the stores' regions, five set-based
-    queries (heavy at chain scale: the dashboard caches the answer)."""
+@dataclass(frozen=True)
+class PosQuarterFigures:
+    """One chain-wide pass over a quarter: every store's figures (by store id, every store of
+    the chain: ``NO_POS_FIGURES`` for one the quarter's data never mention, as
+    ``pos_store_figures`` would answer for it) and the medians."""
+
+    stores: dict[int, PosFigures]
+    medians: PosQuarterMedians
+
+
+def pos_quarter_figures(*, quarter: Quarter) -> PosQuarterFigures:
+    """Every store's figures of ``quarter`` and the chain's and each region's medians over the
+    stores with POS data: ``pos_store_metrics_frame`` over the whole chain and the stores'
+    regions, five set-based queries (heavy at chain scale: the dashboard caches the answer)."""
     frame = pos_store_metrics_frame(quarter=quarter)
     regions = dict(Store.objects.values_list("pk", "region_id"))
     frame = frame.assign(region_id=frame["store_id"].map(regions))
-    return PosQuarterMedians(
-        chain=pos_medians(frame),
-        regions={int(region_id): medians for region_id, rows in frame.groupby("region_id")
-                 if (medians := pos_medians(rows)).has_data})
+    figures = pos_figures(frame)
+    return PosQuarterFigures(
+        stores={store_id: figures.get(store_id, NO_POS_FIGURES) for store_id in regions},
+        medians=PosQuarterMedians(
+            chain=pos_medians(frame),
+            regions={int(region_id): medians for region_id, rows in frame.groupby("region_id")
+                     if (medians := pos_medians(rows)).has_data}))
+
+
+def pos_quarter_medians(*, quarter: Quarter) -> PosQuarterMedians:
+    """The chain's and each region's medians of ``quarter`` (``pos_quarter_figures``)."""
+    return pos_quarter_figures(quarter=quarter).medians

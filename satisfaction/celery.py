@@ -43,6 +43,7 @@ TASK_QUEUES = {
     "scoring.tasks.rollup_running_quarter": ROLLUPS,
     "scoring.tasks.rollup_finished_quarter": ROLLUPS,
     "satisfaction.tasks.job_run": EXPORTS,
+    "dashboard.tasks.refresh_loyalty_figures": EXPORTS,
     "complaints.tasks.spike_sweep": DEFAULT,
     "mystery_shopper.tasks.send_visit_reminders": DEFAULT,
     "surveys.tasks.scan_open_campaigns": DEFAULT,

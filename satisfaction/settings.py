@@ -429,6 +429,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "scoring.tasks.rollup_finished_quarter",
         "schedule": crontab(minute=0, hour=4, day_of_month=1, month_of_year="1,4,7,10"),
     },
+    # dashboard: the loyalty figures of the store and region pages (every store's and the
+    # medians, one chain pass per quarter), so that no page request computes them; a run that
+    # waited past the next one is dropped.
+    "dashboard-refresh-loyalty-figures": {
+        "task": "dashboard.tasks.refresh_loyalty_figures",
+        "schedule": crontab(minute="5,35"),
+        "options": {"expires": 25 * 60},
+    },
     # dashboard: the monthly reports, every morning after the night's rollup; the task sends only
     # from the first working day of the month and catches up anyone not yet served (idempotent).
     "dashboard-monthly-reports": {

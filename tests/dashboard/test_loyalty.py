@@ -23,12 +23,14 @@ from datetime import datetime
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from dashboard import loyalty
-from pos.selectors import pos_quarter_medians
+from dashboard import loyalty, tasks
+from pos.selectors import NO_POS_FIGURES, pos_quarter_medians, pos_store_figures
+from satisfaction.celery import app as celery_app
 from satisfaction.models import Role
 from satisfaction.quarters import Quarter, chain_zone
 from tests.dashboard.factories import make_complaint, make_rollup, make_store_score
@@ -37,8 +39,8 @@ from tests.factories import StoreFactory, UserFactory, make_receipt
 Q = Quarter.parse("2026Q2")
 Q1_DAY = datetime(2026, 2, 10, 10, 0, tzinfo=chain_zone())
 Q2_DAY = datetime(2026, 5, 10, 10, 0, tzinfo=chain_zone())
-MAX_STORE_PAGE_QUERIES_COLD = 70  # the store page's own, plus 4 per quarter for the store
-# and 5 per quarter for the chain's medians: bounded, whatever the size of the chain
+MAX_STORE_PAGE_QUERIES_COLD = 45  # the store page's own, plus 5 per quarter for the chain
+# pass (which keeps the store's figures too): bounded, whatever the size of the chain
 MAX_STORE_PAGE_QUERIES_WARM = 16  # as tests/dashboard/test_store_page_cache.py: no POS query
 MAX_REGION_PAGE_QUERIES_WARM = 16
 
@@ -261,3 +263,112 @@ def test_the_region_page_query_count_is_bounded(chain, login, region_manager, re
     with django_assert_max_num_queries(MAX_REGION_PAGE_QUERIES_WARM) as warm:
         assert client.get(url, {"quarter": str(Q)}).status_code == 200
     assert not any("pos_postransaction" in q["sql"] for q in warm.captured_queries)
+
+
+def _receipt_queries(queries) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries if "pos_postransaction" in q["sql"]]
+
+
+def test_after_the_chain_pass_a_store_page_runs_no_receipt_query(
+        chain, login, store_manager, store, django_assert_max_num_queries):
+    for quarter in Q.last_n(loyalty.LOYALTY_QUARTERS):
+        loyalty.chain_pass(quarter)
+    client = login(store_manager)
+    with django_assert_max_num_queries(MAX_STORE_PAGE_QUERIES_COLD) as page:
+        html = _store_page(client, store.code)
+    assert _receipt_queries(page) == []
+    assert _cell(html, "own-loyalty") == "50.0%"
+    assert _cell(html, "own-complaints_per_1000") == "400.00"
+    assert _cell(html, "median-loyalty") == "50.0%"
+
+
+def test_a_cold_store_page_runs_the_chain_pass_and_no_query_of_its_own_store(
+        chain, store, sibling_store):
+    with CaptureQueriesContext(connection) as cold:
+        loyalty.store_loyalty(store=store, quarter=Q)
+    # At most 5 queries per quarter for the chain pass (4 for a quarter without receipts),
+    # none of them for the store alone: the pass kept every store's figures, the sibling's too.
+    assert len(cold.captured_queries) <= 5 * loyalty.LOYALTY_QUARTERS
+    assert not [q for q in cold.captured_queries if re.search(r'store_id"? IN \(', q["sql"])]
+    with CaptureQueriesContext(connection) as sibling:
+        section = loyalty.store_loyalty(store=sibling_store, quarter=Q)
+    assert sibling.captured_queries == []
+    assert section.current.figures.loyalty == 1.0
+
+
+def test_the_chain_pass_gives_each_store_the_figures_of_the_store_alone(
+        chain, store, sibling_store, other_store, closed_store):
+    silent = StoreFactory(code="S0099")  # no receipt, member or complaint in any quarter
+    loyalty.chain_pass(Q)
+    for target in (store, sibling_store, other_store, closed_store, silent):
+        alone = pos_store_figures(quarter=Q, store_ids=[target.pk]).get(target.pk,
+                                                                       NO_POS_FIGURES)
+        assert cache.get(loyalty.store_key(target.pk, Q)) == alone, target.code
+    closed = cache.get(loyalty.store_key(closed_store.pk, Q))
+    assert (closed.has_data, closed.previous_members, closed.complaints) == (False, 1, 1)
+    assert cache.get(loyalty.store_key(silent.pk, Q)) == NO_POS_FIGURES
+
+
+def test_a_store_without_a_chain_pass_is_computed_alone_with_the_same_figures(
+        chain, login, store_manager, store):
+    loyalty.quarter_medians(Q.last_n(loyalty.LOYALTY_QUARTERS))
+    cache.delete_many([loyalty.store_key(store.pk, q)
+                       for q in Q.last_n(loyalty.LOYALTY_QUARTERS)])
+    with CaptureQueriesContext(connection) as page:
+        html = _store_page(login(store_manager), store.code)
+    # The store's own queries per quarter, each on its receipts and its members' only.
+    receipts = _receipt_queries(page)
+    assert 0 < len(receipts) <= 3 * loyalty.LOYALTY_QUARTERS
+    assert all(re.search(r'store_id"? IN \(', sql) for sql in receipts)
+    assert _cell(html, "own-loyalty") == "50.0%"
+    assert _cell(html, "own-retention") == "75.0%"
+    assert _cell(html, "own-complaints_per_1000") == "400.00"
+
+
+def test_the_beat_task_fills_every_store_and_the_medians_of_the_trend(
+        chain, store, closed_store, monkeypatch):
+    now = datetime(2026, 5, 20, 9, 0, tzinfo=chain_zone())
+    monkeypatch.setattr(tasks.timezone, "now", lambda: now)
+    computed = tasks.refresh_loyalty_figures.delay().get()
+    assert computed == [str(q) for q in Q.last_n(loyalty.REFRESH_QUARTERS)]
+    medians = cache.get(loyalty.medians_key(Q))
+    assert (medians.chain.stores, medians.chain.loyalty) == (3, 0.5)
+    assert cache.get(loyalty.store_key(store.pk, Q)).loyalty == 0.5
+    assert not cache.get(loyalty.store_key(closed_store.pk, Q)).has_data
+    with CaptureQueriesContext(connection) as page:
+        loyalty.store_loyalty(store=store, quarter=Q)
+        loyalty.region_loyalty(region=store.region, quarter=Q)
+    assert page.captured_queries == []
+
+
+def test_the_task_recomputes_the_quarters_that_can_change_and_fills_the_settled_ones_weekly(
+        chain):
+    grace = datetime(2026, 7, 3, 9, 0, tzinfo=chain_zone())  # 2026Q2 ended three days ago
+    q3 = Quarter.parse("2026Q3")
+    assert loyalty.refresh_figures(now=grace) == q3.last_n(loyalty.REFRESH_QUARTERS)
+    assert loyalty.refresh_figures(now=grace) == [Q, q3]
+    settled = datetime(2026, 7, 20, 9, 0, tzinfo=chain_zone())
+    assert loyalty.refresh_figures(now=settled) == [Q, q3]  # once more, kept a week now
+    assert loyalty.refresh_figures(now=settled) == [q3]
+    cache.delete(loyalty.cache_key("pos-filled", Q))  # a week less an hour later
+    assert loyalty.refresh_figures(now=settled) == [Q, q3]
+
+
+def test_while_one_request_runs_the_chain_pass_the_others_read_the_last_medians(chain):
+    loyalty.chain_pass(Q)
+    cache.delete(loyalty.medians_key(Q))
+    cache.add(loyalty.cache_key("pos-medians-lock", Q), 1)  # another request holds it
+    with CaptureQueriesContext(connection) as waiting:
+        medians = loyalty.quarter_medians([Q])[Q]
+    assert waiting.captured_queries == []
+    assert medians.chain.loyalty == 0.5
+    assert cache.get(loyalty.medians_key(Q)) is None  # the last medians are not kept as new
+
+
+def test_the_loyalty_task_runs_on_the_exports_queue_every_half_hour():
+    route = celery_app.amqp.router.route({}, "dashboard.tasks.refresh_loyalty_figures",
+                                         args=(), kwargs={})
+    assert route["queue"].name == "exports"
+    entry = settings.CELERY_BEAT_SCHEDULE["dashboard-refresh-loyalty-figures"]
+    assert entry["task"] == "dashboard.tasks.refresh_loyalty_figures"
+    assert entry["schedule"].minute == {5, 35}

@@ -44,9 +44,10 @@ def loyalty_definitions() -> dict[str, str]:
         "retention": _("Retention: of those same members, the share who bought again "
                        "anywhere in the chain in this quarter, at the same store or at another "
                        "of ours."),
-        "complaints_per_1000": _("Complaints per 1,000 receipts: the complaints received "
-                                 "about a store in the quarter (all channels), per 1,000 "
-                                 "receipts its POS recorded in the quarter."),
+        "complaints_per_1000": _("Complaints per 1,000 receipts: the customer complaints "
+                                 "received about a store in the quarter (all channels; not the "
+                                 "store's own complaints to HQ departments), per 1,000 receipts "
+                                 "its POS recorded in the quarter."),
     }
 
 

@@ -281,8 +281,10 @@ POSTED_FORMS = {
 }
 
 
-def _post_action(request: HttpRequest, complaint: Complaint) -> dict:
-    """Run the posted action; return bound forms with errors, or {} on success."""
+def _post(request: HttpRequest, complaint: Complaint, forms_by_kind: dict) -> dict:
+    """Run the posted action (``form``: one of the SLA actions of ``services.ACTIONS``, or a
+    key of ``forms_by_kind``: (form maker, handler)) through the complaint services; return
+    bound forms with errors, or {} on success (a user who may not act gets a 403)."""
     kind = request.POST.get("form", "")
     if kind in services.ACTIONS:
         action = services.ACTIONS[kind]
@@ -290,8 +292,8 @@ def _post_action(request: HttpRequest, complaint: Complaint) -> dict:
 
         def handler(c: Complaint, user, d: dict) -> None:
             action(complaint=c, user=user, version=d["version"], note=d["note"])
-    elif kind in POSTED_FORMS:
-        make_form, handler = POSTED_FORMS[kind]
+    elif kind in forms_by_kind:
+        make_form, handler = forms_by_kind[kind]
         form = make_form(complaint, request.POST)
     else:
         messages.error(request, _("Unknown action."))
@@ -316,7 +318,7 @@ def complaint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     complaint = selectors.complaint_get(user=request.user, pk=pk)
     forms: dict = {}
     if request.method == "POST":
-        forms = _post_action(request, complaint)
+        forms = _post(request, complaint, POSTED_FORMS)
         if not forms:
             return redirect("complaints:detail", pk=complaint.pk)
         complaint = selectors.complaint_get(user=request.user, pk=pk)
@@ -776,40 +778,9 @@ def _do_internal_confirm(complaint: Complaint, user, d: dict) -> None:
 
 
 INTERNAL_FORMS = {
-    "resolve": (InternalResolveForm, _do_internal_resolve),
-    "confirm": (InternalConfirmForm, _do_internal_confirm),
+    "resolve": (lambda c, data: InternalResolveForm(data), _do_internal_resolve),
+    "confirm": (lambda c, data: InternalConfirmForm(data), _do_internal_confirm),
 }
-
-
-def _post_internal(request: HttpRequest, complaint: Complaint) -> dict:
-    """Run the posted action through the complaint services; bound forms with errors, or {}
-    on success (a user who may not act gets a 403)."""
-    kind = request.POST.get("form", "")
-    if kind in services.ACTIONS:
-        action = services.ACTIONS[kind]
-        form_class = ActionForm
-
-        def handler(c: Complaint, user, d: dict) -> None:
-            action(complaint=c, user=user, version=d["version"], note=d["note"])
-        kind = "action"
-    elif kind in INTERNAL_FORMS:
-        form_class, handler = INTERNAL_FORMS[kind]
-    else:
-        messages.error(request, _("Unknown action."))
-        return {}
-    form = form_class(request.POST)
-    if not form.is_valid():
-        return {kind: form}
-    try:
-        handler(complaint, request.user, form.cleaned_data)
-    except ApplicationError as error:
-        if error.status == 403:
-            raise PermissionDenied from error
-        add_application_error(form, error)
-        messages.error(request, error.message)
-        return {kind: form}
-    messages.success(request, _("Saved."))
-    return {}
 
 
 @role_required(rules.can_see_internal)
@@ -818,7 +789,7 @@ def internal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     complaint = selectors.internal_complaint_get(user=request.user, pk=pk)
     forms: dict = {}
     if request.method == "POST":
-        forms = _post_internal(request, complaint)
+        forms = _post(request, complaint, INTERNAL_FORMS)
         if not forms:
             return redirect("complaints:internal_detail", pk=complaint.pk)
         complaint = selectors.internal_complaint_get(user=request.user, pk=pk)

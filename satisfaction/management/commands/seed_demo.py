@@ -108,8 +108,9 @@ class Command(BaseCommand):
             for line in lines:
                 self.stdout.write(f"  {line}")
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password: {password}):"))
+        width = max(len(username) for username, _what in DEMO_LOGINS)
         for username, what in DEMO_LOGINS:
-            self.stdout.write(f"  {username:<10} {what}")
+            self.stdout.write(f"  {username:<{width}} {what}")
         self.stdout.write(self.style.SUCCESS("Customer pages (no login):"))
         base = base_url.rstrip("/")
         with translation.override("en"):  # the console speaks English, like the lines above

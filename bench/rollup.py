@@ -14,11 +14,14 @@ first), then times:
    + writing the store snapshot rows (rolled back);
 3. a hand-written SQL rollup of the store values (``INSERT … SELECT … GROUP BY`` over the same
    tables), in the same run, and the ratio of 2 to 3; the two results are compared;
-4. the evidence each revision freezes (``scoring.models.RevisionInput``, issue 12): its rows
-   and bytes (table + indexes on PostgreSQL), the rollup's ``evidence`` stage, the per-response
-   load against the per-store aggregate it replaces, and, with the quarter published and some
-   data arriving late, the reads that use it: a store's trace with its late items, the
-   chain-wide late count of the quarter page, a comparison of two revisions.
+4. every store and employee value (and the stores' response counts and confidence intervals)
+   against the engine run on the answers the way the rollup read them before the tallies;
+5. the evidence each revision freezes (``scoring.models.RevisionInput``, issue 12): its rows
+   and bytes (table + indexes on PostgreSQL), the store response statistics grouped in the
+   database (the rollup's way on PostgreSQL) against the per-response rows grouped by pandas
+   (time and max |difference|), and, with the quarter published and some data arriving late,
+   the reads that use it: a store's trace with its late items, the chain-wide late count of
+   the quarter page, a comparison of two revisions.
 """
 
 from __future__ import annotations
@@ -424,11 +427,21 @@ def evidence_figures() -> None:
     weights = scheme_current().to_params().indicator_weights
     t = time.perf_counter()
     frame = survey_selectors.survey_response_score_frame(quarter=QUARTER, weights=weights)
-    evidence.response_stats(frame)
+    by_frame = evidence.response_stats(frame)
     per_response = time.perf_counter() - t
-    log(f"survey response load: per-response rows + statistics {per_response:.2f}s "
-        f"({len(frame)} rows)")
-
+    log(f"survey response statistics, the frame's way (per-response rows + pandas): "
+        f"{per_response:.2f}s ({len(frame)} rows)")
+    if connection.vendor == "postgresql":
+        t = time.perf_counter()
+        in_db = survey_selectors.survey_response_stats_frame(quarter=QUARTER, weights=weights)
+        log(f"survey response statistics grouped in the database (the rollup's way): "
+            f"{time.perf_counter() - t:.2f}s ({len(in_db)} stores)")
+        joined = by_frame.merge(in_db, on="store_id", how="outer", suffixes=("", "_db"),
+                                indicator=True)
+        gaps = {column: float((joined[column] - joined[f"{column}_db"]).abs().max())
+                for column in ("n", "mean_score", "sd_score")}
+        log(f"  against the frame's: {int((joined['_merge'] != 'both').sum())} stores in one "
+            "only; max |difference| " + ", ".join(f"{c} {g:.2e}" for c, g in gaps.items()))
     evidence_reads(rollup)
 
 
@@ -562,7 +575,7 @@ def answers_path_input():
         score, score_params = weighted_score_sql(by_pk, "CAST(c.scale_max - 1 AS DOUBLE "
                                                  "PRECISION)")
         cursor.execute(
-            "SELECT r.id, r.store_id, CASE WHEN r.self_served THEN NULL ELSE r.employee_id END,"
+            "SELECT r.id, r.store_id, CASE WHEN r.self_served THEN NULL ELSE r.employee_id END,"  # noqa: S608
             f" {score} FROM surveys_response r JOIN surveys_campaign c ON c.id = r.campaign_id "
             "LEFT JOIN surveys_answer a ON a.response_id = r.id "
             "WHERE r.status IN ('counted', 'cleared') AND c.quarter = %s "
@@ -584,10 +597,36 @@ def answers_path_input():
     return loader.engine_input(frames, stores, employees)
 
 
-def compare_with_answers_path() -> None:
-    """Every store and employee value of the rollup against the engine run on the answers."""
+def _compare_column(name: str, stored: dict, expected: dict) -> None:
+    """One column of the rollup against the answers path: how many differ by more than 1e-9,
+    the largest difference, and how many differ once rounded as the sheets write them (two
+    decimals; the pages show one)."""
     import pandas as pd
 
+    from satisfaction.stats import rounded
+
+    differ, worst, rounded_differ = 0, 0.0, 0
+    for item, value in expected.items():
+        mine = stored.get(item)
+        if (mine is None) != bool(pd.isna(value)):  # NaN: no value
+            differ += 1
+            rounded_differ += 1
+            continue
+        if mine is not None:
+            gap = abs(mine - value)
+            worst = max(worst, gap)
+            differ += gap > 1e-9
+            rounded_differ += rounded(mine, 2) != rounded(float(value), 2)
+    log(f"{name} vs the engine on the answers: {len(expected)} compared, "
+        f"{len(stored) - len(expected):+d} rows, {differ} differ by more than 1e-9, "
+        f"max |difference| {worst:.2e}, {rounded_differ} differ rounded to 2 decimals")
+
+
+def compare_with_answers_path() -> None:
+    """Every store and employee value of the rollup against the engine run on the answers,
+    and the stores' response counts and confidence intervals (the rollup groups the response
+    scores in the database on PostgreSQL, the answers path in pandas: the sd may differ in the
+    last bits, ~1e-13, and no rounded figure may)."""
     from scoring import engine
     from scoring.models import EmployeeScore, Rollup, RollupStatus, StoreScore
     from scoring.services import scheme_current
@@ -596,24 +635,14 @@ def compare_with_answers_path() -> None:
     result = engine.compute(answers_path_input(), scheme_current().to_params())
     seconds = time.perf_counter() - t
     rollup = Rollup.objects.get(quarter=QUARTER, status=RollupStatus.PROVISIONAL)
-    for name, model, key, frame in (
-            ("store", StoreScore, "store_id", result.stores),
-            ("employee", EmployeeScore, "employee_id", result.employees)):
-        stored = dict(model.objects.filter(rollup=rollup).values_list(key, "value"))
-        expected = dict(zip(frame[key].astype(int), frame["value"], strict=True))
-        differ, worst = 0, 0.0
-        for item, value in expected.items():
-            mine = stored.get(item)
-            if (mine is None) != bool(pd.isna(value)):  # NaN: no value
-                differ += 1
-                continue
-            if mine is not None:
-                gap = abs(mine - value)
-                worst = max(worst, gap)
-                differ += gap > 1e-9
-        log(f"{name} values vs the engine on the answers: {len(expected)} compared, "
-            f"{len(stored) - len(expected):+d} rows, {differ} differ by more than 1e-9, "
-            f"max |difference| {worst:.2e}")
+    for name, model, key, frame, columns in (
+            ("store", StoreScore, "store_id", result.stores,
+             ("value", "n_responses", "ci_low", "ci_high")),
+            ("employee", EmployeeScore, "employee_id", result.employees, ("value",))):
+        for column in columns:
+            stored = dict(model.objects.filter(rollup=rollup).values_list(key, column))
+            expected = dict(zip(frame[key].astype(int), frame[column], strict=True))
+            _compare_column(f"{name} {column}", stored, expected)
     log(f"(the answers path: read + compute {seconds:.2f}s)")
 
 

@@ -54,15 +54,25 @@ def chain_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
 FrameCall = tuple[Callable[..., pd.DataFrame], list[str], dict]
 
 
-def store_frame_calls(*, quarter: Quarter, weights: dict[str, float]) -> dict[str, FrameCall]:
-    """The frames the store values need."""
+def store_frame_calls(*, quarter: Quarter, weights: dict[str, float]
+                      ) -> dict[str, FrameCall]:
+    """The frames the store values need.
+
+    The store's response statistics (n, mean, sd of the counted responses' scores): on
+    PostgreSQL one ``GROUP BY`` in the database (``survey_responses``); elsewhere the counted
+    responses one by one (``responses``), grouped by ``evidence.response_stats``, which also
+    gives the rollup its evidence (SQLite has no sample sd that copes with one value)."""
+    weighted = {"quarter": quarter, "weights": weights}
+    if connection.vendor == "postgresql":
+        responses = {"survey_responses": (survey_selectors.survey_response_stats_frame,
+                                          engine.STORE_RESPONSE_COLUMNS, weighted)}
+    else:
+        responses = {"responses": (survey_selectors.survey_response_score_frame,
+                                   evidence.RESPONSE_COLUMNS, weighted)}
     return {
         "survey_indicators": (survey_selectors.survey_store_indicator_frame,
                               engine.STORE_INDICATOR_COLUMNS, {"quarter": quarter}),
-        # One row per counted response: the evidence a revision freezes, and the source of
-        # the store's response statistics (``evidence.response_stats``), so the two agree.
-        "responses": (survey_selectors.survey_response_score_frame, evidence.RESPONSE_COLUMNS,
-                      {"quarter": quarter, "weights": weights}),
+        **responses,
         "visits": (visit_selectors.approved_visit_frame, engine.VISIT_COLUMNS,
                    {"quarter": quarter}),
         "deductions": (complaint_selectors.deduction_frame, engine.DEDUCTION_COLUMNS,
@@ -72,22 +82,61 @@ def store_frame_calls(*, quarter: Quarter, weights: dict[str, float]) -> dict[st
 
 @dataclass
 class LoadedInput(engine.EngineInput):
-    """The engine's frames plus the counted responses one by one (the revision's evidence)."""
+    """The engine's frames plus what the revision's evidence freezes of the responses: the
+    counted responses one by one (``responses``), or, on PostgreSQL, the name of the session
+    table they were staged in (``staged_responses``: written by ``services`` with one
+    ``INSERT … SELECT`` and never brought into Python)."""
 
     responses: pd.DataFrame | None = None
+    staged_responses: str | None = None
 
 
 def engine_input(frames: dict[str, pd.DataFrame], stores: pd.DataFrame,
-                 employees: pd.DataFrame) -> LoadedInput:
-    """The engine's input from the loaded frames: the store response statistics are derived
-    from the per-response rows."""
+                 employees: pd.DataFrame, *, staged_responses: str | None = None
+                 ) -> LoadedInput:
+    """The engine's input from the loaded frames: the store response statistics are the
+    database's (``survey_responses``) or derived from the per-response rows (``responses``)."""
     frames = dict(frames)
-    responses = frames.pop("responses")
+    responses = frames.pop("responses", None)
+    if responses is not None:
+        frames["survey_responses"] = evidence.response_stats(responses)
     frames.setdefault("survey_employees",
                       engine.empty_frame(engine.EMPLOYEE_INDICATOR_COLUMNS))
     return select_members(stores, employees, LoadedInput(
-        stores=stores, employees=employees,
-        survey_responses=evidence.response_stats(responses), responses=responses, **frames))
+        stores=stores, employees=employees, responses=responses,
+        staged_responses=staged_responses, **frames))
+
+
+# The session's table (PostgreSQL ``TEMPORARY``) the rollup stages the counted responses in.
+STAGED_RESPONSES = "pg_temp.scoring_rollup_responses"
+
+
+def _create_staging() -> None:
+    """An empty session table for the counted responses (created before the read-only
+    snapshot transaction, in which PostgreSQL may fill a temporary table but not create one)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGED_RESPONSES}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {STAGED_RESPONSES} (response_id bigint, "
+                       "store_id bigint, employee_id bigint, score double precision)")
+
+
+def staged_responses_drop() -> None:
+    """Drop the session's staged responses, if any (the rollup, once written or failed; a
+    transaction that failed is rolled back by its owner, and with it a table made inside it)."""
+    if connection.vendor == "postgresql" and not connection.needs_rollback:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {STAGED_RESPONSES}")
+
+
+def _stage_responses(*, quarter: Quarter, weights: dict[str, float]) -> pd.DataFrame:
+    """Copy the counted responses (``surveys.selectors.response_scores_sql``) into the
+    session's table, inside the database, and group them there: the store response
+    statistics, from exactly the rows the revision freezes (``services`` writes them)."""
+    sql, params = survey_selectors.response_scores_sql(quarter=quarter, weights=weights)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {STAGED_RESPONSES} "
+                       f"({', '.join(evidence.RESPONSE_COLUMNS)}) {sql}", params)
+    return survey_selectors.response_stats_frame(STAGED_RESPONSES)
 
 
 def _load_in_thread(call: FrameCall, snapshot: str | None = None) -> pd.DataFrame:
@@ -120,38 +169,69 @@ def _one_snapshot(parallel: bool) -> Iterator[str | None]:
 
 
 def load_frames(calls: dict[str, FrameCall], *, parallel: bool | None = None,
-                snapshot: str | None = None) -> dict[str, pd.DataFrame]:
+                snapshot: str | None = None,
+                here: dict[str, FrameCall] | None = None) -> dict[str, pd.DataFrame]:
     """Run the selector calls; in parallel (one connection each) on PostgreSQL outside a
     transaction, since the survey aggregates are independent scans that two cores can share.
 
     Inside a transaction (a test, a caller that wrote rows it has not committed) they run one
     after the other on the caller's connection, which sees the caller's rows.
+
+    ``here``: calls run on the caller's connection (in the shared snapshot's transaction when
+    parallel) while the others load, e.g. staging rows in the session's own table.
     """
     if parallel is None:
         parallel = connection.vendor == "postgresql" and not connection.in_atomic_block
+    here = here or {}
     if not parallel:
-        return {name: load_frame(c[0], c[1], **c[2]) for name, c in calls.items()}
+        return {name: load_frame(c[0], c[1], **c[2]) for name, c in {**calls, **here}.items()}
     with ThreadPoolExecutor(max_workers=PARALLEL_LOADS) as pool:
         futures = {name: pool.submit(_load_in_thread, call, snapshot)
                    for name, call in calls.items()}
-        return {name: future.result() for name, future in futures.items()}
+        frames = {name: load_frame(c[0], c[1], **c[2]) for name, c in here.items()}
+        return {**{name: future.result() for name, future in futures.items()}, **frames}
 
 
 PARALLEL_LOADS = 3
 
 
-def load(*, quarter: Quarter, weights: dict[str, float],
-         parallel: bool | None = None) -> engine.EngineInput:
-    """The quarter's frames; rows for active stores/employees and any others with data."""
+def load(*, quarter: Quarter, weights: dict[str, float], parallel: bool | None = None,
+         stage_responses: bool = False) -> LoadedInput:
+    """The quarter's frames; rows for active stores/employees and any others with data.
+
+    ``stage_responses`` (the rollup, which freezes them as evidence): on PostgreSQL the counted
+    responses are copied into the session's table ``STAGED_RESPONSES`` inside the shared
+    snapshot and their statistics grouped from it (``LoadedInput.staged_responses``); the
+    caller writes them and drops the table (``staged_responses_drop``). Elsewhere they are
+    loaded one by one (``LoadedInput.responses``). Without it (a scheme's preview) PostgreSQL
+    reads only the statistics.
+    """
     calls = store_frame_calls(quarter=quarter, weights=weights)
     calls["survey_employees"] = (survey_selectors.survey_employee_indicator_frame,
                                  engine.EMPLOYEE_INDICATOR_COLUMNS, {"quarter": quarter})
     if parallel is None:
         parallel = connection.vendor == "postgresql" and not connection.in_atomic_block
+    here: dict[str, FrameCall] = {}
+    staged = None
+    if stage_responses and "survey_responses" in calls:
+        del calls["survey_responses"]
+        _create_staging()
+        staged = STAGED_RESPONSES
+        here["survey_responses"] = (_stage_responses, engine.STORE_RESPONSE_COLUMNS,
+                                    {"quarter": quarter, "weights": weights})
     with _one_snapshot(parallel) as snapshot:
-        frames = load_frames(calls, parallel=parallel, snapshot=snapshot)
+        frames = load_frames(calls, parallel=parallel, snapshot=snapshot, here=here)
         stores, employees = chain_frames()
-    return engine_input(frames, stores, employees)
+    return engine_input(frames, stores, employees, staged_responses=staged)
+
+
+def members(data: engine.EngineInput) -> tuple[list[int], list[int]]:
+    """The ids of the stores and employees that get a value (``select_members``): the
+    evidence names no other (``evidence.counted_inputs`` with ``members``)."""
+    return ([int(s) for s in pd.to_numeric(data.stores["store_id"], errors="coerce")
+             .dropna().unique()],
+            [int(e) for e in pd.to_numeric(data.employees["employee_id"], errors="coerce")
+             .dropna().unique()])
 
 
 def select_members(stores: pd.DataFrame, employees: pd.DataFrame,

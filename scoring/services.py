@@ -10,14 +10,14 @@ import math
 import struct
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -227,6 +227,29 @@ def _write_inputs(*, rollup: Rollup, frame: pd.DataFrame) -> int:
     return len(frame)
 
 
+def _write_staged_responses(*, rollup: Rollup, table: str,
+                            members: tuple[list[int], list[int]]) -> int:
+    """Freeze the counted responses the load staged (``loader.STAGED_RESPONSES``, PostgreSQL)
+    with one ``INSERT … SELECT`` in the database, as ``evidence.counted_inputs`` would from the
+    frame: only the stores that get a value; the employee only when they get one (none when
+    the response names no one or names who keyed it in); the figure is the response's score.
+    In key order, like the COPY of the other inputs."""
+    store_ids, employee_ids = members
+    with connection.cursor() as cursor:
+        # The sort of a quarter's responses in memory rather than on disk (ends with the
+        # rollup's transaction).
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute(
+            f"INSERT INTO {INPUT_TABLE} (rollup_id, {', '.join(INPUT_FIELDS)}) "  # noqa: S608
+            "SELECT %s, %s, s.response_id, s.store_id, e.id, s.score, NULL "
+            f"FROM {table} s "
+            "JOIN unnest(%s::bigint[]) AS m(id) ON m.id = s.store_id "
+            "LEFT JOIN unnest(%s::bigint[]) AS e(id) ON e.id = s.employee_id "
+            "ORDER BY s.store_id, s.response_id",
+            [rollup.pk, evidence.RESPONSE, store_ids, employee_ids])
+        return cursor.rowcount
+
+
 def rollup_refusal(*, quarter: Quarter, reason: str) -> ApplicationError | None:
     """Why a rollup of the quarter would be refused (None: it would run): a quarter whose
     published revision is its latest is locked, and recomputing it needs a reason. The
@@ -311,9 +334,32 @@ def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = 
         progress(0, total)
     started = time.perf_counter()
     scheme = scheme_current()
+    given = data is not None
+    try:
+        outcome = _rollup_compute_and_write(
+            quarter=quarter, user=user, reason=reason, data=data, scheme=scheme, report=report,
+            started=started)
+    except BaseException:
+        if not given:
+            with suppress(DatabaseError):  # the error already raised is the one to report
+                loader.staged_responses_drop()
+        raise
+    if not given:
+        # The counted responses the load staged in the session's table, now written.
+        loader.staged_responses_drop()
+    return outcome
+
+
+def _rollup_compute_and_write(*, quarter: Quarter, user: User | None, reason: str,
+                              data: engine.EngineInput | None, scheme: Scheme,
+                              report: Callable[[str], None], started: float) -> RollupOutcome:
+    """``rollup_quarter`` once the scheme is chosen: load (unless ``data``), compute, freeze
+    the evidence and write the snapshot in one transaction, analyze."""
     params = scheme.to_params()
     data, rescored = (data, started) if data is not None else _load_inputs(
         quarter=quarter, params=params)
+    staged = getattr(data, "staged_responses", None)
+    response_members = loader.members(data) if staged else None
     loaded = time.perf_counter()
     report("load")
     result = engine.compute(data, params)
@@ -321,7 +367,7 @@ def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = 
     report("compute")
     inputs = evidence.counted_inputs(data, params, getattr(data, "responses", None),
                                      result.visits)
-    del data  # the million response rows: the values and the evidence are all that is left
+    del data  # the frames: the values and the evidence are all that is left
     evidence_seconds = time.perf_counter() - computed
     report("evidence")
     with transaction.atomic():
@@ -332,6 +378,9 @@ def rollup_quarter(*, quarter: Quarter, user: User | None = None, reason: str = 
         RevisionInput.objects.filter(rollup=rollup).delete()
         input_count = _write_inputs(rollup=rollup, frame=inputs)
         del inputs  # written: the snapshot rows are built without them in memory
+        if staged:
+            input_count += _write_staged_responses(rollup=rollup, table=staged,
+                                                   members=response_members)
         evidence_seconds += time.perf_counter() - started_evidence
         report("inputs")
         stores = result.stores
@@ -376,7 +425,8 @@ def _load_inputs(*, quarter: Quarter, params: engine.SchemeParams
     reads one kept score per response (docs/architecture.md, "Survey tallies")."""
     response_scores_refresh(quarter=quarter, weights=params.indicator_weights)
     rescored = time.perf_counter()
-    return loader.load(quarter=quarter, weights=params.indicator_weights), rescored
+    return loader.load(quarter=quarter, weights=params.indicator_weights,
+                       stage_responses=True), rescored
 
 
 def _analyze_snapshot() -> None:

@@ -122,3 +122,42 @@ def test_the_overdue_clock_escalates_to_the_department_then_hq(store, store_mana
     assert complaint.escalation_level == 2
     body = Notification.objects.filter(kind="complaint_escalate").first().body
     assert body.startswith(f"{store.name} → {department('logistics').name}")
+
+
+# Reads of complaints that need not say a kind: they reach one complaint by its key (or by a
+# link from one), or lock or update rows they already picked. Any other ``Complaint.objects``
+# read in the apps must say which kind it reads (``.customer()`` / ``.internal()``), or an
+# internal complaint could land in a customer figure. Counted per file: a new read in one of
+# these files is also asked to say its kind.
+READS_BY_KEY = {
+    "complaints/demo.py": 3,
+    "complaints/selectors.py": 4,
+    "complaints/services/_common.py": 1,
+    "complaints/services/alerts.py": 3,
+    "complaints/services/appeals.py": 1,
+    "complaints/services/intake.py": 1,
+    "complaints/services/products.py": 2,
+    "complaints/services/recurrence.py": 2,
+    "scoring/selectors.py": 1,
+}
+
+
+def test_every_complaint_read_in_the_apps_says_which_kind_it_reads():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    apps = ["satisfaction", "surveys", "mystery_shopper", "complaints", "internal_service",
+            "pulse", "scoring", "dashboard", "pos"]
+    unsaid = {}
+    for app in apps:
+        for path in (root / app).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            text = path.read_text(encoding="utf-8")
+            count = len(re.findall(r"\bComplaint\.objects\b(?!\.(customer|internal)\(\))", text))
+            if count:
+                unsaid[str(path.relative_to(root))] = count
+    assert unsaid == READS_BY_KEY, (
+        "a Complaint.objects read that does not say .customer() or .internal(): say which "
+        "kind it reads, or, for a read by key, add it to READS_BY_KEY")

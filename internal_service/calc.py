@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from satisfaction import stats
 from satisfaction.stats import mean_confidence_interval, rounded
 
 SCALE_MIN, SCALE_MAX = 1, 5
@@ -14,11 +14,11 @@ ITEM_COUNT = 4
 
 def rating_score(answers: Sequence[int]) -> float:
     """A rating's 0–100 score: the mean of its answers mapped linearly (1 → 0, 5 → 100), as a
-    survey rating is (``surveys.results.to_score``)."""
+    survey rating is (``satisfaction.stats.scale_score``)."""
     if not answers:
         raise ValueError("A rating has answers.")
-    mean = sum(answers) / len(answers)
-    return (mean - SCALE_MIN) * 100.0 / (SCALE_MAX - SCALE_MIN)
+    return stats.scale_score(sum(answers) / len(answers), scale_min=SCALE_MIN,
+                             scale_max=SCALE_MAX)
 
 
 #: The same score from the sum of a rating's ``ITEM_COUNT`` answers, score = (sum − SUM_OFFSET)
@@ -29,10 +29,11 @@ SUM_FACTOR = 100.0 / (ITEM_COUNT * (SCALE_MAX - SCALE_MIN))
 
 def sample_sd(*, n: int, mean: float | None, mean_sq: float | None) -> float | None:
     """The sample standard deviation of ``n`` values from their mean and the mean of their
-    squares; None below two values."""
-    if n < 2 or mean is None or mean_sq is None:
+    squares (the database's ``AVG`` of each; ``satisfaction.stats.sample_sd`` on n·mean and
+    n·mean_sq); None below two values."""
+    if mean is None or mean_sq is None:
         return None
-    return math.sqrt(max(0.0, (mean_sq - mean * mean) * n / (n - 1)))
+    return stats.sample_sd(n=n, total=mean * n, sum_squares=mean_sq * n)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pulse.statements import CODES, SCALE_MAX, SCALE_MIN
+from satisfaction.stats import scale_score
 
 #: The smallest group whose pulse is shown (store or region). The one place it is set.
 MIN_GROUP = 5
@@ -21,8 +22,9 @@ HIDDEN_RUNNING = "running"  # the quarter has not ended: answers are still comin
 
 
 def to_score(mean: float) -> float:
-    """A mean agreement on the 1–5 scale as 0–100 (1 → 0, 5 → 100)."""
-    return (float(mean) - SCALE_MIN) / (SCALE_MAX - SCALE_MIN) * 100
+    """A mean agreement on the 1–5 scale as 0–100 (1 → 0, 5 → 100), as every rating scale
+    is scored (``satisfaction.stats.scale_score``)."""
+    return scale_score(mean, scale_min=SCALE_MIN, scale_max=SCALE_MAX)
 
 
 def group_shown(n: int) -> bool:

@@ -57,6 +57,23 @@ def mean_confidence_interval(*, mean: float | None, sd: float | None, n: int,
     return max(0.0, mean - half), min(100.0, mean + half)
 
 
+def scale_score(mean: float, *, scale_max: int, scale_min: int = 1) -> float:
+    """A mean answer on a scale_min..scale_max rating scale mapped linearly to 0–100 (bottom
+    -> 0, top -> 100): the survey indicators (``surveys.results.to_score``), the department
+    ratings and the staff pulse all score their answers through here."""
+    if scale_max - scale_min < 1:
+        raise ValueError("A rating scale needs at least two points.")
+    return (float(mean) - scale_min) * 100.0 / (scale_max - scale_min)
+
+
+def sample_sd(*, n: int, total: float, sum_squares: float) -> float | None:
+    """Sample standard deviation from n, Σx and Σx² (None when n < 2)."""
+    if n < 2:
+        return None
+    variance = (sum_squares - total * total / n) / (n - 1)
+    return math.sqrt(max(variance, 0.0))
+
+
 def rounded(value: float | None, decimals: int) -> float | None:
     """``value`` rounded half away from zero to ``decimals``, on its shortest decimal form
     (2.675 → 2.68, as Excel's ROUND and the templates' ``floatformat`` give, where Python's

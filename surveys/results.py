@@ -6,10 +6,9 @@ output is one :class:`StoreResult` per store with everything the results page sh
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
-from satisfaction.stats import mean_confidence_interval
+from satisfaction.stats import mean_confidence_interval, sample_sd, scale_score
 
 # Expectation and perception means closer than this (in rating points) count as "met":
 # equal at one decimal place.
@@ -20,17 +19,7 @@ EXCEEDED, MET, BELOW = "exceeded", "met", "below"
 
 def to_score(mean_rating: float, scale_max: int) -> float:
     """A mean rating on a 1..scale_max scale mapped linearly to 0–100 (1 -> 0, top -> 100)."""
-    if scale_max < 2:
-        raise ValueError("A rating scale needs at least two points.")
-    return (mean_rating - 1) * 100.0 / (scale_max - 1)
-
-
-def sample_sd(*, n: int, total: float, sum_squares: float) -> float | None:
-    """Sample standard deviation from n, Σx and Σx² (None when n < 2)."""
-    if n < 2:
-        return None
-    variance = (sum_squares - total * total / n) / (n - 1)
-    return math.sqrt(max(variance, 0.0))
+    return scale_score(mean_rating, scale_max=scale_max)
 
 
 def gap_class(*, perception: float | None, expectation: float | None) -> str | None:

@@ -54,6 +54,22 @@ DEFAULT_ESCALATION_HOURS = 4  # before grading, when no grade has a policy
 
 # --- Lists ----------------------------------------------------------------------------------
 
+def _handling_filters(qs: QuerySet[Complaint], *, user: User, status: str, overdue: bool,
+                      mine: bool) -> QuerySet[Complaint]:
+    """The filters the customer and the internal lists share: ``status`` ("open": any open
+    status), ``overdue`` (open, running and past its due time) and ``mine`` (owned by
+    ``user``)."""
+    if status == "open":
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    elif status:
+        qs = qs.filter(status=status)
+    if overdue:
+        qs = qs.filter(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
+    if mine:
+        qs = qs.filter(owner=user)
+    return qs
+
+
 def complaint_list(*, user: User, status: str = "", grade: str = "", category: str = "",
                    store_code: str = "", overdue: bool = False, mine: bool = False,
                    query: str = "", batch: str = "") -> QuerySet[Complaint]:
@@ -61,12 +77,10 @@ def complaint_list(*, user: User, status: str = "", grade: str = "", category: s
     its due time: a paused clock that has spent its budget shows as overdue (``sla_clocks``)
     but is not in this filter. ``batch``: product complaints about that batch / lot number
     (written as intake stores it: no spaces, upper-case)."""
-    qs = scope_to_stores(Complaint.objects.customer(), user).select_related("store", "owner",
-                                                                            "product")
-    if status == "open":
-        qs = qs.filter(status__in=OPEN_STATUSES)
-    elif status:
-        qs = qs.filter(status=status)
+    qs = _handling_filters(
+        scope_to_stores(Complaint.objects.customer(), user).select_related("store", "owner",
+                                                                           "product"),
+        user=user, status=status, overdue=overdue, mine=mine)
     if grade == "-":
         qs = qs.filter(grade="")
     elif grade:
@@ -75,10 +89,6 @@ def complaint_list(*, user: User, status: str = "", grade: str = "", category: s
         qs = qs.filter(category=category)
     if store_code:
         qs = qs.filter(store__code=store_code)
-    if overdue:
-        qs = qs.filter(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
-    if mine:
-        qs = qs.filter(owner=user)
     if query:
         qs = qs.filter(Q(ticket_no__iexact=query.strip()) | Q(description__icontains=query))
     if batch:
@@ -722,18 +732,12 @@ def internal_complaint_list(*, user: User, status: str = "", department_code: st
                             overdue: bool = False, mine: bool = False) -> QuerySet[Complaint]:
     """The internal complaints ``user`` sees (``scope_internal``), newest first, filtered as
     the customer list is (``overdue``: open, running and past its due time)."""
-    qs = scope_internal(Complaint.objects.all(), user).select_related(
-        "store", "department", "owner", "received_by")
-    if status == "open":
-        qs = qs.filter(status__in=OPEN_STATUSES)
-    elif status:
-        qs = qs.filter(status=status)
+    qs = _handling_filters(
+        scope_internal(Complaint.objects.all(), user).select_related(
+            "store", "department", "owner", "received_by"),
+        user=user, status=status, overdue=overdue, mine=mine)
     if department_code:
         qs = qs.filter(department__code=department_code)
-    if overdue:
-        qs = qs.filter(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
-    if mine:
-        qs = qs.filter(owner=user)
     return qs.order_by("-received_at", "-pk")
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db.models import Avg, Count, Q, QuerySet
 from django.http import Http404
@@ -267,6 +267,13 @@ def merge_rows(rows: list[FigureRow], *, key: str, name: str) -> FigureRow | Non
                      **{c: sum(getattr(r, c) for r in rows) for c in counts})
 
 
+def _late_and_due(*, today: date, coming: Month) -> tuple[Q, Q]:
+    """Which open improvement actions the report calls late (deadline passed) and due (deadline
+    in the coming month, from today on): the page and the e-mail summary both count by these."""
+    return (Q(deadline__lt=today),
+            Q(deadline__gte=max(coming.first_day, today), deadline__lte=coming.last_day))
+
+
 def _overdue_and_due(report: MonthlyReport, user: User) -> None:
     scope, now = report.scope, report.now
     today = timezone.localdate(now)
@@ -279,14 +286,10 @@ def _overdue_and_due(report: MonthlyReport, user: User) -> None:
     report.overdue_complaints = complaints
     actions = _in_scope(selectors.action_list(user=user), scope).filter(
         status=ActionStatus.OPEN)
-    late = actions.filter(deadline__lt=today).order_by("deadline", "pk")
-    coming = report.next_month
-    due = actions.filter(deadline__gte=max(coming.first_day, today),
-                         deadline__lte=coming.last_day).order_by("deadline", "pk")
-    counts = actions.aggregate(
-        late=Count("pk", filter=Q(deadline__lt=today)),
-        due=Count("pk", filter=Q(deadline__gte=max(coming.first_day, today),
-                                 deadline__lte=coming.last_day)))
+    is_late, is_due = _late_and_due(today=today, coming=report.next_month)
+    late = actions.filter(is_late).order_by("deadline", "pk")
+    due = actions.filter(is_due).order_by("deadline", "pk")
+    counts = actions.aggregate(late=Count("pk", filter=is_late), due=Count("pk", filter=is_due))
     report.overdue_action_count, report.actions_due_count = counts["late"], counts["due"]
     labels = selectors.indicator_labels() if counts["late"] or counts["due"] else {}
     report.overdue_actions = list(late[:LIST_LIMIT]) if counts["late"] else []
@@ -421,7 +424,7 @@ def send_figures(*, month: Month, now: datetime) -> SendFigures:
     by_region = complaint_figures(user=reader, start=start, end=end, level="region").rows
     overdue = complaint_list(user=reader, overdue=True)
     actions = ImprovementAction.objects.filter(status=ActionStatus.OPEN)
-    coming = month.next()
+    is_late, is_due = _late_and_due(today=today, coming=month.next())
     return SendFigures(
         month=month, rollup=rollup, previous=previous, stores=stores, regions=regions,
         store_values={k: (v[0], v[1]) for k, v in store_values.items()},
@@ -429,9 +432,8 @@ def send_figures(*, month: Month, now: datetime) -> SendFigures:
         complaints_by_store={row.key: row for row in by_store},
         complaints_by_region={row.key: row for row in by_region},
         overdue_complaints=_grouped(overdue),
-        overdue_actions=_grouped(actions.filter(deadline__lt=today)),
-        actions_due=_grouped(actions.filter(deadline__gte=max(coming.first_day, today),
-                                            deadline__lte=coming.last_day)))
+        overdue_actions=_grouped(actions.filter(is_late)),
+        actions_due=_grouped(actions.filter(is_due)))
 
 
 @dataclass(frozen=True)

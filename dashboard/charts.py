@@ -249,3 +249,33 @@ def loyalty_charts(loyalty, *, own_name: str) -> list[dict]:
                      for q, v, m, row in zip(quarters, own, median, loyalty.rows,
                                              strict=True)]})
     return charts
+
+
+#: Above this many points the pulse scatter drops the store names from its data (a few hundred
+#: kilobytes for 15,000 stores otherwise) and ECharts draws them in its large mode.
+NAMED_POINTS_MAX = 2000
+
+
+def pulse_scatter(*, points: list[tuple[str, float, float]],
+                  regions: list[tuple[str, float, float]],
+                  x_name: str, y_name: str, store_name: str, region_name: str) -> dict:
+    """Stores (and regions, larger) as points: staff pulse on x, customer value on y, 0–100."""
+    named = len(points) <= NAMED_POINTS_MAX
+    store_data = ([{"name": label, "value": [round(x, 1), round(y, 1)]} for label, x, y in points]
+                  if named else [[round(x, 1), round(y, 1)] for _label, x, y in points])
+    axis = {"type": "value", "min": 0, "max": 100, "nameLocation": "middle", "nameGap": 28}
+    return {
+        "animation": False,
+        "grid": {"left": 8, "right": 16, "top": 40, "bottom": 36, "containLabel": True},
+        "legend": {"data": [store_name, region_name], "top": 0},
+        "tooltip": {"trigger": "item", "formatter": "{b}: {c}" if named else "{c}"},
+        "xAxis": {**axis, "name": x_name},
+        "yAxis": {**axis, "name": y_name, "nameGap": 36},
+        "series": [
+            {"type": "scatter", "name": store_name, "data": store_data, "symbolSize": 8,
+             "large": not named, "itemStyle": {"color": ACCENT, "opacity": 0.7}},
+            {"type": "scatter", "name": region_name, "symbolSize": 16, "symbol": "diamond",
+             "data": [{"name": label, "value": [round(x, 1), round(y, 1)]}
+                      for label, x, y in regions], "itemStyle": {"color": BAD}},
+        ],
+    }

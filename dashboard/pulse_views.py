@@ -31,9 +31,6 @@ from satisfaction.scoping import visible_stores
 from satisfaction.stats import Correlation, correlation_with_interval, rounded
 
 PAGE_SIZE = 50
-#: Above this many points the chart drops the store names from its data (a few hundred
-#: kilobytes for 15,000 stores otherwise) and ECharts draws them in its large mode.
-NAMED_POINTS_MAX = 2000
 SORTS = {
     "pulse": lambda p: (p.pulse, p.store_id),
     "-pulse": lambda p: (-p.pulse, p.store_id),
@@ -62,30 +59,6 @@ def _sort_choices() -> list[tuple[str, str]]:
     return [("pulse", _("Staff pulse, lowest first")), ("-pulse", _("Staff pulse, highest first")),
             ("value", _("Customer value, lowest first")),
             ("-value", _("Customer value, highest first")), ("store", _("Store code"))]
-
-
-def scatter(*, points: list[tuple[str, float, float]], regions: list[tuple[str, float, float]],
-            x_name: str, y_name: str, store_name: str, region_name: str) -> dict:
-    """Stores (and regions, larger) as points: staff pulse on x, customer value on y, 0–100."""
-    named = len(points) <= NAMED_POINTS_MAX
-    store_data = ([{"name": label, "value": [round(x, 1), round(y, 1)]} for label, x, y in points]
-                  if named else [[round(x, 1), round(y, 1)] for _label, x, y in points])
-    axis = {"type": "value", "min": 0, "max": 100, "nameLocation": "middle", "nameGap": 28}
-    return {
-        "animation": False,
-        "grid": {"left": 8, "right": 16, "top": 40, "bottom": 36, "containLabel": True},
-        "legend": {"data": [store_name, region_name], "top": 0},
-        "tooltip": {"trigger": "item", "formatter": "{b}: {c}" if named else "{c}"},
-        "xAxis": {**axis, "name": x_name},
-        "yAxis": {**axis, "name": y_name, "nameGap": 36},
-        "series": [
-            {"type": "scatter", "name": store_name, "data": store_data, "symbolSize": 8,
-             "large": not named, "itemStyle": {"color": charts.ACCENT, "opacity": 0.7}},
-            {"type": "scatter", "name": region_name, "symbolSize": 16, "symbol": "diamond",
-             "data": [{"name": label, "value": [round(x, 1), round(y, 1)]}
-                      for label, x, y in regions], "itemStyle": {"color": charts.BAD}},
-        ],
-    }
 
 
 def _correlation_context(corr: Correlation) -> dict:
@@ -136,7 +109,7 @@ def pulse_vs_value(request: HttpRequest) -> HttpResponse:
     labels = {s.pk: (s.code, s.name, s.region.name) for s in Store.objects.filter(
         pk__in={p.store_id for p in page}).select_related("region").only(
         "code", "name", "region__name")}
-    if len(paired) <= NAMED_POINTS_MAX:
+    if len(paired) <= charts.NAMED_POINTS_MAX:
         labels.update({pk: (code, name, "") for pk, code, name in Store.objects.filter(
             pk__in=set(shown_ids) - set(labels)).values_list("pk", "code", "name")})
     rows = [(f"{labels[p.store_id][0]} {labels[p.store_id][1]}", labels[p.store_id][2],
@@ -154,7 +127,7 @@ def pulse_vs_value(request: HttpRequest) -> HttpResponse:
         "stores_corr": _correlation_context(store_corr),
         "regions_corr": _correlation_context(region_corr),
         "region_rows": region_rows,
-        "scatter_spec": scatter(
+        "scatter_spec": charts.pulse_scatter(
             points=[(" ".join(labels.get(p.store_id, ("", ""))[:2]).strip(), p.pulse, p.value)
                     for p in paired],
             regions=[(r.name, r.figure.score, r.value) for r in region_paired],

@@ -3,6 +3,7 @@ the number of queries of a page does not grow with the number of stores or emplo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
@@ -10,7 +11,7 @@ from datetime import date, timedelta
 from typing import TypeVar
 
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import (
     Avg,
     Count,
@@ -30,7 +31,7 @@ from django.db.models.functions import Cast, Floor, Least
 from django.http import Http404
 from django.utils import timezone
 
-from complaints.models import OPEN_STATUSES, Complaint
+from complaints.models import OPEN_STATUSES, Complaint, ComplaintKind
 from complaints.selectors import complaint_figures, pareto, sla_clocks
 from dashboard import calc, rules
 from dashboard.models import ActionStatus, ImprovementAction
@@ -709,3 +710,97 @@ def region_page(*, user: User, region: Region, quarter: Quarter) -> RegionPage:
                           sort="region")
     page.up, page.down = movers(scores=page.scores, previous=page.previous)
     return page
+
+
+# --- The store page's stamp (what its cached body is a function of) ----------------------------
+
+
+def _rows_digest_sql(model: type, where: str, vendor: str) -> str:
+    """A scalar subquery over the rows of ``model``'s table that match ``where``: the text of
+    every column of every row, in key order. PostgreSQL takes each row whole (``t::text``, one
+    cheap expression to plan) and folds the rows with md5; SQLite concatenates the model's
+    concrete columns and the caller hashes the text. Either way a column added later is in the
+    stamp without anyone remembering to add it."""
+    meta = model._meta  # noqa: SLF001 - the model's documented metadata
+    quote = connection.ops.quote_name
+    table, key = quote(meta.db_table), quote(meta.pk.column)
+    if vendor == "postgresql":
+        return (f"(SELECT md5(string_agg(t::text, ',' ORDER BY t.{key})) "  # noqa: S608
+                f"FROM {table} AS t WHERE {where})")
+    text = " || '|' || ".join(f"COALESCE(CAST({quote(f.column)} AS TEXT), '~')"
+                              for f in meta.concrete_fields)
+    # SQLite (3.40) has no ORDER BY inside an aggregate: it concatenates in the order the
+    # ordered subquery yields.
+    return (f"(SELECT group_concat(r, ',') FROM (SELECT {text} AS r "  # noqa: S608
+            f"FROM {table} WHERE {where} ORDER BY {key}))")
+
+
+@functools.cache
+def _store_page_stamp_sql(vendor: str) -> str:
+    """The stamp's one statement (built once per process): named parameters ``store``,
+    ``region``, ``quarter`` and the constants below."""
+    from complaints.models import ComplaintPolicy, GradePolicy, StoreHours
+    from surveys.models import Campaign
+
+    def table(model: type) -> str:
+        return connection.ops.quote_name(model._meta.db_table)  # noqa: SLF001
+
+    visits = (f"FROM {table(Visit)} "
+              "WHERE store_id = %(store)s AND status = %(approved)s")
+    actions = f"FROM {table(ImprovementAction)} WHERE store_id = %(store)s"
+    open_statuses = ", ".join(f"%(open_{i})s" for i in range(len(OPEN_STATUSES)))
+    parts = [  # store_page_stamp reads the open complaints' digest as the fifth
+        (Store, "id = %(store)s"),
+        (Region, "id = %(region)s"),
+        (Rollup, "status <> %(superseded)s"),
+        (Indicator, "1 = 1"),
+        (Complaint, ("store_id = %(store)s AND kind = %(customer)s "
+                     f"AND status IN ({open_statuses})")),
+        (ComplaintPolicy, "1 = 1"),
+        (GradePolicy, "1 = 1"),
+        (StoreHours, "store_id = %(store)s"),
+        (Visit, "store_id = %(store)s AND status = %(approved)s"),
+        (Evidence, f"visit_id IN (SELECT id {visits})"),
+        (ImprovementAction, "store_id = %(store)s"),
+        (Employee, "store_id = %(store)s"),
+        # Named on the page from elsewhere (an action's owner, a visit's served-by): separate
+        # subqueries, each an index lookup (an OR of them would scan the staff).
+        (Employee, f"id IN (SELECT owner_id {actions})"),
+        (Employee, f"id IN (SELECT employee_id {visits})"),
+        (Campaign, "quarter = %(quarter)s"),
+        (Response, ("store_id = %(store)s AND campaign_id IN "  # noqa: S608
+                    f"(SELECT id FROM {table(Campaign)} WHERE quarter = %(quarter)s)")),
+    ]
+    return "SELECT " + ", ".join(_rows_digest_sql(model, where, vendor)
+                                 for model, where in parts)
+
+
+@dataclass(frozen=True)
+class StorePageStamp:
+    digest: str
+    clocks_running: bool  # the store has open customer complaints: their SLA clocks move
+
+
+def store_page_stamp(*, store: Store, quarter: Quarter) -> StorePageStamp:
+    """A digest of every row the store page's body shows or computes from, read in one query:
+    the store and its region; the revisions (any rollup, recompute or publication); HQ's
+    indicators; the store's open customer complaints and what their SLA clocks run on (the
+    complaint policy, the grade policy versions, the store's opening hours); its approved
+    visits and their files; its improvement actions; its staff, and the action owners and
+    visit staff from elsewhere; the quarter's campaigns and the store's responses to them
+    (answers are written once, with their response). Any write to one of these rows, by a
+    service, the admin or a bulk update, changes the stamp, so a cached body is never
+    invalidated, only no longer read (``dashboard.page_cache``). Not in it, because the cache
+    key carries them: the time (the SLA clocks, overdue deadlines), what the reader's role
+    shows, and the loyalty figures."""
+    database = router.db_for_read(Store)  # the replica inside a replica block, as the page
+    sql = _store_page_stamp_sql(connections[database].vendor)
+    params = {"store": store.pk, "region": store.region_id, "quarter": str(quarter),
+              "superseded": RollupStatus.SUPERSEDED, "customer": ComplaintKind.CUSTOMER,
+              "approved": VisitStatus.APPROVED,
+              **{f"open_{i}": status for i, status in enumerate(OPEN_STATUSES)}}
+    with connections[database].cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    digest = hashlib.sha256("\x1f".join("" if v is None else str(v) for v in row).encode())
+    return StorePageStamp(digest=digest.hexdigest(), clocks_running=row[4] is not None)

@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,7 +22,7 @@ from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from complaints.models import Category
-from dashboard import calc, charts, export, rules, selectors
+from dashboard import calc, charts, export, page_cache, rules, selectors
 from dashboard.forms import (
     FiguresFilterForm,
     ImprovementActionForm,
@@ -52,7 +53,12 @@ from satisfaction.selectors import region_list
 from satisfaction.selectors import store_list as chain_store_list
 from scoring.labels import flag_label
 from scoring.models import Rollup, StoreScore
-from scoring.selectors import QuarterOption, quarter_options, revision_param
+from scoring.selectors import (
+    QuarterOption,
+    employee_score_scope,
+    quarter_options,
+    revision_param,
+)
 
 PAGE_SIZE = 50
 
@@ -86,14 +92,27 @@ def store_home(request: HttpRequest) -> HttpResponse:
 @role_required(rules.can_see_store_pages)
 @replica_reads()
 def store_page(request: HttpRequest, code: str) -> HttpResponse:
+    """The store's page. Its body comes from ``page_cache`` (rendered once per store, reader's
+    view and state of its data); the top bar is the reader's own."""
     store = get_visible_store_or_404(request.user, code=code)
-    data = selectors.store_page_data(
-        user=request.user, store=store, today=timezone.localdate(),
-        quarter=quarter_param(request.GET, default=Quarter.current()))
-    return render(request, "dashboard/store.html",
-                  {**data.context(), **charts.store_page_charts(data),
-                   **store_loyalty_context(store=store, quarter=data.quarter),
-                   "region_link": region_of_store_link(user=request.user, store=store)})
+    quarter = quarter_param(request.GET, default=Quarter.current())
+    variant = page_cache.BodyVariant(
+        can_manage=rules.can_manage_actions(request.user, store),
+        with_photos=visit_rules.can_see_store_evidence(request.user),
+        staff_scope=employee_score_scope(request.user),
+        region_link=region_of_store_link(user=request.user, store=store))
+
+    def render_body(csrf_token: str) -> str:
+        data = selectors.store_page_data(user=request.user, store=store, quarter=quarter,
+                                         today=timezone.localdate())
+        return render_to_string("dashboard/_store_body.html", {
+            **data.context(), **charts.store_page_charts(data),
+            **store_loyalty_context(store=store, quarter=quarter),
+            "region_link": variant.region_link, "csrf_token": csrf_token}, request=request)
+
+    body = page_cache.store_body(request=request, store=store, quarter=quarter,
+                                 variant=variant, render=render_body)
+    return render(request, "dashboard/store.html", {"store": store, "body": body})
 
 
 # --- Improvement actions ----------------------------------------------------------------------

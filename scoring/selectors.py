@@ -206,12 +206,23 @@ def scope_employee_scores(scores: QuerySet[EmployeeScore], user: User
     return scores
 
 
+def employee_score_scope(user: User) -> str:
+    """Which staff values of a visible store ``user`` sees: ``"none"``, ``"all"`` or
+    ``"own:<employee id>"`` (a page cached per reader keys on it)."""
+    if not rules.can_see_values(user):
+        return "none"
+    if rules.sees_only_own_value(user):
+        return f"own:{user.employee_id}"
+    return "all"
+
+
 def scope_employee_score_rows(rows: list[EmployeeScore], user: User) -> list[EmployeeScore]:
     """``scope_employee_scores`` on rows already read (a visible store's cached staff rows:
     the caller has checked the store is in the user's scope)."""
-    if not rules.can_see_values(user):
+    scope = employee_score_scope(user)
+    if scope == "none":
         return []
-    if rules.sees_only_own_value(user):
+    if scope.startswith("own:"):
         return [s for s in rows if user.employee_id and s.employee_id == user.employee_id]
     return rows
 

@@ -53,7 +53,7 @@ def quarters(store, sibling_store, other_store):
 
 
 def test_the_hero_is_this_quarters_provisional_value_with_its_change_and_the_region(
-        login, store_manager, quarters, store):
+        login, store_manager, quarters, store, uncached_store_body):
     client = login(store_manager)
     html = _page(client, store)
     assert _text(html, "hero") == "本季度暂定值 60.2 （未发布，随数据变化）"

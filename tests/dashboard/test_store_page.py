@@ -224,7 +224,8 @@ def _fill(store, values, count):
 
 
 def test_the_store_page_query_count_does_not_grow_with_staff_or_stores(
-        login, store_manager, values, store, django_assert_max_num_queries):
+        login, store_manager, values, store, django_assert_max_num_queries,
+        uncached_store_body):
     client = login(store_manager)
     url = reverse("dashboard:store", args=[store.code])
     _fill(store, values, 2)

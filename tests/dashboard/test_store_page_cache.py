@@ -1,7 +1,9 @@
-"""The store page keeps its figures per revision (``selectors.store_figures`` and the page's
-cached fragments) and reads complaints, their clocks, visits, actions and survey gaps live: a
-cached page still changes when a complaint is filed or closed, when the quarter is recomputed or
-published, and never shows another store's figures or a stale time left."""
+"""The store page keeps its whole body per store, reader's view and state of its data
+(``dashboard.page_cache``, keyed by ``selectors.store_page_stamp``), and its figures per
+revision (``selectors.store_figures`` and the body's fragments) for the renders in between: a
+cached page still changes when a complaint is filed, closed or edited behind the services' back,
+when an action is planned, a member of staff renamed, the quarter recomputed or published; it
+never shows another store's figures, another reader's view or token, or a stale time left."""
 
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from complaints import services as complaint_services
+from complaints.models import Complaint
+from dashboard.services import improvement_action_complete, improvement_action_create
+from satisfaction.models import Employee
 from satisfaction.quarters import Quarter
 from scoring.models import Rollup, RollupStatus, StoreScore
 from tests.complaints.factories import make_complaint as file_complaint
@@ -24,10 +29,12 @@ from tests.factories import EmployeeFactory, UserFactory
 pytestmark = pytest.mark.django_db
 NOW = Quarter.current()
 LAST = NOW.previous()
-# The warm page: the figures and the fragments come from the cache. Session, user, store, the
-# rollup version, labels, unread count, action rights, actions, complaints, visits and their
-# photos, unscored staff, survey gaps.
-MAX_WARM_STORE_PAGE_QUERIES = 16
+# A reload: session, user, store, action rights, the stamp, unread count; the body from the cache.
+MAX_CACHED_BODY_QUERIES = 6
+# A render with the figures and fragments cached (``uncached_store_body``): session, user,
+# store, action rights (the variant's and the page's), the stamp, the rollup version, labels,
+# unread count, actions, complaints, visits and their photos, unscored staff, survey gaps.
+MAX_WARM_STORE_PAGE_QUERIES = 18
 HERO = re.compile(r'data-testid="hero-value">([^<]*)<')
 TIME_LEFT = re.compile(r'data-testid="time-left" data-state="\w+">([^<]*)<')
 
@@ -48,7 +55,8 @@ def _page(client, store) -> str:
 
 
 def test_the_warm_store_page_reads_fewer_queries_than_the_cold_one(
-        login, store_manager, provisional, store, django_assert_max_num_queries):
+        login, store_manager, provisional, store, django_assert_max_num_queries,
+        uncached_store_body):
     client = login(store_manager)
     with CaptureQueriesContext(connection) as cold:
         _page(client, store)
@@ -133,3 +141,85 @@ def test_a_clerk_sees_only_their_own_value_from_the_cached_staff_rows(
     response = login(clerk).get(reverse("dashboard:store", args=[store.code]))
     assert [s.employee_id for s in response.context["staff"]] == [clerk_employee.pk]
     assert colleague not in response.content.decode()
+
+
+def test_a_reload_reads_the_body_from_the_cache_in_a_few_queries(
+        login, store_manager, provisional, store, django_assert_max_num_queries):
+    client = login(store_manager)
+    file_complaint(store)
+    first = _page(client, store)
+    with django_assert_max_num_queries(MAX_CACHED_BODY_QUERIES) as reload:
+        again = _page(client, store)
+    def body(html: str) -> str:  # the CSRF token is masked afresh on every response
+        return re.sub(r'value="[^"]+"', "", html.split('<main class="content">')[1])
+
+    assert body(again) == body(first)
+    assert not any(q["sql"].startswith('SELECT "complaints_complaint"')
+                   for q in reload.captured_queries)
+
+
+def test_a_complaint_edited_behind_the_services_back_shows_at_once(
+        login, store_manager, provisional, store):
+    complaint = file_complaint(store)
+    client = login(store_manager)
+    assert "等级 A" not in _page(client, store)
+    Complaint.objects.filter(pk=complaint.pk).update(grade="A")  # the admin, a bulk fix
+    assert "等级 A" in _page(client, store)
+
+
+def test_a_planned_and_a_completed_action_show_at_once(login, store_manager, provisional, store,
+                                                       store_manager_employee):
+    client = login(store_manager)
+    assert "整改价格标签" not in _page(client, store)
+    action = improvement_action_create(
+        user=store_manager, store=store, title="整改价格标签", indicator_code="price",
+        owner=store_manager_employee, deadline=timezone.localdate() + timedelta(days=30))
+    html = _page(client, store)
+    assert "整改价格标签" in html
+    assert reverse("dashboard:action_complete", args=[action.pk]) in html
+    improvement_action_complete(action=action, user=store_manager)
+    assert reverse("dashboard:action_complete", args=[action.pk]) not in _page(client, store)
+
+
+def test_a_renamed_member_of_staff_shows_at_once(login, store_manager, provisional, store):
+    newcomer = EmployeeFactory(number="E00077", name="赵新人", store=store)
+    client = login(store_manager)
+    assert "赵新人" in _page(client, store)
+    Employee.objects.filter(pk=newcomer.pk).update(name="赵新员")
+    html = _page(client, store)
+    assert "赵新员" in html
+    assert "赵新人" not in html
+
+
+def test_each_reader_of_a_cached_body_posts_with_their_own_csrf_token(
+        provisional, store, store_manager, store_manager_employee):
+    from django.test import Client
+
+    deputy = UserFactory(username="store1b", role="store_manager", stores=[store])
+    action = improvement_action_create(
+        user=store_manager, store=store, title="整改价格标签", indicator_code="price",
+        owner=store_manager_employee, deadline=timezone.localdate() + timedelta(days=30))
+    token = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+    url = reverse("dashboard:action_complete", args=[action.pk])
+    tokens = []
+    for user in (store_manager, deputy):  # the same view of the store: the deputy's is a hit
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        html = _page(client, store)
+        form = html[html.index(f'action="{url}"'):]
+        tokens.append(token.search(form).group(1))
+    assert tokens[0] != tokens[1]
+    assert "__store-page-csrf-token__" not in html
+    assert client.post(url, {"csrfmiddlewaretoken": tokens[1]}).status_code == 302
+
+
+def test_a_clerk_never_gets_the_body_cached_for_the_manager(
+        login, store_manager, clerk, provisional, store, store_manager_employee):
+    improvement_action_create(
+        user=store_manager, store=store, title="整改价格标签", indicator_code="price",
+        owner=store_manager_employee, deadline=timezone.localdate() + timedelta(days=30))
+    manager_page = _page(login(store_manager), store)
+    assert 'data-testid="new-action"' in manager_page
+    clerk_page = _page(login(clerk), store)
+    assert 'data-testid="new-action"' not in clerk_page
+    assert "csrfmiddlewaretoken" not in clerk_page.split('data-testid="actions"')[1]

@@ -147,7 +147,8 @@ def test_closed_and_resolved_complaints_have_no_clock_on_their_page(login, clock
 
 
 def test_the_store_page_reads_the_clocks_in_a_fixed_number_of_queries(
-        login, clock, store, store_manager, hq, django_assert_max_num_queries):
+        login, clock, store, store_manager, hq, django_assert_max_num_queries,
+        uncached_store_body):
     ComplaintPolicy.objects.filter(pk=1).update(business_hours_clock=True)
     StoreHours.objects.create(store=store, opens_at=time(8), closes_at=time(22))
     client = login(store_manager)

@@ -23,10 +23,14 @@ def can_see_chain_figures(user: User) -> bool:
     return rules.sees_chain_figures(user)
 
 
-def can_manage_actions(user: User, store: Store) -> bool:
-    """The store's manager, its regional manager and HQ plan and review its actions."""
+def can_manage_actions(user: User, store: Store, *, visible: bool | None = None) -> bool:
+    """The store's manager, its regional manager and HQ plan and review its actions.
+    ``visible``: the caller has already checked whether the store is in the user's scope
+    (a page that 404s otherwise), which saves asking again."""
     if not (rules.is_hq(user) or rules.has_role(user, *ACTION_ROLES)):
         return False
+    if visible is not None:
+        return visible
     return visible_stores(user).filter(pk=store.pk).exists()
 
 

@@ -97,7 +97,7 @@ def store_page(request: HttpRequest, code: str) -> HttpResponse:
     store = get_visible_store_or_404(request.user, code=code)
     quarter = quarter_param(request.GET, default=Quarter.current())
     variant = page_cache.BodyVariant(
-        can_manage=rules.can_manage_actions(request.user, store),
+        can_manage=rules.can_manage_actions(request.user, store, visible=True),
         with_photos=visit_rules.can_see_store_evidence(request.user),
         staff_scope=employee_score_scope(request.user),
         region_link=region_of_store_link(user=request.user, store=store))

@@ -255,6 +255,9 @@ SECURE = not DEBUG
 SESSION_COOKIE_SECURE = SECURE
 CSRF_COOKIE_SECURE = SECURE
 SESSION_COOKIE_HTTPONLY = True
+# Sessions are read from the cache (Redis when REDIS_URL is set) and written through to the
+# database, so a page costs no session query and a flushed cache loses no login.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # A login ends SESSION_COOKIE_AGE seconds after it began (7 days), however active, and after
 # SESSION_IDLE_TIMEOUT_SECONDS without a request (8 hours): satisfaction.security.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", default=7 * 24 * 3600, minimum=60)

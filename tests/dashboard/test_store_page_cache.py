@@ -29,8 +29,9 @@ from tests.factories import EmployeeFactory, UserFactory
 pytestmark = pytest.mark.django_db
 NOW = Quarter.current()
 LAST = NOW.previous()
-# A reload: session, user, store, action rights, the stamp, unread count; the body from the cache.
-MAX_CACHED_BODY_QUERIES = 6
+# A reload: the user, the store (its scope), the stamp and the unread count; the session and the
+# body from the cache.
+MAX_CACHED_BODY_QUERIES = 4
 # A render with the figures and fragments cached (``uncached_store_body``): session, user,
 # store, action rights (the variant's and the page's), the stamp, the rollup version, labels,
 # unread count, actions, complaints, visits and their photos, unscored staff, survey gaps.

@@ -93,7 +93,9 @@ def test_a_real_worker_records_the_overdue_alerts_exactly_once(store, store_mana
 
 @pytest.mark.postgres
 def test_deliveries_survive_a_dead_broker_and_a_killed_worker(store, emails, tmp_path):
-    """Why a key may arrive twice: the worker marks a row sent right after sending it. A
+    """Why a key may arrive twice: with this test's 3-second lease a batch is one row
+    (``deliveries_send_due`` claims no more than the lease covers), so the worker marks each row
+    sent right after sending it (a larger batch is marked together: at most its 20 repeat). A
     ``kill -9`` between the two (the e-mail written, the webhook answered, the UPDATE not yet
     committed) leaves that row pending, and it is sent again when its lease runs out. Only the
     row in flight at the kill can repeat, so each key arrives at most once more in the worst

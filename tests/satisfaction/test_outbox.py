@@ -284,7 +284,8 @@ def test_a_worker_killed_mid_send_leaves_the_row_pending_until_its_lease_ends(
     settings.DELIVERY_LEASE_SECONDS = 300
     notification_send(users=[store_manager], title="提醒")
     now = timezone.now() + timedelta(seconds=1)
-    assert len(delivery._claim(size=10, now=now)) == 1  # ... and the worker dies before sending
+    # A worker claims it ... and dies before sending.
+    assert len(delivery._claim(ids=delivery._due_ids(limit=10, now=now), now=now)) == 1
     row = Delivery.objects.get()
     assert (row.state, row.attempts) == (DeliveryState.PENDING, 1)
     assert delivery.deliveries_send_due(now=now + timedelta(seconds=299)).claimed == 0

@@ -12,8 +12,10 @@ trend and the change); with ``--skip-build`` it reuses the database (and prepare
 only when it has no values). Then it creates ``--managers`` store managers, one per store, in
 bulk with one precomputed hash of the project's first hasher (Argon2), starts gunicorn as
 ``bench/pos_load.py`` does (``--workers`` sync workers, the same flags and environment; the
-cache on Redis when ``--redis`` names a database, which the bench empties first) and drives it
-with an asyncio + httpx client, like browsers:
+cache on Redis when ``--redis`` names a database, which the bench empties first, then fills
+with the loyalty figures as the beat task keeps them) and drives it
+with a minimal asyncio client (``bench/http_client.py``, light because it shares the two cores
+with the server it measures), like browsers:
 
 1. the morning: ``--concurrency`` managers at a time each GET the login page, POST the form
    with its CSRF token, then open their store page ``--reloads`` times (the first open after
@@ -36,7 +38,6 @@ import argparse
 import asyncio
 import importlib.util
 import json
-import logging
 import os
 import re
 import statistics
@@ -58,6 +59,7 @@ def _load(name: str, file: str):
 dashboard_bench = _load("bench_dashboard", "dashboard.py")  # sets up Django (bench/rollup.py)
 rollup_bench = dashboard_bench.rollup_bench
 pos_bench = _load("bench_pos_load", "pos_load.py")
+http_client = _load("bench_http_client", "http_client.py")
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.hashers import get_hasher, make_password  # noqa: E402
@@ -235,12 +237,7 @@ async def open_page(client, browser: Browser, into: list[float], timings: Timing
 
 async def run(base: str, browsers: list[Browser], args, meter: CpuMeter
               ) -> tuple[dict, dict]:
-    import httpx
-
-    limits = httpx.Limits(max_connections=args.concurrency * 2,
-                          max_keepalive_connections=args.concurrency * 2)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120,
-                                 follow_redirects=False) as client:
+    async with http_client.Client(base, timeout=120) as client:
         # Warm-up: each worker loads its code and templates (one page, one login form).
         for _ in range(args.workers * 2):
             await client.get(reverse("login"))
@@ -351,7 +348,6 @@ def main() -> None:
                         help="the server's cache (emptied first); '' for per-process locmem")
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "morning.json"))
     args = parser.parse_args()
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     database = connection.settings_dict
     log(f"database: {connection.vendor} {database['NAME']}; hasher "
         f"{get_hasher().algorithm} {settings.PASSWORD_HASHERS[0]}")
@@ -370,6 +366,14 @@ def main() -> None:
     # DEBUG=0 serves the static files' manifest, as a deployment does (staticfiles/ is ignored).
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
                    cwd=ROOT, env=env, check=True)
+    if args.redis:
+        # What beat has done by morning (every 30 minutes): the loyalty figures' chain pass, in
+        # the server's cache. The pages' own bodies stay cold: the first open renders them.
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "manage.py", "shell", "-c",
+                        "from dashboard.tasks import refresh_loyalty_figures as t; t()"],
+                       cwd=ROOT, env=env, check=True)
+        log(f"loyalty figures refreshed as beat does, in {time.perf_counter() - started:.1f}s")
     port = pos_bench.free_port()
     server = pos_bench.start_server(env, port, args.workers, 1, "sync")
     connection.close()

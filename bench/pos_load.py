@@ -7,7 +7,8 @@
 Creates (drops first) the database ``--database``, migrates it, prepares stores and an API
 key, starts two gunicorns with the same command line on free ports (the product, and the bare
 DRF peer: ``bench.pos_peer``, a ``get_or_create`` view on a unique (store, receipt) table,
-loaded only through its own settings module) and drives them with an asyncio + httpx client:
+loaded only through its own settings module) and drives them with a minimal asyncio client
+(``bench/http_client.py``: it shares the two cores with the servers it measures):
 
 1. single-receipt POSTs from 32 concurrent clients for ``--seconds`` (capped by ``--max``),
    to the product and to the peer in turn, ``--rounds`` times each; prints both sides and the
@@ -35,6 +36,9 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.http_client import Client  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "sat_bench_pos"
@@ -233,15 +237,10 @@ def compare(product: list[dict], peer: list[dict]) -> dict:
 
 
 async def drive(base: str, peer_base: str, stores: list[str], args) -> list[dict]:
-    import httpx
-
     headers = {"Authorization": f"Api-Key {KEY}"}
-    limits = httpx.Limits(max_connections=CONCURRENCY * 2,
-                          max_keepalive_connections=CONCURRENCY * 2)
     results = []
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
-                                 timeout=60) as client, httpx.AsyncClient(
-            base_url=peer_base, headers=headers, limits=limits, timeout=60) as peer_client:
+    async with Client(base, headers=headers, timeout=60) as client, Client(
+            peer_base, headers=headers, timeout=60) as peer_client:
         warm = Receipts(stores, "W")
         for _ in range(50):
             await client.post("/api/v1/pos/transactions/", json=warm.next())

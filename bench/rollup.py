@@ -16,9 +16,11 @@ first), then times:
    tables), in the same run, and the ratio of 2 to 3; the two results are compared;
 4. every store and employee value (and the stores' response counts and confidence intervals)
    against the engine run on the answers the way the rollup read them before the tallies;
-5. the evidence each revision freezes (``scoring.models.RevisionInput``, issue 12): its rows
-   and bytes (table + indexes on PostgreSQL), the store response statistics grouped in the
-   database (the rollup's way on PostgreSQL) against the per-response rows grouped by pandas
+5. the evidence each revision freezes (``scoring.models.RevisionInput`` for visits and
+   complaints, issue 12; ``RevisionResponses`` for the survey responses, one row per store and
+   employee, issue 16): its rows and bytes (tables + indexes on PostgreSQL), the store
+   response statistics grouped in the database (the rollup's way on PostgreSQL) against the
+   per-response rows grouped by pandas
    (time and max |difference|), and, with the quarter published and some data arriving late,
    the reads that use it: a store's trace with its late items, the chain-wide late count of
    the quarter page, a comparison of two revisions.
@@ -414,16 +416,28 @@ def evidence_figures() -> None:
     rows = RevisionInput.objects.filter(rollup=rollup).count()
     by_kind = dict(RevisionInput.objects.filter(rollup=rollup).values_list("kind").annotate(
         n=models.Count("object_id")).values_list("kind", "n"))
-    log(f"evidence: {rows} rows in r{rollup.revision} (responses {by_kind.get(1, 0)}, "
-        f"visits {by_kind.get(2, 0)}, complaints {by_kind.get(3, 0)})")
+    length = ("cardinality(response_ids)" if connection.vendor == "postgresql"
+              else "json_array_length(response_ids)")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*), COALESCE(SUM({length}), 0) "  # noqa: S608
+                       "FROM scoring_revisionresponses WHERE rollup_id = %s", [rollup.pk])
+        groups, responses = cursor.fetchone()
+    log(f"evidence: {rows + groups} rows in r{rollup.revision}: responses {responses} in "
+        f"{groups} rows (one per store and employee), visits {by_kind.get(2, 0)}, complaints "
+        f"{by_kind.get(3, 0)}")
     if connection.vendor == "postgresql":
+        sizes = {}
         with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE scoring_revisioninput")
-            cursor.execute("SELECT pg_relation_size('scoring_revisioninput'), "
-                           "pg_indexes_size('scoring_revisioninput')")
-            table, indexes = cursor.fetchone()
-        log(f"evidence size: table {table / 2**20:.1f} MiB + indexes {indexes / 2**20:.1f} MiB"
-            f" = {(table + indexes) / max(rows, 1):.0f} bytes per counted input")
+            for table in ("scoring_revisioninput", "scoring_revisionresponses"):
+                cursor.execute(f"VACUUM ANALYZE {table}")
+                cursor.execute("SELECT pg_relation_size(%s), pg_indexes_size(%s), "
+                               "pg_total_relation_size(%s)", [table, table, table])
+                sizes[table] = cursor.fetchone()
+        total = sum(size[2] for size in sizes.values())
+        log("evidence size (every revision kept): " + ", ".join(
+            f"{table} {size[0] / 2**20:.1f} MiB + indexes {size[1] / 2**20:.1f} MiB"
+            for table, size in sizes.items())
+            + f"; {total / max(rows + responses, 1):.0f} bytes per counted input (with TOAST)")
     weights = scheme_current().to_params().indicator_weights
     t = time.perf_counter()
     frame = survey_selectors.survey_response_score_frame(quarter=QUARTER, weights=weights)
@@ -648,7 +662,7 @@ def compare_with_answers_path() -> None:
 
 # The data the bench builds (configuration such as indicators, scorecards and schemes stays).
 DATA_TABLES = ["scoring_exportlog", "scoring_appraisalpoints", "scoring_revisioninput",
-               "scoring_rollup",
+               "scoring_revisionresponses", "scoring_rollup",
                "complaints_complaint", "mystery_shopper_visit", "surveys_answer",
                "surveys_response", "surveys_campaign", "satisfaction_employee",
                "satisfaction_store", "satisfaction_region"]
@@ -727,6 +741,8 @@ def main() -> None:
     log(f"hand-written SQL store rollup: {hand_seconds:.2f}s")
     log(f"ratio store part / hand SQL: {store_seconds:.2f} / {hand_seconds:.2f} = "
         f"{store_seconds / hand_seconds:.2f}")
+    log(f"ratio full rollup (wall) / hand SQL: {wall:.2f} / {hand_seconds:.2f} = "
+        f"{wall / hand_seconds:.2f}")
     count, max_diff = compare_with_hand_sql()
     log(f"compared {count} store values with the hand SQL: max |difference| {max_diff:.6f}")
     compare_with_answers_path()

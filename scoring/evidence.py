@@ -1,7 +1,9 @@
 """What a revision counted, item by item, and what each item contributed (pure, like the engine).
 
-The rollup freezes one row per counted input beside its snapshot (``scoring.models.
-RevisionInput``), so a value can be defended months later whatever arrives since:
+The rollup freezes the counted inputs beside its snapshot, so a value can be defended months
+later whatever arrives since: one row per visit and complaint (``scoring.models.
+RevisionInput``), the survey responses many to a row, one per store and employee
+(``scoring.models.RevisionResponses``, ``response_groups``):
 
 - a counted survey response: its store, the employee it counts for (none when it names no one,
   or names the person who keyed it in), and its weighted 0–100 score under the revision's
@@ -104,6 +106,35 @@ def counted_inputs(data: engine.EngineInput, scheme: engine.SchemeParams,
         frame.loc[~frame["employee_id"].isin(employee_ids), "employee_id"] = pd.NA
     frame["kind"] = frame["kind"].astype("int64")
     return frame[INPUT_COLUMNS].reset_index(drop=True)
+
+
+ResponseGroup = tuple[int, int | None, list[int], list[float | None]]
+
+
+def response_groups(inputs: pd.DataFrame) -> list[ResponseGroup]:
+    """The counted responses among ``inputs`` (``counted_inputs``' rows) as a revision freezes
+    them: one group per store and employee (``None``: the store's value only), as
+    ``(store_id, employee_id, response ids, figures)``, the ids ascending and each figure
+    beside its id (``None``: the response has no score)."""
+    rows = inputs[inputs["kind"] == RESPONSE]
+    if rows.empty:
+        return []
+    store = rows["store_id"].to_numpy(dtype="int64")
+    # Ids are positive: -1 stands for "no employee" while sorting and grouping.
+    employee = pd.to_numeric(rows["employee_id"]).astype("Int64").to_numpy(
+        dtype="int64", na_value=-1)
+    object_id = rows["object_id"].to_numpy(dtype="int64")
+    figure = pd.to_numeric(rows["figure"]).to_numpy(dtype="float64", na_value=np.nan)
+    order = np.lexsort((object_id, employee, store))
+    store, employee = store[order], employee[order]
+    object_id, figure = object_id[order], figure[order]
+    starts = np.flatnonzero(np.r_[True, (store[1:] != store[:-1])
+                                  | (employee[1:] != employee[:-1])])
+    ends = np.r_[starts[1:], len(store)]
+    return [(int(store[start]), None if employee[start] < 0 else int(employee[start]),
+             object_id[start:end].tolist(),
+             [None if math.isnan(f) else f for f in figure[start:end].tolist()])
+            for start, end in zip(starts.tolist(), ends.tolist(), strict=True)]
 
 
 # --- What arrived or changed after a revision -----------------------------------------------

@@ -9,6 +9,9 @@ exports the published revision.
 
 from __future__ import annotations
 
+import json
+import math
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -349,19 +352,20 @@ class InputKind(models.IntegerChoices):
 
 
 class RevisionInput(models.Model):
-    """One input a revision counted, frozen with the figure it contributed.
+    """One visit or complaint a revision counted, frozen with the figure it contributed.
 
-    Written by the rollup with its snapshot rows (COPY on PostgreSQL), one row per counted
-    survey response, approved visit and substantiated graded complaint, so the trace of a value
-    lists what *that revision* counted whatever arrives later. Narrow on purpose (chain scale:
-    about a million rows a revision): a composite primary key instead of a surrogate id, no
-    database foreign-key checks (the rows are written in bulk from rows just read).
+    Written by the rollup with its snapshot rows (COPY on PostgreSQL), one row per approved
+    visit and substantiated graded complaint, so the trace of a value lists what *that
+    revision* counted whatever arrives later; the survey responses it counted are frozen
+    apart, many to a row (:class:`RevisionResponses`). Narrow on purpose: a composite primary
+    key instead of a surrogate id, no database foreign-key checks (the rows are written in
+    bulk from rows just read).
 
     - ``store``: the store whose value counted it; ``employee``: the employee whose value
       counted it (empty: the store's value only, e.g. a response naming no one);
-    - ``figure``: what it gave the store's component: a response's weighted 0–100 score
-      (empty when it rated no weighted indicator), a visit's scenario %, a complaint's
-      deduction points;
+    - ``figure``: what it gave the store's component: a visit's scenario %, a complaint's
+      deduction points (revisions frozen before issue 16 also had a row per response: their
+      responses were regrouped into :class:`RevisionResponses` by migration 0006);
     - ``employee_figure``: what it gave the employee's part where that differs in kind (a
       visit's purchase-evaluation %); empty otherwise.
     """
@@ -391,3 +395,109 @@ class RevisionInput(models.Model):
 
     def __str__(self) -> str:
         return f"r{self.rollup_id} {self.get_kind_display()} #{self.object_id}"
+
+
+class NumberListField(models.Field):
+    """A list of numbers (``None`` for an empty one) in one column, exactly: a PostgreSQL
+    array of ``base`` (``bigint[]`` or ``double precision[]``, built by ``array_agg``),
+    JSON text elsewhere (Python's float repr round-trips a double). Not for lookups inside
+    the list: the readers expand it (``scoring.selectors``)."""
+
+    BASES = ("bigint", "double precision")
+
+    def __init__(self, *args, base: str = "bigint", **kwargs) -> None:
+        if base not in self.BASES:
+            raise ValueError(f"base must be one of {self.BASES}")
+        self.base = base
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["base"] = self.base
+        return name, path, args, kwargs
+
+    def db_type(self, connection) -> str:
+        return f"{self.base}[]" if connection.vendor == "postgresql" else "text"
+
+    def _element(self, value) -> int | float | None:
+        if value is None:
+            return None
+        if self.base == "bigint":
+            return int(value)
+        number = float(value)
+        if math.isnan(number):
+            return None  # pandas' empty figure
+        return number
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if value is None:
+            return None
+        values = [self._element(v) for v in value]
+        if connection.vendor == "postgresql":
+            # An array literal: repr() of a double is exact, and an empty or all-empty list
+            # needs no element type for the driver to guess.
+            return "{" + ",".join("NULL" if v is None else repr(v) for v in values) + "}"
+        return json.dumps(values)
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return json.loads(value)
+        return list(value)
+
+    def to_python(self, value):
+        if value is None or isinstance(value, list):
+            return value
+        if isinstance(value, str):
+            return json.loads(value)
+        return [self._element(v) for v in value]
+
+
+class RevisionResponses(models.Model):
+    """The survey responses a revision counted for one store and one employee (or none),
+    frozen with their scores: one row per (revision, store, employee) instead of one per
+    response (chain scale: about 115,000 rows a revision instead of a million; issue 16).
+
+    Written by the rollup with its snapshot rows: on PostgreSQL one ``INSERT … SELECT`` of the
+    groups the load staged (``scoring.loader``), elsewhere from the counted-responses frame.
+
+    - ``store``: the store whose value counted them;
+    - ``employee_key``: the employee whose value counted them, 0 for none (the store's value
+      only: the responses name no one, name the person who keyed them in, or name someone who
+      gets no value). A key rather than a nullable foreign key so that (revision, store,
+      employee) is the primary key: one index fewer to fill for every row a rollup writes;
+    - ``response_ids``: the responses' ids; ``figures``: their weighted 0–100 scores in the
+      same order (empty when a response rated no weighted indicator). In no particular order:
+      the readers order them by id.
+    """
+
+    NO_EMPLOYEE = 0
+
+    # The key is the index a store's trace reads (rollup, store); the employee's trace has a
+    # partial index of its own. No database foreign-key checks (written in bulk from rows just
+    # read), as the snapshot and the other inputs.
+    pk = models.CompositePrimaryKey("rollup", "store", "employee_key")
+    rollup = models.ForeignKey(Rollup, on_delete=models.CASCADE, db_constraint=False,
+                               db_index=False, related_name="response_groups",
+                               verbose_name=_("rollup"))
+    store = models.ForeignKey("satisfaction.Store", on_delete=models.DO_NOTHING,
+                              db_constraint=False, db_index=False, related_name="+",
+                              verbose_name=_("store"))
+    employee_key = models.BigIntegerField(_("employee"))
+    response_ids = NumberListField(_("responses"), base="bigint")
+    figures = NumberListField(_("scores"), base="double precision")
+
+    class Meta:
+        verbose_name = _("counted responses")
+        verbose_name_plural = _("counted responses")
+        indexes = [models.Index(fields=["rollup", "employee_key"],
+                                name="scoring_responses_employee",
+                                condition=~models.Q(employee_key=0))]
+
+    def __str__(self) -> str:
+        return f"r{self.rollup_id} store {self.store_id}: {len(self.response_ids or [])}"
+
+    @property
+    def employee_id(self) -> int | None:
+        return self.employee_key or None

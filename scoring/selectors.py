@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
-from django.db.models import CharField, Count, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db import connection
+from django.db.models import CharField, Count, F, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat, ExtractQuarter, ExtractYear
 from django.http import Http404
 from django.urls import reverse
@@ -30,6 +31,7 @@ from scoring import engine, evidence, loader, rules
 from scoring.models import (
     EmployeeScore,
     RevisionInput,
+    RevisionResponses,
     Rollup,
     RollupStatus,
     Scheme,
@@ -331,12 +333,57 @@ def _employee_numbers(ids) -> dict[int, str]:
 
 def _inputs(rollup: Rollup, store_id: int | None, employee_id: int | None
             ) -> QuerySet[RevisionInput]:
+    """The revision's frozen visits and complaints, of a store and/or an employee."""
     inputs = RevisionInput.objects.filter(rollup=rollup)
     if store_id is not None:
         inputs = inputs.filter(store_id=store_id)
     if employee_id is not None:
         inputs = inputs.filter(employee_id=employee_id)
     return inputs
+
+
+@dataclass(frozen=True)
+class FrozenResponse:
+    """One survey response a revision counted, as frozen (``RevisionResponses``)."""
+
+    object_id: int
+    store_id: int
+    employee_id: int | None
+    figure: float | None
+
+
+def _frozen_responses(rollup: Rollup, store_id: int | None, employee_id: int | None
+                      ) -> list[FrozenResponse]:
+    """The survey responses the revision counted, of a store and/or an employee, by id: its
+    groups (one per store and employee) taken apart (one query)."""
+    groups = RevisionResponses.objects.filter(rollup=rollup)
+    if store_id is not None:
+        groups = groups.filter(store_id=store_id)
+    if employee_id is not None:
+        # Key 0 is "no employee": an id that is no employee's (0) matches nothing.
+        groups = (groups.filter(employee_key=employee_id)
+                  if employee_id != RevisionResponses.NO_EMPLOYEE else groups.none())
+    responses = [
+        FrozenResponse(object_id, group_store, group_employee or None, figure)
+        for group_store, group_employee, ids, figures in groups.values_list(
+            "store_id", "employee_key", "response_ids", "figures")
+        for object_id, figure in zip(ids, figures, strict=True)]
+    responses.sort(key=lambda response: response.object_id)
+    return responses
+
+
+def revision_inputs(*, rollup: Rollup, store_id: int | None = None,
+                    employee_id: int | None = None,
+                    kinds: tuple[int, ...] = tuple(KIND_NAMES)) -> list[tuple]:
+    """What the revision counted (of a store and/or an employee, of some kinds), one tuple
+    per input in ``evidence.INPUT_COLUMNS``' order: the visits and complaints as frozen one by
+    one, then the survey responses by id, taken out of their groups."""
+    rows = list(_inputs(rollup, store_id, employee_id).filter(kind__in=kinds).values_list(
+        *evidence.INPUT_COLUMNS)) if set(kinds) - {evidence.RESPONSE} else []
+    if evidence.RESPONSE in kinds:
+        rows += [(evidence.RESPONSE, r.object_id, r.store_id, r.employee_id, r.figure, None)
+                 for r in _frozen_responses(rollup, store_id, employee_id)]
+    return rows
 
 
 def revision_trace(*, rollup: Rollup, store_id: int, employee_id: int | None = None,
@@ -347,7 +394,8 @@ def revision_trace(*, rollup: Rollup, store_id: int, employee_id: int | None = N
     A store's value (``employee_value`` false): the inputs of the store, or only those of
     ``employee_id`` (a clerk's view of their store). An employee's value: the inputs that
     counted for the employee, wherever they are. ``late``: what arrived or changed after a
-    locked revision and is not counted by it (``late_inputs``).
+    locked revision and is not counted by it (``late_inputs``). Each kind lists its first
+    ``limit`` inputs by id, in date order.
 
     A revision computed before its inputs were recorded shows the quarter's rows as they are
     now (``recorded`` false, and the page says so). Callers have already checked that the user
@@ -356,22 +404,32 @@ def revision_trace(*, rollup: Rollup, store_id: int, employee_id: int | None = N
     if not rollup.evidence_recorded:
         return {"recorded": False, "parts": _live_trace(rollup.quarter, store_id, employee_id,
                                                         limit), "late": []}
-    inputs = _inputs(rollup, None if employee_value else store_id, employee_id)
+    store_filter = None if employee_value else store_id
+    inputs = _inputs(rollup, store_filter, employee_id)
     counts = dict(inputs.values_list("kind").annotate(n=Count("object_id")).values_list(
         "kind", "n"))
+    responses = _frozen_responses(rollup, store_filter, employee_id)
+    counts[evidence.RESPONSE] = len(responses)
+    numbers = _employee_numbers(r.employee_id for r in responses[:limit])
+    # Per kind, the first inputs by id: (id, employee's number, figure, employee figure).
+    shown: dict[int, list[tuple]] = {evidence.RESPONSE: [
+        (r.object_id, numbers.get(r.employee_id, "") if r.employee_id else "", r.figure, None)
+        for r in responses[:limit]]}
+    for kind in (evidence.VISIT, evidence.COMPLAINT):
+        shown[kind] = [
+            (row.object_id, row.employee.number if row.employee else "", row.figure,
+             row.employee_figure)
+            for row in inputs.filter(kind=kind).select_related("employee")
+            .order_by("object_id")[:limit]] if counts.get(kind) else []
     parts = {}
-    shown: dict[int, list[RevisionInput]] = {}
-    for kind in KIND_NAMES:
-        shown[kind] = list(inputs.filter(kind=kind).select_related("employee")
-                           .order_by("object_id")[:limit]) if counts.get(kind) else []
     for kind, name in KIND_NAMES.items():
-        found = _objects(kind, [row.object_id for row in shown[kind]])
+        found = _objects(kind, [object_id for object_id, *_rest in shown[kind]])
         rows = []
-        for row in shown[kind]:
-            figure, employee_figure = _number(row.figure), _number(row.employee_figure)
-            rows.append({"id": row.object_id, "url": "",
-                         **_describe(kind, row.object_id, found.get(row.object_id)),
-                         "employee": row.employee.number if row.employee else "",
+        for object_id, employee, raw_figure, raw_employee_figure in shown[kind]:
+            figure, employee_figure = _number(raw_figure), _number(raw_employee_figure)
+            rows.append({"id": object_id, "url": "",
+                         **_describe(kind, object_id, found.get(object_id)),
+                         "employee": employee,
                          "figure": figure, "employee_figure": employee_figure,
                          "counted_as": figure_text(kind, figure, employee_figure)})
         rows.sort(key=lambda r: (r["date"], r["id"]))
@@ -414,9 +472,8 @@ CHANGE_LABELS = {
 }
 
 
-def _frozen_frame(inputs: QuerySet[RevisionInput]) -> pd.DataFrame:
-    return pd.DataFrame.from_records(list(inputs.values_list(*evidence.INPUT_COLUMNS)),
-                                     columns=evidence.INPUT_COLUMNS)
+def _frozen_frame(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(rows, columns=evidence.INPUT_COLUMNS)
 
 
 def _counted_now(rollup: Rollup, params: engine.SchemeParams, store_id: int) -> pd.DataFrame:
@@ -434,7 +491,8 @@ def late_inputs(*, rollup: Rollup, store_id: int, employee_id: int | None = None
     are dated inside the quarter (the input apps' quarter rules); none of them changes the
     revision's values."""
     params = rollup.scheme.to_params()
-    counted = _frozen_frame(_inputs(rollup, None if employee_value else store_id, employee_id))
+    counted = _frozen_frame(revision_inputs(
+        rollup=rollup, store_id=None if employee_value else store_id, employee_id=employee_id))
     stores = [store_id]
     if employee_value and employee_id is not None:
         # An employee's value counts their inputs at any store (one who moved during the
@@ -481,9 +539,9 @@ def late_inputs(*, rollup: Rollup, store_id: int, employee_id: int | None = None
 
 def late_by_store(*, rollup: Rollup) -> dict[int, dict[str, int]]:
     """Chain-wide, per store: how many inputs arrived (``added``), ``changed`` or were
-    ``withdrawn`` since the revision. Responses are compared in the database (two anti-joins
-    over the quarter's responses); visits and complaints in memory with the figures the
-    rollup would give them now."""
+    ``withdrawn`` since the revision. Responses are compared in the database (their ids
+    against the revision's frozen ones: ``_late_responses_sql``); visits and complaints in
+    memory with the figures the rollup would give them now."""
     by_store: dict[int, dict[str, int]] = {}
 
     def add(store_id: int, change: str, n: int) -> None:
@@ -492,30 +550,64 @@ def late_by_store(*, rollup: Rollup) -> dict[int, dict[str, int]]:
 
     if not rollup.evidence_recorded:
         return by_store
-    frozen_responses = RevisionInput.objects.filter(rollup=rollup, kind=evidence.RESPONSE)
-    arrived = (Response.objects.filter(campaign__quarter=rollup.quarter,
-                                       status__in=COUNTED_STATUSES)
-               .filter(~Exists(frozen_responses.filter(object_id=OuterRef("pk"))))
-               .values("store_id").annotate(n=Count("pk")).values_list("store_id", "n"))
-    for store_id, n in arrived:
-        add(store_id, "added", n)
-    gone = (frozen_responses.filter(~Exists(Response.objects.filter(
-        pk=OuterRef("object_id"), campaign__quarter=rollup.quarter,
-        status__in=COUNTED_STATUSES))).values("store_id").annotate(n=Count("object_id"))
-        .values_list("store_id", "n"))
-    for store_id, n in gone:
-        add(store_id, "withdrawn", n)
+    sql, params = _late_responses_sql(rollup)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for store_id, change, n in cursor.fetchall():
+            add(store_id, change, n)
     params = rollup.scheme.to_params()
     now_data = loader.current_inputs(quarter=rollup.quarter, weights=params.indicator_weights)
     now = evidence.counted_inputs(now_data, params, None,
                                   engine.visit_figures(now_data.visits, params), members=False)
-    counted = _frozen_frame(RevisionInput.objects.filter(
-        rollup=rollup, kind__in=[evidence.VISIT, evidence.COMPLAINT]))
+    counted = _frozen_frame(revision_inputs(rollup=rollup,
+                                            kinds=(evidence.VISIT, evidence.COMPLAINT)))
     changes = evidence.diff_inputs(counted, now)
     if not changes.empty:
         for (store_id, change), n in changes.groupby(["store_id", "change"]).size().items():
             add(store_id, change, n)
     return by_store
+
+
+def _frozen_response_ids_sql() -> str:
+    """The SQL of a revision's frozen responses one per row (``store_id``, ``id``; the
+    revision's id is its one parameter): a PostgreSQL array unnested, elsewhere the JSON
+    list (``models.NumberListField``)."""
+    if connection.vendor == "postgresql":
+        return ("SELECT g.store_id AS store_id, x.id AS id FROM scoring_revisionresponses g "
+                "CROSS JOIN LATERAL unnest(g.response_ids) AS x(id) WHERE g.rollup_id = %s")
+    return ("SELECT g.store_id AS store_id, CAST(x.value AS INTEGER) AS id "
+            "FROM scoring_revisionresponses g, json_each(g.response_ids) AS x "
+            "WHERE g.rollup_id = %s")
+
+
+def _late_responses_sql(rollup: Rollup) -> tuple[str, list]:
+    """Per store and change, how many responses count now and the revision did not count
+    (``added``, by the response's store) and how many it counted that no longer count
+    (``withdrawn``, by the store it counted them for): the quarter's counted responses against
+    the revision's frozen ones, in the database, as ``(sql, params)``; rows (store, change, n).
+
+    PostgreSQL: one ``FULL JOIN``, which it can only run as a hash or merge join whatever its
+    statistics of the evidence table say (a nested loop over a million frozen ids, chosen on a
+    stale row estimate, took seconds). SQLite (which may predate ``FULL JOIN``): two
+    ``NOT IN`` subqueries, each read once into an index."""
+    counted = (Response.objects.filter(campaign__quarter=rollup.quarter,
+                                       status__in=COUNTED_STATUSES)
+               .order_by().values(counted_id=F("pk"), counted_store_id=F("store_id")))
+    counted_sql, counted_params = counted.query.sql_with_params()
+    frozen_sql = _frozen_response_ids_sql()
+    if connection.vendor == "postgresql":
+        sql = ("SELECT COALESCE(r.counted_store_id, f.store_id), "  # noqa: S608
+               "CASE WHEN f.id IS NULL THEN 'added' ELSE 'withdrawn' END, COUNT(*) "
+               f"FROM ({counted_sql}) AS r FULL JOIN ({frozen_sql}) AS f "
+               "ON f.id = r.counted_id WHERE r.counted_id IS NULL OR f.id IS NULL "
+               "GROUP BY 1, 2")
+        return sql, [*counted_params, rollup.pk]
+    sql = (f"SELECT r.counted_store_id, 'added', COUNT(*) FROM ({counted_sql}) AS r "  # noqa: S608
+           f"WHERE r.counted_id NOT IN (SELECT id FROM ({frozen_sql})) "
+           "GROUP BY r.counted_store_id "
+           f"UNION ALL SELECT f.store_id, 'withdrawn', COUNT(*) FROM ({frozen_sql}) AS f "
+           f"WHERE f.id NOT IN (SELECT counted_id FROM ({counted_sql})) GROUP BY f.store_id")
+    return sql, [*counted_params, rollup.pk, rollup.pk, *counted_params]
 
 
 def late_totals(*, rollup: Rollup) -> dict[str, int]:
@@ -654,9 +746,8 @@ def _items(rollup: Rollup | None, store_id: int) -> dict[int, dict[int, evidence
     items: dict[int, dict[int, evidence.Item]] = {kind: {} for kind in KIND_NAMES}
     if rollup is None or not rollup.evidence_recorded:
         return items
-    for kind, object_id, employee_id, figure in RevisionInput.objects.filter(
-            rollup=rollup, store_id=store_id).values_list("kind", "object_id", "employee_id",
-                                                          "figure"):
+    for kind, object_id, _store, employee_id, figure, _employee_figure in revision_inputs(
+            rollup=rollup, store_id=store_id):
         items[kind][object_id] = evidence.Item(kind, object_id, employee_id, _number(figure))
     return items
 

@@ -11,7 +11,14 @@ import pytest
 
 from satisfaction.models import Role
 from scoring import selectors
-from scoring.models import EmployeeScore, RevisionInput, Rollup, RollupStatus, StoreScore
+from scoring.models import (
+    EmployeeScore,
+    RevisionInput,
+    RevisionResponses,
+    Rollup,
+    RollupStatus,
+    StoreScore,
+)
 from scoring.services import rollup_quarter
 from scoring.tasks import rollup_quarter_task
 from surveys.models import ResponseStatus
@@ -42,8 +49,9 @@ def test_a_rollup_freezes_each_counted_input_with_what_it_contributed(published,
     score = StoreScore.objects.get(rollup=published, store=store)
     assert score.value == pytest.approx(70.5)
     assert published.evidence_recorded
-    frozen = {(i.kind, i.object_id): (i.employee_id, i.figure, i.employee_figure)
-              for i in RevisionInput.objects.filter(rollup=published)}
+    frozen = {(kind, object_id): (employee_id, figure, employee_figure)
+              for kind, object_id, _store, employee_id, figure, employee_figure
+              in selectors.revision_inputs(rollup=published)}
     clerk = staff["clerk"].pk
     assert frozen == {
         (1, rows["r1"].pk): (clerk, pytest.approx(100.0), None),
@@ -201,6 +209,7 @@ def test_a_revision_without_recorded_inputs_says_its_trace_is_the_current_rows(
     rollup = rollup_quarter(quarter=PAST).rollup
     Rollup.objects.filter(pk=rollup.pk).update(evidence_recorded=False)
     RevisionInput.objects.filter(rollup=rollup).delete()
+    RevisionResponses.objects.filter(rollup=rollup).delete()
     response = login(store_manager).get(f"/scoring/stores/S0001/?quarter={PAST}")
     assert response.status_code == 200
     assert response.context["trace_recorded"] is False
@@ -216,8 +225,9 @@ def test_nobody_scores_themselves_in_the_frozen_evidence(quarter_rows, store, st
     own = rate(campaign=quarter_rows["campaign"], store=store, ratings=all_rated(5),
                employee=staff["clerk"], entered_by=user)
     rollup = rollup_quarter(quarter=PAST).rollup
-    frozen = RevisionInput.objects.get(rollup=rollup, kind=1, object_id=own.pk)
-    assert (frozen.store_id, frozen.employee_id) == (store.pk, None)
+    [frozen] = [row for row in selectors.revision_inputs(rollup=rollup, kinds=(1,))
+                if row[1] == own.pk]
+    assert frozen[2:4] == (store.pk, None)
 
 
 @pytest.mark.postgres
@@ -243,8 +253,8 @@ def test_the_parallel_loads_read_one_snapshot_and_freeze_what_they_counted(
     assert snapshot
     score = StoreScore.objects.get(rollup=outcome.rollup, store=store)
     assert score.value == pytest.approx(70.5)
-    kinds = list(RevisionInput.objects.filter(rollup=outcome.rollup, store=store)
-                 .values_list("kind", "object_id").order_by("kind", "object_id"))
+    kinds = sorted(row[:2] for row in selectors.revision_inputs(rollup=outcome.rollup,
+                                                                store_id=store.pk))
     assert kinds == [(1, rows["r1"].pk), (1, rows["r2"].pk), (2, rows["v1"].pk),
                      (3, rows["c1"].pk)]
     assert outcome.inputs == 4

@@ -18,7 +18,15 @@ from satisfaction.errors import ApplicationError
 from satisfaction.models import Job, JobState
 from satisfaction.quarters import Quarter, chain_zone
 from scoring import loader, services
-from scoring.models import EmployeeScore, ExportLog, RevisionInput, Rollup, RollupStatus, StoreScore
+from scoring.models import (
+    EmployeeScore,
+    ExportLog,
+    RevisionInput,
+    RevisionResponses,
+    Rollup,
+    RollupStatus,
+    StoreScore,
+)
 from scoring.services import (
     ROLLUP_STAGES,
     hr_export,
@@ -129,7 +137,7 @@ def test_a_rollup_failing_midway_fails_the_job_and_writes_nothing(frames_from_ap
     assert job.state == JobState.FAILED
     assert job.done < job.total
     assert (Rollup.objects.count(), StoreScore.objects.count(), EmployeeScore.objects.count(),
-            RevisionInput.objects.count()) == (0, 0, 0, 0)
+            RevisionInput.objects.count(), RevisionResponses.objects.count()) == (0, 0, 0, 0, 0)
     page = client.get(response["Location"]).content.decode()
     assert 'data-testid="job-error"' in page
     assert job.error in page

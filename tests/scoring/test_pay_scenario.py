@@ -79,8 +79,9 @@ from mystery_shopper import services as visit_services
 from mystery_shopper.models import ScorecardItem
 from satisfaction.models import Employee, EmployeeRole, Region, Store
 from satisfaction.quarters import Quarter, chain_zone
+from scoring import selectors
 from scoring.export import rounded
-from scoring.models import EmployeeScore, RevisionInput, Rollup, RollupStatus, StoreScore
+from scoring.models import EmployeeScore, Rollup, RollupStatus, StoreScore
 from scoring.services import quarter_publish, rollup_quarter, scheme_create_version
 from surveys.models import Channel, ResponseStatus
 from surveys.services import ResponseInput, campaign_create, response_create, response_review
@@ -631,7 +632,7 @@ def test_the_values_are_the_same_when_the_rollup_reads_in_parallel_as_in_product
     assert {e.employee.number: e.value for e in EmployeeScore.objects.filter(rollup=second)
             .select_related("employee")} == pytest.approx(EMPLOYEES_R2)
     assert StoreScore.objects.get(rollup=second, store=store).value == pytest.approx(67.625)
-    assert RevisionInput.objects.filter(rollup=second, store=store).count() == 4 + 2 + 4
+    assert len(selectors.revision_inputs(rollup=second, store_id=store.pk)) == 4 + 2 + 4
 
 
 # --- The English export ------------------------------------------------------------------

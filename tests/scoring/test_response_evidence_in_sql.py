@@ -1,8 +1,10 @@
-"""On PostgreSQL the rollup never brings the counted responses into Python: their scores are
-grouped per store by the database and frozen as evidence with one ``INSERT … SELECT``
+"""On PostgreSQL the rollup never brings the counted responses into Python: the database
+groups them per store and employee as it stages them, derives each store's statistics from
+the groups, and freezes the groups as evidence with one ``INSERT … SELECT``
 (``loader.load(stage_responses=True)``, ``services._write_staged_responses``). On SQLite, and
 when a test passes frames, pandas does it (``evidence.response_stats``,
-``evidence.counted_inputs``). Both give the same statistics and the same evidence rows."""
+``evidence.counted_inputs``, ``evidence.response_groups``). Both give the same statistics and
+the same evidence."""
 
 from __future__ import annotations
 
@@ -13,8 +15,8 @@ import pytest
 from django.utils import timezone
 
 from satisfaction.quarters import Quarter
-from scoring import engine, evidence, loader
-from scoring.models import RevisionInput, Rollup, StoreScore
+from scoring import engine, evidence, loader, selectors
+from scoring.models import RevisionResponses, Rollup, StoreScore
 from scoring.services import _write_staged_responses, rollup_quarter, scheme_current
 from surveys import selectors as survey_selectors
 from surveys.models import ResponseStatus
@@ -80,9 +82,21 @@ def _response_rows(frame: pd.DataFrame) -> dict[int, tuple]:
 
 def _frozen_rows(rollup: Rollup) -> dict[int, tuple]:
     return {object_id: (store_id, employee_id, figure)
-            for object_id, store_id, employee_id, figure in RevisionInput.objects.filter(
-                rollup=rollup, kind=evidence.RESPONSE).values_list(
-                "object_id", "store_id", "employee_id", "figure")}
+            for _kind, object_id, store_id, employee_id, figure, _employee_figure
+            in selectors.revision_inputs(rollup=rollup, kinds=(evidence.RESPONSE,))}
+
+
+def _groups(rows) -> set[tuple]:
+    """Groups as (store, employee, ((id, figure), …) by id): their order inside is free."""
+    return {(store_id, employee_id, tuple(sorted(zip(ids, figures, strict=True))))
+            for store_id, employee_id, ids, figures in rows}
+
+
+def _frozen_groups(rollup: Rollup) -> set[tuple]:
+    return _groups((store_id, employee_key or None, ids, figures)
+                   for store_id, employee_key, ids, figures
+                   in RevisionResponses.objects.filter(rollup=rollup).values_list(
+                       "store_id", "employee_key", "response_ids", "figures"))
 
 
 def test_the_database_s_store_statistics_equal_the_frame_s(quarter, store, sibling_store,
@@ -133,11 +147,15 @@ def test_the_database_freezes_the_rows_counted_inputs_gives_whoever_the_members_
                                        scheme=scheme_current(), computed_at=timezone.now())
         written = _write_staged_responses(rollup=rollup, table=loader.STAGED_RESPONSES,
                                           members=loader.members(data))
-        expected = _response_rows(evidence.counted_inputs(data, params, responses, None))
+        inputs = evidence.counted_inputs(data, params, responses, None)
+        expected = _response_rows(inputs)
         assert _frozen_rows(rollup) == expected
         assert written == len(expected)
+        # One row per store and employee, as the frame's way groups them.
+        assert _frozen_groups(rollup) == _groups(evidence.response_groups(inputs))
     rows = quarter["rows"]
-    frozen = _frozen_rows(Rollup.objects.get(quarter=Quarter(1999, 1)))
+    first = Rollup.objects.get(quarter=Quarter(1999, 1))
+    frozen = _frozen_rows(first)
     clerk, pharmacist = staff["clerk"].pk, staff["pharmacist"].pk
     # Every indicator weighs 1: a response's score is the mean of its ratings' 0–100 scores.
     assert {name: frozen.get(rows[name].pk) for name in rows} == {
@@ -152,6 +170,17 @@ def test_the_database_freezes_the_rows_counted_inputs_gives_whoever_the_members_
         "other": (other_store.pk, clerk, pytest.approx(62.5)),
         "other_2": (other_store.pk, None, pytest.approx(50.0)),
         "closed": None}  # its store gets no value
+    # The store's responses for no one (key 0): those naming no one, the self-served one and
+    # the one naming an employee without a value (merged into the group of no employee).
+    groups = {(store_id, employee_key): sorted(ids) for store_id, employee_key, ids
+              in RevisionResponses.objects.filter(rollup=first).values_list(
+                  "store_id", "employee_key", "response_ids")}
+    assert groups == {
+        (store.pk, 0): sorted(rows[name].pk for name in (
+            "self_served", "non_member", "partial", "unscored")),
+        (store.pk, clerk): [rows["served"].pk], (store.pk, pharmacist): [rows["cleared"].pk],
+        (sibling_store.pk, 0): [rows["alone"].pk],
+        (other_store.pk, clerk): [rows["other"].pk], (other_store.pk, 0): [rows["other_2"].pk]}
     loader.staged_responses_drop()
 
 
@@ -169,6 +198,7 @@ def test_a_rollup_in_the_database_equals_one_given_the_frames(quarter, monkeypat
     by_sql = list(StoreScore.objects.filter(rollup=sql).order_by("store_id").values_list(
         *fields))
     by_sql_inputs = _frozen_rows(sql)
+    by_sql_groups = _frozen_groups(sql)
     weights = quarter["weights"]
     calls = {name: call for name, call in loader.store_frame_calls(
         quarter=PAST, weights=weights).items() if name != "survey_responses"}
@@ -188,4 +218,5 @@ def test_a_rollup_in_the_database_equals_one_given_the_frames(quarter, monkeypat
         assert mine[3] == pytest.approx(theirs[3], abs=1e-12)
         assert mine[4] == pytest.approx(theirs[4], abs=1e-12)
     assert by_sql_inputs == _frozen_rows(again)
+    assert by_sql_groups == _frozen_groups(again)
     assert len(by_sql_inputs) == 9  # 12 responses, less flagged, rejected and the closed one

@@ -28,6 +28,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from satisfaction.models import Role
 from satisfaction.quarters import chain_zone
@@ -192,8 +193,11 @@ def _answers(quarter, store, sibling_store, other_store, staff) -> dict:
 
 def test_every_reader_of_the_evidence_gives_the_answers_pinned(quarter, store, sibling_store,
                                                                other_store, staff):
-    answers = json.loads(json.dumps(_answers(quarter, store, sibling_store, other_store,
-                                             staff)))
+    # The labels were pinned in Chinese; a test before this one on the same worker may have
+    # left another language active (seen once in CI: the labels came out in English).
+    with translation.override("zh-hans"):
+        answers = json.loads(json.dumps(_answers(quarter, store, sibling_store, other_store,
+                                                 staff)))
     if os.environ.get("PIN_EVIDENCE_READERS") == "write":
         PINNED.write_text(json.dumps(answers, ensure_ascii=False, indent=1, sort_keys=True)
                           + "\n", encoding="utf-8")

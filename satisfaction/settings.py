@@ -147,7 +147,8 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     # Fail fast when Redis is unreachable: the rate limits and the POS throttle then count per
     # process (satisfaction.ratelimit) instead of holding requests for the OS's TCP timeout.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+    # Django's Redis cache, keeping its redis-py client (satisfaction/cache.py says why).
+    CACHES = {"default": {"BACKEND": "satisfaction.cache.RedisCache",
                           "LOCATION": REDIS_URL,
                           "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}}
 else:

@@ -82,7 +82,7 @@ def test_a_key_for_all_stores_posts_for_any_store_and_a_store_key_only_for_its_o
 def redis_cache(settings):
     """The shared cache on the configured Redis (``REDIS_URL``: the PostgreSQL + Redis pass,
     ``redis`` marker), under a key prefix of the test's own."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+    settings.CACHES = {"default": {"BACKEND": "satisfaction.cache.RedisCache",
                                    "LOCATION": settings.REDIS_URL,
                                    "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
     return caches["default"]

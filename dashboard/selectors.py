@@ -781,6 +781,64 @@ class StorePageStamp:
     clocks_running: bool  # the store has open customer complaints: their SLA clocks move
 
 
+def _stamp_constants() -> dict[str, str]:
+    """The stamp statement's parameters that are the code's own values, not the page's."""
+    return {"superseded": RollupStatus.SUPERSEDED, "customer": ComplaintKind.CUSTOMER,
+            "approved": VisitStatus.APPROVED,
+            **{f"open_{i}": status for i, status in enumerate(OPEN_STATUSES)}}
+
+
+@functools.cache
+def store_page_stamp_function() -> tuple[str, str]:
+    """PostgreSQL: the stamp's statement as a PL/pgSQL function, ``(name, CREATE statement)``.
+
+    PL/pgSQL keeps a statement's plan for the session, so a reload runs the 16 subqueries
+    without planning them again: about 0.65 ms a call instead of 1.7 ms, most of it
+    PostgreSQL's CPU (docs/scaling.md, "What a reload costs"). The name carries a digest of
+    the statement: a changed statement is a new function, which ``migrate`` installs
+    (``store_page_stamp_install``, on ``post_migrate``) while the old one stays for processes
+    still running the old code. The code's own values are literals in the body; the page's
+    are the arguments."""
+    literals = {name: "'" + str(value).replace("'", "''") + "'"
+                for name, value in _stamp_constants().items()}
+    select = _store_page_stamp_sql("postgresql") % {
+        "store": "p_store", "region": "p_region", "quarter": "p_quarter", **literals}
+    body = "SELECT ARRAY[" + select.removeprefix("SELECT ") + "]"
+    name = "dashboard_store_page_stamp_" + hashlib.sha256(body.encode()).hexdigest()[:12]
+    create = (f"CREATE OR REPLACE FUNCTION {name}"
+              "(p_store bigint, p_region bigint, p_quarter text) RETURNS text[] "
+              f"LANGUAGE plpgsql STABLE AS $stamp$ BEGIN RETURN ({body}); END $stamp$")
+    return name, create
+
+
+def store_page_stamp_install(*, using: str) -> None:
+    """Create (or replace) ``store_page_stamp_function`` in database ``using`` (PostgreSQL;
+    a no-op elsewhere). Run by ``migrate`` through ``post_migrate``: idempotent."""
+    database = connections[using]
+    if database.vendor != "postgresql":
+        return
+    _name, create = store_page_stamp_function()
+    with database.cursor() as cursor:
+        cursor.execute(create)
+    _stamp_function_present.pop(using, None)
+
+
+# Per database alias: whether the stamp's function is installed (asked once per process).
+_stamp_function_present: dict[str, bool] = {}
+
+
+def _stamp_function_ready(database) -> bool:
+    """Whether ``database`` has the stamp's function. A database migrated by an older release
+    has not: the page then runs the statement itself (planned on every call) until the next
+    ``migrate`` and restart, rather than fail."""
+    if database.alias not in _stamp_function_present:
+        name, _create = store_page_stamp_function()
+        with database.cursor() as cursor:
+            cursor.execute("SELECT to_regproc(%s) IS NOT NULL", [name])
+            _stamp_function_present[database.alias] = cursor.fetchone()[0]
+    return _stamp_function_present[database.alias]
+
+
 def store_page_stamp(*, store: Store, quarter: Quarter) -> StorePageStamp:
     """A digest of every row the store page's body shows or computes from, read in one query:
     the store and its region; the revisions (any rollup, recompute or publication); HQ's
@@ -793,14 +851,17 @@ def store_page_stamp(*, store: Store, quarter: Quarter) -> StorePageStamp:
     invalidated, only no longer read (``dashboard.page_cache``). Not in it, because the cache
     key carries them: the time (the SLA clocks, overdue deadlines), what the reader's role
     shows, and the loyalty figures."""
-    database = router.db_for_read(Store)  # the replica inside a replica block, as the page
-    sql = _store_page_stamp_sql(connections[database].vendor)
-    params = {"store": store.pk, "region": store.region_id, "quarter": str(quarter),
-              "superseded": RollupStatus.SUPERSEDED, "customer": ComplaintKind.CUSTOMER,
-              "approved": VisitStatus.APPROVED,
-              **{f"open_{i}": status for i, status in enumerate(OPEN_STATUSES)}}
-    with connections[database].cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    database = connections[router.db_for_read(Store)]  # the replica in a replica block
+    with database.cursor() as cursor:
+        if database.vendor == "postgresql" and _stamp_function_ready(database):
+            name, _create = store_page_stamp_function()
+            cursor.execute(f"SELECT {name}(%s, %s, %s)",
+                           [store.pk, store.region_id, str(quarter)])
+            row = cursor.fetchone()[0]
+        else:
+            cursor.execute(_store_page_stamp_sql(database.vendor), {
+                "store": store.pk, "region": store.region_id, "quarter": str(quarter),
+                **_stamp_constants()})
+            row = cursor.fetchone()
     digest = hashlib.sha256("\x1f".join("" if v is None else str(v) for v in row).encode())
     return StorePageStamp(digest=digest.hexdigest(), clocks_running=row[4] is not None)

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from complaints import services as complaint_services
 from complaints.models import Complaint
+from dashboard import selectors
 from dashboard.services import improvement_action_complete, improvement_action_create
 from satisfaction.models import Employee
 from satisfaction.quarters import Quarter
@@ -224,3 +225,63 @@ def test_a_clerk_never_gets_the_body_cached_for_the_manager(
     clerk_page = _page(login(clerk), store)
     assert 'data-testid="new-action"' not in clerk_page
     assert "csrfmiddlewaretoken" not in clerk_page.split('data-testid="actions"')[1]
+
+
+# --- the stamp as a database function (PostgreSQL) --------------------------------------------
+
+def _stamp_of(store):
+    return selectors.store_page_stamp(store=store, quarter=NOW)
+
+
+@pytest.mark.postgres
+def test_on_postgres_migrate_installs_the_stamp_function_and_a_reload_calls_it(
+        login, store_manager, provisional, store):
+    name, _create = selectors.store_page_stamp_function()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regproc(%s) IS NOT NULL", [name])
+        assert cursor.fetchone()[0]
+    client = login(store_manager)
+    _page(client, store)
+    with CaptureQueriesContext(connection) as reload:
+        _page(client, store)
+    assert sum(f"SELECT {name}(" in q["sql"] for q in reload.captured_queries) == 1
+    assert not any("string_agg" in q["sql"] for q in reload.captured_queries)
+
+
+@pytest.mark.postgres
+def test_on_postgres_the_function_and_the_statement_give_the_same_stamp(
+        monkeypatch, provisional, store, store_manager_employee):
+    def both():
+        monkeypatch.setattr(selectors, "_stamp_function_present", {})
+        by_function = _stamp_of(store)
+        monkeypatch.setattr(selectors, "_stamp_function_present", {"default": False})
+        by_statement = _stamp_of(store)
+        assert by_function == by_statement
+        return by_function
+
+    quiet = both()
+    assert not quiet.clocks_running
+    complaint = file_complaint(store)
+    filed = both()
+    assert filed.clocks_running
+    assert filed.digest != quiet.digest
+    Employee.objects.filter(pk=store_manager_employee.pk).update(name="Renamed")
+    assert both().digest != filed.digest
+    Complaint.objects.filter(pk=complaint.pk).update(grade="A")
+    assert both() != filed
+
+
+@pytest.mark.postgres
+def test_a_database_migrated_before_the_function_still_stamps_and_shows_changes(
+        monkeypatch, login, store_manager, provisional, store):
+    name, _create = selectors.store_page_stamp_function()
+    with connection.cursor() as cursor:  # rolled back with the test's transaction
+        cursor.execute(f"DROP FUNCTION {name}(bigint, bigint, text)")
+    monkeypatch.setattr(selectors, "_stamp_function_present", {})
+    client = login(store_manager)
+    _page(client, store)
+    complaint = file_complaint(store)
+    with CaptureQueriesContext(connection) as reload:
+        html = _page(client, store)
+    assert any("string_agg" in q["sql"] for q in reload.captured_queries)
+    assert complaint.ticket_no in html

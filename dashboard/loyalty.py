@@ -147,10 +147,13 @@ def quarter_medians(quarters: list[Quarter]) -> dict[Quarter, PosQuarterMedians]
             for q in quarters}
 
 
-def store_figures(store: Store, quarters: list[Quarter]) -> dict[Quarter, PosFigures]:
-    """The store's figures of each quarter: the chain pass's entries (one cache round trip),
-    else computed for this store alone and kept as the pass would keep them."""
-    found = cache.get_many([store_key(store.pk, q) for q in quarters])
+def store_figures(store: Store, quarters: list[Quarter], *, found: dict | None = None
+                  ) -> dict[Quarter, PosFigures]:
+    """The store's figures of each quarter: the chain pass's entries (one cache round trip,
+    or ``found``: entries the caller has read already), else computed for this store alone
+    and kept as the pass would keep them."""
+    if found is None:
+        found = cache.get_many([store_key(store.pk, q) for q in quarters])
     now = timezone.now()
     result = {}
     for quarter in quarters:
@@ -202,8 +205,17 @@ def store_loyalty(*, store: Store, quarter: Quarter) -> Loyalty:
     ``quarter``, each beside the chain's median of the same quarter. The caller has checked
     that the store is visible."""
     quarters = _quarters(quarter)
-    medians = quarter_medians(quarters)  # first: a chain pass on a miss keeps this store's too
-    own = store_figures(store, quarters)
+    # One cache round trip for the chain's medians and the store's own figures. A quarter's
+    # medians missing: they first (their chain pass keeps this store's figures too), then
+    # the store's read again.
+    keys = [key for q in quarters for key in (medians_key(q), store_key(store.pk, q))]
+    found = cache.get_many(keys)
+    if all(medians_key(q) in found for q in quarters):
+        medians = {q: found[medians_key(q)] for q in quarters}
+        own = store_figures(store, quarters, found=found)
+    else:
+        medians = quarter_medians(quarters)
+        own = store_figures(store, quarters)
     return Loyalty(rows=[LoyaltyRow(quarter=q, figures=own[q], chain=medians[q].chain)
                          for q in quarters],
                    running=quarter == Quarter.current())

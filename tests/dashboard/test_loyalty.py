@@ -296,6 +296,20 @@ def test_a_cold_store_page_runs_the_chain_pass_and_no_query_of_its_own_store(
     assert section.current.figures.loyalty == 1.0
 
 
+def test_a_warm_store_loyalty_is_one_cache_round_trip_with_the_same_figures(
+        chain, store, sibling_store, monkeypatch):
+    cold = loyalty.store_loyalty(store=sibling_store, quarter=Q)  # the chain pass: all kept
+    reads = []
+    get_many = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda keys: reads.append(keys) or get_many(keys))
+    with CaptureQueriesContext(connection) as warm:
+        section = loyalty.store_loyalty(store=store, quarter=Q)
+    assert len(reads) == 1
+    assert warm.captured_queries == []
+    assert section.current.figures.loyalty == 0.5
+    assert [row.chain for row in section.rows] == [row.chain for row in cold.rows]
+
+
 def test_the_chain_pass_gives_each_store_the_figures_of_the_store_alone(
         chain, store, sibling_store, other_store, closed_store):
     silent = StoreFactory(code="S0099")  # no receipt, member or complaint in any quarter

@@ -21,7 +21,7 @@ from typing import TypeVar
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
-from satisfaction.models import Department, Role, Store, User
+from satisfaction.models import Department, Employee, Role, Store, User
 
 M = TypeVar("M", bound=Model)
 
@@ -42,10 +42,13 @@ def visible_stores(user: User) -> QuerySet[Store]:
     if user.role == Role.REGIONAL_MANAGER:
         return stores.filter(region__in=user.regions.all())
     if user.role in (Role.STORE_MANAGER, Role.CLERK):
+        # Two key subqueries, not a join on the staff: no duplicate rows to remove with
+        # DISTINCT (which would compare every column of every store row found).
         condition = Q(pk__in=user.stores.all())
         if user.employee_id:
-            condition |= Q(employees__pk=user.employee_id)
-        return stores.filter(condition).distinct()
+            condition |= Q(pk__in=Employee.objects.filter(pk=user.employee_id)
+                           .values("store_id"))
+        return stores.filter(condition)
     return stores.none()
 
 

@@ -124,9 +124,10 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def server_pids(server: subprocess.Popen, database_url: str) -> list[int]:
-    """Gunicorn's workers and the PostgreSQL backends of this database (the bench's own
-    connection closed): what a page costs the server, whatever else the machine runs."""
+def server_pids(server: subprocess.Popen, database_url: str) -> dict[str, list[int]]:
+    """Gunicorn's workers, the PostgreSQL backends of this database (the bench's own
+    connection closed) and Redis: what a page costs the server, whatever else the machine
+    runs; and the bench's own process (the client)."""
     workers = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
                and _ppid(int(p.name)) == server.pid]
     import psycopg  # not Django's connection: the client runs in an event loop
@@ -135,7 +136,10 @@ def server_pids(server: subprocess.Popen, database_url: str) -> list[int]:
         backends = [row[0] for row in conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
             "AND pid <> pg_backend_pid()").fetchall()]
-    return workers + backends
+    redis = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
+             and _comm(int(p.name)) == "redis-server"]
+    return {"gunicorn": workers, "postgresql": backends, "redis": redis,
+            "client": [os.getpid()]}
 
 
 def _ppid(pid: int) -> int | None:
@@ -145,21 +149,36 @@ def _ppid(pid: int) -> int | None:
         return None
 
 
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 class CpuMeter:
-    """CPU seconds the server spent between ``start`` and ``stop``."""
+    """CPU seconds the server (gunicorn and PostgreSQL) spent between ``start`` and
+    ``stop``; ``parts`` has them apart, with Redis and the client beside them."""
+
+    SERVER = ("gunicorn", "postgresql")
 
     def __init__(self, server: subprocess.Popen, database_url: str) -> None:
         self.server = server
         self.database_url = database_url
         self.before: dict[int, float] = {}
+        self.parts: dict[str, float] = {}
 
     def start(self) -> None:
         self.before = {pid: _cpu_seconds(pid)
-                       for pid in server_pids(self.server, self.database_url)}
+                       for pids in server_pids(self.server, self.database_url).values()
+                       for pid in pids}
 
     def stop(self) -> float:
-        pids = set(self.before) | set(server_pids(self.server, self.database_url))
-        return sum(_cpu_seconds(pid) - self.before.get(pid, 0.0) for pid in pids)
+        now = server_pids(self.server, self.database_url)
+        self.parts = {name: sum(_cpu_seconds(pid) - self.before.get(pid, 0.0)
+                                for pid in pids) for name, pids in now.items()}
+        # Backends that closed since start are gone from /proc: their CPU is lost either way.
+        return sum(self.parts[name] for name in self.SERVER)
 
 
 # --- the client -------------------------------------------------------------------------------
@@ -260,6 +279,7 @@ async def run(base: str, browsers: list[Browser], args, meter: CpuMeter
         await asyncio.gather(*(manager() for _ in range(args.concurrency)))
         morning_seconds = time.perf_counter() - started
         morning_cpu = meter.stop()
+        morning_parts = meter.parts
 
         pages = Timings()
         work: asyncio.Queue[Browser] = asyncio.Queue()
@@ -277,9 +297,11 @@ async def run(base: str, browsers: list[Browser], args, meter: CpuMeter
         await asyncio.gather(*(reader() for _ in range(args.concurrency)))
         pages_seconds = time.perf_counter() - started
         pages_cpu = meter.stop()
+        pages_parts = meter.parts
     return (summary("morning: log in, open the page, reload", morning, morning_seconds,
-                    morning_cpu),
-            summary("pages only: reload, all logged in", pages, pages_seconds, pages_cpu))
+                    morning_cpu, morning_parts),
+            summary("pages only: reload, all logged in", pages, pages_seconds, pages_cpu,
+                    pages_parts))
 
 
 def pct(values: list[float], share: float) -> float | None:
@@ -289,13 +311,17 @@ def pct(values: list[float], share: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1)
 
 
-def summary(name: str, timings: Timings, seconds: float, cpu: float) -> dict:
+def summary(name: str, timings: Timings, seconds: float, cpu: float,
+            parts: dict[str, float]) -> dict:
     pages = timings.first + timings.reload
     result = {
         "phase": name, "seconds": round(seconds, 2), "pages": len(pages),
         # Server CPU (gunicorn workers + their PostgreSQL backends) per page, logins included
         # in the morning's; on 2 idle cores, about 2000 / this many pages/s at most.
         "server_cpu_ms_per_page": round(cpu * 1000 / len(pages), 1) if pages else None,
+        # Where the machine's CPU went, per page: the server's two parts, Redis, the client.
+        "cpu_ms_per_page": {name: round(value * 1000 / len(pages), 2)
+                            for name, value in parts.items()} if pages else None,
         "pages_per_s": round(len(pages) / seconds, 1) if seconds else None,
         "page_p50_ms": pct(pages, 0.50), "page_p95_ms": pct(pages, 0.95),
         "page_p99_ms": pct(pages, 0.99),
@@ -326,7 +352,8 @@ def verdict(morning: dict, pages: dict, concurrency: int) -> None:
     for result in (morning, pages):
         log(f"  {result['phase']}: {result['pages']} pages in {result['seconds']} s = "
             f"{result['pages_per_s']} pages/s; p50 {result['page_p50_ms']} ms, "
-            f"server CPU {result['server_cpu_ms_per_page']} ms/page, "
+            f"server CPU {result['server_cpu_ms_per_page']} ms/page "
+            f"({', '.join(f'{k} {v}' for k, v in result['cpu_ms_per_page'].items())}), "
             f"p95 {result['page_p95_ms']} ms, p99 {result['page_p99_ms']} ms")
     ratio = pages["pages_per_s"] / 56
     log(f"  pages/s against issue 16's 56: {pages['pages_per_s']} / 56 = {ratio:.2f}x "

@@ -19,25 +19,25 @@ def redis_cache(settings):
     cache = caches["default"]
     yield cache
     if settings.REDIS_URL:
-        client = cache._cache.get_client(write=True)  # noqa: SLF001 - the test's own keys
+        client = cache._cache.get_client(write=True)
         for key in client.scan_iter(f"{cache.key_prefix}*"):
             client.delete(key)
 
 
 def test_it_builds_one_redis_client_per_pool_not_one_per_call(redis_cache):
-    backend = redis_cache._cache  # noqa: SLF001 - the client the calls go through
+    backend = redis_cache._cache
     assert isinstance(redis_cache, RedisCache)
     assert isinstance(backend, ReusedRedisCacheClient)
     first = backend.get_client(write=True)
     assert backend.get_client() is first  # one server: reads and writes share the pool
-    assert first.connection_pool is backend._get_connection_pool(write=True)  # noqa: SLF001
+    assert first.connection_pool is backend._get_connection_pool(write=True)
 
 
 def test_a_second_server_reads_through_its_own_client(settings):
     settings.CACHES = {"default": {"BACKEND": "satisfaction.cache.RedisCache",
                                    "LOCATION": ["redis://127.0.0.1:6379/0",
                                                 "redis://127.0.0.1:6379/1"]}}
-    backend = caches["default"]._cache  # noqa: SLF001
+    backend = caches["default"]._cache
     writer, reader = backend.get_client(write=True), backend.get_client()
     assert writer is not reader
     assert writer.connection_pool.connection_kwargs["db"] == 0
@@ -66,9 +66,7 @@ def test_on_redis_threads_share_the_client_without_mixing_replies(redis_cache):
 
     def read(i: int) -> None:
         start.wait()
-        for _ in range(50):
-            if redis_cache.get(f"k{i}") != i:
-                wrong.append(i)
+        wrong.extend(i for _ in range(50) if redis_cache.get(f"k{i}") != i)
 
     threads = [threading.Thread(target=read, args=(i,)) for i in range(16)]
     for thread in threads:

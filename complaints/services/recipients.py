@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.urls import reverse
 
@@ -65,9 +66,15 @@ def _regional_managers(store_ids: set[int]) -> dict[int, list[User]]:
 class _Recipients:
     owners: dict[int, User]
     store_managers: dict[int, list[User]]
-    regional_managers: dict[int, list[User]]
     hq: list[User]
     department_heads: dict[int, list[User]]
+    store_ids: set[int]
+
+    @cached_property
+    def regional_managers(self) -> dict[int, list[User]]:
+        """Read at the first alert that climbs to the region (the second escalation): a
+        sweep's alerts are mostly warnings and first escalations, which never need them."""
+        return _regional_managers(self.store_ids)
 
     def for_alert(self, complaint: Complaint, kind: str, level: int) -> list[User]:
         owner = self.owners.get(complaint.owner_id) if complaint.owner_id else None
@@ -95,6 +102,6 @@ def _recipients(complaints: Iterable[Complaint]) -> _Recipients:
     departments = {c.department_id for c in complaints if c.kind == ComplaintKind.INTERNAL}
     return _Recipients(
         owners=User.objects.in_bulk({c.owner_id for c in complaints if c.owner_id}),
-        store_managers=_store_managers(store_ids),
-        regional_managers=_regional_managers(store_ids), hq=_hq_users(),
-        department_heads=department_heads(departments) if departments else {})
+        store_managers=_store_managers(store_ids), hq=_hq_users(),
+        department_heads=department_heads(departments) if departments else {},
+        store_ids=store_ids)

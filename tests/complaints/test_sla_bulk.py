@@ -69,6 +69,22 @@ def test_a_sweep_with_forty_alerts_due_records_and_hands_them_over_in_a_few_quer
 
 
 @pytest.mark.django_db
+def test_a_sweep_of_warnings_never_reads_the_regional_managers(region, hq, region_manager):
+    _due_complaints(region, 3)
+    with CaptureQueriesContext(connection) as queries:
+        result = services.sla_sweep(now=timezone.now())
+    assert result.delivered == 3
+    assert not [q for q in queries.captured_queries if "user_regions" in q["sql"]]
+    assert not Notification.objects.filter(user=region_manager).exists()
+    # At the second escalation (28 h) the region's manager is told, read then.
+    with CaptureQueriesContext(connection) as queries:
+        services.sla_sweep(now=timezone.now() + timedelta(hours=10))
+    assert [q for q in queries.captured_queries if "user_regions" in q["sql"]]
+    assert Notification.objects.filter(kind="complaint_escalate", user=region_manager
+                                       ).count() == 3
+
+
+@pytest.mark.django_db
 def test_a_second_sweep_records_and_notifies_nothing_again(region, hq):
     _due_complaints(region, 5)
     now = timezone.now()

@@ -139,10 +139,13 @@ def _medians_of(quarter: Quarter) -> PosQuarterMedians:
             cache.delete(lock_key)
 
 
-def quarter_medians(quarters: list[Quarter]) -> dict[Quarter, PosQuarterMedians]:
-    """The chain and region medians of each quarter (one cache round trip for all of them; a
-    quarter missing is computed, see the module's docstring)."""
-    found = cache.get_many([medians_key(q) for q in quarters])
+def quarter_medians(quarters: list[Quarter], *, found: dict | None = None
+                    ) -> dict[Quarter, PosQuarterMedians]:
+    """The chain and region medians of each quarter (one cache round trip for all of them, or
+    ``found``: entries the caller has read already; a quarter missing is computed, see the
+    module's docstring)."""
+    if found is None:
+        found = cache.get_many([medians_key(q) for q in quarters])
     return {q: found[medians_key(q)] if medians_key(q) in found else _medians_of(q)
             for q in quarters}
 
@@ -205,17 +208,14 @@ def store_loyalty(*, store: Store, quarter: Quarter) -> Loyalty:
     ``quarter``, each beside the chain's median of the same quarter. The caller has checked
     that the store is visible."""
     quarters = _quarters(quarter)
-    # One cache round trip for the chain's medians and the store's own figures. A quarter's
-    # medians missing: they first (their chain pass keeps this store's figures too), then
-    # the store's read again.
-    keys = [key for q in quarters for key in (medians_key(q), store_key(store.pk, q))]
-    found = cache.get_many(keys)
-    if all(medians_key(q) in found for q in quarters):
-        medians = {q: found[medians_key(q)] for q in quarters}
-        own = store_figures(store, quarters, found=found)
-    else:
-        medians = quarter_medians(quarters)
-        own = store_figures(store, quarters)
+    # One cache round trip for the chain's medians and the store's own figures. The medians
+    # first: a quarter's missing runs its chain pass, which keeps this store's figures too,
+    # so those are then read again rather than computed for the store alone.
+    found = cache.get_many([key for q in quarters
+                            for key in (medians_key(q), store_key(store.pk, q))])
+    medians = quarter_medians(quarters, found=found)
+    passed = any(medians_key(q) not in found for q in quarters)
+    own = store_figures(store, quarters, found=None if passed else found)
     return Loyalty(rows=[LoyaltyRow(quarter=q, figures=own[q], chain=medians[q].chain)
                          for q in quarters],
                    running=quarter == Quarter.current())

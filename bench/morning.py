@@ -156,29 +156,29 @@ def _comm(pid: int) -> str:
         return ""
 
 
-class CpuMeter:
-    """CPU seconds the server (gunicorn and PostgreSQL) spent between ``start`` and
-    ``stop``; ``parts`` has them apart, with Redis and the client beside them."""
+#: The parts that are the server: what "server CPU per page" adds up.
+SERVER = ("gunicorn", "postgresql")
 
-    SERVER = ("gunicorn", "postgresql")
+
+class CpuMeter:
+    """CPU seconds each part spent between ``start`` and ``stop``: the server (gunicorn and
+    PostgreSQL, ``SERVER``), with Redis and the client beside it."""
 
     def __init__(self, server: subprocess.Popen, database_url: str) -> None:
         self.server = server
         self.database_url = database_url
         self.before: dict[int, float] = {}
-        self.parts: dict[str, float] = {}
 
     def start(self) -> None:
         self.before = {pid: _cpu_seconds(pid)
                        for pids in server_pids(self.server, self.database_url).values()
                        for pid in pids}
 
-    def stop(self) -> float:
+    def stop(self) -> dict[str, float]:
         now = server_pids(self.server, self.database_url)
-        self.parts = {name: sum(_cpu_seconds(pid) - self.before.get(pid, 0.0)
-                                for pid in pids) for name, pids in now.items()}
         # Backends that closed since start are gone from /proc: their CPU is lost either way.
-        return sum(self.parts[name] for name in self.SERVER)
+        return {name: sum(_cpu_seconds(pid) - self.before.get(pid, 0.0) for pid in pids)
+                for name, pids in now.items()}
 
 
 # --- the client -------------------------------------------------------------------------------
@@ -279,7 +279,6 @@ async def run(base: str, browsers: list[Browser], args, meter: CpuMeter
         await asyncio.gather(*(manager() for _ in range(args.concurrency)))
         morning_seconds = time.perf_counter() - started
         morning_cpu = meter.stop()
-        morning_parts = meter.parts
 
         pages = Timings()
         work: asyncio.Queue[Browser] = asyncio.Queue()
@@ -297,11 +296,9 @@ async def run(base: str, browsers: list[Browser], args, meter: CpuMeter
         await asyncio.gather(*(reader() for _ in range(args.concurrency)))
         pages_seconds = time.perf_counter() - started
         pages_cpu = meter.stop()
-        pages_parts = meter.parts
     return (summary("morning: log in, open the page, reload", morning, morning_seconds,
-                    morning_cpu, morning_parts),
-            summary("pages only: reload, all logged in", pages, pages_seconds, pages_cpu,
-                    pages_parts))
+                    morning_cpu),
+            summary("pages only: reload, all logged in", pages, pages_seconds, pages_cpu))
 
 
 def pct(values: list[float], share: float) -> float | None:
@@ -311,17 +308,17 @@ def pct(values: list[float], share: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1)
 
 
-def summary(name: str, timings: Timings, seconds: float, cpu: float,
-            parts: dict[str, float]) -> dict:
+def summary(name: str, timings: Timings, seconds: float, cpu: dict[str, float]) -> dict:
     pages = timings.first + timings.reload
     result = {
         "phase": name, "seconds": round(seconds, 2), "pages": len(pages),
         # Server CPU (gunicorn workers + their PostgreSQL backends) per page, logins included
         # in the morning's; on 2 idle cores, about 2000 / this many pages/s at most.
-        "server_cpu_ms_per_page": round(cpu * 1000 / len(pages), 1) if pages else None,
+        "server_cpu_ms_per_page": round(sum(cpu[part] for part in SERVER) * 1000 / len(pages),
+                                        1) if pages else None,
         # Where the machine's CPU went, per page: the server's two parts, Redis, the client.
         "cpu_ms_per_page": {name: round(value * 1000 / len(pages), 2)
-                            for name, value in parts.items()} if pages else None,
+                            for name, value in cpu.items()} if pages else None,
         "pages_per_s": round(len(pages) / seconds, 1) if seconds else None,
         "page_p50_ms": pct(pages, 0.50), "page_p95_ms": pct(pages, 0.95),
         "page_p99_ms": pct(pages, 0.99),

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass
+from itertools import repeat
+from math import isnan
 from typing import BinaryIO
 
 import numpy as np
@@ -115,17 +117,44 @@ JSON_FIELDS = {"flags", "indicators"}
 
 
 def _python_values(series: pd.Series) -> list:
-    """A column as Python values (int, float, str, list, dict) with None for NaN / NA."""
+    """A column as Python values (int, float, str, list, dict) with None for NaN / NA.
+
+    A plain numpy column is converted by ``tolist`` (one C call), its NaN replaced in one
+    pass: the rollup converts 115,000 rows × 25 columns, and the generic path through object
+    arrays took about half a second of it."""
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iub":
+        return series.tolist()
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind == "f":
+        return [None if isnan(value) else value for value in series.tolist()]
     values = series.astype(object)
     return values.where(series.notna(), None).tolist() if series.dtype != object else [
         None if (v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))) else v
         for v in values.tolist()]
 
 
-def _records(frame: pd.DataFrame, key: str, fields: tuple[str, ...],
-             extra: dict[str, pd.Series]) -> list[tuple]:
-    columns = [frame[key], *extra.values(), *(frame[f] for f in fields)]
-    return list(zip(*(_python_values(c) for c in columns), strict=True))
+def _json_texts(values: list) -> list[str]:
+    """Each value as its JSON text, each distinct value encoded once: most rows share a few
+    (the flags of 100,000 employees are nearly all ``[]``). Values are JSON types, for which
+    equal ``repr`` means equal JSON."""
+    texts: dict[str, str] = {}
+    out = []
+    for value in values:
+        key = repr(value)
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = json.dumps(value, ensure_ascii=False)
+        out.append(text)
+    return out
+
+
+def _columns(frame: pd.DataFrame, key: str, fields: tuple[str, ...],
+             extra: dict[str, pd.Series], *, json_text: bool = False) -> list[list]:
+    """The key, the extra columns and the fields as lists of Python values; the JSON fields as
+    their JSON text when ``json_text`` (COPY)."""
+    names = [key, *extra, *fields]
+    series = [frame[key], *extra.values(), *(frame[f] for f in fields)]
+    return [_json_texts(_python_values(column)) if json_text and name in JSON_FIELDS
+            else _python_values(column) for name, column in zip(names, series, strict=True)]
 
 
 TABLES = {StoreScore: "scoring_storescore", EmployeeScore: "scoring_employeescore"}
@@ -137,29 +166,23 @@ def _write_rows(model, *, rollup: Rollup, key: str, frame: pd.DataFrame,
 
     Column names are the fields' attnames (``store_id`` for the ``store`` foreign key).
     """
-    rows = _records(frame, key, fields, extra)
     names = [f"{key}", *extra, *fields]
-    quarter = str(rollup.quarter)
+    count = len(frame)
     if connection.vendor == "postgresql":
         table = TABLES[model]
         columns = ["rollup_id", "quarter", *names]
-        json_at = [i for i, n in enumerate(names) if n in JSON_FIELDS]
+        values = _columns(frame, key, fields, extra, json_text=True)
         with connection.cursor() as cursor:
             raw = cursor.cursor
             sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"  # names are ours
             with raw.copy(sql) as copy:
-                for row in rows:
-                    values = list(row)
-                    for i in json_at:
-                        values[i] = json.dumps(values[i], ensure_ascii=False)
-                    copy.write_row((rollup.pk, quarter, *values))
-        return len(rows)
-    objects = []
-    for row in rows:
-        data = dict(zip(names, row, strict=True))
-        objects.append(model(rollup=rollup, quarter=rollup.quarter, **data))
+                for row in zip(repeat(rollup.pk), repeat(str(rollup.quarter)), *values):
+                    copy.write_row(row)
+        return count
+    objects = [model(rollup=rollup, quarter=rollup.quarter, **dict(zip(names, row, strict=True)))
+               for row in zip(*_columns(frame, key, fields, extra), strict=True)]
     model.objects.bulk_create(objects, batch_size=1000)
-    return len(rows)
+    return count
 
 
 INPUT_TABLE = "scoring_revisioninput"

@@ -177,3 +177,28 @@ def test_a_rollup_leaves_fresh_planner_statistics_on_the_snapshot_tables(frames_
     assert all(moment is not None and moment != before.get(table)
                for table, moment in after.items())
     assert "analyze" in outcome.stages
+
+
+def test_snapshot_columns_become_python_values_with_none_for_the_missing():
+    """What the rollup hands to COPY / bulk_create: numpy floats and ints as Python numbers,
+    NaN and NA as None, the JSON fields as their JSON text (each row's own, even when rows
+    share a value)."""
+    from scoring.services import _columns
+
+    frame = pd.DataFrame({
+        "store_id": [1, 2, 3],
+        "value": [66.5, float("nan"), 0.1 + 0.2],
+        "rank_chain": pd.array([1, None, 2], dtype="Int64"),
+        "flags": [["small_sample"], [], []],
+        "indicators": [{"price": [10, 60.0]}, {}, {"price": [1, 0.5]}],
+    })
+    keys, values, ranks, flags, indicators = _columns(
+        frame, "store_id", ("value", "rank_chain", "flags", "indicators"), {}, json_text=True)
+    assert keys == [1, 2, 3]
+    assert all(type(k) is int for k in keys)
+    assert values == [66.5, None, 0.1 + 0.2]
+    assert type(values[0]) is float
+    assert ranks == [1, None, 2]
+    assert flags == ['["small_sample"]', "[]", "[]"]
+    assert indicators == ['{"price": [10, 60.0]}', "{}", '{"price": [1, 0.5]}']
+    assert _columns(frame, "store_id", ("flags",), {})[1] == [["small_sample"], [], []]

@@ -87,9 +87,24 @@ def _fetch(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _tally_sql(*, where: str, by_employee: bool = False) -> str:
-    """One GROUP BY (store or employee, indicator) of the counted answers: n, mean rating,
-    mean 0–100 score, ratings at the bottom of the scale, mean 0–100 expectation; read from the
+# Each figure a tally query can return, by name: its SQL over the tallies ``t`` of the
+# campaigns ``c`` (the 0–100 figures use each tally's own campaign's span).
+_TALLY_FIGURES = {
+    "mean_rating": "CAST(SUM(t.rating_sum) AS DOUBLE PRECISION) / SUM(t.n)",
+    "mean_score": f"SUM((t.rating_sum - t.n) * 100 / {_SPAN}) / SUM(t.n)",
+    "bottom_n": "SUM(t.bottom_n)",
+    "mean_expectation_score": f"SUM((t.expectation_sum - t.expectation_n) * 100 / {_SPAN}) "
+                              "/ NULLIF(SUM(t.expectation_n), 0)",
+}
+_TALLY_DTYPES = {"mean_rating": "float64", "mean_score": "float64", "bottom_n": "int64",
+                 "mean_expectation_score": "float64"}
+
+
+def _tally_sql(*, where: str, by_employee: bool = False,
+               figures: tuple[str, ...] = tuple(_TALLY_FIGURES)) -> str:
+    """One GROUP BY (store or employee, indicator) of the counted answers: n, then the
+    ``figures`` asked (``_TALLY_FIGURES``; all by default: mean rating, mean 0–100 score,
+    ratings at the bottom of the scale, mean 0–100 expectation) in that order; read from the
     kept tallies (``surveys.models.IndicatorTally``), stores × employees × indicators rows
     instead of every answer. ``where`` filters the tallies ``t`` and their campaign ``c``.
 
@@ -101,15 +116,10 @@ def _tally_sql(*, where: str, by_employee: bool = False) -> str:
     campaign's span, as each answer's do."""
     keys = "t.employee_key, t.store_id" if by_employee else "t.store_id"
     extra = " AND t.employee_key <> 0" if by_employee else ""
-    span = _SPAN
-    return (f"SELECT {keys}, t.indicator_id, SUM(t.n), "  # noqa: S608 - constants only
-           "CAST(SUM(t.rating_sum) AS DOUBLE PRECISION) / SUM(t.n), "
-           f"SUM((t.rating_sum - t.n) * 100 / {span}) / SUM(t.n), "
-           "SUM(t.bottom_n), "
-           f"SUM((t.expectation_sum - t.expectation_n) * 100 / {span}) "
-           "/ NULLIF(SUM(t.expectation_n), 0) "
-           "FROM surveys_indicatortally t JOIN surveys_campaign c ON c.id = t.campaign_id "
-           f"WHERE {where}{extra} GROUP BY {keys}, t.indicator_id HAVING SUM(t.n) > 0")
+    columns = "".join(f", {_TALLY_FIGURES[name]}" for name in figures)
+    return (f"SELECT {keys}, t.indicator_id, SUM(t.n){columns} "  # noqa: S608 - constants
+            "FROM surveys_indicatortally t JOIN surveys_campaign c ON c.id = t.campaign_id "
+            f"WHERE {where}{extra} GROUP BY {keys}, t.indicator_id HAVING SUM(t.n) > 0")
 
 
 def _scores_kept(*, where: str, params: list, weights: dict[int, float]) -> bool:
@@ -150,26 +160,28 @@ def _codes() -> dict[int, str]:
 # --- The scoring contract -----------------------------------------------------------------
 
 
-def _tally_frame(*, quarter: Quarter, by_employee: bool) -> pd.DataFrame:
-    """The quarter's tallies per store (or employee) and indicator as a frame (the rows
-    travel as one COPY on PostgreSQL: 100,000 employees × 7 indicators)."""
+def _tally_frame(*, quarter: Quarter, by_employee: bool, columns: list[str]) -> pd.DataFrame:
+    """The quarter's tallies per store (or employee) and indicator as a frame of ``columns``
+    (the rows travel as one COPY on PostgreSQL: 100,000 employees × 7 indicators). Only the
+    figures asked are computed and sent: the employees' frame needs two of the five, and its
+    700,000 rows are the rollup's largest read."""
     keys = {"employee_id": "int64", "store_id": "int64"} if by_employee else {
         "store_id": "int64"}
-    frame = _fetch_frame(_tally_sql(where="c.quarter = %s", by_employee=by_employee),
+    figures = tuple(name for name in _TALLY_FIGURES if name in columns)
+    frame = _fetch_frame(_tally_sql(where="c.quarter = %s", by_employee=by_employee,
+                                    figures=figures),
                          [str(quarter)], {**keys, "indicator_id": "int64", "n": "int64",
-                                          "mean_rating": "float64", "mean_score": "float64",
-                                          "bottom_n": "int64",
-                                          "mean_expectation_score": "float64"})
+                                          **{name: _TALLY_DTYPES[name] for name in figures}})
     frame["indicator_code"] = frame["indicator_id"].map(_codes()).astype("object")
-    return frame
+    return frame[columns]
 
 
 def survey_store_indicator_frame(*, quarter: Quarter) -> pd.DataFrame:
-    return _tally_frame(quarter=quarter, by_employee=False)[STORE_INDICATOR_COLUMNS]
+    return _tally_frame(quarter=quarter, by_employee=False, columns=STORE_INDICATOR_COLUMNS)
 
 
 def survey_employee_indicator_frame(*, quarter: Quarter) -> pd.DataFrame:
-    return _tally_frame(quarter=quarter, by_employee=True)[EMPLOYEE_INDICATOR_COLUMNS]
+    return _tally_frame(quarter=quarter, by_employee=True, columns=EMPLOYEE_INDICATOR_COLUMNS)
 
 
 RESPONSE_SCORE_COLUMNS = ["response_id", "store_id", "employee_id", "score"]

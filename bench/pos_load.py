@@ -12,7 +12,9 @@ loaded only through its own settings module) and drives them with a minimal asyn
 
 1. single-receipt POSTs from 32 concurrent clients for ``--seconds`` (capped by ``--max``),
    to the product and to the peer in turn, ``--rounds`` times each; prints both sides and the
-   ratio (product / peer req/s, and both p50/p95/p99);
+   ratio (product / peer req/s, and both p50/p95/p99): each round's, the best rounds', and
+   the median of the rounds' ratios (the figure to read on a machine whose speed drifts;
+   ``--rounds 8 --seconds 5`` follows the drift closely);
 2. batch POSTs of 1,000 receipts from ``--batch-clients`` concurrent clients;
 3. a retry storm: every single POST and every batch sent twice at the same moment; each
    receipt must be stored exactly once and no copy may get a 409 or a 5xx.
@@ -218,8 +220,14 @@ def _best(runs: list[dict]) -> dict:
 
 
 def compare(product: list[dict], peer: list[dict]) -> dict:
-    """Both sides of the single-POST ratio: each round, and the best round of each side."""
+    """Both sides of the single-POST ratio: each round, the best round of each side, and the
+    median of the rounds' ratios. The machine's speed drifts within a minute (the same side
+    runs 300 or 450 req/s from one round to the next), so each round's product and peer run
+    back to back and the median of their ratios is the figure to read; many short rounds
+    (``--rounds 8 --seconds 5``) follow the drift more closely than two long ones."""
     best_product, best_peer = _best(product), _best(peer)
+    ratios = [a["requests_per_s"] / b["requests_per_s"] for a, b in zip(product, peer,
+                                                                        strict=True)]
     keys = ("requests_per_s", "p50_ms", "p95_ms", "p99_ms")
     result = {
         "phase": "single POST: product / bare DRF peer",
@@ -227,6 +235,9 @@ def compare(product: list[dict], peer: list[dict]) -> dict:
         "peer": {key: best_peer[key] for key in keys},
         "ratio_req_per_s": round(best_product["requests_per_s"] / best_peer["requests_per_s"],
                                  2),
+        "ratio_median": round(statistics.median(ratios), 2),
+        "p99_ms_median": {"product": statistics.median(a["p99_ms"] for a in product),
+                          "peer": statistics.median(b["p99_ms"] for b in peer)},
         "rounds": [{"product": a["requests_per_s"], "peer": b["requests_per_s"],
                     "ratio": round(a["requests_per_s"] / b["requests_per_s"], 2),
                     "product_p99_ms": a["p99_ms"], "peer_p99_ms": b["p99_ms"]}

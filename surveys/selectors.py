@@ -88,16 +88,16 @@ def _fetch(sql: str, params: list) -> list[tuple]:
 
 
 # Each figure a tally query can return, by name: its SQL over the tallies ``t`` of the
-# campaigns ``c`` (the 0–100 figures use each tally's own campaign's span).
+# campaigns ``c`` (the 0–100 figures use each tally's own campaign's span), and its dtype in a
+# frame.
 _TALLY_FIGURES = {
-    "mean_rating": "CAST(SUM(t.rating_sum) AS DOUBLE PRECISION) / SUM(t.n)",
-    "mean_score": f"SUM((t.rating_sum - t.n) * 100 / {_SPAN}) / SUM(t.n)",
-    "bottom_n": "SUM(t.bottom_n)",
-    "mean_expectation_score": f"SUM((t.expectation_sum - t.expectation_n) * 100 / {_SPAN}) "
-                              "/ NULLIF(SUM(t.expectation_n), 0)",
+    "mean_rating": ("CAST(SUM(t.rating_sum) AS DOUBLE PRECISION) / SUM(t.n)", "float64"),
+    "mean_score": (f"SUM((t.rating_sum - t.n) * 100 / {_SPAN}) / SUM(t.n)", "float64"),
+    "bottom_n": ("SUM(t.bottom_n)", "int64"),
+    "mean_expectation_score": (
+        (f"SUM((t.expectation_sum - t.expectation_n) * 100 / {_SPAN}) "
+        "/ NULLIF(SUM(t.expectation_n), 0)"), "float64"),
 }
-_TALLY_DTYPES = {"mean_rating": "float64", "mean_score": "float64", "bottom_n": "int64",
-                 "mean_expectation_score": "float64"}
 
 
 def _tally_sql(*, where: str, by_employee: bool = False,
@@ -116,7 +116,7 @@ def _tally_sql(*, where: str, by_employee: bool = False,
     campaign's span, as each answer's do."""
     keys = "t.employee_key, t.store_id" if by_employee else "t.store_id"
     extra = " AND t.employee_key <> 0" if by_employee else ""
-    columns = "".join(f", {_TALLY_FIGURES[name]}" for name in figures)
+    columns = "".join(f", {_TALLY_FIGURES[name][0]}" for name in figures)
     return (f"SELECT {keys}, t.indicator_id, SUM(t.n){columns} "  # noqa: S608 - constants
             "FROM surveys_indicatortally t JOIN surveys_campaign c ON c.id = t.campaign_id "
             f"WHERE {where}{extra} GROUP BY {keys}, t.indicator_id HAVING SUM(t.n) > 0")
@@ -171,7 +171,7 @@ def _tally_frame(*, quarter: Quarter, by_employee: bool, columns: list[str]) -> 
     frame = _fetch_frame(_tally_sql(where="c.quarter = %s", by_employee=by_employee,
                                     figures=figures),
                          [str(quarter)], {**keys, "indicator_id": "int64", "n": "int64",
-                                          **{name: _TALLY_DTYPES[name] for name in figures}})
+                                          **{name: _TALLY_FIGURES[name][1] for name in figures}})
     frame["indicator_code"] = frame["indicator_id"].map(_codes()).astype("object")
     return frame[columns]
 

@@ -148,13 +148,13 @@ def _json_texts(values: list) -> list[str]:
 
 
 def _columns(frame: pd.DataFrame, key: str, fields: tuple[str, ...],
-             extra: dict[str, pd.Series], *, json_text: bool = False) -> list[list]:
-    """The key, the extra columns and the fields as lists of Python values; the JSON fields as
-    their JSON text when ``json_text`` (COPY)."""
-    names = [key, *extra, *fields]
-    series = [frame[key], *extra.values(), *(frame[f] for f in fields)]
-    return [_json_texts(_python_values(column)) if json_text and name in JSON_FIELDS
-            else _python_values(column) for name, column in zip(names, series, strict=True)]
+             extra: dict[str, pd.Series], *, json_text: bool = False) -> dict[str, list]:
+    """The key, the extra columns and the fields, in that order, by name (the attnames the
+    rows are written under), as lists of Python values; the JSON fields as their JSON text
+    when ``json_text`` (COPY)."""
+    series = {key: frame[key], **extra, **{name: frame[name] for name in fields}}
+    return {name: _json_texts(_python_values(column)) if json_text and name in JSON_FIELDS
+            else _python_values(column) for name, column in series.items()}
 
 
 TABLES = {StoreScore: "scoring_storescore", EmployeeScore: "scoring_employeescore"}
@@ -166,21 +166,22 @@ def _write_rows(model, *, rollup: Rollup, key: str, frame: pd.DataFrame,
 
     Column names are the fields' attnames (``store_id`` for the ``store`` foreign key).
     """
-    names = [f"{key}", *extra, *fields]
     count = len(frame)
     if connection.vendor == "postgresql":
         table = TABLES[model]
-        columns = ["rollup_id", "quarter", *names]
         values = _columns(frame, key, fields, extra, json_text=True)
+        columns = ["rollup_id", "quarter", *values]
         with connection.cursor() as cursor:
             raw = cursor.cursor
             sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"  # names are ours
             with raw.copy(sql) as copy:
-                for row in zip(repeat(rollup.pk), repeat(str(rollup.quarter)), *values):
+                for row in zip(repeat(rollup.pk), repeat(str(rollup.quarter)),
+                               *values.values()):
                     copy.write_row(row)
         return count
-    objects = [model(rollup=rollup, quarter=rollup.quarter, **dict(zip(names, row, strict=True)))
-               for row in zip(*_columns(frame, key, fields, extra), strict=True)]
+    values = _columns(frame, key, fields, extra)
+    objects = [model(rollup=rollup, quarter=rollup.quarter, **dict(zip(values, row, strict=True)))
+               for row in zip(*values.values(), strict=True)]
     model.objects.bulk_create(objects, batch_size=1000)
     return count
 

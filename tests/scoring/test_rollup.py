@@ -192,8 +192,10 @@ def test_snapshot_columns_become_python_values_with_none_for_the_missing():
         "flags": [["small_sample"], [], []],
         "indicators": [{"price": [10, 60.0]}, {}, {"price": [1, 0.5]}],
     })
-    keys, values, ranks, flags, indicators = _columns(
+    columns = _columns(
         frame, "store_id", ("value", "rank_chain", "flags", "indicators"), {}, json_text=True)
+    assert list(columns) == ["store_id", "value", "rank_chain", "flags", "indicators"]
+    keys, values, ranks, flags, indicators = columns.values()
     assert keys == [1, 2, 3]
     assert all(type(k) is int for k in keys)
     assert values == [66.5, None, 0.1 + 0.2]
@@ -201,4 +203,4 @@ def test_snapshot_columns_become_python_values_with_none_for_the_missing():
     assert ranks == [1, None, 2]
     assert flags == ['["small_sample"]', "[]", "[]"]
     assert indicators == ['{"price": [10, 60.0]}', "{}", '{"price": [1, 0.5]}']
-    assert _columns(frame, "store_id", ("flags",), {})[1] == [["small_sample"], [], []]
+    assert _columns(frame, "store_id", ("flags",), {})["flags"] == [["small_sample"], [], []]

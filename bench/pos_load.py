@@ -239,9 +239,9 @@ def compare(product: list[dict], peer: list[dict]) -> dict:
         "p99_ms_median": {"product": statistics.median(a["p99_ms"] for a in product),
                           "peer": statistics.median(b["p99_ms"] for b in peer)},
         "rounds": [{"product": a["requests_per_s"], "peer": b["requests_per_s"],
-                    "ratio": round(a["requests_per_s"] / b["requests_per_s"], 2),
+                    "ratio": round(ratio, 2),
                     "product_p99_ms": a["p99_ms"], "peer_p99_ms": b["p99_ms"]}
-                   for a, b in zip(product, peer, strict=True)],
+                   for a, b, ratio in zip(product, peer, ratios, strict=True)],
     }
     print(json.dumps(result))
     return result

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass
 from itertools import repeat
-from math import isnan
 from typing import BinaryIO
 
 import numpy as np
@@ -125,7 +124,7 @@ def _python_values(series: pd.Series) -> list:
     if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iub":
         return series.tolist()
     if isinstance(series.dtype, np.dtype) and series.dtype.kind == "f":
-        return [None if isnan(value) else value for value in series.tolist()]
+        return [None if math.isnan(value) else value for value in series.tolist()]
     values = series.astype(object)
     return values.where(series.notna(), None).tolist() if series.dtype != object else [
         None if (v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))) else v

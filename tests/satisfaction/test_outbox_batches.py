@@ -15,6 +15,7 @@ import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from satisfaction import delivery, notifications
@@ -232,3 +233,31 @@ def test_the_claim_takes_only_its_rows_still_due_that_no_one_holds(backend):
     assert Delivery.objects.get(pk=due).attempts == 1  # committed
     assert delivery._claim(ids=[due], now=now) == []  # leased now
     assert [row.pk for row in delivery._claim(ids=[held], now=now)] == [held]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_claim_marks_the_previous_batch_sent_in_the_same_statement(backend):
+    sent, due = _queue(2)
+    now = timezone.now() + timedelta(seconds=1)
+    [claimed] = delivery._claim(ids=[sent], now=now)
+    with CaptureQueriesContext(connection) as queries:
+        rows = delivery._claim(ids=[due], now=now, sent=[claimed.pk])
+    assert len(queries) == 1
+    assert [row.pk for row in rows] == [due]
+    assert dict(Delivery.objects.values_list("pk", "state")) == {
+        sent: DeliveryState.SENT, due: DeliveryState.PENDING}
+    assert Delivery.objects.get(pk=sent).sent_at == now
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_costs_one_round_trip_per_batch_on_postgresql(backend):
+    _queue(2 * delivery.CLAIM_BATCH + 5)  # three batches
+    with CaptureQueriesContext(connection) as queries:
+        assert delivery.deliveries_send_due().sent == 2 * delivery.CLAIM_BATCH + 5
+    writes = [q["sql"] for q in queries.captured_queries
+              if q["sql"].lstrip().startswith(("UPDATE", "WITH"))]
+    assert len(writes) == 4  # three claims (each marking the batch before), the last mark
+    assert not Delivery.objects.exclude(state=DeliveryState.SENT).exists()
+    assert _keys_sent() == Counter(_all_keys())

@@ -20,7 +20,6 @@ import filetype
 import xlsxwriter
 from django.utils import translation
 from django.utils.translation import gettext as _
-from openpyxl import load_workbook
 
 from satisfaction.errors import ApplicationError
 
@@ -156,6 +155,10 @@ def _unreadable_csv() -> ApplicationError:
 
 
 def _read_xlsx(content: bytes, aliases: dict[str, str]) -> list[Table]:
+    # Deferred: openpyxl takes about 0.1 s to import, and every process imports this module
+    # (the services do) while only an upload of a workbook needs it.
+    from openpyxl import load_workbook
+
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file

@@ -274,12 +274,11 @@ def test_a_nul_character_in_an_xlsx_cell_is_a_row_error(monkeypatch):
     unescapes ``_x0000_`` would, and the row error stands guard (the XLSX is faked here)."""
     from types import SimpleNamespace
 
-    from satisfaction import tabular
-
     rows = [("store_code", "store_name", "region_code", "region_name", "city"),
             ("S2001", "北京\x00朝阳路店", "NORTH", "华北区", "北京")]
     sheet = SimpleNamespace(title="stores", iter_rows=lambda values_only: iter(rows))
-    monkeypatch.setattr(tabular, "load_workbook", lambda *a, **k: SimpleNamespace(
+    # satisfaction.tabular imports it from openpyxl when a workbook arrives.
+    monkeypatch.setattr("openpyxl.load_workbook", lambda *a, **k: SimpleNamespace(
         worksheets=[sheet], close=lambda: None))
     with pytest.raises(ApplicationError) as caught:
         chain_import(file_name="chain.xlsx", content=b"PK")

@@ -177,6 +177,20 @@ def test_a_rollup_leaves_fresh_planner_statistics_on_the_snapshot_tables(frames_
     assert all(moment is not None and moment != before.get(table)
                for table, moment in after.items())
     assert "analyze" in outcome.stages
+    with connection.cursor() as cursor:
+        # The row counts the planner starts from are the tables' ...
+        cursor.execute("SELECT relname, reltuples::int FROM pg_class WHERE relname "
+                       "IN ('scoring_storescore', 'scoring_employeescore')")
+        assert dict(cursor.fetchall()) == {
+            "scoring_storescore": StoreScore.objects.count(),
+            "scoring_employeescore": EmployeeScore.objects.count()}
+        # ... and the columns the dashboards search by have their statistics.
+        cursor.execute("SELECT tablename, attname FROM pg_stats WHERE tablename "
+                       "IN ('scoring_storescore', 'scoring_employeescore')")
+        columns = set(cursor.fetchall())
+    assert {("scoring_storescore", "rollup_id"), ("scoring_storescore", "store_id"),
+            ("scoring_employeescore", "rollup_id"),
+            ("scoring_employeescore", "employee_id")} <= columns
 
 
 def test_snapshot_columns_become_python_values_with_none_for_the_missing():

@@ -512,7 +512,9 @@ def evidence_reads(rollup) -> None:
 
 def first_request_after_rollup() -> None:
     """The rollup analyzes the snapshot tables it rewrote: the first store page after it
-    should cost what the fiftieth does (the Python side warmed up on another store first)."""
+    should cost what the fiftieth does (the Python side warmed up on another store first).
+    Run with ``REDIS_URL`` as production does: ``LocMemCache`` keeps 300 entries, so the
+    loyalty figures of a chain-sized pass do not stay and every page runs the pass again."""
     from django.test import Client
 
     from satisfaction.models import Role, Store, User

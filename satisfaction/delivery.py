@@ -274,7 +274,6 @@ def _send(rows: list[Delivery], *, clock, result: SendResult) -> list[int]:
         _mark_sent(unmarked, clock())
         unmarked, marked_at = [], time.monotonic()
 
-    completed = False
     try:
         for row in rows:
             if row.attempts > settings.DELIVERY_MAX_ATTEMPTS:
@@ -291,14 +290,12 @@ def _send(rows: list[Delivery], *, clock, result: SendResult) -> list[int]:
             if unmarked and (row.channel == DeliveryChannel.WEBHOOK
                              or time.monotonic() - marked_at >= MARK_EVERY_SECONDS):
                 mark()
-        completed = True
+    except BaseException:
+        mark()  # an error escapes: what was sent is not sent again
+        raise
     finally:
-        try:
-            if not completed:
-                mark()  # an error escapes: what was sent is not sent again
-        finally:
-            if connection is not None:
-                connection.close()
+        if connection is not None:
+            connection.close()
     return unmarked
 
 

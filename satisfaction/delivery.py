@@ -190,17 +190,17 @@ def _claim(*, ids: list[int], now: datetime, sent: Sequence[int] = ()) -> list[D
     if database.vendor == "postgresql" and not database.in_atomic_block:
         table = Delivery._meta.db_table  # noqa: SLF001 - the model's documented metadata
         fields = Delivery._meta.concrete_fields  # noqa: SLF001
+        mark_sql, mark_params = _mark_sent_statement(sent, now)
         with database.cursor() as cursor:
             cursor.execute(
-                f"WITH marked AS (UPDATE {table} SET state = %s, sent_at = %s "  # noqa: S608
-                f"WHERE id = ANY(%s::bigint[])), "
+                f"WITH marked AS ({mark_sql}), "  # noqa: S608
                 f"locked AS MATERIALIZED (SELECT id, state, next_attempt_at "
                 f"FROM {table} WHERE id = ANY(%s::bigint[]) FOR UPDATE SKIP LOCKED) "
                 f"UPDATE {table} AS d SET attempts = d.attempts + 1, next_attempt_at = %s "
                 f"FROM locked WHERE d.id = locked.id AND locked.state = %s "
                 f"AND locked.next_attempt_at <= %s "
                 f"RETURNING {', '.join(f'd.{f.column}' for f in fields)}",
-                [DeliveryState.SENT, now, list(sent), ids, lease_until, DeliveryState.PENDING, now])
+                [*mark_params, ids, lease_until, DeliveryState.PENDING, now])
             names = [f.attname for f in fields]
             rows = [Delivery.from_db(database.alias, names, values)
                     for values in cursor.fetchall()]
@@ -226,8 +226,21 @@ def _mark_sent(ids: list[int], now: datetime) -> None:
     No condition on their state: whatever happened to a row meanwhile (its lease ran out and
     another worker took it), it has been sent. That also keeps the statement on the primary
     key (a state condition lets the planner scan the pending-rows index instead)."""
-    if ids:
-        Delivery.objects.filter(pk__in=ids).update(state=DeliveryState.SENT, sent_at=now)
+    if not ids:
+        return
+    if database.vendor == "postgresql":
+        with database.cursor() as cursor:
+            cursor.execute(*_mark_sent_statement(ids, now))
+        return
+    Delivery.objects.filter(pk__in=ids).update(state=DeliveryState.SENT, sent_at=now)
+
+
+def _mark_sent_statement(ids: Sequence[int], now: datetime) -> tuple[str, list]:
+    """The "sent" mark on PostgreSQL, its SQL and parameters: ``_mark_sent`` runs it alone,
+    ``_claim`` inside the next batch's claim."""
+    table = Delivery._meta.db_table  # noqa: SLF001 - the model's documented metadata
+    sql = f"UPDATE {table} SET state = %s, sent_at = %s WHERE id = ANY(%s::bigint[])"  # noqa: S608
+    return sql, [DeliveryState.SENT, now, list(ids)]
 
 
 @contextmanager

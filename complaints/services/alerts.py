@@ -4,9 +4,10 @@ alert messages, and their delivery."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -107,17 +108,27 @@ def sla_sweep(*, now: datetime | None = None, deliver: bool = True) -> SweepResu
     INSERT .. ON CONFLICT DO NOTHING of the due alerts (the unique key (complaint, cycle, kind,
     level) makes a second sweep, a retried task or a restarted worker a no-op) returning the
     rows THIS sweep inserted. Alerts that came due while no sweep ran are all found by the scan
-    (catch-up). Delivery (``sla_alerts_deliver``: in-app rows and outbox rows) runs in batches
-    of ``DELIVERY_BATCH`` (1,000) after the recording commits.
+    (catch-up).
+
+    Hand-over (in-app rows and outbox rows, ``_deliver``): the first ``DELIVERY_BATCH`` (1,000)
+    alerts are handed over in the recording's own transaction, recorded already sent (one
+    commit and no second pass over them: a minute's alerts are nearly always fewer). Should
+    that fail, nothing of the sweep is kept and the next run finds the same alerts due. The
+    rest, and recorded alerts whose hand-over never completed, go in batches of
+    ``DELIVERY_BATCH`` after the commit (``sla_alerts_deliver``).
     """
     now = now or timezone.now()
     token = uuid.uuid4().hex
     policy = ComplaintPolicy.current()
     result = SweepResult()
     with transaction.atomic():
-        rows = list(Complaint.objects.select_for_update()
+        # What the hand-over reads comes with the scan (the store and department joined, the
+        # complaints alone locked): the alerts handed over in this transaction need no second
+        # read of their complaints.
+        rows = list(Complaint.objects.select_for_update(of=("self",))
                     .filter(next_alert_at__lte=now, status__in=OPEN_STATUSES)
-                    .only(*SWEEP_FIELDS).order_by("pk"))
+                    .select_related("store", "department")
+                    .only(*SWEEP_FIELDS, *DELIVER_FIELDS).order_by("pk"))
         result.scanned = len(rows)
         # Each complaint escalates at its own grade policy version's interval: the versions
         # (and the current ones, for ungraded rows) are read once for all rows.
@@ -147,11 +158,16 @@ def sla_sweep(*, now: datetime | None = None, deliver: bool = True) -> SweepResu
         if checks:
             RecurrenceCheck.objects.filter(pk__in=[c.pk for c in checks]).update(notified_at=now)
         result.recurrence_checks = len(checks)
-        if alerts:
-            result.alert_ids = _record_alerts(alerts, token=token)
-        result.recorded = len(result.alert_ids)
+        recorded = _record_alerts(alerts, token=token,
+                                  handed_over=DELIVERY_BATCH if deliver else 0) if alerts else []
+        result.alert_ids = [row.pk for row in recorded]
+        result.recorded = len(recorded)
+        handed_over = [row for row in recorded if row.sent]
+        if handed_over:
+            _deliver(handed_over, complaints={row.pk: row for row in rows})
+            result.delivered = len(handed_over)
     if deliver:
-        ids = sorted(set(result.alert_ids) | set(sla_alerts_unsent()))
+        ids = sorted({row.pk for row in recorded if not row.sent} | set(sla_alerts_unsent()))
         for start in range(0, len(ids), DELIVERY_BATCH):
             result.delivered += sla_alerts_deliver(alert_ids=ids[start:start + DELIVERY_BATCH])
     return result
@@ -173,41 +189,58 @@ def sla_alerts_deliver(*, alert_ids: Sequence[int]) -> int:
     (others skip them): each alert is handed over exactly once, and a failure leaves it unsent
     for the next sweep to retry. The outbox sends the e-mails and webhook calls at least once
     (``satisfaction.delivery``), however often the worker or broker fails afterwards."""
-    claimed = list(SlaAlert.objects.select_for_update(skip_locked=True)
-                   .filter(pk__in=list(alert_ids), sent_at__isnull=True)
-                   .order_by("pk").values_list("pk", "complaint_id", "kind", "level"))
+    claimed = [_Recorded(*row) for row in SlaAlert.objects.select_for_update(skip_locked=True)
+               .filter(pk__in=list(alert_ids), sent_at__isnull=True)
+               .order_by("pk").values_list("pk", "complaint_id", "kind", "level")]
     if not claimed:
         return 0
     _deliver(claimed)
-    SlaAlert.objects.filter(pk__in=[row[0] for row in claimed]).update(sent_at=timezone.now())
+    SlaAlert.objects.filter(pk__in=[row.pk for row in claimed]).update(sent_at=timezone.now())
     return len(claimed)
 
 
-def _record_alerts(alerts: list[tuple], *, token: str) -> list[int]:
-    """Insert the due alerts, skipping any already recorded (the unique key); returns the ids
-    of the rows this call inserted. PostgreSQL: one ``INSERT … SELECT FROM unnest(…) ON
-    CONFLICT DO NOTHING RETURNING id`` per 5,000; elsewhere bulk_create and a read-back by the
-    sweep's token."""
+class _Recorded(NamedTuple):
+    """A recorded alert, as its hand-over reads it; ``sent``: recorded already handed over
+    (in the recording's transaction)."""
+
+    pk: int
+    complaint_id: int
+    kind: str
+    level: int
+    sent: bool = False
+
+
+def _record_alerts(alerts: list[tuple], *, token: str, handed_over: int) -> list[_Recorded]:
+    """Insert the due alerts, skipping any already recorded (the unique key); returns the rows
+    this call inserted, in id order. The first ``handed_over`` of ``alerts`` are recorded
+    already sent (``sent_at``: the caller hands them over in this transaction). PostgreSQL:
+    one ``INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING RETURNING`` per 5,000;
+    elsewhere bulk_create and a read-back by the sweep's token."""
+    now = timezone.now()
     if connection.vendor != "postgresql":
         SlaAlert.objects.bulk_create(
             [SlaAlert(complaint_id=complaint_id, cycle=cycle, kind=kind, level=level,
-                      due_at=due_at, sweep_token=token)
-             for complaint_id, cycle, kind, level, due_at in alerts],
+                      due_at=due_at, sweep_token=token, sent_at=now if i < handed_over else None)
+             for i, (complaint_id, cycle, kind, level, due_at) in enumerate(alerts)],
             ignore_conflicts=True, batch_size=1000)
-        return list(SlaAlert.objects.filter(sweep_token=token)
-                    .order_by("pk").values_list("pk", flat=True))
-    ids: list[int] = []
+        rows = (SlaAlert.objects.filter(sweep_token=token).order_by("pk")
+                .values_list("pk", "complaint_id", "kind", "level", "sent_at"))
+        return [_Recorded(*row[:4], sent=row[4] is not None) for row in rows]
+    recorded: list[_Recorded] = []
     with connection.cursor() as cursor:
         for start in range(0, len(alerts), 5000):
             columns = [list(c) for c in zip(*alerts[start:start + 5000], strict=True)]
+            # The first ``handed_over`` rows (n counts from 1 in each statement) are sent.
             cursor.execute(
                 "INSERT INTO complaints_slaalert (complaint_id, cycle, kind, level, due_at, "
-                "recorded_at, sweep_token) SELECT c, y, k, l, d, %s, %s FROM unnest("
+                "recorded_at, sweep_token, sent_at) SELECT c, y, k, l, d, %s, %s, "
+                "CASE WHEN n <= %s THEN %s::timestamptz END FROM unnest("
                 "%s::bigint[], %s::int[], %s::text[], %s::int[], %s::timestamptz[]) "
-                "AS v(c, y, k, l, d) ON CONFLICT DO NOTHING RETURNING id",
-                [timezone.now(), token, *columns])
-            ids += [row[0] for row in cursor.fetchall()]
-    return sorted(ids)
+                "WITH ORDINALITY AS v(c, y, k, l, d, n) ON CONFLICT DO NOTHING "
+                "RETURNING id, complaint_id, kind, level, sent_at IS NOT NULL",
+                [now, token, handed_over - start, now, *columns])
+            recorded += [_Recorded(*row) for row in cursor.fetchall()]
+    return sorted(recorded)
 
 
 def _store_next_alerts(rows: list[Complaint]) -> None:
@@ -229,15 +262,21 @@ def _store_next_alerts(rows: list[Complaint]) -> None:
                  [row.escalation_level for row in batch]])
 
 
-def _deliver(recorded: list[tuple[int, int, str, int]]) -> None:
+def _deliver(recorded: Sequence[_Recorded], *,
+             complaints: Mapping[int, Complaint] | None = None) -> None:
     """The alerts' in-app rows and their e-mail / webhook outbox rows, in bulk (set-based: a
-    few INSERTs per batch, not one per alert), in the caller's transaction."""
-    complaints = (Complaint.objects.select_related("store", "department").only(*DELIVER_FIELDS)
-                  .in_bulk({complaint_id for _pk, complaint_id, _kind, _level in recorded}))
+    few INSERTs per batch, not one per alert), in the caller's transaction. ``complaints``:
+    those the caller has read already, with ``DELIVER_FIELDS``; the others are read here."""
+    known = complaints or {}
+    wanted = {row.complaint_id for row in recorded}
+    complaints = {pk: known[pk] for pk in wanted if pk in known}
+    if len(complaints) < len(wanted):
+        complaints |= (Complaint.objects.select_related("store", "department")
+                       .only(*DELIVER_FIELDS).in_bulk(wanted - complaints.keys()))
     recipients = _recipients(complaints.values())
     texts = _alert_texts()
     messages = []
-    for _pk, complaint_id, kind, level in recorded:
+    for _pk, complaint_id, kind, level, _sent in recorded:
         complaint = complaints[complaint_id]
         title, body = _alert_message(complaint, kind, level, texts)
         messages.append(Message(users=recipients.for_alert(complaint, kind, level), title=title,

@@ -28,7 +28,7 @@ from complaints.selectors import grade_policies_for, policy_of
 from satisfaction.notifications import Message, notifications_send
 
 from ._common import _escalation_interval
-from .recipients import _detail_url, _recipients
+from .recipients import _detail_urls, _recipients
 
 # --- Alert messages ----------------------------------------------------------------------------
 
@@ -275,11 +275,12 @@ def _deliver(recorded: Sequence[_Recorded], *,
                        .only(*DELIVER_FIELDS).in_bulk(wanted - complaints.keys()))
     recipients = _recipients(complaints.values())
     texts = _alert_texts()
+    urls = _detail_urls(complaints.values())
     messages = []
     for _pk, complaint_id, kind, level, _sent in recorded:
         complaint = complaints[complaint_id]
         title, body = _alert_message(complaint, kind, level, texts)
         messages.append(Message(users=recipients.for_alert(complaint, kind, level), title=title,
-                                body=body, url=_detail_url(complaint), kind=f"complaint_{kind}",
+                                body=body, url=urls[complaint_id], kind=f"complaint_{kind}",
                                 webhook=kind == AlertKind.ESCALATE))
     notifications_send(messages=messages)

@@ -19,9 +19,33 @@ from satisfaction.models import Role, Store, User
 # --- Recipients -----------------------------------------------------------------------------
 
 def _detail_url(complaint: Complaint) -> str:
+    return reverse(_detail_route(complaint), args=[complaint.pk])
+
+
+def _detail_route(complaint: Complaint) -> str:
     if complaint.kind == ComplaintKind.INTERNAL:
-        return reverse("complaints:internal_detail", args=[complaint.pk])
-    return reverse("complaints:detail", args=[complaint.pk])
+        return "complaints:internal_detail"
+    return "complaints:detail"
+
+
+#: An id no complaint has, reversed in its place to find where a detail URL holds the id.
+_ID_MARK = 918_273_645_546_372_819
+
+
+def _detail_urls(complaints: Iterable[Complaint]) -> dict[int, str]:
+    """``_detail_url`` of many complaints by id: each route reversed once, the ids put in its
+    place (1,000 ``reverse`` calls were a sixth of a sweep's hand-over)."""
+    templates: dict[str, tuple[str, str] | None] = {}
+    urls = {}
+    for complaint in complaints:
+        route = _detail_route(complaint)
+        if route not in templates:
+            parts = reverse(route, args=[_ID_MARK]).split(str(_ID_MARK))
+            templates[route] = (parts[0], parts[1]) if len(parts) == 2 else None
+        template = templates[route]
+        urls[complaint.pk] = (f"{template[0]}{complaint.pk}{template[1]}" if template
+                              else _detail_url(complaint))
+    return urls
 
 
 def _hq_users() -> list[User]:

@@ -98,6 +98,24 @@ def test_a_second_sweep_records_and_notifies_nothing_again(region, hq):
 
 
 @pytest.mark.django_db
+def test_the_alerts_links_are_each_complaints_own_page(region, store, store_manager, hq,
+                                                        department_head, login):
+    from complaints.services.recipients import _detail_url, _detail_urls
+    from tests.factories import department
+
+    customer = _due_complaints(region, 2)
+    internal = services.internal_complaint_create(
+        user=store_manager, store=store, department=department("logistics"),
+        description="配送少了两箱")
+    urls = _detail_urls([*customer, internal])
+    assert urls == {c.pk: _detail_url(c) for c in [*customer, internal]}
+    assert urls[internal.pk] == f"/complaints/internal/{internal.pk}/"
+    assert urls[customer[1].pk] == f"/complaints/{customer[1].pk}/"
+    assert login(hq).get(urls[customer[1].pk]).status_code == 200
+    assert login(department_head).get(urls[internal.pk]).status_code == 200
+
+
+@pytest.mark.django_db
 def test_a_failed_hand_over_keeps_nothing_of_the_sweep_and_the_next_run_hands_it_over(
         region, hq, monkeypatch):
     from complaints.services import alerts

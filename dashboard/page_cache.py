@@ -21,6 +21,20 @@ longer read:
 
 The body's forms carry the reader's own CSRF token: the body is cached with a placeholder that
 each response replaces.
+
+**The frame** (the layout around the body: the top bar with its menus, the bell's unread count,
+the language switch and the account menu, the page's title and scripts) is kept too, per
+reader, for ``STORE_FRAME_SECONDS`` (five minutes, as the menus' own fragment in
+``base.html``), with a placeholder for the body and one for the CSRF token. Its key
+(``store_frame_key``) holds what the frame shows: the reader (id, names, role, staff and
+superuser flags), every plain value the context processors give the templates (each app's
+rights for the menus, the unread count, the language), the page's path and query, the store,
+and the static files' manifest (a release with new CSS or JS names is a new key). So a right
+granted or taken, a new notification or another language is a new key at once; a release that
+changes only the layout's template shows within five minutes, as the menus do. It is not kept
+when a message waits to be shown once (after a form), or when the query holds more than the
+quarter. A context processor that gives the layout an object rather than a plain value must
+add what it shows to the key.
 """
 
 from __future__ import annotations
@@ -29,11 +43,14 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.contrib.messages import get_messages
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.cache import cache
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
+from django.template import engines
 from django.utils import timezone
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from dashboard import loyalty, selectors
@@ -41,7 +58,12 @@ from satisfaction.models import Store
 from satisfaction.quarters import Quarter
 
 STORE_BODY_SECONDS = 60 * 60 * 24
+STORE_FRAME_SECONDS = 5 * 60
 CSRF_PLACEHOLDER = "__store-page-csrf-token__"
+BODY_PLACEHOLDER = "__store-page-body__"
+#: The only query parameter a kept frame may have (other queries render the frame each time,
+#: so a query string cannot fill the cache).
+FRAME_PARAMETERS = frozenset({"quarter"})
 
 
 @dataclass(frozen=True)
@@ -65,15 +87,42 @@ def store_body_key(*, store: Store, quarter: Quarter, variant: BodyVariant) -> s
     return f"dashboard:store-body:{store.pk}:{digest}"
 
 
-def store_body(*, request: HttpRequest, store: Store, quarter: Quarter, variant: BodyVariant,
-               render: Callable[[str], str]) -> SafeString:
-    """The body from the cache, else ``render(csrf_placeholder)`` kept there; with the
-    reader's CSRF token in its forms."""
-    key = store_body_key(store=store, quarter=quarter, variant=variant)
-    body = cache.get(key)
+def store_frame_key(*, request: HttpRequest, store: Store) -> str | None:
+    """The cache key of the frame as this reader sees it now (module docstring), or None when it
+    is rendered for this response only."""
+    if not set(request.GET) <= FRAME_PARAMETERS or len(get_messages(request)):
+        return None
+    user = request.user
+    shown = {"user": (user.pk, user.username, user.get_full_name(), user.role,
+                      user.is_staff, user.is_superuser),
+             "path": request.get_full_path(), "store": store.code,
+             "static": getattr(staticfiles_storage, "manifest_hash", "")}
+    for processor in engines["django"].engine.template_context_processors:
+        # The CSRF token is the frame's placeholder (and masked afresh for each response).
+        shown |= {name: value for name, value in processor(request).items()
+                  if name != "csrf_token"
+                  and (value is None or isinstance(value, bool | int | float | str))}
+    digest = hashlib.sha256(repr(sorted(shown.items())).encode()).hexdigest()
+    return f"dashboard:store-frame:{user.pk}:{digest}"
+
+
+def store_page(*, request: HttpRequest, store: Store, quarter: Quarter, variant: BodyVariant,
+               render_body: Callable[[str], str], render_frame: Callable[[str, str], str]) -> str:
+    """The whole page: the body (``render_body(csrf_placeholder)``) and the frame
+    (``render_frame(body_placeholder, csrf_placeholder)``) from the cache in one round trip,
+    whichever is missing rendered and kept; the body put in the frame and the reader's CSRF
+    token in its forms."""
+    body_key = store_body_key(store=store, quarter=quarter, variant=variant)
+    frame_key = store_frame_key(request=request, store=store)
+    found = cache.get_many([body_key, frame_key] if frame_key else [body_key])
+    body = found.get(body_key)
     if body is None:
-        body = render(CSRF_PLACEHOLDER)
-        cache.set(key, body, STORE_BODY_SECONDS)
-    if CSRF_PLACEHOLDER in body:
-        body = body.replace(CSRF_PLACEHOLDER, get_token(request))
-    return mark_safe(body)  # noqa: S308 - the template's own autoescaped output
+        body = render_body(CSRF_PLACEHOLDER)
+        cache.set(body_key, body, STORE_BODY_SECONDS)
+    frame = found.get(frame_key) if frame_key else None
+    if frame is None:
+        frame = render_frame(mark_safe(BODY_PLACEHOLDER), CSRF_PLACEHOLDER)  # noqa: S308 - a constant
+        if frame_key:
+            cache.set(frame_key, frame, STORE_FRAME_SECONDS)
+    # The templates' own autoescaped output, the reader's token (placed by {% csrf_token %}).
+    return frame.replace(BODY_PLACEHOLDER, body, 1).replace(CSRF_PLACEHOLDER, get_token(request))

@@ -92,8 +92,8 @@ def store_home(request: HttpRequest) -> HttpResponse:
 @role_required(rules.can_see_store_pages)
 @replica_reads()
 def store_page(request: HttpRequest, code: str) -> HttpResponse:
-    """The store's page. Its body comes from ``page_cache`` (rendered once per store, reader's
-    view and state of its data); the top bar is the reader's own."""
+    """The store's page, from ``page_cache``: its body rendered once per store, reader's view
+    and state of its data, and the layout around it once per reader for a few minutes."""
     store = get_visible_store_or_404(request.user, code=code)
     quarter = quarter_param(request.GET, default=Quarter.current())
     variant = page_cache.BodyVariant(
@@ -110,9 +110,13 @@ def store_page(request: HttpRequest, code: str) -> HttpResponse:
             **store_loyalty_context(store=store, quarter=quarter),
             "region_link": variant.region_link, "csrf_token": csrf_token}, request=request)
 
-    body = page_cache.store_body(request=request, store=store, quarter=quarter,
-                                 variant=variant, render=render_body)
-    return render(request, "dashboard/store.html", {"store": store, "body": body})
+    def render_frame(body: str, csrf_token: str) -> str:
+        return render_to_string("dashboard/store.html", {
+            "store": store, "body": body, "csrf_token": csrf_token}, request=request)
+
+    return HttpResponse(page_cache.store_page(
+        request=request, store=store, quarter=quarter, variant=variant,
+        render_body=render_body, render_frame=render_frame))
 
 
 # --- Improvement actions ----------------------------------------------------------------------

@@ -30,8 +30,8 @@ from tests.factories import EmployeeFactory, UserFactory
 pytestmark = pytest.mark.django_db
 NOW = Quarter.current()
 LAST = NOW.previous()
-# A reload: the user, the store (its scope), the stamp and the unread count; the session and the
-# body from the cache.
+# A reload: the user, the store (its scope), the stamp and the unread count; the session, the
+# body and the frame around it from the cache.
 MAX_CACHED_BODY_QUERIES = 4
 # A render with the figures and fragments cached (``uncached_store_body``): session, user,
 # store, action rights (the variant's and the page's), the stamp, the rollup version, labels,
@@ -225,6 +225,79 @@ def test_a_clerk_never_gets_the_body_cached_for_the_manager(
     clerk_page = _page(login(clerk), store)
     assert 'data-testid="new-action"' not in clerk_page
     assert "csrfmiddlewaretoken" not in clerk_page.split('data-testid="actions"')[1]
+
+
+# --- the frame: the layout around the body, per reader ---------------------------------------
+
+def test_a_reload_renders_no_template_and_keeps_the_readers_own_top_bar(
+        login, store_manager, provisional, store):
+    client = login(store_manager)
+    first = client.get(reverse("dashboard:store", args=[store.code]))
+    assert "dashboard/store.html" in [t.name for t in first.templates]
+    again = client.get(reverse("dashboard:store", args=[store.code]))
+    assert again.status_code == 200
+    assert again.templates == []  # the frame and the body both from the cache
+    html = again.content.decode()
+    assert store_manager.username in html
+    assert html.count('name="csrfmiddlewaretoken"') >= 2  # the language switch, the log out
+    assert "__store-page-" not in html
+
+
+def test_each_reader_gets_their_own_name_and_menus_on_the_same_cached_body(
+        login, store_manager, hq, provisional, store):
+    deputy = UserFactory(username="deputy-manager", role="store_manager", stores=[store])
+    _page(login(store_manager), store)
+    deputy_page = _page(login(deputy), store)
+    assert "deputy-manager" in deputy_page
+    assert f">{store_manager.username}<" not in deputy_page.split('<main class="content">')[0]
+    hq_page = _page(login(hq), store)
+    assert reverse("admin:index") in hq_page
+    assert reverse("admin:index") not in deputy_page
+
+
+def test_a_new_notification_and_a_granted_right_show_in_the_top_bar_at_once(
+        login, store_manager, provisional, store):
+    from satisfaction.models import Role, User
+    from satisfaction.notifications import notification_send
+
+    client = login(store_manager)
+    assert 'data-testid="unread-count"' not in _page(client, store)
+    notification_send(users=[store_manager], title="投诉待处理", email=False)
+    assert re.search(r'data-testid="unread-count">1<', _page(client, store))
+    User.objects.filter(pk=store_manager.pk).update(role=Role.HQ_ADMIN)
+    assert reverse("admin:index") in _page(client, store)
+
+
+def test_a_message_after_a_form_shows_once_on_the_cached_page(
+        login, store_manager, provisional, store, store_manager_employee):
+    client = login(store_manager)
+    _page(client, store)
+    _page(client, store)  # the frame is kept
+    response = client.post(reverse("dashboard:action_create", args=[store.code]), {
+        "title": "价格标签每日复核", "indicator_code": "price", "source": "indicator",
+        "owner": store_manager_employee.pk, "source_ref": "", "description": "",
+        "deadline": (timezone.localdate() + timedelta(days=14)).isoformat()}, follow=True)
+    assert "改善措施已保存" in response.content.decode()
+    assert "改善措施已保存" not in _page(client, store)
+
+
+def test_the_language_switch_returns_to_the_page_in_the_chosen_language(
+        login, store_manager, provisional, store, settings):
+    client = login(store_manager)
+    url = reverse("dashboard:store", args=[store.code]) + f"?quarter={NOW}"
+    assert '<html lang="zh-hans">' in client.get(url).content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get(url).content.decode()
+    assert '<html lang="en">' in html
+    assert f'name="next" type="hidden" value="{url.replace("&", "&amp;")}"' in html
+
+
+def test_a_query_beyond_the_quarter_renders_the_frame_every_time(
+        login, store_manager, provisional, store):
+    client = login(store_manager)
+    url = reverse("dashboard:store", args=[store.code]) + "?utm=mail"
+    client.get(url)
+    assert "dashboard/store.html" in [t.name for t in client.get(url).templates]
 
 
 # --- the stamp as a database function (PostgreSQL) --------------------------------------------

@@ -32,9 +32,9 @@ rights for the menus, the unread count, the language), the page's path and query
 and the static files' manifest (a release with new CSS or JS names is a new key). So a right
 granted or taken, a new notification or another language is a new key at once; a release that
 changes only the layout's template shows within five minutes, as the menus do. It is not kept
-when a message waits to be shown once (after a form), or when the query holds more than the
-quarter. A context processor that gives the layout an object rather than a plain value must
-add what it shows to the key.
+when a message waits to be shown once (after a form), or when the query is anything but the
+quarter as the page's own links write it. A context processor that gives the layout an object
+rather than a plain value must add what it shows to the key.
 """
 
 from __future__ import annotations
@@ -61,9 +61,6 @@ STORE_BODY_SECONDS = 60 * 60 * 24
 STORE_FRAME_SECONDS = 5 * 60
 CSRF_PLACEHOLDER = "__store-page-csrf-token__"
 BODY_PLACEHOLDER = "__store-page-body__"
-#: The only query parameter a kept frame may have (other queries render the frame each time,
-#: so a query string cannot fill the cache).
-FRAME_PARAMETERS = frozenset({"quarter"})
 
 
 @dataclass(frozen=True)
@@ -87,10 +84,12 @@ def store_body_key(*, store: Store, quarter: Quarter, variant: BodyVariant) -> s
     return f"dashboard:store-body:{store.pk}:{digest}"
 
 
-def store_frame_key(*, request: HttpRequest, store: Store) -> str | None:
+def store_frame_key(*, request: HttpRequest, store: Store, quarter: Quarter) -> str | None:
     """The cache key of the frame as this reader sees it now (module docstring), or None when it
-    is rendered for this response only."""
-    if not set(request.GET) <= FRAME_PARAMETERS or len(get_messages(request)):
+    is rendered for this response only: a message waits, or the query is other than none or
+    the quarter as the page writes it (so a query string cannot fill the cache)."""
+    if (request.GET.urlencode() not in ("", f"quarter={quarter}")
+            or len(get_messages(request))):
         return None
     user = request.user
     shown = {"user": (user.pk, user.username, user.get_full_name(), user.role,
@@ -113,7 +112,7 @@ def store_page(*, request: HttpRequest, store: Store, quarter: Quarter, variant:
     whichever is missing rendered and kept; the body put in the frame and the reader's CSRF
     token in its forms."""
     body_key = store_body_key(store=store, quarter=quarter, variant=variant)
-    frame_key = store_frame_key(request=request, store=store)
+    frame_key = store_frame_key(request=request, store=store, quarter=quarter)
     found = cache.get_many([body_key, frame_key] if frame_key else [body_key])
     body = found.get(body_key)
     if body is None:

@@ -292,12 +292,15 @@ def test_the_language_switch_returns_to_the_page_in_the_chosen_language(
     assert f'name="next" type="hidden" value="{url.replace("&", "&amp;")}"' in html
 
 
-def test_a_query_beyond_the_quarter_renders_the_frame_every_time(
+def test_a_query_other_than_the_quarter_renders_the_frame_every_time(
         login, store_manager, provisional, store):
     client = login(store_manager)
-    url = reverse("dashboard:store", args=[store.code]) + "?utm=mail"
-    client.get(url)
-    assert "dashboard/store.html" in [t.name for t in client.get(url).templates]
+    page = reverse("dashboard:store", args=[store.code])
+    for query in ("?utm=mail", f"?quarter={NOW}&quarter={NOW}"):
+        client.get(page + query)
+        assert "dashboard/store.html" in [t.name for t in client.get(page + query).templates]
+    client.get(f"{page}?quarter={NOW}")
+    assert client.get(f"{page}?quarter={NOW}").templates == []
 
 
 # --- the stamp as a database function (PostgreSQL) --------------------------------------------

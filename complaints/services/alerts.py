@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -125,10 +126,10 @@ def sla_sweep(*, now: datetime | None = None, deliver: bool = True) -> SweepResu
         # What the hand-over reads comes with the scan (the store and department joined, the
         # complaints alone locked): the alerts handed over in this transaction need no second
         # read of their complaints.
-        rows = list(Complaint.objects.select_for_update(of=("self",))
-                    .filter(next_alert_at__lte=now, status__in=OPEN_STATUSES)
-                    .select_related("store", "department")
-                    .only(*SWEEP_FIELDS, *DELIVER_FIELDS).order_by("pk"))
+        rows = list(_with_deliver_fields(
+            Complaint.objects.select_for_update(of=("self",))
+            .filter(next_alert_at__lte=now, status__in=OPEN_STATUSES), *SWEEP_FIELDS)
+            .order_by("pk"))
         result.scanned = len(rows)
         # Each complaint escalates at its own grade policy version's interval: the versions
         # (and the current ones, for ungraded rows) are read once for all rows.
@@ -262,23 +263,27 @@ def _store_next_alerts(rows: list[Complaint]) -> None:
                  [row.escalation_level for row in batch]])
 
 
+def _with_deliver_fields(complaints: QuerySet[Complaint], *extra: str) -> QuerySet[Complaint]:
+    """``complaints`` reading what the hand-over needs (``DELIVER_FIELDS``: the store and the
+    department joined), plus ``extra`` fields."""
+    return complaints.select_related("store", "department").only(*DELIVER_FIELDS, *extra)
+
+
 def _deliver(recorded: Sequence[_Recorded], *,
              complaints: Mapping[int, Complaint] | None = None) -> None:
     """The alerts' in-app rows and their e-mail / webhook outbox rows, in bulk (set-based: a
     few INSERTs per batch, not one per alert), in the caller's transaction. ``complaints``:
     those the caller has read already, with ``DELIVER_FIELDS``; the others are read here."""
-    known = complaints or {}
     wanted = {row.complaint_id for row in recorded}
-    complaints = {pk: known[pk] for pk in wanted if pk in known}
-    if len(complaints) < len(wanted):
-        complaints |= (Complaint.objects.select_related("store", "department")
-                       .only(*DELIVER_FIELDS).in_bulk(wanted - complaints.keys()))
-    recipients = _recipients(complaints.values())
+    found = {pk: c for pk, c in (complaints or {}).items() if pk in wanted}
+    if missing := wanted - found.keys():
+        found |= _with_deliver_fields(Complaint.objects.all()).in_bulk(missing)
+    recipients = _recipients(found.values())
     texts = _alert_texts()
-    urls = _detail_urls(complaints.values())
+    urls = _detail_urls(found.values())
     messages = []
     for _pk, complaint_id, kind, level, _sent in recorded:
-        complaint = complaints[complaint_id]
+        complaint = found[complaint_id]
         title, body = _alert_message(complaint, kind, level, texts)
         messages.append(Message(users=recipients.for_alert(complaint, kind, level), title=title,
                                 body=body, url=urls[complaint_id], kind=f"complaint_{kind}",

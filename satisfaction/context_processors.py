@@ -1,5 +1,7 @@
 from django.http import HttpRequest
 
+from satisfaction.models import Notification
+
 
 def unread_notifications(request: HttpRequest) -> dict:
     """The bell's unread count, one indexed COUNT per page for logged-in users (kept on the
@@ -10,6 +12,7 @@ def unread_notifications(request: HttpRequest) -> dict:
         return {}
     count = getattr(request, "_unread_notifications", None)
     if count is None:
-        count = user.notifications.filter(read_at__isnull=True).count()
+        # From the model's manager: ``user.notifications`` builds a related manager per call.
+        count = Notification.objects.filter(user_id=user.pk, read_at__isnull=True).count()
         request._unread_notifications = count  # noqa: SLF001 - this processor's own memo
     return {"unread_notifications": count}

@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from satisfaction.models import Notification
+from satisfaction.notifications import unread_count
 
 
 def unread_notifications(request: HttpRequest) -> dict:
@@ -12,7 +12,6 @@ def unread_notifications(request: HttpRequest) -> dict:
         return {}
     count = getattr(request, "_unread_notifications", None)
     if count is None:
-        # From the model's manager: ``user.notifications`` builds a related manager per call.
-        count = Notification.objects.filter(user_id=user.pk, read_at__isnull=True).count()
+        count = unread_count(user=user)
         request._unread_notifications = count  # noqa: SLF001 - this processor's own memo
     return {"unread_notifications": count}

@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import connection, connections, router, transaction
 from django.db.models import CharField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from satisfaction import rules
+from satisfaction.compiled import Stand, bind, compile_once
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Delivery, DeliveryChannel, DeliveryState, Notification, User
 from satisfaction.tasks import send_due_deliveries
@@ -164,6 +165,23 @@ def _kick_sweep() -> None:
     except Exception:  # the change is committed: never fail the caller now
         logger.warning("notifications: could not queue the delivery sweep; the beat sweep "
                        "will send the pending deliveries", exc_info=True)
+
+
+# "How many unread notifications has this user", per database alias (satisfaction.compiled).
+_unread_count: dict = {}
+
+
+def unread_count(*, user: User) -> int:
+    """The bell's count: ``user``'s notifications not yet read. Every logged-in page asks it;
+    the statement is the ORM's, compiled once (``satisfaction.compiled``)."""
+    alias = router.db_for_read(Notification)
+    sql, template = compile_once(_unread_count, "unread", alias, lambda: (
+        Notification.objects.filter(user_id=Stand.USER_ID, read_at__isnull=True)
+        .order_by().values("pk")))
+    with connections[alias].cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS unread",  # noqa: S608 - the ORM's
+                       bind(template, {Stand.USER_ID: user.pk}))
+        return cursor.fetchone()[0]
 
 
 def notification_mark_read(*, user: User, notification_id: int | None = None) -> int:

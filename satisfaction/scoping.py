@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from django.db import router
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
+from satisfaction.compiled import Stand, bind, compile_once
 from satisfaction.models import Department, Employee, Role, Store, User
 
 M = TypeVar("M", bound=Model)
@@ -69,11 +71,39 @@ def scope_to_stores(queryset: QuerySet[M], user: User, store_field: str = "store
     return queryset.filter(**{f"{store_field}__in": visible_store_ids(user)})
 
 
-def get_visible_store_or_404(user: User, **lookup) -> Store:
-    try:
-        return visible_stores(user).get(**lookup)
-    except Store.DoesNotExist:
-        raise Http404 from None
+# The statement of "the store with this code, if ``user`` may see it", per database alias and
+# per shape of the rule: what ``visible_stores`` branches on (role, superuser, active, whether
+# the user has an employee record). Its other inputs, the user's and employee's ids and the
+# code, are parameters (satisfaction.compiled).
+_store_by_code: dict = {}
+
+
+def get_visible_store_or_404(user: User, *, code: object) -> Store:
+    """The store with ``code`` if ``user`` may see it (``visible_stores``), else 404. Every
+    page under a store asks this on each request: the statement is the ORM's, compiled once
+    per shape of the rule (``satisfaction.compiled``)."""
+    if code is None or not (user.is_authenticated and user.is_active):
+        raise Http404
+    alias = router.db_for_read(Store)
+    has_employee = user.employee_id is not None
+
+    def build() -> QuerySet[Store]:
+        stand_in = User(pk=Stand.USER_ID, role=user.role, is_superuser=user.is_superuser,
+                        is_active=user.is_active,
+                        employee_id=Stand.EMPLOYEE_ID if has_employee else None)
+        return visible_stores(stand_in).filter(code=Stand.CODE).order_by()
+
+    statement = compile_once(_store_by_code, (user.role, user.is_superuser, user.is_active,
+                                              has_employee), alias, build)
+    if statement is None:
+        raise Http404
+    sql, template = statement
+    params = bind(template, {Stand.USER_ID: user.pk, Stand.EMPLOYEE_ID: user.employee_id,
+                             Stand.CODE: str(code)})
+    found = list(Store.objects.db_manager(alias).raw(sql, params))
+    if not found:
+        raise Http404
+    return found[0]
 
 
 def get_scoped_or_404(queryset: QuerySet[M], user: User, store_field: str = "store",

@@ -137,3 +137,68 @@ def test_store_list_page_runs_a_bounded_number_of_queries(chain, hq, login,
     with django_assert_max_num_queries(12):  # + 2: the quarter states
         response = client.get("/stores/")
     assert response.status_code == 200
+
+
+# --- The store lookup by code (the statement compiled once per shape of the rule) -----------
+
+LOOKUP_PERSONAS = [*MATRIX, "department_head"]
+
+
+def _lookup(user, code):
+    from django.http import Http404
+
+    from satisfaction.scoping import get_visible_store_or_404
+
+    try:
+        return get_visible_store_or_404(user, code=code).code
+    except Http404:
+        return None
+
+
+@pytest.mark.parametrize("persona", LOOKUP_PERSONAS)
+def test_the_store_lookup_by_code_agrees_with_the_rule_for_every_persona(request, chain,
+                                                                         persona):
+    user = request.getfixturevalue(persona)
+    for code in (*STORES, "S9999"):
+        expected = code if visible_stores(user).filter(code=code).exists() else None
+        assert _lookup(user, code) == expected, code
+
+
+def test_two_managers_of_one_shape_share_the_statement_not_the_answer(chain, store_manager,
+                                                                      other_store_manager):
+    assert _lookup(store_manager, "S0001") == "S0001"
+    assert _lookup(other_store_manager, "S0001") is None
+    assert _lookup(other_store_manager, "S0011") == "S0011"
+    assert _lookup(store_manager, "S0011") is None
+
+
+def test_a_clerk_sees_the_store_of_their_employee_record_without_a_link(chain, sibling_store):
+    from tests.factories import UserFactory
+
+    employee = EmployeeFactory(number="E00077", store=sibling_store)
+    clerk = UserFactory(role="clerk", employee=employee)
+    assert _lookup(clerk, "S0002") == "S0002"
+    assert _lookup(clerk, "S0001") is None
+
+
+def test_a_superuser_sees_every_store_and_an_inactive_one_none(chain, store_manager):
+    from tests.factories import UserFactory
+
+    root = UserFactory(role="clerk", is_superuser=True)
+    assert [_lookup(root, code) for code in STORES] == list(STORES)
+    store_manager.is_active = False
+    assert _lookup(store_manager, "S0001") is None
+
+
+def test_a_code_of_another_type_is_looked_up_as_text_and_none_is_404(chain, hq):
+    from tests.factories import StoreFactory
+
+    StoreFactory(code="4711", region=chain["S0001"].region)
+    assert _lookup(hq, 4711) == "4711"
+    assert _lookup(hq, None) is None
+
+
+def test_the_store_lookup_is_one_query(chain, store_manager, django_assert_num_queries):
+    _lookup(store_manager, "S0011")  # the statement compiled (no query) and asked once
+    with django_assert_num_queries(1):
+        assert _lookup(store_manager, "S0001") == "S0001"

@@ -202,3 +202,27 @@ def test_the_store_lookup_is_one_query(chain, store_manager, django_assert_num_q
     _lookup(store_manager, "S0011")  # the statement compiled (no query) and asked once
     with django_assert_num_queries(1):
         assert _lookup(store_manager, "S0001") == "S0001"
+
+
+class _ReadsRecorded:
+    """A user whose attribute reads are recorded (what ``visible_stores`` branches on)."""
+
+    def __init__(self, user):
+        object.__setattr__(self, "_user", user)
+        object.__setattr__(self, "read", set())
+
+    def __getattr__(self, name):
+        self.read.add(name)
+        return getattr(self._user, name)
+
+
+@pytest.mark.parametrize("persona", LOOKUP_PERSONAS)
+def test_the_rule_reads_only_what_the_lookups_shape_key_and_stand_ins_cover(request, chain,
+                                                                           persona):
+    # get_visible_store_or_404 keeps one statement per (role, superuser, active, has an
+    # employee record) and binds the ids: a rule that read anything else of the user would
+    # need it in that key, or one user's statement would answer for another's.
+    user = _ReadsRecorded(request.getfixturevalue(persona))
+    visible_stores(user)
+    assert user.read <= {"is_authenticated", "is_active", "is_superuser", "role", "pk",
+                         "employee_id"}

@@ -3,8 +3,9 @@
 Building a queryset's SQL costs a few hundred microseconds of Python each time (the filters
 resolved, the joins set up, the statement written), more than PostgreSQL takes to answer
 an indexed lookup. For the few reads every logged-in page makes (its store through the
-visibility rule, the bell's unread count) that was a fifth of a store page reload under load
-(docs/scaling.md, "What a reload costs").
+visibility rule, the bell's unread count) that was about a fifth of a store page reload's CPU
+in one process, and a third of the workers' under load (docs/scaling.md, "What a reload
+costs").
 
 The rule stays in the queryset: ``compile_once`` builds it once per database alias and shape
 with stand-in values (``Stand``: ids no row has, a text no column holds), compiles it, and

@@ -85,7 +85,7 @@ def get_visible_store_or_404(user: User, *, code: object) -> Store:
     if code is None or not (user.is_authenticated and user.is_active):
         raise Http404
     alias = router.db_for_read(Store)
-    has_employee = user.employee_id is not None
+    has_employee = bool(user.employee_id)  # as visible_stores asks it
 
     def build() -> QuerySet[Store]:
         stand_in = User(pk=Stand.USER_ID, role=user.role, is_superuser=user.is_superuser,

@@ -82,20 +82,22 @@ def get_visible_store_or_404(user: User, *, code: object) -> Store:
     """The store with ``code`` if ``user`` may see it (``visible_stores``), else 404. Every
     page under a store asks this on each request: the statement is the ORM's, compiled once
     per shape of the rule (``satisfaction.compiled``)."""
-    if code is None or not (user.is_authenticated and user.is_active):
+    if code is None or not user.is_authenticated:  # an anonymous user has no shape: 404
         raise Http404
     alias = router.db_for_read(Store)
-    has_employee = bool(user.employee_id)  # as visible_stores asks it
+    # What visible_stores branches on; the stand-in user is built from it, so the key and the
+    # statement cannot disagree.
+    shape = (user.role, user.is_superuser, user.is_active, bool(user.employee_id))
 
     def build() -> QuerySet[Store]:
-        stand_in = User(pk=Stand.USER_ID, role=user.role, is_superuser=user.is_superuser,
-                        is_active=user.is_active,
+        role, is_superuser, is_active, has_employee = shape
+        stand_in = User(pk=Stand.USER_ID, role=role, is_superuser=is_superuser,
+                        is_active=is_active,
                         employee_id=Stand.EMPLOYEE_ID if has_employee else None)
         return visible_stores(stand_in).filter(code=Stand.CODE).order_by()
 
-    statement = compile_once(_store_by_code, (user.role, user.is_superuser, user.is_active,
-                                              has_employee), alias, build)
-    if statement is None:
+    statement = compile_once(_store_by_code, shape, alias, build)
+    if statement is None:  # the rule gives this shape no store (inactive, shopper, …)
         raise Http404
     sql, template = statement
     params = bind(template, {Stand.USER_ID: user.pk, Stand.EMPLOYEE_ID: user.employee_id,

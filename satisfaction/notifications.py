@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, connections, router, transaction
-from django.db.models import CharField, OuterRef, Subquery, Value
+from django.db.models import CharField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -167,6 +167,11 @@ def _kick_sweep() -> None:
                        "will send the pending deliveries", exc_info=True)
 
 
+def _unread(*, user_id: int) -> QuerySet[Notification]:
+    """A user's notifications not yet read: what the bell counts and "mark all read" marks."""
+    return Notification.objects.filter(user_id=user_id, read_at__isnull=True)
+
+
 # "How many unread notifications has this user", per database alias (satisfaction.compiled).
 _unread_count: dict = {}
 
@@ -176,8 +181,7 @@ def unread_count(*, user: User) -> int:
     the statement is the ORM's, compiled once (``satisfaction.compiled``)."""
     alias = router.db_for_read(Notification)
     sql, template = compile_once(_unread_count, "unread", alias, lambda: (
-        Notification.objects.filter(user_id=Stand.USER_ID, read_at__isnull=True)
-        .order_by().values("pk")))
+        _unread(user_id=Stand.USER_ID).order_by().values("pk")))
     with connections[alias].cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS unread",  # noqa: S608 - the ORM's
                        bind(template, {Stand.USER_ID: user.pk}))
@@ -186,7 +190,7 @@ def unread_count(*, user: User) -> int:
 
 def notification_mark_read(*, user: User, notification_id: int | None = None) -> int:
     """Mark one (or, with no id, every) unread notification of ``user`` as read."""
-    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    unread = _unread(user_id=user.pk)
     if notification_id is not None:
         unread = unread.filter(pk=notification_id)
     return unread.update(read_at=timezone.now())

@@ -9,8 +9,9 @@ per item index (``items[3].amount``), and nothing of it is stored.
 Ingest is set-based: one SELECT for the stores, one for the cashiers, one for the receipts that
 already exist, and one multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` per 1,000 rows.
 A single new receipt (the till's POST, the hot path) takes one statement: an ``INSERT ...
-SELECT`` that finds its store, checks the key's right to it and links the cashier; only when it
-inserts nothing (a retry, a conflict, a store refused) does the general path run.
+SELECT`` that finds its store, checks the key's right to it and links the cashier, committed on
+its own when the receipt writes nothing else (see ``_ingest``); only when it inserts nothing (a
+retry, a conflict, a store refused) does the general path run.
 The unique constraint decides races between concurrent retries: a row the INSERT skipped was
 stored meanwhile by another request and is compared like any existing receipt. Rows are
 inserted in one fixed order (store id, receipt number), so two batches holding the same
@@ -27,6 +28,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -543,20 +545,49 @@ def pos_transactions_ingest(*, api_key: PosApiKey, items: Sequence[object],
             time.sleep(pause)
 
 
-@transaction.atomic
 def _ingest(*, api_key: PosApiKey, items: Sequence[object], single: bool,
             invite: bool) -> IngestResult:
+    """All or nothing: one transaction, except for the till's usual receipt.
+
+    That receipt (a single new one, not sampled for a survey, its key's last use recorded
+    lately) writes one row in one statement, atomic on its own: it runs in autocommit, without
+    the BEGIN and COMMIT round trips of a transaction (the hot path's four round trips become
+    two). Whatever else a receipt writes (its invitation, the key's last use) runs in one
+    transaction with its row; finding out why nothing was inserted, and every batch, in
+    another."""
     _check_size(items)
     now = timezone.now()
     parsed, errors = _parse_all(items, now=now, single=single)
     tried_insert = single and len(items) == 1 and not errors
     if tried_insert:
-        row = _insert_one(parsed[0], api_key, now)
-        if row is not None:  # stored now; otherwise the general path below finds out why
-            if invite:
-                _attach_invitations([row])
-            _touch_key(api_key, now)
-            return IngestResult(items=[IngestedTransaction(index=0, created=True, row=row)])
+        alone = not _writes_more(parsed[0], api_key, now, invite=invite)
+        with nullcontext() if alone else transaction.atomic():
+            row = _insert_one(parsed[0], api_key, now)
+            if row is not None:  # stored now; otherwise the general path finds out why
+                if invite:
+                    _attach_invitations([row])
+                _touch_key(api_key, now)
+                return IngestResult(items=[IngestedTransaction(index=0, created=True, row=row)])
+    with transaction.atomic():
+        return _ingest_in_transaction(api_key=api_key, parsed=parsed, errors=errors,
+                                      single=single, invite=invite, now=now,
+                                      tried_insert=tried_insert)
+
+
+def _writes_more(item: TransactionInput, api_key: PosApiKey, now: datetime, *,
+                 invite: bool) -> bool:
+    """Whether storing this new receipt writes more than its row: an invitation, if it is
+    sampled for a survey, or the key's last use, when that is due."""
+    return (invite and _sampled(item.store_code, item.receipt_number)) or _key_touch_due(
+        api_key, now)
+
+
+def _ingest_in_transaction(*, api_key: PosApiKey, parsed: dict[int, TransactionInput],
+                           errors: dict[str, list[str]], single: bool, invite: bool,
+                           now: datetime, tried_insert: bool) -> IngestResult:
+    """The general path, in the caller's transaction. ``tried_insert``: the single receipt's
+    one-statement insert ran and inserted nothing (it is stored already, or its store is
+    unknown or refused)."""
     stores = _resolve_stores(api_key=api_key, parsed=parsed, errors=errors, single=single)
     _check_repeats(parsed, errors, single=single)
     if errors:
@@ -602,19 +633,26 @@ def _ingest(*, api_key: PosApiKey, items: Sequence[object], single: bool,
 
 def _touch_key(api_key: PosApiKey, now: datetime) -> None:
     """Record when a key was last used, at most every 5 minutes (not a write per request)."""
-    if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=5):
+    if _key_touch_due(api_key, now):
         PosApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
 
 
+def _key_touch_due(api_key: PosApiKey, now: datetime) -> bool:
+    return api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=5)
+
+
 # --- survey invitations ---------------------------------------------------------------------
+
+def _sampled(store_code: str, receipt_number: str) -> bool:
+    """Whether a new receipt is asked an invitation for: the chain's share of receipts."""
+    return is_sampled(store_code, receipt_number, settings.POS_SURVEY_SAMPLE_SHARE)
+
 
 def _attach_invitations(rows: list[dict[str, Any]]) -> None:
     """Ask surveys for an invitation for each new sampled receipt of a store with a running
     campaign, and keep it on the receipt (so a retry returns the same invitation)."""
-    share = settings.POS_SURVEY_SAMPLE_SHARE
-    sampled = [row for row in rows
-               if is_sampled(row["store_code"], row["receipt_number"], share)]
+    sampled = [row for row in rows if _sampled(row["store_code"], row["receipt_number"])]
     if not sampled:
         return
     invitations = _survey_invitations(sampled)

@@ -10,9 +10,12 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.hashers import make_password
 from django.core.cache import caches
+from django.db import DatabaseError
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIRequestFactory
 
+from pos import services
 from pos.auth import PosApiKeyAuthentication, PosKeyThrottle
 from pos.models import PosApiKey, PosTransaction
 from pos.services import pos_api_key_revoke, pos_api_key_update
@@ -135,13 +138,15 @@ def test_authentication_reads_the_key_in_one_query(store, django_assert_num_quer
 
 
 def test_a_new_receipt_is_stored_by_one_statement_after_the_key_lookup(
-        pos_client, store, clerk, settings, django_assert_max_num_queries):
+        pos_client, store, clerk, settings, django_assert_num_queries):
     settings.POS_SURVEY_SAMPLE_SHARE = 0
     post(pos_client, receipt(receipt_number="warm"))  # records the key's last use
-    # key lookup, INSERT ... SELECT ... RETURNING (and the test's savepoint and its release)
-    with django_assert_max_num_queries(4):
+    # The key lookup and INSERT ... SELECT ... RETURNING, committed on its own: no transaction
+    # (no savepoint inside the test's own transaction).
+    with django_assert_num_queries(2) as captured:
         assert post(pos_client, receipt(receipt_number="R2", cashier=clerk.employee.number)
                     ).status_code == 201
+    assert [q["sql"].split()[0] for q in captured.captured_queries] == ["SELECT", "INSERT"]
     stored = PosTransaction.objects.get(receipt_number="R2")
     assert (stored.store, stored.cashier, stored.amount) == (
         store, clerk.employee, Decimal("36.50"))
@@ -153,4 +158,59 @@ def test_a_retry_of_a_single_receipt_still_returns_the_stored_one(pos_client, st
     assert (first.status_code, again.status_code) == (201, 200)
     assert again["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
+    assert PosTransaction.objects.count() == 1
+
+
+def _statements(captured) -> list[str]:
+    return [q["sql"].split()[0] for q in captured.captured_queries]
+
+
+def test_a_receipt_due_to_record_the_keys_use_writes_both_in_one_transaction(
+        pos_client, store, settings, django_assert_max_num_queries):
+    settings.POS_SURVEY_SAMPLE_SHARE = 0
+    api_key = PosApiKey.objects.get()
+    assert api_key.last_used_at is None
+    with django_assert_max_num_queries(5) as captured:
+        assert post(pos_client, receipt(receipt_number="R1")).status_code == 201
+    statements = _statements(captured)
+    assert statements == ["SELECT", "SAVEPOINT", "INSERT", "UPDATE", "RELEASE"]
+    api_key.refresh_from_db()
+    assert api_key.last_used_at is not None
+
+
+def test_a_sampled_receipt_is_stored_with_its_invitation_or_not_at_all(store, settings,
+                                                                     monkeypatch):
+    """The receipt's row and its invitation are one transaction: a failure while asking for the
+    invitation leaves no receipt behind (the till's retry then stores both)."""
+    settings.POS_SURVEY_SAMPLE_SHARE = 1
+    api_key, _secret = make_key(store)
+    api_key.last_used_at = timezone.now()  # its use recorded: only the invitation writes more
+
+    def failing(rows):
+        raise DatabaseError("the surveys database went away")
+
+    monkeypatch.setattr(services, "_survey_invitations", failing)
+    with pytest.raises(DatabaseError):
+        services.pos_transactions_ingest(api_key=api_key, items=[receipt()], single=True)
+    assert not PosTransaction.objects.exists()
+
+
+def test_without_invitation_or_key_use_to_record_the_receipt_is_written_outside_a_transaction(
+        store, settings, monkeypatch):
+    """The other side of the rule above: the usual receipt writes nothing else, so its one
+    statement commits on its own; what runs after it cannot take it back."""
+    settings.POS_SURVEY_SAMPLE_SHARE = 0
+    api_key, _secret = make_key(store)
+    api_key.last_used_at = timezone.now()
+    seen = []
+
+    def touch(key, now):
+        seen.append(PosTransaction.objects.filter(receipt_number=receipt()["receipt_number"])
+                    .exists())
+        raise DatabaseError("late failure")
+
+    monkeypatch.setattr(services, "_touch_key", touch)
+    with pytest.raises(DatabaseError):
+        services.pos_transactions_ingest(api_key=api_key, items=[receipt()], single=True)
+    assert seen == [True]
     assert PosTransaction.objects.count() == 1

@@ -222,12 +222,12 @@ class Complaint(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=ComplaintKind.choices,
                             default=ComplaintKind.CUSTOMER)
     department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, null=True, blank=True,
+        Department, on_delete=models.PROTECT, null=True, blank=True, db_index=False,
         related_name="internal_complaints", verbose_name=_("HQ department"),
         help_text=_("The HQ department an internal complaint is about (internal complaints "
                     "only)."))
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="complaints",
-                              verbose_name=_("store"))
+                              db_index=False, verbose_name=_("store"))
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices,
                               default=Source.STAFF)
@@ -242,9 +242,10 @@ class Complaint(models.Model):
     occurred_at = models.DateTimeField(_("happened at"), null=True, blank=True)
     received_at = models.DateTimeField(_("received at"))
     employee = models.ForeignKey(Employee, on_delete=models.SET_NULL, null=True, blank=True,
-                                 related_name="complaints", verbose_name=_("employee involved"))
+                                 db_index=False, related_name="complaints",
+                                 verbose_name=_("employee involved"))
     received_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                    null=True, blank=True, related_name="+",
+                                    null=True, blank=True, db_index=False, related_name="+",
                                     verbose_name=_("first receiver"))
 
     # Triage by HQ
@@ -272,10 +273,11 @@ class Complaint(models.Model):
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     is_second = models.BooleanField(_("second complaint"), default=False)
     previous = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True,
-                                 related_name="repeats",
+                                 db_index=False, related_name="repeats",
                                  verbose_name=_("earlier complaint about the same issue"))
     recurrence_of = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="recurrences",
+        "self", on_delete=models.SET_NULL, null=True, blank=True, db_index=False,
+        related_name="recurrences",
         verbose_name=_("recurrence of a closed complaint"),
         help_text=_("Same store and category within the recurrence-check window after closing."))
     version = models.PositiveIntegerField(default=1)
@@ -304,6 +306,12 @@ class Complaint(models.Model):
             condition=(Q(kind="customer", department__isnull=True)
                        | Q(kind="internal", department__isnull=False)),
             name="complaints_internal_has_department")]
+        # Every index is written again whenever the SLA sweep moves a complaint's next alert
+        # (``next_alert_at`` is indexed, so no update of it is HOT): 1,000 alerts rewrite
+        # 1,000 rows in each of them. So none repeats another's leading column (the store,
+        # the department and the receipt time are found through the composite indexes below),
+        # and the links most complaints leave empty are indexed only where set (enough for a
+        # lookup by that link, and for the checks when the linked row is deleted).
         indexes = [
             # HQ's department figures: a quarter's internal complaints per department.
             models.Index(fields=["department", "received_at"],
@@ -313,13 +321,15 @@ class Complaint(models.Model):
             models.Index(fields=["next_alert_at"], name="complaint_next_alert_idx",
                          condition=Q(next_alert_at__isnull=False)),
             models.Index(fields=["store", "received_at"], name="complaint_store_received_idx"),
-            models.Index(fields=["received_at"], name="complaint_received_idx"),
             models.Index(fields=["status", "due_at"], name="complaint_status_due_idx"),
             models.Index(fields=["store", "category", "closed_at"],
                          name="complaint_recurrence_idx"),
             # The early-warning sweep's window: complaints per store, category and day.
             models.Index(fields=["received_at", "store", "category"],
                          name="complaint_spike_idx"),
+            *(models.Index(fields=[link], name=f"complaint_{link}_idx",
+                           condition=Q(**{f"{link}__isnull": False}))
+              for link in ("employee", "received_by", "previous", "recurrence_of")),
         ]
 
     def __str__(self) -> str:
@@ -641,7 +651,9 @@ class AlertKind(models.TextChoices):
 class SlaAlert(models.Model):
     """One alert, recorded under a unique key BEFORE it is sent: never sent twice."""
 
-    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="alerts")
+    # Found through ``complaints_alert_once``, which starts with it.
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="alerts",
+                                  db_index=False)
     cycle = models.PositiveSmallIntegerField(default=1)
     kind = models.CharField(max_length=20, choices=AlertKind.choices)
     level = models.PositiveSmallIntegerField(default=0)

@@ -37,6 +37,8 @@ import django
 
 django.setup()
 
+from bench.machine import describe  # noqa: E402
+
 from django.core import mail  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
@@ -191,6 +193,7 @@ def main() -> None:
     reverse("complaints:detail", args=[1])
     gettext("Complaint %(ticket)s is due at %(due)s")
     connection.force_debug_cursor = True  # count the queries
+    print(describe("before"))
     timed("sweep, nothing due")
     # 1,000 complaints (one per bench store manager's store) now past 75 % of their time.
     due_ids = list(Complaint.objects.filter(store_id__in=stores[:DUE], ticket_no__startswith="BN")
@@ -204,6 +207,7 @@ def main() -> None:
         warn_at=received + timedelta(hours=18), next_alert_at=received + timedelta(hours=18))
     delivered, handed_over = timed(f"sweep, {len(due_ids)} due")
     timed("sweep again, nothing new due")
+    print(describe("after"))
     notes = Notification.objects.filter(user__username__startswith="bench-sm-").count()
     sent = Delivery.objects.filter(user__username__startswith="bench-sm-",
                                    state=DeliveryState.SENT).count()

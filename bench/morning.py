@@ -60,6 +60,7 @@ dashboard_bench = _load("bench_dashboard", "dashboard.py")  # sets up Django (be
 rollup_bench = dashboard_bench.rollup_bench
 pos_bench = _load("bench_pos_load", "pos_load.py")
 http_client = _load("bench_http_client", "http_client.py")
+machine = _load("bench_machine", "machine.py")
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.hashers import get_hasher, make_password  # noqa: E402
@@ -401,12 +402,14 @@ def main() -> None:
     port = pos_bench.free_port()
     server = pos_bench.start_server(env, port, args.workers, 1, "sync")
     connection.close()
+    log(machine.describe("before"))
     try:
         morning, pages = asyncio.run(run(f"http://127.0.0.1:{port}",
                                          [Browser(u, c) for u, c in managers], args,
                                          CpuMeter(server, database_url)))
     finally:
         pos_bench.stop_server(server)
+    log(machine.describe("after"))
     verdict(morning, pages, args.concurrency)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

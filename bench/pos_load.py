@@ -41,6 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.http_client import Client  # noqa: E402
+from bench.machine import loop_ms  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "sat_bench_pos"
@@ -240,7 +241,8 @@ def compare(product: list[dict], peer: list[dict]) -> dict:
                           "peer": statistics.median(b["p99_ms"] for b in peer)},
         "rounds": [{"product": a["requests_per_s"], "peer": b["requests_per_s"],
                     "ratio": round(ratio, 2),
-                    "product_p99_ms": a["p99_ms"], "peer_p99_ms": b["p99_ms"]}
+                    "product_p99_ms": a["p99_ms"], "peer_p99_ms": b["p99_ms"],
+                    "machine_loop_ms": a.get("machine_loop_ms")}
                    for a, b, ratio in zip(product, peer, ratios, strict=True)],
     }
     print(json.dumps(result))
@@ -259,6 +261,7 @@ async def drive(base: str, peer_base: str, stores: list[str], args) -> list[dict
         single = Receipts(stores, "S")  # one generator: each side gets receipts of its own
         product_runs, peer_runs = [], []
         for round_number in range(1, args.rounds + 1):
+            speed = loop_ms()  # bench/machine.py: the machine's speed this round
             product_runs.append(await run_phase(
                 client, name=f"single POST, 32 clients (product, round {round_number})",
                 url="/api/v1/pos/transactions/", make_body=single.next, clients=CONCURRENCY,
@@ -267,6 +270,7 @@ async def drive(base: str, peer_base: str, stores: list[str], args) -> list[dict
                 peer_client, name=f"single POST, 32 clients (bare DRF peer, round {round_number})",
                 url=PEER_URL, make_body=single.next, clients=CONCURRENCY,
                 seconds=args.seconds, max_requests=args.max, per_request=1))
+            product_runs[-1]["machine_loop_ms"] = speed
         results.extend([*product_runs, *peer_runs, compare(product_runs, peer_runs)])
         if args.only_single:
             return results

@@ -309,9 +309,10 @@ class Complaint(models.Model):
         # Every index is written again whenever the SLA sweep moves a complaint's next alert
         # (``next_alert_at`` is indexed, so no update of it is HOT): 1,000 alerts rewrite
         # 1,000 rows in each of them. So none repeats another's leading column (the store,
-        # the department and the receipt time are found through the composite indexes below),
-        # and the links most complaints leave empty are indexed only where set (enough for a
-        # lookup by that link, and for the checks when the linked row is deleted).
+        # the department and the receipt time are found through the composite indexes that
+        # start with them), and the links most complaints leave empty are indexed only where
+        # set (enough for a lookup by that link, and for the checks when the linked row is
+        # deleted).
         indexes = [
             # HQ's department figures: a quarter's internal complaints per department.
             models.Index(fields=["department", "received_at"],

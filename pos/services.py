@@ -632,13 +632,14 @@ def _ingest_in_transaction(*, api_key: PosApiKey, parsed: dict[int, TransactionI
 
 
 def _touch_key(api_key: PosApiKey, now: datetime) -> None:
-    """Record when a key was last used, at most every 5 minutes (not a write per request)."""
+    """Record when a key was last used, when that is due (``_key_touch_due``)."""
     if _key_touch_due(api_key, now):
         PosApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
 
 
 def _key_touch_due(api_key: PosApiKey, now: datetime) -> bool:
+    """A key's last use is recorded at most every 5 minutes: not a write per request."""
     return api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=5)
 
 

@@ -12,38 +12,45 @@ from complaints.models import Complaint, SlaAlert
 from satisfaction.models import Notification
 
 
-def _leading_columns(model: type[models.Model]) -> list[str]:
-    """The first column of each index PostgreSQL / SQLite would have for ``model``."""
+def _indexes(model: type[models.Model]) -> list[tuple[tuple[str, ...], bool, bool]]:
+    """(columns, unique, partial) of each index PostgreSQL / SQLite would have for ``model``:
+    the field-level ones (primary key, unique, ``db_index``), ``Meta.indexes`` and the unique
+    constraints."""
     meta = model._meta
-    columns = [meta.pk.column]
-    columns += [field.column for field in meta.concrete_fields if field.db_index or field.unique]
-    columns += [meta.get_field(index.fields[0].lstrip("-")).column for index in meta.indexes]
-    columns += [meta.get_field(constraint.fields[0]).column for constraint in meta.constraints
-                if isinstance(constraint, models.UniqueConstraint) and constraint.fields]
-    return columns
+
+    def columns(names) -> tuple[str, ...]:
+        return tuple(meta.get_field(name.lstrip("-")).column for name in names)
+
+    found = [((field.column,), field.unique, False) for field in meta.concrete_fields
+             if field.db_index or field.unique]
+    found += [(columns(index.fields), False, index.condition is not None)
+              for index in meta.indexes]
+    found += [(columns(constraint.fields), True, constraint.condition is not None)
+              for constraint in meta.constraints
+              if isinstance(constraint, models.UniqueConstraint) and constraint.fields]
+    return found
+
+
+def _links(model: type[models.Model]) -> list[str]:
+    return [field.column for field in model._meta.concrete_fields
+            if isinstance(field, models.ForeignKey)]
 
 
 @pytest.mark.parametrize("model", [Complaint, SlaAlert, Notification])
 def test_every_link_leads_an_index(model):
-    leading = set(_leading_columns(model))
-    links = [field.column for field in model._meta.concrete_fields
-             if isinstance(field, models.ForeignKey)]
+    leading = {columns[0] for columns, _unique, _partial in _indexes(model)}
+    links = _links(model)
     assert links
     assert [column for column in links if column not in leading] == []
 
 
 @pytest.mark.parametrize("model", [Complaint, SlaAlert, Notification])
 def test_no_single_column_index_repeats_the_lead_of_another(model):
-    meta = model._meta
-    single = [field.column for field in meta.concrete_fields
-              if field.db_index and not field.unique and not field.primary_key]
-    single += [meta.get_field(index.fields[0]).column for index in meta.indexes
-               if len(index.fields) == 1 and index.condition is None]
-    composite = [meta.get_field(index.fields[0]).column for index in meta.indexes
-                 if len(index.fields) > 1 and index.condition is None]
-    composite += [meta.get_field(constraint.fields[0]).column for constraint in meta.constraints
-                  if isinstance(constraint, models.UniqueConstraint)
-                  and len(constraint.fields) > 1]
+    indexes = _indexes(model)
+    single = [columns[0] for columns, unique, partial in indexes
+              if len(columns) == 1 and not unique and not partial]
+    composite = [columns[0] for columns, _unique, partial in indexes
+                 if len(columns) > 1 and not partial]
     assert [column for column in single if column in composite] == []
 
 
@@ -58,8 +65,6 @@ def test_the_database_has_the_indexes_the_models_declare():
             "AND a.attnum = i.indkey[0] WHERE i.indrelid = %s::regclass",
             [Complaint._meta.db_table])
         leading = [row[0] for row in cursor.fetchall()]
-    links = [field.column for field in Complaint._meta.concrete_fields
-             if isinstance(field, models.ForeignKey)]
-    assert [column for column in links if column not in leading] == []
+    assert [column for column in _links(Complaint) if column not in leading] == []
     assert leading.count("store_id") == 2  # (store, received_at) and the recurrence index
     assert leading.count("received_at") == 1  # the spike index

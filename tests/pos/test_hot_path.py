@@ -28,6 +28,11 @@ def post(client, data):
     return client.post(URL, data, content_type="application/json")
 
 
+def _statements(captured) -> list[str]:
+    """The first word of each statement a ``django_assert_*num_queries`` block captured."""
+    return [q["sql"].split()[0] for q in captured.captured_queries]
+
+
 def key_client(secret: str) -> Client:
     return Client(HTTP_AUTHORIZATION=f"Api-Key {secret}")
 
@@ -146,7 +151,7 @@ def test_a_new_receipt_is_stored_by_one_statement_after_the_key_lookup(
     with django_assert_num_queries(2) as captured:
         assert post(pos_client, receipt(receipt_number="R2", cashier=clerk.employee.number)
                     ).status_code == 201
-    assert [q["sql"].split()[0] for q in captured.captured_queries] == ["SELECT", "INSERT"]
+    assert _statements(captured) == ["SELECT", "INSERT"]
     stored = PosTransaction.objects.get(receipt_number="R2")
     assert (stored.store, stored.cashier, stored.amount) == (
         store, clerk.employee, Decimal("36.50"))
@@ -159,10 +164,6 @@ def test_a_retry_of_a_single_receipt_still_returns_the_stored_one(pos_client, st
     assert again["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
     assert PosTransaction.objects.count() == 1
-
-
-def _statements(captured) -> list[str]:
-    return [q["sql"].split()[0] for q in captured.captured_queries]
 
 
 def test_a_receipt_due_to_record_the_keys_use_writes_both_in_one_transaction(

@@ -382,6 +382,8 @@ def main() -> None:
                                    complaints=args.complaints)
     if not args.skip_build or not quarter_has_values():
         dashboard_bench.prepare()
+    if args.build_only:
+        return
     managers = create_managers(args.managers)
     if args.redis:
         flush_redis(args.redis)

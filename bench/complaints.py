@@ -152,9 +152,9 @@ def timed(label: str) -> tuple[float, float | None]:
 
     kick, handed_over = notifications._kick_sweep, []  # noqa: SLF001 - timing the commit
 
-    def timed_kick() -> None:
+    def timed_kick(**kwargs) -> None:
         handed_over.append(time.perf_counter())
-        kick()
+        kick(**kwargs)
 
     notifications._kick_sweep = timed_kick  # noqa: SLF001
     mail.outbox = []

@@ -90,7 +90,7 @@ def timed(label: str, month, now: datetime) -> None:
 
     # The send only writes the outbox; the sweep that e-mails it runs elsewhere (without a
     # broker the commit's kick would send the first 1,000 e-mails in this process).
-    notifications._kick_sweep = lambda: None  # noqa: SLF001
+    notifications._kick_sweep = lambda **_: None  # noqa: SLF001
     reverse("dashboard:monthly_report", args=[str(month)])  # a worker has its URLconf loaded
 
     reset_queries()

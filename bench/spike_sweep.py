@@ -146,7 +146,7 @@ def main() -> None:
     # alerts' links) and sending the outbox, which the commit only kicks (a broker message in
     # production; without a broker it would send the e-mails here, eagerly).
     reverse("complaints:figures")
-    notifications._kick_sweep = lambda: None  # noqa: SLF001
+    notifications._kick_sweep = lambda **_: None  # noqa: SLF001
 
     timed_sweep("sweep (records and alerts)")
     found = {(s.scope, s.store_id or s.region_id, s.category)

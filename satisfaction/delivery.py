@@ -18,6 +18,12 @@ notification commits for low latency) claims due pending rows in batches and sen
   group robots ignore our key, so a repeat would reach the group. A failure schedules the next
   try after 1, 2, 4, 8 … minutes (capped), and after ``DELIVERY_MAX_ATTEMPTS`` tries marks the row
   ``failed``; it does not hold up the rest of the batch.
+- **Senders.** A burst is sent by up to ``DELIVERY_SENDERS`` sweeps at once, one per process of
+  the alerts worker: the commit that wrote the rows asks for ``senders_for(rows)`` of them.
+  Each starts on its own share of the due batches (sender ``part`` of ``parts`` takes every
+  ``parts``-th), then, like any sweep, takes whatever is still due, so a sender that is late
+  or lost delays nothing for long. Two senders never send the same row (the claim above);
+  where both reach a batch at once, the later one's claim comes back empty and it moves on.
 - **Crash.** A worker killed mid-batch leaves its rows ``pending``; they are due again when the
   lease runs out. Delivery is therefore at least once: a killed worker repeats the rows of its
   batch sent since the last mark, at most ``CLAIM_BATCH`` (20), of them at most one webhook
@@ -136,10 +142,21 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.DELIVERY_RETRY_MAX_SECONDS))
 
 
-def deliveries_send_due(*, limit: int | None = None, now: datetime | None = None) -> SendResult:
+def senders_for(rows: int) -> int:
+    """How many sweeps to ask for at once to send ``rows`` new rows: one per claim batch, at
+    most ``DELIVERY_SENDERS`` (a second sender for a single batch would only find it taken)."""
+    return max(1, min(settings.DELIVERY_SENDERS, -(-rows // CLAIM_BATCH)))
+
+
+def deliveries_send_due(*, limit: int | None = None, now: datetime | None = None,
+                        part: int = 0, parts: int = 1) -> SendResult:
     """Send up to ``limit`` (``DELIVERY_SWEEP_LIMIT``) due pending deliveries; safe to run in
-    any number of workers at once (each row is claimed by one of them). ``now`` fixes the clock
-    (tests)."""
+    any number of workers at once (each row is claimed by one of them). ``part`` of ``parts``:
+    one of several senders asked for together (``senders_for``), which first takes every
+    ``parts``-th batch from the ``part``-th on, then whatever is still due. ``now`` fixes the
+    clock (tests)."""
+    if not 0 <= part < parts:
+        raise ValueError(f"sender {part} of {parts}")
     limit = settings.DELIVERY_SWEEP_LIMIT if limit is None else limit
     result = SendResult()
     clock = (lambda: now) if now is not None else timezone.now
@@ -148,19 +165,24 @@ def deliveries_send_due(*, limit: int | None = None, now: datetime | None = None
     # The rows the last batch sent and did not mark yet: the next claim marks them, in the
     # same statement (nothing is sent in between, so a killed worker repeats no more).
     sent: list[int] = []
+    share = parts > 1  # the first round: this sender's share of the batches only
     with _asynchronous_commits():
         try:
             while result.claimed < limit:
                 due = _due_ids(limit=limit - result.claimed, now=clock())
+                batches = [due[start:start + batch] for start in range(0, len(due), batch)]
+                if share:
+                    batches = batches[part::parts]
                 claimed_before = result.claimed
-                for start in range(0, len(due), batch):
-                    rows = _claim(ids=due[start:start + batch], now=clock(), sent=sent)
+                for ids in batches:
+                    rows = _claim(ids=ids, now=clock(), sent=sent)
                     sent = []
                     if rows:
                         result.claimed += len(rows)
                         sent = _send(rows, clock=clock, result=result)
-                if result.claimed == claimed_before:
+                if not due or (result.claimed == claimed_before and not share):
                     break  # nothing due, or other workers claimed it all first
+                share = False
         finally:
             _mark_sent(sent, clock())
     return result

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -27,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from satisfaction import rules
 from satisfaction.compiled import Stand, bind, compile_once
+from satisfaction.delivery import senders_for
 from satisfaction.errors import ApplicationError
 from satisfaction.models import Delivery, DeliveryChannel, DeliveryState, Notification, User
 from satisfaction.tasks import send_due_deliveries
@@ -82,7 +84,7 @@ def notifications_send(*, messages: Iterable[Message]) -> list[int]:
         ids = _insert_notifications(notes, now=now)
         _insert_deliveries(deliveries, now=now)
     if deliveries:
-        transaction.on_commit(_kick_sweep)
+        transaction.on_commit(partial(_kick_sweep, rows=len(deliveries)))
     return ids
 
 
@@ -156,12 +158,15 @@ def outbox_email_send(*, address: str, title: str, body: str, url: str = "",
     return row.pk
 
 
-def _kick_sweep() -> None:
-    """After the commit: ask a worker to send now rather than at the next beat run. Only
-    latency depends on this; a broker that is down loses nothing (the rows are committed and
-    the beat sweep sends them)."""
+def _kick_sweep(*, rows: int = 1) -> None:
+    """After the commit that wrote ``rows`` outbox rows: ask the alerts worker to send now
+    rather than at the next beat run, with as many senders at once as the burst can use
+    (``delivery.senders_for``). Only latency depends on this; a broker that is down loses
+    nothing (the rows are committed and the beat sweep sends them)."""
+    parts = senders_for(rows)
     try:
-        send_due_deliveries.delay()
+        for part in range(parts):
+            send_due_deliveries.delay(part=part, parts=parts)
     except Exception:  # the change is committed: never fail the caller now
         logger.warning("notifications: could not queue the delivery sweep; the beat sweep "
                        "will send the pending deliveries", exc_info=True)
@@ -217,5 +222,5 @@ def delivery_resend(*, user: User, delivery_ids: Iterable[int] | None = None) ->
         count = failed.update(state=DeliveryState.PENDING, attempts=0,
                               next_attempt_at=timezone.now())
     if count:
-        transaction.on_commit(_kick_sweep)
+        transaction.on_commit(partial(_kick_sweep, rows=count))
     return count

@@ -462,6 +462,10 @@ DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", default=300, minimum=
 DELIVERY_SEND_TIMEOUT_SECONDS = 10  # per SMTP operation / webhook request
 EMAIL_TIMEOUT = DELIVERY_SEND_TIMEOUT_SECONDS
 DELIVERY_SWEEP_LIMIT = 1000  # rows one sweep run sends at most; the next run goes on
+# Sweeps a burst's commit asks for at once (satisfaction.delivery.senders_for): at most one per
+# process of the alerts worker (docs/operations.md runs it with --concurrency 2), each starting
+# on its own share of the burst's batches.
+DELIVERY_SENDERS = env_int("DELIVERY_SENDERS", default=2, minimum=1)
 DELIVERY_KEEP_DAYS = 30  # sent rows are deleted after this many days
 # Directory of django.core.mail.backends.filebased.EmailBackend (staging, the worker test).
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH")

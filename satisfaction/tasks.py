@@ -27,10 +27,11 @@ def beat_heartbeat() -> str:
 
 
 @shared_task
-def send_due_deliveries() -> dict:
-    """Every minute (beat), and kicked after a notification commits: send the outbox's due
-    e-mails and webhook calls (``satisfaction.delivery.deliveries_send_due``)."""
-    return deliveries_send_due().as_dict()
+def send_due_deliveries(part: int = 0, parts: int = 1) -> dict:
+    """Every minute (beat), and kicked after a notification commits (``parts`` senders at
+    once for a burst): send the outbox's due e-mails and webhook calls
+    (``satisfaction.delivery.deliveries_send_due``)."""
+    return deliveries_send_due(part=part, parts=parts).as_dict()
 
 
 @shared_task

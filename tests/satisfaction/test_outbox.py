@@ -61,7 +61,7 @@ def eager():
 @pytest.fixture
 def no_kick(monkeypatch):
     """Only the sweeps a test runs itself send (no sweep kicked by a commit)."""
-    monkeypatch.setattr(notifications, "_kick_sweep", lambda: None)
+    monkeypatch.setattr(notifications, "_kick_sweep", lambda **_: None)
 
 
 @pytest.fixture

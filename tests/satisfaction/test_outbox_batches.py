@@ -6,8 +6,10 @@ throughout."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import timedelta
+from functools import partial
 from smtplib import SMTPRecipientsRefused
 
 import psycopg
@@ -21,6 +23,7 @@ from django.utils import timezone
 from satisfaction import delivery, notifications
 from satisfaction.models import Delivery, DeliveryState
 from satisfaction.notifications import notification_send, outbox_email_send
+from tests.concurrency import run_concurrently
 from tests.webhooks import WebhookReceiver
 
 BACKEND = "tests.satisfaction.test_outbox_batches.ScriptedBackend"
@@ -67,7 +70,7 @@ class ScriptedBackend(LocmemBackend):
 @pytest.fixture
 def backend(settings, monkeypatch):
     settings.EMAIL_BACKEND = BACKEND
-    monkeypatch.setattr(notifications, "_kick_sweep", lambda: None)  # only our sweeps send
+    monkeypatch.setattr(notifications, "_kick_sweep", lambda **_: None)  # only our sweeps send
     for name, value in (("opened", 0), ("refuse", frozenset()), ("kill_after", None),
                         ("stop_at", None), ("before_send", None), ("seen", 0),
                         ("killed", False)):
@@ -261,3 +264,99 @@ def test_a_burst_costs_one_round_trip_per_batch_on_postgresql(backend):
     assert len(writes) == 4  # three claims (each marking the batch before), the last mark
     assert not Delivery.objects.exclude(state=DeliveryState.SENT).exists()
     assert _keys_sent() == Counter(_all_keys())
+
+
+# --- Several senders for one burst ------------------------------------------------------------
+
+@pytest.mark.parametrize(("senders", "rows", "expected"), [
+    (2, 1, 1), (2, delivery.CLAIM_BATCH, 1), (2, delivery.CLAIM_BATCH + 1, 2), (2, 1000, 2),
+    (4, 2 * delivery.CLAIM_BATCH + 1, 3), (4, 1000, 4), (1, 1000, 1)])
+def test_a_burst_asks_for_one_sender_per_batch_up_to_the_setting(settings, senders, rows,
+                                                                  expected):
+    settings.DELIVERY_SENDERS = senders
+    assert delivery.senders_for(rows) == expected
+
+
+@pytest.mark.django_db
+def test_a_commit_asks_for_as_many_senders_as_its_rows_can_use(
+        settings, store_manager, emails, monkeypatch, django_capture_on_commit_callbacks):
+    settings.DELIVERY_SENDERS = 2
+    asked: list[dict] = []
+    monkeypatch.setattr(notifications.send_due_deliveries, "delay",
+                        lambda **kwargs: asked.append(kwargs))
+    with django_capture_on_commit_callbacks(execute=True):
+        notification_send(users=[store_manager], title="一条")
+    assert asked == [{"part": 0, "parts": 1}]
+    asked.clear()
+    burst = [notifications.Message(users=[store_manager], title=f"提醒 {i}")
+             for i in range(delivery.CLAIM_BATCH + 1)]
+    with django_capture_on_commit_callbacks(execute=True):
+        notifications.notifications_send(messages=burst)
+    assert asked == [{"part": 0, "parts": 2}, {"part": 1, "parts": 2}]
+
+
+@pytest.mark.django_db
+def test_a_sender_starts_on_its_share_of_the_batches_then_takes_what_is_left(backend,
+                                                                             monkeypatch):
+    ids = _queue(5 * delivery.CLAIM_BATCH)
+    batch_of = {pk: i // delivery.CLAIM_BATCH for i, pk in enumerate(ids)}
+    claimed: list[int] = []
+    claim = delivery._claim
+
+    def recording(**kwargs):
+        rows = claim(**kwargs)
+        claimed.extend(sorted({batch_of[row.pk] for row in rows}))
+        return rows
+
+    monkeypatch.setattr(delivery, "_claim", recording)
+    result = delivery.deliveries_send_due(part=1, parts=2)
+    assert claimed == [1, 3, 0, 2, 4]  # its share first (every second batch from the second)
+    assert result.sent == 5 * delivery.CLAIM_BATCH
+    assert _keys_sent() == Counter(_all_keys())  # every row once
+
+
+@pytest.mark.django_db
+def test_a_sender_whose_share_is_empty_still_sends_what_is_due(backend):
+    _queue(3)  # one batch: sender 1 of 2 has no share of it (the other was lost)
+    assert delivery.deliveries_send_due(part=1, parts=2).sent == 3
+    assert not Delivery.objects.exclude(state=DeliveryState.SENT).exists()
+
+
+def test_a_sender_outside_its_parts_is_refused():
+    with pytest.raises(ValueError, match="sender 2 of 2"):
+        delivery.deliveries_send_due(part=2, parts=2)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_senders_share_a_burst_and_send_each_row_once(backend, monkeypatch):
+    rows = 6 * delivery.CLAIM_BATCH
+    _queue(rows)
+    backend.before_send = lambda message: time.sleep(0.002)  # long enough to overlap
+    outcomes = run_concurrently(*(partial(delivery.deliveries_send_due, part=part, parts=2)
+                                  for part in range(2)))
+    results = [outcome.get() for outcome in outcomes]
+    assert sum(r.sent for r in results) == rows
+    assert all(r.sent >= delivery.CLAIM_BATCH for r in results)  # both sent a share
+    assert _keys_sent() == Counter(_all_keys())  # every row once, none twice
+    assert not Delivery.objects.exclude(state=DeliveryState.SENT).exists()
+
+
+@pytest.mark.django_db
+def test_in_eager_mode_the_senders_of_a_burst_send_it_all_once(
+        settings, store_manager, emails, django_capture_on_commit_callbacks):
+    from satisfaction.celery import app
+
+    settings.DELIVERY_SENDERS = 2
+    before = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    try:
+        burst = [notifications.Message(users=[store_manager], title=f"提醒 {i}")
+                 for i in range(3 * delivery.CLAIM_BATCH)]
+        with django_capture_on_commit_callbacks(execute=True):
+            notifications.notifications_send(messages=burst)
+    finally:
+        app.conf.task_always_eager, app.conf.task_eager_propagates = before
+    assert not Delivery.objects.exclude(state=DeliveryState.SENT).exists()
+    assert _keys_sent() == Counter(_all_keys())
+    assert len(mail.outbox) == 3 * delivery.CLAIM_BATCH

@@ -8,7 +8,15 @@ figure is the product's own cost, not an SMTP server's). Then a sweep with nothi
 
     createdb -h 127.0.0.1 -U postgres sat_complaints_bench
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sat_complaints_bench \
-        DEBUG=1 .venv/bin/python bench/complaints.py [--reuse]
+        DEBUG=1 .venv/bin/python bench/complaints.py [--reuse] [--worker]
+
+By default the outbox sweep runs in this process (eager tasks, no broker): one sender. With
+``--worker`` it runs as in production: the hand-over's commit asks a real alerts worker
+(``celery -A satisfaction worker -Q alerts --concurrency 2``, as ``docs/operations.md`` runs it,
+on Redis db 12 or ``BENCH_BROKER_URL``) for its senders (``DELIVERY_SENDERS``), and the bench
+watches the outbox rows until every one is sent. The worker is warmed first (a small burst
+through both of its processes). Its peer, one sender as before the senders were split:
+``DELIVERY_SENDERS=1 … bench/complaints.py --reuse --worker``.
 
 Targets: a sweep with nothing due well under 1 s; 1,000 alerts delivered (recorded, in-app
 rows, e-mails sent) in <= 0.5 s on PostgreSQL (issue 16).
@@ -22,18 +30,24 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import subprocess
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "satisfaction.settings")
-# Eager tasks (no broker): the outbox sweep kicked at the hand-over's commit runs in process.
-os.environ["CELERY_BROKER_URL"] = ""
+# Without --worker, eager tasks (no broker): the outbox sweep kicked at the hand-over's commit
+# runs in process. With it, the alerts worker's processes send (they share this environment).
+WORKER = "--worker" in sys.argv[1:]
+os.environ["CELERY_BROKER_URL"] = (
+    os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/12") if WORKER else "")
 os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
 
-import django
+import django  # noqa: E402
 
 django.setup()
 
@@ -142,6 +156,82 @@ def server_cpu_seconds() -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
+def start_worker(logfile: Path):
+    """The alerts worker as ``docs/operations.md`` runs it (two processes), on the bench's
+    broker, its queue emptied first; returns once it answers a ping."""
+    from satisfaction.celery import ALERTS, app
+
+    app.control.purge()
+    worker = subprocess.Popen(  # noqa: S603 - our own venv's celery, fixed arguments
+        [str(Path(sys.executable).with_name("celery")), "-A", "satisfaction", "worker",
+         "-Q", ALERTS, "--concurrency=2", "-n", "bench-alerts@%h", "--without-gossip",
+         "--without-mingle", "--loglevel=WARNING", f"--logfile={logfile}"],
+        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not app.control.ping(destination=[f"bench-alerts@{os.uname().nodename}"],
+                               timeout=0.5):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"bench: the alerts worker did not start (log: {logfile})")
+    return worker
+
+
+def stop_worker(worker) -> None:
+    worker.terminate()
+    try:
+        worker.wait(30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait(10)
+
+
+def wait_until_sent(after: int, *, timeout: float = 60.0) -> None:
+    """Until every outbox row after id ``after`` is sent (the worker's processes send them):
+    a cheap read of the rows' states every 5 ms (more often would take the CPU the worker's
+    processes and the database are sending with)."""
+    from satisfaction.models import Delivery, DeliveryState
+
+    rows = Delivery.objects.filter(pk__gt=after)
+    deadline = time.monotonic() + timeout
+    while rows.exclude(state=DeliveryState.SENT).exists() or not rows.exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("bench: the worker did not send the outbox rows in time")
+        time.sleep(0.005)
+
+
+def warm_worker() -> None:
+    """Both of the worker's processes send a burst first (imports, connections, URLconf),
+    as a worker that has been running is warm; the warm-up's rows are deleted after. Each
+    burst asks for its senders once, as a hand-over's commit does, and the bench then waits
+    for the worker to be idle again."""
+    from django.db import transaction
+
+    from satisfaction import notifications
+    from satisfaction.models import Delivery
+    from satisfaction.notifications import outbox_email_send
+
+    before = last_delivery_id()
+    kick = notifications._kick_sweep  # noqa: SLF001
+    for round_ in range(3):
+        notifications._kick_sweep = lambda **_: None  # noqa: SLF001 - one kick per burst
+        try:
+            with transaction.atomic():
+                for i in range(3 * 20):
+                    outbox_email_send(address=f"bench-warm-{i}@example.com",
+                                      title=f"预热 {round_} {i}", body="bench")
+        finally:
+            notifications._kick_sweep = kick  # noqa: SLF001
+        kick(rows=3 * 20)
+        wait_until_sent(before)
+        time.sleep(0.5)  # the other sender's last (empty) round
+    Delivery.objects.filter(pk__gt=before, user__isnull=True).delete()
+
+
+def last_delivery_id() -> int:
+    from satisfaction.models import Delivery
+
+    return Delivery.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
 def timed(label: str) -> tuple[float, float | None]:
     """One beat run of the sweep: it records the due alerts, hands them over (in-app rows and
     outbox rows, committed) and, at that commit, the kicked outbox sweep sends the e-mails.
@@ -158,22 +248,36 @@ def timed(label: str) -> tuple[float, float | None]:
 
     notifications._kick_sweep = timed_kick  # noqa: SLF001
     mail.outbox = []
+    before = last_delivery_id()
     reset_queries()
     server = server_cpu_seconds()
     try:
         cpu, start = time.process_time(), time.perf_counter()
         result = sla_sweep(now=timezone.now())
-        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+        swept, cpu = time.perf_counter(), time.process_time() - cpu
+        # The sweep's own figures, before the bench's reads while it waits for the worker.
+        queries, server_after = len(connection.queries), None
+        if WORKER and result.delivered:
+            server_after = server_cpu_seconds()
+            wait_until_sent(before)
+        elapsed = time.perf_counter() - start
     finally:
         notifications._kick_sweep = kick  # noqa: SLF001
+    if server_after is None:
+        server_after = server_cpu_seconds()
     pending = Delivery.objects.filter(user__username__startswith="bench-",
                                       state=DeliveryState.PENDING).count()
+    emails = (Delivery.objects.filter(pk__gt=before, state=DeliveryState.SENT).count()
+              if WORKER else len(mail.outbox))
     print(f"{label}: {elapsed:.3f} s, scanned {result.scanned}, recorded "
           f"{result.recorded}, handed over {result.delivered}, e-mails sent "
-          f"{len(mail.outbox)}, still pending {pending}, {len(connection.queries)} queries")
+          f"{emails}, still pending {pending}, {queries} queries")
     if server is not None and result.scanned:
-        print(f"  CPU: this process {cpu:.3f} s, its PostgreSQL backend "
-              f"{server_cpu_seconds() - server:.3f} s")
+        where = ("the sweep, without the worker's sending (its processes and their backends)"
+                 if WORKER else "the sweep and the outbox")
+        print(f"  CPU of {where}: this process {cpu:.3f} s, its PostgreSQL backend "
+              f"{server_after - server:.3f} s; the sweep's own part "
+              f"{swept - start:.3f} s wall")
     return elapsed, (handed_over[-1] - start if handed_over else None)
 
 
@@ -181,17 +285,36 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reuse", action="store_true",
                         help="reuse the stores and complaints a previous run left")
+    parser.add_argument("--worker", action="store_true",
+                        help="send through a real alerts worker (two processes), as production")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     from complaints.models import Complaint
-    from satisfaction.models import Delivery, DeliveryState, Notification
 
-    print(f"database: {connection.vendor}")
+    print(f"database: {connection.vendor}" + (", sending through the alerts worker" if WORKER
+                                               else ", sending in this process"))
     stores = reuse() if args.reuse and Complaint.objects.filter(
         ticket_no__startswith="BN").exists() else build()
     # Warm as a running worker is: the URLconf (an alert's link) and the translations.
     reverse("complaints:detail", args=[1])
     gettext("Complaint %(ticket)s is due at %(due)s")
+    worker = None
+    if WORKER:
+        worker = start_worker(Path(tempfile.gettempdir()) / "bench-alerts-worker.log")
+        warm_worker()
+        print("the alerts worker is up and warm (two processes)")
+    try:
+        measure(stores)
+    finally:
+        if worker is not None:
+            stop_worker(worker)
+
+
+def measure(stores: list[int]) -> None:
+    """The three sweeps, and the figures (``main``'s data set; the worker up if asked)."""
+    from complaints.models import Complaint
+    from satisfaction.models import Delivery, DeliveryState, Notification
+
     connection.force_debug_cursor = True  # count the queries
     print(describe("before"))
     timed("sweep, nothing due")
@@ -216,7 +339,9 @@ def main() -> None:
     assert notes == sent >= len(due_ids), (notes, sent, len(due_ids))
     print(f"{len(due_ids):,} alerts recorded and handed over (in-app rows present, outbox rows "
           f"committed): {handed_over:.3f} s")
-    print(f"{len(due_ids):,} alerts delivered (recorded, in-app, e-mails sent by the outbox): "
+    how = ("by the alerts worker's senders" if WORKER
+           else "by the outbox sweep in this process")
+    print(f"{len(due_ids):,} alerts delivered (recorded, in-app, e-mails sent {how}): "
           f"{delivered:.3f} s (target <= 0.5 s)")
 
 

@@ -332,7 +332,7 @@ def test_a_sender_outside_its_parts_is_refused():
 def test_two_senders_share_a_burst_and_send_each_row_once(backend, monkeypatch):
     rows = 6 * delivery.CLAIM_BATCH
     _queue(rows)
-    backend.before_send = lambda message: time.sleep(0.002)  # long enough to overlap
+    backend.before_send = lambda message: time.sleep(0.005)  # a share takes 0.3 s: they overlap
     outcomes = run_concurrently(*(partial(delivery.deliveries_send_due, part=part, parts=2)
                                   for part in range(2)))
     results = [outcome.get() for outcome in outcomes]

@@ -21,6 +21,7 @@ from tests.factories import EmployeeFactory, RegionFactory, StoreFactory, UserFa
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """``postgres`` tests need PostgreSQL's concurrency; they run in CI's PostgreSQL pass.
+    ``sqlite_pass`` and ``postgres_pass`` tests run in one pass only (CI's time budget).
 
     Tests that start a real Celery worker share one test process (``--dist loadgroup``): real
     workers on one broker would take each other's tasks and purge each other's queue. The group
@@ -36,6 +37,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="runs in the PostgreSQL pass"))
         if "sqlite_pass" in item.keywords and on_postgres:
             item.add_marker(pytest.mark.skip(reason="runs in the SQLite pass"))
+        if "postgres_pass" in item.keywords and not on_postgres:
+            item.add_marker(pytest.mark.skip(reason="runs in the PostgreSQL pass"))
         if "redis" in item.keywords and not settings.REDIS_URL:
             item.add_marker(pytest.mark.skip(reason="runs in the PostgreSQL + Redis pass"))
         if "celery_worker" in item.keywords:

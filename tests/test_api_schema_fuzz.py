@@ -239,6 +239,9 @@ def _fuzz(operation, examples: int, excluded: list, failures: list[str]) -> int:
     return counted
 
 
+# The whole API fuzzed takes about three minutes of a CI process per pass: it runs once, against
+# PostgreSQL, the database production answers from; the SQLite pass keeps the API's own tests.
+@pytest.mark.postgres_pass
 @pytest.mark.usefixtures("_keep_test_connection")
 @pytest.mark.parametrize("persona", ["hq", "store_manager", "pos_key"])
 def test_the_api_matches_its_schema_and_never_fails(persona, chain):

@@ -129,6 +129,19 @@ def test_a_commit_kicks_the_sweep_which_sends_at_once_in_eager_mode(
     assert robot.bodies[0]["msgtype"] == "markdown"
 
 
+@pytest.mark.django_db
+def test_in_eager_mode_the_senders_of_a_burst_send_it_all_once(
+        settings, store_manager, emails, django_capture_on_commit_callbacks, eager):
+    settings.DELIVERY_SENDERS = 2
+    burst = [Message(users=[store_manager], title=f"提醒 {i}")
+             for i in range(3 * delivery.CLAIM_BATCH)]  # two senders asked for
+    with django_capture_on_commit_callbacks(execute=True):
+        notifications.notifications_send(messages=burst)
+    assert not Delivery.objects.exclude(state=DeliveryState.SENT).exists()
+    assert sorted(_keys_in_outbox()) == sorted(
+        str(k) for k in Delivery.objects.values_list("idempotency_key", flat=True))
+
+
 # --- A broker that is down loses nothing --------------------------------------------------------
 
 @pytest.mark.django_db

@@ -329,7 +329,7 @@ def test_a_sender_outside_its_parts_is_refused():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_senders_share_a_burst_and_send_each_row_once(backend, monkeypatch):
+def test_two_senders_share_a_burst_and_send_each_row_once(backend):
     rows = 6 * delivery.CLAIM_BATCH
     _queue(rows)
     backend.before_send = lambda message: time.sleep(0.005)  # a share takes 0.3 s: they overlap
@@ -340,23 +340,3 @@ def test_two_senders_share_a_burst_and_send_each_row_once(backend, monkeypatch):
     assert all(r.sent >= delivery.CLAIM_BATCH for r in results)  # both sent a share
     assert _keys_sent() == Counter(_all_keys())  # every row once, none twice
     assert not Delivery.objects.exclude(state=DeliveryState.SENT).exists()
-
-
-@pytest.mark.django_db
-def test_in_eager_mode_the_senders_of_a_burst_send_it_all_once(
-        settings, store_manager, emails, django_capture_on_commit_callbacks):
-    from satisfaction.celery import app
-
-    settings.DELIVERY_SENDERS = 2
-    before = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager = app.conf.task_eager_propagates = True
-    try:
-        burst = [notifications.Message(users=[store_manager], title=f"提醒 {i}")
-                 for i in range(3 * delivery.CLAIM_BATCH)]
-        with django_capture_on_commit_callbacks(execute=True):
-            notifications.notifications_send(messages=burst)
-    finally:
-        app.conf.task_always_eager, app.conf.task_eager_propagates = before
-    assert not Delivery.objects.exclude(state=DeliveryState.SENT).exists()
-    assert _keys_sent() == Counter(_all_keys())
-    assert len(mail.outbox) == 3 * delivery.CLAIM_BATCH

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +47,7 @@ os.environ["CELERY_RESULT_BACKEND"] = os.environ.get("BENCH_RESULT_URL",
 import rollup  # noqa: E402  (sets up Django)
 from django.utils import timezone  # noqa: E402
 
+from bench.worker import start_worker, stop_worker  # noqa: E402
 from satisfaction.celery import ALERTS, ROLLUPS, app  # noqa: E402
 
 TICKET = "BALERT16001"
@@ -56,26 +56,6 @@ USERNAME = "bench-alert-sm"
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def start_worker(name: str, queues: list[str], logfile: Path) -> subprocess.Popen:
-    """A worker as operations.md starts it (prefork, one process: its main process still
-    answers ``inspect`` while the child runs a task)."""
-    return subprocess.Popen(  # noqa: S603 - our own venv's celery, fixed arguments
-        [str(Path(sys.executable).with_name("celery")), "-A", "satisfaction", "worker",
-         "-Q", ",".join(queues), "--concurrency=1", "-n", f"{name}@%h", "--without-gossip",
-         "--without-mingle", "--loglevel=WARNING", f"--logfile={logfile}"],
-        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def stop_worker(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        worker.terminate()
-        try:
-            worker.wait(30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(10)
 
 
 def wait_for(predicate, *, timeout: float, every: float = 0.02, what: str):

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,6 +51,7 @@ import django  # noqa: E402
 django.setup()
 
 from bench.machine import describe  # noqa: E402
+from bench.worker import start_worker, stop_worker  # noqa: E402
 
 from django.core import mail  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -156,32 +156,19 @@ def server_cpu_seconds() -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def start_worker(logfile: Path):
+def start_alerts_worker(logfile: Path):
     """The alerts worker as ``docs/operations.md`` runs it (two processes), on the bench's
     broker, its queue emptied first; returns once it answers a ping."""
     from satisfaction.celery import ALERTS, app
 
     app.control.purge()
-    worker = subprocess.Popen(  # noqa: S603 - our own venv's celery, fixed arguments
-        [str(Path(sys.executable).with_name("celery")), "-A", "satisfaction", "worker",
-         "-Q", ALERTS, "--concurrency=2", "-n", "bench-alerts@%h", "--without-gossip",
-         "--without-mingle", "--loglevel=WARNING", f"--logfile={logfile}"],
-        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = start_worker("bench-alerts", [ALERTS], logfile, concurrency=2)
     deadline = time.monotonic() + 60
     while not app.control.ping(destination=[f"bench-alerts@{os.uname().nodename}"],
                                timeout=0.5):
         if worker.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"bench: the alerts worker did not start (log: {logfile})")
     return worker
-
-
-def stop_worker(worker) -> None:
-    worker.terminate()
-    try:
-        worker.wait(30)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait(10)
 
 
 def wait_until_sent(after: int, *, timeout: float = 60.0) -> None:
@@ -300,7 +287,7 @@ def main() -> None:
     gettext("Complaint %(ticket)s is due at %(due)s")
     worker = None
     if WORKER:
-        worker = start_worker(Path(tempfile.gettempdir()) / "bench-alerts-worker.log")
+        worker = start_alerts_worker(Path(tempfile.gettempdir()) / "bench-alerts-worker.log")
         warm_worker()
         print("the alerts worker is up and warm (two processes)")
     try:

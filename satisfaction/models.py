@@ -200,7 +200,9 @@ class Notification(models.Model):
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("message"), blank=True)
     url = models.CharField(_("link"), max_length=500, blank=True)
-    kind = models.CharField(_("kind"), max_length=50, blank=True, db_index=True)
+    # Which service sent it (e.g. "complaint_warn"); no query reads by it, so no index: a burst
+    # of alerts writes 1,000 rows at once.
+    kind = models.CharField(_("kind"), max_length=50, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 

@@ -68,3 +68,20 @@ def test_the_database_has_the_indexes_the_models_declare():
     assert [column for column in _links(Complaint) if column not in leading] == []
     assert leading.count("store_id") == 2  # (store, received_at) and the recurrence index
     assert leading.count("received_at") == 1  # the spike index
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_notification_writes_only_the_indexes_its_reads_use():
+    """A burst of SLA alerts inserts 1,000 notifications at once. The bell reads them by
+    (user, read_at); nothing reads them by kind, so kind carries no index (nor the LIKE index
+    PostgreSQL would add beside it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT array_agg(a.attname ORDER BY k.n) FROM pg_index i "
+            "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+            "WHERE i.indrelid = %s::regclass GROUP BY i.indexrelid",
+            [Notification._meta.db_table])
+        indexes = sorted(row[0] for row in cursor.fetchall())
+    assert indexes == [["id"], ["user_id", "read_at"]]

@@ -190,6 +190,20 @@ def test_docker_compose_runs_every_service_on_the_settings_variables():
         assert variable in readme, f"README does not document {variable}"
 
 
+def test_the_alerts_worker_runs_one_process_per_outbox_sender():
+    """A burst asks for DELIVERY_SENDERS sweeps at once (satisfaction.delivery.senders_for);
+    the alerts worker of the deployment takes its process count from the same variable, with
+    the same default, so the two cannot drift apart."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    command = compose["services"]["worker-alerts"]["command"]
+    concurrency = command[command.index("--concurrency") + 1]
+    assert concurrency == "${DELIVERY_SENDERS:-2}"
+    assert compose["services"]["worker-alerts"]["environment"]["DELIVERY_SENDERS"] == (
+        "${DELIVERY_SENDERS:-2}")
+    settings_source = (ROOT / "satisfaction" / "settings.py").read_text()
+    assert 'env_int("DELIVERY_SENDERS", default=2' in settings_source
+
+
 @pytest.mark.django_db
 def test_a_form_posted_without_its_token_explains_itself(hq):
     client = Client(enforce_csrf_checks=True)
